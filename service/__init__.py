@@ -1,0 +1,1 @@
+"""NEXTワークしずおか event and seminar booking service."""

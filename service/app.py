@@ -1,0 +1,113 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncGenerator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+from arq.connections import RedisSettings, create_pool
+from litestar import Litestar, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from service.api.health import HealthController
+from service.db import make_engine, make_session_factory
+from service.dependencies import provide_db, provide_redis, provide_settings
+from service.http_errors import exception_handler
+from service.logging import configure_logging
+from service.request_context import request_id_middleware
+from service.settings import Settings, SettingsError, get_settings
+from service.state import Resources
+from service.web.templating import configure_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncGenerator[Resources, None]:
+    engine = make_engine(settings.sqlalchemy_url, settings.db_pool_size)
+    redis = await create_pool(
+        RedisSettings.from_dsn(settings.redis_url), retry=0, default_queue_name="arq:queue"
+    )
+    try:
+        yield Resources(
+            settings=settings,
+            engine=engine,
+            session_factory=make_session_factory(engine),
+            redis=redis,
+        )
+    finally:
+        await redis.aclose()
+        await engine.dispose()
+
+
+def _lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        async with open_resources(settings) as resources:
+            app.state.resources = resources
+            yield
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    if settings is None:
+        try:
+            settings = get_settings()
+        except SettingsError as exc:
+            print(f"configuration error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+    configure_logging(settings.log_level)
+
+    from service.api.routes import api_router
+    from service.web.routes import web_handlers
+
+    template_config = TemplateConfig(
+        directory=ROOT / "templates",
+        engine=JinjaTemplateEngine,
+        engine_callback=lambda engine: configure_environment(engine.engine, settings),
+    )
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name="csrftoken",
+        cookie_secure=settings.secure_cookies,
+        cookie_samesite="lax",
+        header_name="x-csrftoken",
+        exclude=["/api", "/health", "/schema"],
+    )
+    return Litestar(
+        route_handlers=[
+            HealthController,
+            api_router,
+            Router(path="/", route_handlers=web_handlers),
+            create_static_files_router(
+                path="/static", directories=[ROOT / "service" / "web" / "static"]
+            ),
+        ],
+        dependencies={
+            "db": Provide(provide_db),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "redis": Provide(provide_redis, sync_to_thread=False),
+        },
+        lifespan=[_lifespan(settings)],
+        exception_handlers={Exception: exception_handler},
+        middleware=[request_id_middleware],
+        template_config=template_config,
+        csrf_config=csrf,
+        openapi_config=OpenAPIConfig(
+            title="NEXTワークしずおか 予約サービス API",
+            version="1.0.0",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        debug=False,
+        request_max_body_size=256 * 1024,
+    )

@@ -1,0 +1,268 @@
+"""Demo data modelled on the programme report (R4), dated relative to today."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.domain.events.models import Event, EventSession, Organization, Venue
+from service.domain.events.repository import EventRepository
+from service.web.templating import TOKYO
+
+ORGANIZATIONS = [
+    ("NEXTワークしずおか", "organizer"),
+    ("ハローワーク静岡", "cohost"),
+    ("静岡市シルバー人材センター", "cohost"),
+    ("静岡市社会福祉協議会", "cohost"),
+    ("静岡商工会議所", "cohost"),
+    ("社会福祉法人あおい福祉会", "employer"),
+    ("介護老人保健施設しみずの里", "employer"),
+    ("デイサービスするが", "employer"),
+    ("駿府警備保障株式会社", "employer"),
+    ("清水ビルメンテナンス株式会社", "employer"),
+    ("株式会社しずおかクリーンサービス", "employer"),
+]
+
+VENUES = [
+    (
+        "清水区役所 1階 正面玄関ロビー",
+        "静岡市清水区旭町6-8",
+        "shimizu",
+        "JR清水駅から徒歩約10分。",
+        "正面玄関はスロープあり。車いすのまま相談できます。",
+    ),
+    (
+        "札の辻クロスホール",
+        "静岡市葵区呉服町一丁目1-2 札の辻クロス 6階",
+        "aoi",
+        "JR静岡駅から徒歩約10分、静鉄新静岡駅から徒歩約5分。",
+        "エレベーターあり。多目的トイレあり。",
+    ),
+    (
+        "みなくる（駿河共生地区地域活動拠点）",
+        "静岡市駿河区",
+        "suruga",
+        "しずてつジャストラインのバス停から徒歩約3分。",
+        "段差なし。",
+    ),
+    (
+        "パルシェ 貸会議室",
+        "静岡市葵区黒金町49 パルシェ 7階",
+        "aoi",
+        "JR静岡駅直結。",
+        "エレベーターあり。",
+    ),
+    (
+        "静岡市番町市民活動センター",
+        "静岡市葵区一番町50",
+        "aoi",
+        "静鉄バス「番町小学校前」から徒歩約2分。",
+        "1階会場。多目的トイレあり。",
+    ),
+    (
+        "オンライン（Zoom）",
+        "",
+        "online",
+        "お申し込みの方に参加用のURLをお送りします。",
+        "パソコンやスマートフォンからご参加いただけます。",
+    ),
+    (
+        "レイアップ御幸町ビル 会議室",
+        "静岡市葵区御幸町3-21",
+        "aoi",
+        "JR静岡駅から徒歩約5分。",
+        "エレベーターあり。",
+    ),
+]
+
+
+@dataclass
+class DemoSession:
+    day_offset: int
+    start: time
+    end: time
+    venue: str
+    capacity: int
+    waitlist_limit: int
+
+
+@dataclass
+class DemoEvent:
+    title: str
+    kind: str
+    sector: str
+    description: str
+    what_to_bring: str
+    sessions: list[DemoSession]
+    tags: list[str] = field(default_factory=list)
+    cohosts: list[str] = field(default_factory=list)
+    employers: list[str] = field(default_factory=list)
+    status: str = "published"
+
+
+CONTACT = "NEXTワークしずおか ☎054-254-2770（受付時間 9:00〜17:00）"
+
+EVENTS = [
+    DemoEvent(
+        title="シニア向け就職相談会 in 清水区（出張相談会）",
+        kind="consultation",
+        sector="general",
+        description=(
+            "「まだまだ働きたい！」「今どんな求人があるのか見てみたい」「希望する勤務時間が合う"
+            "就職先はあるの？」など、ぜひご相談ください。会場ではシニア向け求人情報一覧も"
+            "お持ち帰りいただけます。完全予約制・先着順です。"
+        ),
+        what_to_bring="筆記用具（履歴書は不要です）",
+        sessions=[
+            DemoSession(14, time(10), time(15), "清水区役所 1階 正面玄関ロビー", 15, 10),
+            DemoSession(15, time(10), time(15), "清水区役所 1階 正面玄関ロビー", 15, 10),
+        ],
+    ),
+    DemoEvent(
+        title="お仕事面談会（介護のお仕事）",
+        kind="job_fair",
+        sector="care",
+        description=(
+            "介護施設で働く「介護助手」のお仕事を、事業所の方から直接聞いて、その場で面談できます。"
+            "介護の資格や経験がなくても大丈夫です。ハローワーク静岡との共催です。"
+        ),
+        what_to_bring="筆記用具、（お持ちの方は）ハローワーク受付票",
+        sessions=[DemoSession(21, time(13, 30), time(16), "札の辻クロスホール", 30, 10)],
+        cohosts=["ハローワーク静岡"],
+        employers=["社会福祉法人あおい福祉会", "介護老人保健施設しみずの里", "デイサービスするが"],
+    ),
+    DemoEvent(
+        title="介護のいろは研修",
+        kind="training",
+        sector="care",
+        description="介護の仕事のイメージをつかめる入門研修です。食事や移動の介助の基本を体験します。",
+        what_to_bring="動きやすい服装、上履き、筆記用具",
+        sessions=[
+            DemoSession(28, time(10), time(12), "みなくる（駿河共生地区地域活動拠点）", 20, 5),
+        ],
+        cohosts=["静岡市社会福祉協議会"],
+    ),
+    DemoEvent(
+        title="ミドルシニア向けセカンドキャリアセミナー",
+        kind="seminar",
+        sector="community",
+        description=(
+            "50代からのキャリアの棚卸しと、地域での活躍の場を考えるセミナーです。"
+            "在職中の方も歓迎します。午前・午後とも同じ内容です。"
+        ),
+        what_to_bring="筆記用具",
+        sessions=[
+            DemoSession(35, time(10), time(12), "パルシェ 貸会議室", 30, 10),
+            DemoSession(35, time(14), time(16), "パルシェ 貸会議室", 30, 10),
+        ],
+        tags=["middle-senior"],
+    ),
+    DemoEvent(
+        title="兼業・副業・プロボノセミナー",
+        kind="seminar",
+        sector="community",
+        description="経験を生かして地元の中小企業を支える、兼業・副業・プロボノという働き方を紹介します。",
+        what_to_bring="筆記用具",
+        sessions=[DemoSession(42, time(18, 30), time(20, 30), "静岡市番町市民活動センター", 20, 5)],
+        tags=["side-job"],
+        cohosts=["静岡商工会議所"],
+    ),
+    DemoEvent(
+        title="静岡市 新現役交流会（オンライン）",
+        kind="exchange",
+        sector="general",
+        description=(
+            "経営課題を抱える市内の中小企業と、豊富な知識・経験をもつ企業OBなど「新現役」の"
+            "皆さんをオンラインでおつなぎします。"
+        ),
+        what_to_bring="インターネットにつながるパソコンまたはスマートフォン",
+        sessions=[DemoSession(49, time(13), time(17, 10), "オンライン（Zoom）", 68, 0)],
+    ),
+    DemoEvent(
+        title="警備・ビル管理・清掃のお仕事説明会",
+        kind="job_fair",
+        sector="security",
+        description=(
+            "生活のインフラを支える警備・ビル管理・清掃のお仕事を、事業所の方が説明します。"
+            "60代・70代の方も活躍中です。静岡市シルバー人材センターとの共催です。"
+        ),
+        what_to_bring="筆記用具",
+        sessions=[DemoSession(24, time(10), time(12), "レイアップ御幸町ビル 会議室", 40, 10)],
+        tags=["building", "cleaning"],
+        cohosts=["静岡市シルバー人材センター"],
+        employers=[
+            "駿府警備保障株式会社",
+            "清水ビルメンテナンス株式会社",
+            "株式会社しずおかクリーンサービス",
+        ],
+    ),
+]
+
+
+def _at(day: date, t: time) -> datetime:
+    return datetime.combine(day, t, tzinfo=TOKYO)
+
+
+async def load_demo_data(db: AsyncSession, today: date | None = None) -> bool:
+    """Loads the demo data unless there are events already. Returns whether it loaded."""
+    repo = EventRepository(db)
+    if await repo.count() > 0:
+        return False
+    today = today or datetime.now(TOKYO).date()
+
+    orgs: dict[str, Organization] = {}
+    for name, kind in ORGANIZATIONS:
+        existing = await db.scalar(select(Organization).where(Organization.name == name))
+        orgs[name] = existing or Organization(name=name, kind=kind)
+        db.add(orgs[name])
+    venues: dict[str, Venue] = {}
+    for name, address, ward, access, barrier_free in VENUES:
+        existing_venue = await db.scalar(select(Venue).where(Venue.name == name))
+        venues[name] = existing_venue or Venue(
+            name=name,
+            address=address,
+            ward=ward,
+            access_notes=access,
+            barrier_free_notes=barrier_free,
+        )
+        db.add(venues[name])
+    await db.flush()
+
+    for spec in EVENTS:
+        event = Event(
+            title=spec.title,
+            kind=spec.kind,
+            sector=spec.sector,
+            description=spec.description,
+            what_to_bring=spec.what_to_bring,
+            tags=spec.tags,
+            status=spec.status,
+            organizer_id=orgs["NEXTワークしずおか"].id,
+            contact=CONTACT,
+        )
+        db.add(event)
+        await db.flush()
+        await repo.set_organizations(
+            event.id,
+            cohost_ids=[orgs[n].id for n in spec.cohosts],
+            employer_ids=[orgs[n].id for n in spec.employers],
+        )
+        for s in spec.sessions:
+            day = today + timedelta(days=s.day_offset)
+            session = EventSession(
+                event_id=event.id,
+                venue_id=venues[s.venue].id,
+                starts_at=_at(day, s.start),
+                ends_at=_at(day, s.end),
+                capacity=s.capacity,
+                waitlist_limit=s.waitlist_limit,
+                booking_opens_at=_at(today - timedelta(days=1), time(9)),
+                booking_closes_at=_at(day - timedelta(days=1), time(17)),
+            )
+            db.add(session)
+            await db.flush()
+            await repo.add_seats(session.id, 1, s.capacity)
+    return True

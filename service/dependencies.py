@@ -1,0 +1,48 @@
+"""Request-scoped dependencies. The request owns the transaction: it commits when the handler
+returns and rolls back when it raises; jobs queued on the session run only after commit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+from arq.connections import ArqRedis
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.jobs import discard_after_commit_jobs, enqueue_after_commit_jobs
+from service.settings import Settings
+from service.state import Resources
+
+
+def resources(state: State) -> Resources:
+    res: Resources = state.resources
+    return res
+
+
+async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
+    res = resources(state)
+    async with res.session_factory() as session:
+        try:
+            yield session
+        except Exception:
+            discard_after_commit_jobs(session)
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+            await enqueue_after_commit_jobs(session, res.redis)
+
+
+def provide_settings(state: State) -> Settings:
+    return resources(state).settings
+
+
+def provide_redis(state: State) -> ArqRedis:
+    return resources(state).redis
+
+
+# Handler parameters name their dependencies explicitly (Litestar 3 drops inferred ones).
+DB = NamedDependency[AsyncSession]
+AppSettings = NamedDependency[Settings]
+Redis = NamedDependency[ArqRedis]

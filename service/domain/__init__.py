@@ -1,0 +1,1 @@
+"""Domain areas: models, repositories (every query), services (the rules). No web imports."""

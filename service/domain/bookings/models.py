@@ -1,0 +1,139 @@
+"""Persons, bookings and the idempotency record of booking requests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base, Timestamped, one_of
+from service.domain.bookings.enums import (
+    AGE_BANDS,
+    BOOKING_STATUSES,
+    CHANNELS,
+    HEARD_FROM,
+    PERSON_WARDS,
+)
+
+LIVE = text("status IN ('confirmed', 'waitlisted')")
+
+
+class Person(Timestamped, Base):
+    __tablename__ = "persons"
+    __table_args__ = (
+        UniqueConstraint("phone", "name_kana", name="uq_persons_phone_kana"),
+        one_of("age_band", AGE_BANDS),
+        one_of("ward", PERSON_WARDS),
+        Index("ix_persons_name_kana", "name_kana"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_kana: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    age_band: Mapped[str | None] = mapped_column(String(20))
+    ward: Mapped[str | None] = mapped_column(String(20))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Booking(Timestamped, Base):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        one_of("status", BOOKING_STATUSES),
+        one_of("channel", CHANNELS),
+        one_of("heard_from", HEARD_FROM),
+        CheckConstraint(
+            "(status = 'waitlisted') = (waitlist_position IS NOT NULL)",
+            name="waitlist_position_iff_waitlisted",
+        ),
+        CheckConstraint(
+            "waitlist_position IS NULL OR waitlist_position <> 0", name="position_nonzero"
+        ),
+        CheckConstraint(
+            "(status = 'cancelled') = (cancelled_at IS NOT NULL)", name="cancelled_at_iff_cancelled"
+        ),
+        CheckConstraint(
+            "checked_in_at IS NULL OR status = 'confirmed'", name="checked_in_only_confirmed"
+        ),
+        CheckConstraint(
+            "NOT (checked_in_at IS NOT NULL AND no_show_at IS NOT NULL)",
+            name="checked_in_or_no_show",
+        ),
+        CheckConstraint("length(code) = 10", name="code_length"),
+        # One live booking per person, per phone and per e-mail address in a session.
+        Index(
+            "uq_bookings_live_person", "session_id", "person_id", unique=True, postgresql_where=LIVE
+        ),
+        Index("uq_bookings_live_phone", "session_id", "phone", unique=True, postgresql_where=LIVE),
+        Index(
+            "uq_bookings_live_email",
+            "session_id",
+            text("lower(email)"),
+            unique=True,
+            postgresql_where=text("status IN ('confirmed', 'waitlisted') AND email IS NOT NULL"),
+        ),
+        Index(
+            "uq_bookings_waitlist_position",
+            "session_id",
+            "waitlist_position",
+            unique=True,
+            postgresql_where=text("status = 'waitlisted'"),
+        ),
+        Index("ix_bookings_session_status", "session_id", "status"),
+        Index("ix_bookings_person_id", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(10), unique=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    waitlist_position: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(20), default="web")
+    # The contact given for this booking: the second factor for look-up and cancel.
+    phone: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    heard_from: Mapped[str | None] = mapped_column(String(20))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    waitlisted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    checked_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    no_show_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    capacity_override: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class IdempotencyRecord(Base):
+    """The first response to a POST carrying an Idempotency-Key, replayed for retries."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (Index("ix_idempotency_records_created_at", "created_at"),)
+
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

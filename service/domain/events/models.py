@@ -1,0 +1,163 @@
+"""Organizations, venues, events (what is announced) and sessions (what is booked)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db import Base, Timestamped, one_of
+from service.domain.events.enums import (
+    EVENT_KINDS,
+    EVENT_STATUSES,
+    ORGANIZATION_KINDS,
+    SECTORS,
+    SESSION_STATUSES,
+    WARDS,
+)
+
+
+class Organization(Timestamped, Base):
+    __tablename__ = "organizations"
+    __table_args__ = (one_of("kind", ORGANIZATION_KINDS),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+
+
+class Venue(Timestamped, Base):
+    __tablename__ = "venues"
+    __table_args__ = (one_of("ward", WARDS),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    ward: Mapped[str] = mapped_column(String(20))
+    access_notes: Mapped[str] = mapped_column(Text, default="")
+    barrier_free_notes: Mapped[str] = mapped_column(Text, default="")
+
+
+event_cohosts = Table(
+    "event_cohosts",
+    Base.metadata,
+    Column("event_id", ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+    Column("organization_id", ForeignKey("organizations.id"), primary_key=True),
+)
+
+event_employers = Table(
+    "event_employers",
+    Base.metadata,
+    Column("event_id", ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+    Column("organization_id", ForeignKey("organizations.id"), primary_key=True),
+)
+
+
+class Event(Timestamped, Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        one_of("kind", EVENT_KINDS),
+        one_of("sector", SECTORS),
+        one_of("status", EVENT_STATUSES),
+        CheckConstraint("length(btrim(title)) > 0", name="title_not_blank"),
+        Index("ix_events_status_sector_kind", "status", "sector", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(20))
+    sector: Mapped[str] = mapped_column(String(20))
+    tags: Mapped[list[str]] = mapped_column(
+        ARRAY(String(50)), default=list, server_default=text("'{}'")
+    )
+    status: Mapped[str] = mapped_column(String(20), default="draft", server_default="draft")
+    organizer_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    contact: Mapped[str] = mapped_column(String(300), default="")
+    what_to_bring: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    organizer: Mapped[Organization] = relationship(lazy="raise")
+    cohosts: Mapped[list[Organization]] = relationship(secondary=event_cohosts, lazy="raise")
+    employers: Mapped[list[Organization]] = relationship(secondary=event_employers, lazy="raise")
+    sessions: Mapped[list[EventSession]] = relationship(
+        back_populates="event", lazy="raise", order_by="EventSession.starts_at"
+    )
+
+
+class EventSession(Timestamped, Base):
+    """One bookable occurrence of an event (table `sessions`)."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        one_of("status", SESSION_STATUSES),
+        CheckConstraint("capacity >= 0", name="capacity_not_negative"),
+        CheckConstraint("waitlist_limit >= 0", name="waitlist_limit_not_negative"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
+        CheckConstraint("booking_closes_at > booking_opens_at", name="closes_after_opens"),
+        CheckConstraint(
+            "waitlist_count >= 0 AND waitlist_count <= waitlist_limit", name="waitlist_within_limit"
+        ),
+        Index("ix_sessions_starts_at", "starts_at"),
+        Index("ix_sessions_event_id", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"))
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    capacity: Mapped[int] = mapped_column(Integer)
+    waitlist_limit: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Live waitlisted bookings; the session row is the lock that keeps positions 1..n.
+    waitlist_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    booking_opens_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    booking_closes_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20), default="scheduled", server_default="scheduled")
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+
+    event: Mapped[Event] = relationship(back_populates="sessions", lazy="raise")
+    venue: Mapped[Venue] = relationship(lazy="raise")
+
+
+class SessionSeat(Base):
+    """One row per seat: bookers claim free seats with SKIP LOCKED, so a big rush does not
+    queue behind a single counter row."""
+
+    __tablename__ = "session_seats"
+    __table_args__ = (
+        UniqueConstraint("session_id", "seat_no", name="uq_session_seats_session_seat"),
+        CheckConstraint("seat_no >= 1", name="seat_no_positive"),
+        Index(
+            "ix_session_seats_free",
+            "session_id",
+            "seat_no",
+            postgresql_where=text("booking_id IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    seat_no: Mapped[int] = mapped_column(Integer)
+    booking_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bookings.id", ondelete="SET NULL", use_alter=True), unique=True
+    )

@@ -1,0 +1,138 @@
+"""The one mapping from exceptions to responses: JSON under /api, HTML pages elsewhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.response import Template
+from litestar.status_codes import (
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_429_TOO_MANY_REQUESTS,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+
+from service.domain.errors import (
+    AuthenticationRequired,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+)
+
+log = structlog.get_logger("service.errors")
+
+STATUS_BY_KIND: dict[type[DomainError], int] = {
+    InvalidInput: HTTP_422_UNPROCESSABLE_ENTITY,
+    NotFound: HTTP_404_NOT_FOUND,
+    Conflict: HTTP_409_CONFLICT,
+    AuthenticationRequired: HTTP_401_UNAUTHORIZED,
+    PermissionDenied: HTTP_403_FORBIDDEN,
+    RateLimited: HTTP_429_TOO_MANY_REQUESTS,
+}
+
+HTTP_DEFAULTS: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "リクエストの形式が正しくありません。"),
+    401: ("authentication_required", "ログインしてください。"),
+    403: ("forbidden", "この操作をする権限がありません。"),
+    404: ("not_found", "お探しのページは見つかりませんでした。"),
+    405: ("method_not_allowed", "この操作はできません。"),
+    413: ("too_large", "送信された内容が大きすぎます。"),
+    415: ("unsupported_media_type", "送信形式に対応していません。"),
+    422: ("validation_error", "入力内容に誤りがあります。"),
+    429: ("rate_limited", RateLimited.message),
+    500: (
+        "internal_error",
+        "申し訳ありません。システムで問題が起きました。時間をおいてお試しください。",
+    ),
+    503: ("unavailable", "ただいま混み合っているか、保守中です。時間をおいてお試しください。"),
+}
+
+
+def status_for(exc: DomainError) -> int:
+    for kind in type(exc).__mro__:
+        if kind in STATUS_BY_KIND:
+            return STATUS_BY_KIND[kind]
+    return 400
+
+
+def _field_name(key: str) -> str:
+    return key.removeprefix("$.").removeprefix("body.").strip(".") or "body"
+
+
+def _validation_fields(exc: ValidationException) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if isinstance(item, dict):
+            key = _field_name(str(item.get("key") or item.get("source") or "body"))
+            fields.setdefault(key, "値が正しくありません。")
+    if not fields and exc.detail:
+        detail = str(exc.detail)
+        if "`$." in detail:
+            key = detail.split("`$.", 1)[1].split("`", 1)[0]
+            fields[_field_name(key)] = "値が正しくありません。"
+    return fields
+
+
+def describe(exc: Exception) -> tuple[int, str, str, dict[str, str]]:
+    """(status, code, message, fields) for any exception."""
+    if isinstance(exc, DomainError):
+        return status_for(exc), exc.code, exc.message, exc.fields
+    if isinstance(exc, ValidationException):
+        code, message = HTTP_DEFAULTS[422]
+        return HTTP_422_UNPROCESSABLE_ENTITY, code, message, _validation_fields(exc)
+    if isinstance(exc, NotAuthorizedException):
+        return HTTP_401_UNAUTHORIZED, *HTTP_DEFAULTS[401], {}
+    if isinstance(exc, PermissionDeniedException):
+        return HTTP_403_FORBIDDEN, *HTTP_DEFAULTS[403], {}
+    if isinstance(exc, NotFoundException):
+        return HTTP_404_NOT_FOUND, *HTTP_DEFAULTS[404], {}
+    if isinstance(exc, HTTPException):
+        code, message = HTTP_DEFAULTS.get(exc.status_code, ("http_error", str(exc.detail)))
+        return exc.status_code, code, message, {}
+    return HTTP_500_INTERNAL_SERVER_ERROR, *HTTP_DEFAULTS[500], {}
+
+
+def is_api_request(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path.startswith("/health")
+
+
+def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    status, code, message, fields = describe(exc)
+    if status >= 500:
+        log.error("unhandled", exc_info=exc, path=request.url.path)
+    headers: dict[str, str] = {}
+    if isinstance(exc, HTTPException) and exc.headers:
+        headers.update(exc.headers)
+    if status == HTTP_429_TOO_MANY_REQUESTS:
+        headers.setdefault("Retry-After", "60")
+    if is_api_request(request):
+        body: dict[str, Any] = {"error": code, "message": message}
+        if fields:
+            body["fields"] = fields
+        return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+    if status == HTTP_401_UNAUTHORIZED and request.url.path.startswith("/manage"):
+        return Response(
+            "", status_code=303, headers={"Location": f"/manage/login?next={request.url.path}"}
+        )
+    return Template(
+        template_name="error.html",
+        context={"status": status, "code": code, "message": message, "fields": fields},
+        status_code=status,
+        headers=headers,
+    )

@@ -1,0 +1,164 @@
+"""The one typed settings object, read from the environment and validated at start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+ENVIRONMENTS = ("development", "test", "production")
+# Only ever used when APP_ENV is development or test; production must set its own.
+_DEV_SECRET = "development-only-secret-key-do-not-use-in-production"  # noqa: S105
+
+
+class SettingsError(Exception):
+    """A wrong or missing environment variable; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: str
+    database_url: str
+    redis_url: str
+    base_url: str
+    secret_key: str
+    host: str
+    port: int
+    smtp_host: str
+    smtp_port: int
+    smtp_username: str | None
+    smtp_password: str | None
+    smtp_starttls: bool
+    mail_from: str
+    desk_name: str
+    desk_phone: str
+    desk_hours: str
+    log_level: str
+    session_max_age: int
+    db_pool_size: int
+    rate_limit_per_minute: int
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return to_asyncpg_url(self.database_url)
+
+
+def to_asyncpg_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"postgresql+asyncpg://{rest}" if scheme in ("postgres", "postgresql") else url
+
+
+def to_plain_pg_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return (
+        f"postgresql://{rest}" if scheme.startswith("postgresql") or scheme == "postgres" else url
+    )
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], default: str | None) -> str:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        if default is None:
+            raise SettingsError(f"{name} is not set")
+        return default
+    parts = urlsplit(raw)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise SettingsError(
+            f"{name} must be a {' or '.join(schemes)}:// URL with a host, got {raw!r}"
+        )
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise SettingsError(f"{name} has an invalid port: {raw!r}") from None
+    return raw
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    app_env = (env.get("APP_ENV") or "development").strip().lower()
+    if app_env not in ENVIRONMENTS:
+        raise SettingsError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {app_env!r}")
+    dev = app_env != "production"
+
+    secret = env.get("SECRET_KEY") or ""
+    if not secret:
+        if not dev:
+            raise SettingsError("SECRET_KEY is not set (required when APP_ENV=production)")
+        secret = _DEV_SECRET
+    elif len(secret) < 32:
+        raise SettingsError("SECRET_KEY must be at least 32 characters long")
+    elif not dev and secret == _DEV_SECRET:
+        raise SettingsError("SECRET_KEY must not be the development key in production")
+
+    database_url = _url(env, "DATABASE_URL", ("postgresql", "postgres", "postgresql+asyncpg"), None)
+    redis_url = _url(env, "REDIS_URL", ("redis", "rediss"), None)
+    base_url = _url(env, "BASE_URL", ("http", "https"), "http://127.0.0.1:8000").rstrip("/")
+    log_level = (env.get("LOG_LEVEL") or "INFO").strip().upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+
+    return Settings(
+        env=app_env,
+        database_url=database_url,
+        redis_url=redis_url,
+        base_url=base_url,
+        secret_key=secret,
+        host=(env.get("HOST") or "127.0.0.1").strip(),
+        port=_int(env, "PORT", 8000, 1, 65535),
+        smtp_host=(env.get("SMTP_HOST") or "127.0.0.1").strip(),
+        smtp_port=_int(env, "SMTP_PORT", 1025, 1, 65535),
+        smtp_username=env.get("SMTP_USERNAME") or None,
+        smtp_password=env.get("SMTP_PASSWORD") or None,
+        smtp_starttls=_bool(env, "SMTP_STARTTLS", False),
+        mail_from=(
+            env.get("MAIL_FROM") or "NEXTワークしずおか <no-reply@nextwork.example.jp>"
+        ).strip(),
+        desk_name=(env.get("DESK_NAME") or "NEXTワークしずおか").strip(),
+        desk_phone=(env.get("DESK_PHONE") or "054-254-2770").strip(),
+        desk_hours=(env.get("DESK_HOURS") or "9:00〜17:00（土日祝を除く）").strip(),
+        log_level=log_level,
+        session_max_age=_int(env, "SESSION_MAX_AGE", 8 * 3600, 60, 30 * 86400),
+        db_pool_size=_int(env, "DB_POOL_SIZE", 10, 1, 200),
+        rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 30, 1, 100000),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Server-rendered pages (public and organizer) and .ics feeds: thin adapters over the domain."""

@@ -1,0 +1,40 @@
+"""Jinja2 environment: filters for dates in Asia/Tokyo and the programme's vocabularies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment
+
+from service.domain.events.enums import EVENT_KINDS, SECTORS, WARDS
+from service.settings import Settings
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+WEEKDAYS = "月火水木金土日"
+
+
+def jp_date(value: datetime) -> str:
+    local = value.astimezone(TOKYO)
+    return f"{local.month}月{local.day}日（{WEEKDAYS[local.weekday()]}）"
+
+
+def jp_time(value: datetime) -> str:
+    local = value.astimezone(TOKYO)
+    return f"{local.hour}:{local.minute:02d}"
+
+
+def configure_environment(env: Environment, settings: Settings) -> None:
+    env.autoescape = True
+    env.filters["jp_date"] = jp_date
+    env.filters["jp_time"] = jp_time
+    env.globals.update(
+        desk={
+            "name": settings.desk_name,
+            "phone": settings.desk_phone,
+            "hours": settings.desk_hours,
+        },
+        EVENT_KINDS=EVENT_KINDS,
+        SECTORS=SECTORS,
+        WARDS=WARDS,
+    )

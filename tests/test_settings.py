@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from service.settings import SettingsError, load_settings
+
+BASE = {"DATABASE_URL": "postgresql://u@db:5432/x", "REDIS_URL": "redis://r:6379/0"}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_minimal_development_settings() -> None:
+    s = load_settings(BASE)
+    assert s.env == "development"
+    assert s.sqlalchemy_url == "postgresql+asyncpg://u@db:5432/x"
+    assert s.port == 8000
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"REDIS_URL": "redis://r"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://u@db/x"}, "REDIS_URL"),
+        ({**BASE, "DATABASE_URL": "mysql://u@db/x"}, "DATABASE_URL"),
+        ({**BASE, "REDIS_URL": "http://r"}, "REDIS_URL"),
+        ({**BASE, "PORT": "eighty"}, "PORT"),
+        ({**BASE, "PORT": "70000"}, "PORT"),
+        ({**BASE, "APP_ENV": "staging"}, "APP_ENV"),
+        ({**BASE, "APP_ENV": "production"}, "SECRET_KEY"),
+        ({**BASE, "APP_ENV": "production", "SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({**BASE, "SMTP_STARTTLS": "maybe"}, "SMTP_STARTTLS"),
+        ({**BASE, "BASE_URL": "ftp://x"}, "BASE_URL"),
+        ({**BASE, "LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], name: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(env)
+    assert name in str(info.value)
+
+
+def test_no_default_secret_in_production() -> None:
+    secret = "x" * 40
+    s = load_settings({**BASE, "APP_ENV": "production", "SECRET_KEY": secret})
+    assert s.secret_key == secret
+    assert load_settings(BASE).secret_key != secret
+
+
+def test_https_base_url_makes_cookies_secure() -> None:
+    assert load_settings({**BASE, "BASE_URL": "https://yoyaku.example.jp"}).secure_cookies
+    assert not load_settings(BASE).secure_cookies
+
+
+def test_cli_prints_one_clear_line_not_a_traceback() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    r = subprocess.run(
+        [sys.executable, "-m", "service", "migrate"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    assert r.stderr.strip() == "configuration error: DATABASE_URL is not set"

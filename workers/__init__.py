@@ -1,0 +1,1 @@
+"""arq workers: thin tasks over the domain services."""
