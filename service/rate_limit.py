@@ -1,0 +1,31 @@
+"""Fixed-window rate limits kept in Redis, so they hold across every API process."""
+
+from __future__ import annotations
+
+import hashlib
+
+from redis.asyncio import Redis
+
+from service.domain.errors import RateLimited
+
+
+def _redis_key(key: str) -> str:
+    # Keys may carry user input (a username, an address); hashing keeps them short and safe.
+    return "ratelimit:" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+async def hit(redis: Redis, key: str, limit: int, window_seconds: int) -> None:
+    """Count one hit on `key`; raise RateLimited once more than `limit` fall in the window."""
+    name = _redis_key(key)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.incr(name)
+        # NX: the window starts at the first hit and is not pushed back by later ones.
+        pipe.expire(name, window_seconds, nx=True)
+        count, _ = await pipe.execute()
+    if int(count) > limit:
+        raise RateLimited()
+
+
+async def reset(redis: Redis, key: str) -> None:
+    """Forget the hits on `key` (e.g. a username's after a successful login)."""
+    await redis.delete(_redis_key(key))
