@@ -23,6 +23,7 @@ from service.dependencies import provide_db, provide_redis, provide_settings
 from service.http_errors import exception_handler
 from service.logging import configure_logging
 from service.request_context import request_id_middleware
+from service.security_headers import security_headers_hook
 from service.settings import Settings, SettingsError, get_settings
 from service.state import Resources
 from service.web.templating import configure_environment
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[_lifespan(settings)],
         exception_handlers={Exception: exception_handler},
         middleware=[request_id_middleware],
+        before_send=[security_headers_hook(hsts=settings.secure_cookies)],
         template_config=template_config,
         csrf_config=csrf,
         openapi_config=OpenAPIConfig(

@@ -1,0 +1,32 @@
+"""Security headers on every response, including errors and unknown paths."""
+
+from __future__ import annotations
+
+import pytest
+from httpx import AsyncClient
+
+
+@pytest.mark.parametrize("path", ["/", "/nothing-here", "/static/site.css", "/health"])
+async def test_every_response_carries_the_security_headers(client: AsyncClient, path: str) -> None:
+    r = await client.get(path)
+    csp = r.headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["script-src"] == "'self'"
+    assert "unsafe-inline" not in csp
+    assert directives["frame-ancestors"] == "'none'"
+    assert directives["object-src"] == "'none'"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["referrer-policy"] == "same-origin"
+    assert "strict-transport-security" not in r.headers  # served over plain http here
+
+
+async def test_wrong_method_still_gets_headers(client: AsyncClient) -> None:
+    r = await client.put("/")
+    assert r.status_code == 405
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+async def test_openapi_viewer_has_its_own_policy(client: AsyncClient) -> None:
+    r = await client.get("/schema/swagger")
+    assert "https://cdn.jsdelivr.net" in r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
