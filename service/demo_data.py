@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.events.models import Event, EventSession, Organization, Venue
 from service.domain.events.repository import EventRepository
-from service.web.templating import TOKYO
+from service.local_time import TOKYO
 
 ORGANIZATIONS = [
     ("NEXTワークしずおか", "organizer"),

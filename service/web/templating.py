@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 
 from service.domain.events.enums import EVENT_KINDS, SECTORS, WARDS
 from service.settings import Settings
+from service.local_time import TOKYO
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 WEEKDAYS = "月火水木金土日"
 
 

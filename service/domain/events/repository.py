@@ -8,7 +8,13 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from service.domain.events.models import Event, EventSession, event_cohosts, event_employers
+from service.domain.events.models import (
+    Event,
+    EventSession,
+    Venue,
+    event_cohosts,
+    event_employers,
+)
 
 
 class EventRepository:
@@ -59,3 +65,80 @@ class EventRepository:
                 await self.db.execute(
                     insert(table), [{"event_id": event_id, "organization_id": i} for i in ids]
                 )
+
+    async def search_published(
+        self,
+        *,
+        now: datetime,
+        sector: str | None,
+        kind: str | None,
+        ward: str | None,
+        date_from: datetime | None,
+        date_to: datetime | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[int], int]:
+        """Ids of published events with a matching session still to end, soonest first."""
+        conds = [EventSession.ends_at > now, EventSession.status == "scheduled"]
+        if ward:
+            conds.append(Venue.ward == ward)
+        if date_from:
+            conds.append(EventSession.starts_at >= date_from)
+        if date_to:
+            conds.append(EventSession.starts_at < date_to)
+        first = (
+            select(EventSession.event_id, func.min(EventSession.starts_at).label("first_start"))
+            .join(Venue, Venue.id == EventSession.venue_id)
+            .where(*conds)
+            .group_by(EventSession.event_id)
+            .subquery()
+        )
+        stmt = select(Event.id, first.c.first_start).join(first, first.c.event_id == Event.id)
+        stmt = stmt.where(Event.status == "published")
+        if sector:
+            stmt = stmt.where(Event.sector == sector)
+        if kind:
+            stmt = stmt.where(Event.kind == kind)
+        total = await self.db.scalar(select(func.count()).select_from(stmt.subquery()))
+        rows = await self.db.execute(
+            stmt.order_by(first.c.first_start, Event.id).offset(offset).limit(limit)
+        )
+        return [int(r[0]) for r in rows], int(total or 0)
+
+    async def events_with_sessions(self, ids: list[int]) -> list[Event]:
+        if not ids:
+            return []
+        stmt = (
+            select(Event)
+            .where(Event.id.in_(ids))
+            .options(
+                selectinload(Event.sessions).selectinload(EventSession.venue),
+                selectinload(Event.cohosts),
+                selectinload(Event.employers),
+                selectinload(Event.organizer),
+            )
+        )
+        by_id = {e.id: e for e in (await self.db.scalars(stmt)).all()}
+        return [by_id[i] for i in ids if i in by_id]
+
+    async def session_counts(self, session_ids: list[int]) -> dict[int, tuple[int, int]]:
+        """session id -> (confirmed bookings, free seats)."""
+        if not session_ids:
+            return {}
+        rows = await self.db.execute(
+            text("""
+            SELECT s.id,
+                   (SELECT count(*) FROM bookings b
+                    WHERE b.session_id = s.id AND b.status = 'confirmed') AS confirmed,
+                   (SELECT count(*) FROM session_seats st
+                    WHERE st.session_id = s.id AND st.booking_id IS NULL) AS free
+            FROM sessions s WHERE s.id = ANY(:ids)
+        """),
+            {"ids": session_ids},
+        )
+        return {int(r.id): (int(r.confirmed), int(r.free)) for r in rows}
+
+    async def now(self) -> datetime:
+        value = await self.db.scalar(text("SELECT now()"))
+        assert isinstance(value, datetime)
+        return value

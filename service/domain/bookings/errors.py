@@ -1,0 +1,74 @@
+"""Why a booking cannot be made or changed: stable codes with plain Japanese messages."""
+
+from __future__ import annotations
+
+from service.domain.errors import Conflict, NotFound
+
+
+def session_not_found() -> NotFound:
+    return NotFound("お探しの日程は見つかりませんでした。", code="session_not_found")
+
+
+def booking_not_found() -> NotFound:
+    return NotFound(
+        "予約が見つかりませんでした。予約番号と電話番号をご確認ください。",
+        code="booking_not_found",
+    )
+
+
+def session_not_open() -> Conflict:
+    return Conflict("この日程の受付はまだ始まっていません。", code="session_not_open")
+
+
+def booking_closed() -> Conflict:
+    return Conflict(
+        "この日程の受付は終了しました。お問い合わせはお電話でどうぞ。", code="booking_closed"
+    )
+
+
+def session_cancelled() -> Conflict:
+    return Conflict("この日程は中止になりました。", code="session_cancelled")
+
+
+def session_past() -> Conflict:
+    return Conflict("この日程はすでに始まっているか、終了しています。", code="session_past")
+
+
+def event_not_published() -> Conflict:
+    return Conflict("このイベントは現在受け付けていません。", code="event_not_published")
+
+
+def session_full() -> Conflict:
+    return Conflict("満席のため、受け付けできませんでした。", code="session_full")
+
+
+def waitlist_full() -> Conflict:
+    return Conflict(
+        "満席で、キャンセル待ちも定員に達したため、受け付けできませんでした。",
+        code="waitlist_full",
+    )
+
+
+def already_booked() -> Conflict:
+    return Conflict(
+        "この日程は、同じ電話番号またはメールアドレスですでに予約されています。",
+        code="already_booked",
+        fields={"phone": "この電話番号（またはメールアドレス）ですでに予約があります。"},
+    )
+
+
+def already_cancelled() -> Conflict:
+    return Conflict("この予約はすでに取り消されています。", code="already_cancelled")
+
+
+def not_waitlisted() -> Conflict:
+    return Conflict("この予約はキャンセル待ちではありません。", code="not_waitlisted")
+
+
+def capacity_below_confirmed(held: int) -> Conflict:
+    message = f"定員を、予約が確定している人数（{held}人）より少なくすることはできません。"
+    return Conflict(message, code="capacity_below_confirmed", fields={"capacity": message})
+
+
+def try_again() -> Conflict:
+    return Conflict("混み合っています。もう一度お試しください。", code="try_again")

@@ -1,0 +1,116 @@
+"""Turning what people really type into canonical values (jaconv and unicodedata, no tables)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import jaconv
+
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read over the phone
+CODE_LENGTH = 10
+NAME_MAX = 50
+EMAIL_MAX = 254
+
+# Characters people type between phone digits: hyphens, dashes, the long vowel mark, brackets.
+_PHONE_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−ーｰ()（）.]")
+_MOBILE_PREFIXES = ("020", "050", "060", "070", "080", "090")
+_KANA = re.compile(r"^[ァ-ヶー・ヽヾ ]+$")
+_EMAIL = re.compile(
+    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+
+class InvalidValue(ValueError):
+    """The message is plain Japanese, ready to show next to the field."""
+
+
+def _has_control(value: str) -> bool:
+    return any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") for c in value)
+
+
+def clean_text(value: str) -> str:
+    """NFKC (full-width ASCII to half-width, half-width kana to full-width), surrounding and
+    ideographic spaces trimmed, runs of spaces collapsed to one."""
+    return " ".join(unicodedata.normalize("NFKC", value).split())
+
+
+def normalize_name(raw: str) -> str:
+    if _has_control(raw):
+        raise InvalidValue("お名前に使えない文字が含まれています。")
+    value = clean_text(raw)
+    if not value:
+        raise InvalidValue("お名前を入力してください。")
+    if len(value) > NAME_MAX:
+        raise InvalidValue(f"お名前は{NAME_MAX}文字以内で入力してください。")
+    return value
+
+
+def normalize_kana(raw: str) -> str:
+    if _has_control(raw):
+        raise InvalidValue("ふりがなに使えない文字が含まれています。")
+    value = jaconv.hira2kata(clean_text(raw))
+    if not value:
+        raise InvalidValue("ふりがなを入力してください。")
+    if len(value) > NAME_MAX:
+        raise InvalidValue(f"ふりがなは{NAME_MAX}文字以内で入力してください。")
+    if not _KANA.match(value):
+        raise InvalidValue("ふりがなは、ひらがなかカタカナで入力してください。")
+    return value
+
+
+def normalize_phone(raw: str) -> str:
+    """Digits only: 0542542770, 09012345678."""
+    if _has_control(raw.replace("\t", " ")):
+        raise InvalidValue("電話番号は数字で入力してください（例：054-254-2770）。")
+    value = _PHONE_SEPARATORS.sub("", unicodedata.normalize("NFKC", raw))
+    if not value:
+        raise InvalidValue("電話番号を入力してください（例：054-254-2770）。")
+    if value.startswith("+81"):
+        value = "0" + value[3:]
+    if not value.isascii() or not value.isdigit():
+        raise InvalidValue("電話番号は数字で入力してください（例：054-254-2770）。")
+    ok = value.startswith("0") and (
+        (len(value) == 11 and value.startswith(_MOBILE_PREFIXES))
+        or (len(value) == 10 and not value.startswith(_MOBILE_PREFIXES))
+    )
+    if not ok:
+        raise InvalidValue(
+            "電話番号の桁数が正しくありません。市外局番から入力してください"
+            "（例：054-254-2770、090-1234-5678）。"
+        )
+    return value
+
+
+def format_phone(digits: str) -> str:
+    if len(digits) == 11:
+        return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
+    if digits.startswith(("0120", "0800")):
+        return f"{digits[:4]}-{digits[4:7]}-{digits[7:]}"
+    if len(digits) == 10 and digits[:2] in ("03", "06"):
+        return f"{digits[:2]}-{digits[2:6]}-{digits[6:]}"
+    if len(digits) == 10:
+        return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+    return digits
+
+
+def normalize_email(raw: str) -> str | None:
+    value = unicodedata.normalize("NFKC", raw).strip()
+    if not value:
+        return None
+    if _has_control(value) or len(value) > EMAIL_MAX or not _EMAIL.match(value):
+        raise InvalidValue("メールアドレスの形式が正しくありません（例：taro@example.jp）。")
+    local, _, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def normalize_code(raw: str) -> str | None:
+    """A booking code as typed (lower case, full-width, with hyphens or spaces) or None."""
+    value = re.sub(r"[\s\-‐‑‒–—―−ーｰ]", "", unicodedata.normalize("NFKC", raw)).upper()
+    if len(value) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in value):
+        return None
+    return value
+
+
+def format_code(code: str) -> str:
+    return f"{code[:5]}-{code[5:]}"

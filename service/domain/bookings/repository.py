@@ -1,0 +1,468 @@
+"""Every query on bookings, persons and seats.
+
+The booking hot path is one round trip of Core SQL: a free seat is claimed with
+FOR UPDATE SKIP LOCKED, so concurrent bookers of a big session never queue behind one row.
+Waiting-list changes lock the session row, which keeps positions 1..n without gaps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.domain.bookings.schemas import BookingView, SessionSummary, ValidBooking
+
+
+@dataclass(frozen=True, slots=True)
+class SessionGate:
+    """What decides whether a session can be booked now."""
+
+    id: int
+    session_status: str
+    event_status: str
+    opens_at: datetime
+    closes_at: datetime
+    starts_at: datetime
+    ends_at: datetime
+    now: datetime
+    waitlist_count: int
+    waitlist_limit: int
+    event_id: int
+    event_title: str
+    event_kind: str
+    venue_name: str
+    venue_address: str
+    ward: str
+
+    def summary(self) -> SessionSummary:
+        return SessionSummary(
+            id=self.id,
+            event_id=self.event_id,
+            event_title=self.event_title,
+            event_kind=self.event_kind,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            venue_name=self.venue_name,
+            venue_address=self.venue_address,
+            ward=self.ward,
+            status=self.session_status,
+        )
+
+
+_PERSON_UPSERT = """
+    INSERT INTO persons (name, name_kana, phone, email, age_band, ward)
+    SELECT :name, :name_kana, :phone, CAST(:email AS text), CAST(:age_band AS text),
+           CAST(:ward AS text) FROM {source}
+    ON CONFLICT (phone, name_kana) DO UPDATE SET
+        name = EXCLUDED.name,
+        email = COALESCE(EXCLUDED.email, persons.email),
+        age_band = COALESCE(EXCLUDED.age_band, persons.age_band),
+        ward = COALESCE(EXCLUDED.ward, persons.ward),
+        updated_at = now()
+    RETURNING id
+"""
+
+_GATE = """
+    SELECT se.id, se.status AS session_status, e.status AS event_status,
+           se.booking_opens_at AS opens_at, se.booking_closes_at AS closes_at,
+           se.starts_at, se.ends_at, now() AS now, se.waitlist_count, se.waitlist_limit,
+           e.id AS event_id, e.title AS event_title, e.kind AS event_kind,
+           v.name AS venue_name, v.address AS venue_address, v.ward
+    FROM sessions se JOIN events e ON e.id = se.event_id JOIN venues v ON v.id = se.venue_id
+    WHERE se.id = :session_id
+"""
+
+_OPEN = """
+    session_status = 'scheduled' AND event_status = 'published'
+    AND now >= opens_at AND now < closes_at AND starts_at > now
+"""
+
+_DUPLICATE = """
+    EXISTS (SELECT 1 FROM bookings b WHERE b.session_id = :session_id
+            AND b.status IN ('confirmed', 'waitlisted')
+            AND (b.phone = :phone OR (CAST(:email AS text) IS NOT NULL
+                                      AND lower(b.email) = lower(CAST(:email AS text)))))
+"""
+
+# One statement: check the gate, refuse duplicates, claim a free seat, upsert the person,
+# insert the booking, take the seat, and write the outbox notice.
+CONFIRM_SQL = f"""
+WITH gate AS ({_GATE}),
+ok AS (SELECT id FROM gate WHERE {_OPEN} AND NOT {_DUPLICATE}),
+seat AS (
+    SELECT st.id FROM session_seats st JOIN ok ON st.session_id = ok.id
+    WHERE st.booking_id IS NULL
+    ORDER BY st.seat_no LIMIT 1
+    FOR UPDATE OF st {{lock}}
+),
+person AS ({_PERSON_UPSERT.format(source="seat")}),
+bk AS (
+    INSERT INTO bookings (code, session_id, person_id, status, channel, phone, email, heard_from,
+                          confirmed_at, created_by_id)
+    SELECT :code, :session_id, person.id, 'confirmed', :channel, :phone, CAST(:email AS text),
+           CAST(:heard_from AS text), now(), CAST(:staff_id AS bigint)
+    FROM person
+    RETURNING id, created_at
+),
+claim AS (
+    UPDATE session_seats SET booking_id = bk.id FROM bk, seat
+    WHERE session_seats.id = seat.id RETURNING session_seats.id
+),
+notice AS (
+    INSERT INTO notifications (booking_id, kind, dedup_key)
+    SELECT id, 'booking_confirmed', 'booking_confirmed:' || id FROM bk
+    RETURNING id
+)
+SELECT gate.*, {_DUPLICATE} AS duplicate, (SELECT id FROM bk) AS booking_id,
+       (SELECT id FROM notice) AS notification_id
+FROM gate
+"""
+
+CONFIRM_SKIP_LOCKED = text(CONFIRM_SQL.format(lock="SKIP LOCKED"))
+CONFIRM_WAITING = text(CONFIRM_SQL.format(lock=""))
+
+OVERRIDE_SQL = text(f"""
+WITH person AS ({_PERSON_UPSERT.format(source="(SELECT 1) AS one")}),
+bk AS (
+    INSERT INTO bookings (code, session_id, person_id, status, channel, phone, email, heard_from,
+                          confirmed_at, created_by_id, capacity_override)
+    SELECT :code, :session_id, person.id, 'confirmed', :channel, :phone, CAST(:email AS text),
+           CAST(:heard_from AS text), now(), CAST(:staff_id AS bigint), true
+    FROM person
+    RETURNING id
+),
+notice AS (
+    INSERT INTO notifications (booking_id, kind, dedup_key)
+    SELECT id, 'booking_confirmed', 'booking_confirmed:' || id FROM bk
+    RETURNING id
+)
+SELECT (SELECT id FROM bk) AS booking_id, (SELECT id FROM notice) AS notification_id
+""")
+
+WAITLIST_SQL = text(f"""
+WITH slot AS (
+    UPDATE sessions SET waitlist_count = waitlist_count + 1
+    WHERE id = :session_id AND waitlist_count < waitlist_limit
+    RETURNING waitlist_count AS position
+),
+person AS ({_PERSON_UPSERT.format(source="slot")}),
+bk AS (
+    INSERT INTO bookings (code, session_id, person_id, status, waitlist_position, channel, phone,
+                          email, heard_from, waitlisted_at, created_by_id)
+    SELECT :code, :session_id, person.id, 'waitlisted', slot.position, :channel, :phone,
+           CAST(:email AS text), CAST(:heard_from AS text), now(), CAST(:staff_id AS bigint)
+    FROM person, slot
+    RETURNING id
+),
+notice AS (
+    INSERT INTO notifications (booking_id, kind, dedup_key)
+    SELECT id, 'booking_waitlisted', 'booking_waitlisted:' || id FROM bk
+    RETURNING id
+)
+SELECT (SELECT id FROM bk) AS booking_id, (SELECT id FROM notice) AS notification_id
+""")
+
+_VIEW = """
+    SELECT b.id, b.code, b.status, b.waitlist_position, b.channel, p.name, p.name_kana, b.phone,
+           b.email, b.created_at, b.confirmed_at, b.waitlisted_at, b.cancelled_at,
+           b.cancel_reason, b.checked_in_at, b.no_show_at, b.capacity_override,
+           se.id AS session_id, e.id AS event_id, e.title AS event_title, e.kind AS event_kind,
+           se.starts_at, se.ends_at, v.name AS venue_name, v.address AS venue_address,
+           v.ward, se.status AS session_status
+    FROM bookings b
+    JOIN persons p ON p.id = b.person_id
+    JOIN sessions se ON se.id = b.session_id
+    JOIN events e ON e.id = se.event_id
+    JOIN venues v ON v.id = se.venue_id
+"""
+
+
+def _params(
+    session_id: int, code: str, data: ValidBooking, channel: str, staff_id: int | None
+) -> dict[str, Any]:
+    return {
+        "session_id": session_id,
+        "code": code,
+        "name": data.name,
+        "name_kana": data.name_kana,
+        "phone": data.phone,
+        "email": data.email,
+        "age_band": data.age_band,
+        "ward": data.ward,
+        "heard_from": data.heard_from,
+        "channel": channel,
+        "staff_id": staff_id,
+    }
+
+
+def _view(row: Any) -> BookingView:
+    m = row._mapping
+    return BookingView(
+        id=m["id"],
+        code=m["code"],
+        status=m["status"],
+        waitlist_position=m["waitlist_position"],
+        channel=m["channel"],
+        name=m["name"],
+        name_kana=m["name_kana"],
+        phone=m["phone"],
+        email=m["email"],
+        created_at=m["created_at"],
+        confirmed_at=m["confirmed_at"],
+        waitlisted_at=m["waitlisted_at"],
+        cancelled_at=m["cancelled_at"],
+        cancel_reason=m["cancel_reason"],
+        checked_in_at=m["checked_in_at"],
+        no_show_at=m["no_show_at"],
+        capacity_override=m["capacity_override"],
+        session=SessionSummary(
+            id=m["session_id"],
+            event_id=m["event_id"],
+            event_title=m["event_title"],
+            event_kind=m["event_kind"],
+            starts_at=m["starts_at"],
+            ends_at=m["ends_at"],
+            venue_name=m["venue_name"],
+            venue_address=m["venue_address"],
+            ward=m["ward"],
+            status=m["session_status"],
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmOutcome:
+    gate: SessionGate | None
+    duplicate: bool
+    booking_id: int | None
+    notification_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LockedBooking:
+    id: int
+    session_id: int
+    status: str
+    waitlist_position: int | None
+    starts_at: datetime
+    now: datetime
+
+
+class BookingRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def try_confirm(
+        self,
+        session_id: int,
+        code: str,
+        data: ValidBooking,
+        channel: str,
+        staff_id: int | None,
+        *,
+        wait_for_seats: bool,
+    ) -> ConfirmOutcome:
+        stmt = CONFIRM_WAITING if wait_for_seats else CONFIRM_SKIP_LOCKED
+        row = (
+            await self.db.execute(stmt, _params(session_id, code, data, channel, staff_id))
+        ).first()
+        if row is None:
+            return ConfirmOutcome(None, False, None, None)
+        m = row._mapping
+        gate = SessionGate(**{k: m[k] for k in SessionGate.__slots__})
+        return ConfirmOutcome(gate, bool(m["duplicate"]), m["booking_id"], m["notification_id"])
+
+    async def lock_session(self, session_id: int) -> SessionGate | None:
+        row = (
+            await self.db.execute(text(_GATE + " FOR UPDATE OF se"), {"session_id": session_id})
+        ).first()
+        if row is None:
+            return None
+        return SessionGate(**{k: row._mapping[k] for k in SessionGate.__slots__})
+
+    async def join_waitlist(
+        self, session_id: int, code: str, data: ValidBooking, channel: str, staff_id: int | None
+    ) -> tuple[int, int] | None:
+        row = (
+            await self.db.execute(WAITLIST_SQL, _params(session_id, code, data, channel, staff_id))
+        ).one()
+        if row.booking_id is None:
+            return None
+        return int(row.booking_id), int(row.notification_id)
+
+    async def confirm_over_capacity(
+        self, session_id: int, code: str, data: ValidBooking, channel: str, staff_id: int | None
+    ) -> tuple[int, int]:
+        row = (
+            await self.db.execute(OVERRIDE_SQL, _params(session_id, code, data, channel, staff_id))
+        ).one()
+        return int(row.booking_id), int(row.notification_id)
+
+    async def view(self, booking_id: int) -> BookingView | None:
+        row = (await self.db.execute(text(_VIEW + " WHERE b.id = :id"), {"id": booking_id})).first()
+        return _view(row) if row else None
+
+    async def view_by_code(self, code: str) -> BookingView | None:
+        row = (await self.db.execute(text(_VIEW + " WHERE b.code = :code"), {"code": code})).first()
+        return _view(row) if row else None
+
+    async def session_of(self, booking_id: int) -> int | None:
+        value = await self.db.scalar(
+            text("SELECT session_id FROM bookings WHERE id = :id"), {"id": booking_id}
+        )
+        return int(value) if value is not None else None
+
+    async def lock_booking(self, booking_id: int) -> LockedBooking | None:
+        row = (
+            await self.db.execute(
+                text("""
+            SELECT b.id, b.session_id, b.status, b.waitlist_position, se.starts_at, now() AS now
+            FROM bookings b JOIN sessions se ON se.id = b.session_id
+            WHERE b.id = :id FOR UPDATE OF b
+        """),
+                {"id": booking_id},
+            )
+        ).first()
+        return LockedBooking(**row._mapping) if row else None
+
+    async def mark_cancelled(
+        self, booking_id: int, reason: str | None, staff_id: int | None
+    ) -> None:
+        await self.db.execute(
+            text("""
+            UPDATE bookings SET status = 'cancelled', waitlist_position = NULL,
+                   cancelled_at = now(), cancel_reason = :reason, cancelled_by_id = :staff_id
+            WHERE id = :id
+        """),
+            {"id": booking_id, "reason": reason, "staff_id": staff_id},
+        )
+
+    async def release_seat(self, booking_id: int) -> int | None:
+        value = await self.db.scalar(
+            text("UPDATE session_seats SET booking_id = NULL WHERE booking_id = :id RETURNING id"),
+            {"id": booking_id},
+        )
+        return int(value) if value is not None else None
+
+    async def close_waitlist_gap(self, session_id: int, position: int) -> None:
+        """Everyone behind `position` moves up one. Two steps through negative numbers, because
+        the unique index on positions is checked row by row."""
+        await self.db.execute(
+            text("""
+            UPDATE bookings SET waitlist_position = -(waitlist_position - 1)
+            WHERE session_id = :sid AND status = 'waitlisted' AND waitlist_position > :pos
+        """),
+            {"sid": session_id, "pos": position},
+        )
+        await self.db.execute(
+            text("""
+            UPDATE bookings SET waitlist_position = -waitlist_position
+            WHERE session_id = :sid AND status = 'waitlisted' AND waitlist_position < 0
+        """),
+            {"sid": session_id},
+        )
+        await self.db.execute(
+            text("UPDATE sessions SET waitlist_count = waitlist_count - 1 WHERE id = :sid"),
+            {"sid": session_id},
+        )
+
+    async def first_waitlisted(self, session_id: int) -> int | None:
+        value = await self.db.scalar(
+            text("""
+            SELECT id FROM bookings WHERE session_id = :sid AND status = 'waitlisted'
+            ORDER BY waitlist_position LIMIT 1 FOR UPDATE
+        """),
+            {"sid": session_id},
+        )
+        return int(value) if value is not None else None
+
+    async def free_seat(self, session_id: int) -> int | None:
+        value = await self.db.scalar(
+            text("""
+            SELECT id FROM session_seats WHERE session_id = :sid AND booking_id IS NULL
+            ORDER BY seat_no LIMIT 1 FOR UPDATE
+        """),
+            {"sid": session_id},
+        )
+        return int(value) if value is not None else None
+
+    async def confirm_waitlisted(
+        self, booking_id: int, seat_id: int | None, *, override: bool = False
+    ) -> None:
+        await self.db.execute(
+            text("""
+            UPDATE bookings SET status = 'confirmed', waitlist_position = NULL,
+                   confirmed_at = now(), capacity_override = :override
+            WHERE id = :id
+        """),
+            {"id": booking_id, "override": override},
+        )
+        if seat_id is not None:
+            await self.db.execute(
+                text("UPDATE session_seats SET booking_id = :bid WHERE id = :seat"),
+                {"bid": booking_id, "seat": seat_id},
+            )
+
+    async def add_notice(self, booking_id: int, kind: str, dedup_key: str) -> int | None:
+        value = await self.db.scalar(
+            text("""
+            INSERT INTO notifications (booking_id, kind, dedup_key) VALUES (:bid, :kind, :key)
+            ON CONFLICT (dedup_key) DO NOTHING RETURNING id
+        """),
+            {"bid": booking_id, "kind": kind, "key": dedup_key},
+        )
+        return int(value) if value is not None else None
+
+    async def seat_counts(self, session_id: int) -> tuple[int, int, int]:
+        """(seats, free seats, confirmed bookings holding a seat)."""
+        row = (
+            await self.db.execute(
+                text("""
+            SELECT count(*) AS seats, count(*) FILTER (WHERE booking_id IS NULL) AS free
+            FROM session_seats WHERE session_id = :sid
+        """),
+                {"sid": session_id},
+            )
+        ).one()
+        return int(row.seats), int(row.free), int(row.seats - row.free)
+
+    async def remove_free_seats(self, session_id: int, keep: int) -> None:
+        """Delete the highest-numbered free seats until `keep` seats remain."""
+        await self.db.execute(
+            text("""
+            DELETE FROM session_seats WHERE id IN (
+                SELECT id FROM session_seats WHERE session_id = :sid AND booking_id IS NULL
+                ORDER BY seat_no DESC
+                LIMIT GREATEST((SELECT count(*) FROM session_seats WHERE session_id = :sid)
+                               - :keep, 0))
+        """),
+            {"sid": session_id, "keep": keep},
+        )
+
+    async def set_capacity(self, session_id: int, capacity: int) -> None:
+        await self.db.execute(
+            text("UPDATE sessions SET capacity = :c WHERE id = :sid"),
+            {"c": capacity, "sid": session_id},
+        )
+
+    async def sessions_needing_promotion(self) -> list[int]:
+        rows = await self.db.scalars(
+            text("""
+            SELECT se.id FROM sessions se
+            WHERE se.status = 'scheduled' AND se.waitlist_count > 0 AND se.starts_at > now()
+              AND EXISTS (SELECT 1 FROM session_seats st
+                          WHERE st.session_id = se.id AND st.booking_id IS NULL)
+        """)
+        )
+        return [int(r) for r in rows]
+
+    async def max_seat_no(self, session_id: int) -> int:
+        value = await self.db.scalar(
+            text("SELECT coalesce(max(seat_no), 0) FROM session_seats WHERE session_id = :sid"),
+            {"sid": session_id},
+        )
+        return int(value or 0)

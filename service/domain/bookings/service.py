@@ -1,0 +1,294 @@
+"""The booking rules: first come, first served, a waiting list, and never an oversold seat."""
+
+from __future__ import annotations
+
+import hmac
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.domain.bookings import errors
+from service.domain.bookings.codes import new_code
+from service.domain.bookings.normalize import InvalidValue, normalize_code, normalize_phone
+from service.domain.bookings.repository import BookingRepository, SessionGate
+from service.domain.bookings.schemas import BookingView, ValidBooking
+from service.domain.errors import DomainError
+from service.jobs import enqueue_after_commit
+
+SEND_NOTIFICATION = "send_notification"
+_LIVE_UNIQUE = {"uq_bookings_live_person", "uq_bookings_live_phone", "uq_bookings_live_email"}
+
+
+def queue_notices(db: AsyncSession, *notification_ids: int | None) -> None:
+    """The outbox rows are committed with the booking; the job only nudges the worker."""
+    for nid in notification_ids:
+        if nid is not None:
+            enqueue_after_commit(db, SEND_NOTIFICATION, f"notify:{nid}", nid)
+
+
+def _gate_error(gate: SessionGate) -> DomainError | None:
+    if gate.event_status != "published":
+        return errors.event_not_published()
+    if gate.session_status == "cancelled":
+        return errors.session_cancelled()
+    if gate.starts_at <= gate.now:
+        return errors.session_past()
+    if gate.now < gate.opens_at:
+        return errors.session_not_open()
+    if gate.now >= gate.closes_at:
+        return errors.booking_closed()
+    return None
+
+
+def _constraint(exc: IntegrityError) -> str | None:
+    cause = getattr(exc.orig, "__cause__", None)
+    return getattr(cause, "constraint_name", None)
+
+
+def _new_view(
+    booking_id: int,
+    code: str,
+    status: str,
+    position: int | None,
+    channel: str,
+    data: ValidBooking,
+    gate: SessionGate,
+    *,
+    override: bool = False,
+) -> BookingView:
+    return BookingView(
+        id=booking_id,
+        code=code,
+        status=status,
+        waitlist_position=position,
+        channel=channel,
+        name=data.name,
+        name_kana=data.name_kana,
+        phone=data.phone,
+        email=data.email,
+        created_at=gate.now,
+        confirmed_at=gate.now if status == "confirmed" else None,
+        waitlisted_at=gate.now if status == "waitlisted" else None,
+        cancelled_at=None,
+        cancel_reason=None,
+        checked_in_at=None,
+        no_show_at=None,
+        capacity_override=override,
+        session=gate.summary(),
+    )
+
+
+async def book(
+    db: AsyncSession,
+    session_id: int,
+    data: ValidBooking,
+    *,
+    channel: str = "web",
+    staff_id: int | None = None,
+    allow_over_capacity: bool = False,
+) -> BookingView:
+    repo = BookingRepository(db)
+    code = new_code()
+    try:
+        # Fast path, one statement: a free seat that nobody else is claiming right now.
+        outcome = await repo.try_confirm(
+            session_id, code, data, channel, staff_id, wait_for_seats=False
+        )
+        gate = outcome.gate
+        if gate is None:
+            raise errors.session_not_found()
+        if (problem := _gate_error(gate)) is not None:
+            raise problem
+        if outcome.duplicate:
+            raise errors.already_booked()
+        if outcome.booking_id is not None:
+            queue_notices(db, outcome.notification_id)
+            return _new_view(outcome.booking_id, code, "confirmed", None, channel, data, gate)
+
+        if allow_over_capacity:
+            booking_id, nid = await repo.confirm_over_capacity(
+                session_id, code, data, channel, staff_id
+            )
+            queue_notices(db, nid)
+            return _new_view(
+                booking_id, code, "confirmed", None, channel, data, gate, override=True
+            )
+
+        # Slow path, under the session row lock: wait for seats being claimed by others (a
+        # claim that rolls back frees its seat), then join the waiting list.
+        locked = await repo.lock_session(session_id)
+        if locked is None:
+            raise errors.session_not_found()
+        if (problem := _gate_error(locked)) is not None:
+            raise problem
+        outcome = await repo.try_confirm(
+            session_id, code, data, channel, staff_id, wait_for_seats=True
+        )
+        if outcome.duplicate:
+            raise errors.already_booked()
+        if outcome.booking_id is not None:
+            queue_notices(db, outcome.notification_id)
+            return _new_view(outcome.booking_id, code, "confirmed", None, channel, data, locked)
+        if locked.waitlist_limit == 0:
+            raise errors.session_full()
+        joined = await repo.join_waitlist(session_id, code, data, channel, staff_id)
+        if joined is None:
+            raise errors.waitlist_full()
+        booking_id, nid = joined
+        queue_notices(db, nid)
+        return _new_view(
+            booking_id, code, "waitlisted", locked.waitlist_count + 1, channel, data, locked
+        )
+    except IntegrityError as exc:
+        name = _constraint(exc)
+        if name in _LIVE_UNIQUE:
+            raise errors.already_booked() from None
+        if name == "uq_bookings_code":
+            raise errors.try_again() from None
+        raise
+
+
+def _same_phone(stored: str, given: str) -> bool:
+    return hmac.compare_digest(stored.encode(), given.encode())
+
+
+async def find_booking(db: AsyncSession, code: str, phone: str) -> BookingView:
+    """The code and the phone number it was made with; a wrong phone reads as an unknown code."""
+    canonical = normalize_code(code)
+    try:
+        digits = normalize_phone(phone)
+    except InvalidValue:
+        digits = ""
+    view = await BookingRepository(db).view_by_code(canonical) if canonical else None
+    if view is None or not digits or not _same_phone(view.phone, digits):
+        raise errors.booking_not_found()
+    return view
+
+
+async def cancel_booking(
+    db: AsyncSession, code: str, phone: str, *, reason: str | None = None
+) -> BookingView:
+    view = await find_booking(db, code, phone)
+    return await _cancel(db, view.id, reason=reason, staff_id=None, self_service=True)
+
+
+async def cancel_booking_by_id(
+    db: AsyncSession, booking_id: int, *, staff_id: int, reason: str | None
+) -> BookingView:
+    return await _cancel(db, booking_id, reason=reason, staff_id=staff_id, self_service=False)
+
+
+async def _cancel(
+    db: AsyncSession,
+    booking_id: int,
+    *,
+    reason: str | None,
+    staff_id: int | None,
+    self_service: bool,
+) -> BookingView:
+    repo = BookingRepository(db)
+    session_id = await repo.session_of(booking_id)
+    if session_id is None:
+        raise errors.booking_not_found()
+    # Lock order everywhere: the session row, then bookings, then seats.
+    gate = await repo.lock_session(session_id)
+    booking = await repo.lock_booking(booking_id)
+    if gate is None or booking is None:
+        raise errors.booking_not_found()
+    if booking.status == "cancelled":
+        raise errors.already_cancelled()
+    if self_service and booking.starts_at <= booking.now:
+        raise errors.session_past()
+    await repo.mark_cancelled(booking_id, reason, staff_id)
+    notices = [
+        await repo.add_notice(booking_id, "booking_cancelled", f"booking_cancelled:{booking_id}")
+    ]
+    if booking.status == "waitlisted" and booking.waitlist_position is not None:
+        await repo.close_waitlist_gap(session_id, booking.waitlist_position)
+    elif booking.status == "confirmed":
+        seat = await repo.release_seat(booking_id)
+        if seat is not None and gate.session_status == "scheduled" and gate.starts_at > gate.now:
+            notices.append(await _promote_first(repo, session_id, seat))
+    queue_notices(db, *notices)
+    view = await repo.view(booking_id)
+    assert view is not None
+    return view
+
+
+async def _promote_first(repo: BookingRepository, session_id: int, seat_id: int) -> int | None:
+    first = await repo.first_waitlisted(session_id)
+    if first is None:
+        return None
+    await repo.confirm_waitlisted(first, seat_id)
+    await repo.close_waitlist_gap(session_id, 1)
+    return await repo.add_notice(first, "booking_promoted", f"booking_promoted:{first}")
+
+
+async def promote_waiting(db: AsyncSession, session_id: int) -> list[int]:
+    """Fills free seats from the waiting list, in order. Returns the promoted booking ids."""
+    repo = BookingRepository(db)
+    gate = await repo.lock_session(session_id)
+    if gate is None or gate.session_status != "scheduled" or gate.starts_at <= gate.now:
+        return []
+    promoted: list[int] = []
+    while gate.waitlist_count - len(promoted) > 0:
+        seat = await repo.free_seat(session_id)
+        if seat is None:
+            break
+        first = await repo.first_waitlisted(session_id)
+        if first is None:
+            break
+        await repo.confirm_waitlisted(first, seat)
+        await repo.close_waitlist_gap(session_id, 1)
+        queue_notices(
+            db, await repo.add_notice(first, "booking_promoted", f"booking_promoted:{first}")
+        )
+        promoted.append(first)
+    return promoted
+
+
+async def promote_booking(
+    db: AsyncSession, booking_id: int, *, staff_id: int, override: bool = False
+) -> BookingView:
+    """Staff move one waitlisted person up; beyond the seats only with an explicit override."""
+    repo = BookingRepository(db)
+    session_id = await repo.session_of(booking_id)
+    if session_id is None:
+        raise errors.booking_not_found()
+    await repo.lock_session(session_id)
+    booking = await repo.lock_booking(booking_id)
+    if booking is None:
+        raise errors.booking_not_found()
+    if booking.status != "waitlisted" or booking.waitlist_position is None:
+        raise errors.not_waitlisted()
+    seat = await repo.free_seat(session_id)
+    if seat is None and not override:
+        raise errors.session_full()
+    await repo.confirm_waitlisted(booking_id, seat, override=seat is None)
+    await repo.close_waitlist_gap(session_id, booking.waitlist_position)
+    queue_notices(
+        db, await repo.add_notice(booking_id, "booking_promoted", f"booking_promoted:{booking_id}")
+    )
+    view = await repo.view(booking_id)
+    assert view is not None
+    return view
+
+
+async def resize_session(db: AsyncSession, session_id: int, capacity: int) -> list[int]:
+    """Sets the number of seats. Refused below the seats already taken; raising it promotes
+    from the waiting list in order. Returns the promoted booking ids."""
+    repo = BookingRepository(db)
+    if await repo.lock_session(session_id) is None:
+        raise errors.session_not_found()
+    seats, _free, held = await repo.seat_counts(session_id)
+    if capacity < held:
+        raise errors.capacity_below_confirmed(held)
+    if capacity > seats:
+        first = await repo.max_seat_no(session_id) + 1
+        from service.domain.events.repository import EventRepository
+
+        await EventRepository(db).add_seats(session_id, first, first + capacity - seats - 1)
+    elif capacity < seats:
+        await repo.remove_free_seats(session_id, keep=capacity)
+    await repo.set_capacity(session_id, capacity)
+    return await promote_waiting(db, session_id)

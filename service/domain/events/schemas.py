@@ -1,0 +1,78 @@
+"""What the events read side returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrgView:
+    id: int
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class VenueView:
+    id: int
+    name: str
+    address: str
+    ward: str
+    access_notes: str
+    barrier_free_notes: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    venue: VenueView
+    capacity: int
+    confirmed: int
+    seats_left: int
+    waitlist_length: int
+    waitlist_limit: int
+    booking_opens_at: datetime
+    booking_closes_at: datetime
+    status: str
+    # open | waitlist | full | not_yet_open | closed | cancelled | past
+    state: str
+
+    @property
+    def bookable(self) -> bool:
+        return self.state in ("open", "waitlist")
+
+    @property
+    def waitlist_left(self) -> int:
+        return max(self.waitlist_limit - self.waitlist_length, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    id: int
+    title: str
+    description: str
+    kind: str
+    sector: str
+    tags: list[str]
+    status: str
+    organizer: OrgView
+    cohosts: list[OrgView]
+    employers: list[OrgView]
+    contact: str
+    what_to_bring: str
+    sessions: list[SessionView]
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    items: list[EventView]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.per_page - 1) // self.per_page, 1)
