@@ -6,9 +6,11 @@ from typing import Any, ClassVar
 
 from arq.connections import RedisSettings
 
-from service.db import make_engine, make_session_factory
+from service.local_time import TOKYO
 from service.logging import configure_logging
 from service.settings import SettingsError, get_settings
+from workers.context import close_context, open_context
+from workers.schedule import CRON_JOBS, FUNCTIONS
 
 try:
     _settings = get_settings()
@@ -18,13 +20,11 @@ except SettingsError as exc:
 
 async def startup(ctx: dict[str, Any]) -> None:
     configure_logging(_settings.log_level)
-    ctx["settings"] = _settings
-    ctx["engine"] = make_engine(_settings.sqlalchemy_url, 4)
-    ctx["session_factory"] = make_session_factory(ctx["engine"])
+    await open_context(ctx, _settings)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    await ctx["engine"].dispose()
+    await close_context(ctx)
 
 
 async def ping(ctx: dict[str, Any]) -> str:
@@ -32,11 +32,12 @@ async def ping(ctx: dict[str, Any]) -> str:
 
 
 class WorkerSettings:
-    functions: ClassVar[list[Any]] = [ping]
-    cron_jobs: ClassVar[list[Any]] = []
+    functions: ClassVar[list[Any]] = [ping, *FUNCTIONS]
+    cron_jobs: ClassVar[list[Any]] = [*CRON_JOBS]
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)
     queue_name = "arq:queue"
+    timezone = TOKYO
     max_tries = 5
     handle_signals = True

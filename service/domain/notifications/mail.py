@@ -1,0 +1,131 @@
+"""Mails from notices: Japanese plain text from templates/mail/<kind>.txt, headers built only
+from cleaned values, sent with aiosmtplib."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+from functools import lru_cache
+from pathlib import Path
+
+import aiosmtplib
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from service.domain.bookings.normalize import format_code
+from service.domain.calendars.tokens import calendar_path
+from service.domain.events.enums import EVENT_KINDS
+from service.domain.notifications.formatting import jp_when, one_line
+from service.domain.notifications.repository import MailFacts
+from service.settings import Settings
+
+TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "mail"
+SUBJECTS = {
+    "booking_confirmed": "ご予約を承りました",
+    "booking_waitlisted": "キャンセル待ちで受け付けました",
+    "booking_promoted": "キャンセル待ちから予約が確定しました",
+    "booking_cancelled": "ご予約を取り消しました",
+    "session_cancelled": "開催中止のお知らせ",
+    "reminder": "明日のご予約のお知らせ",
+}
+SMTP_TIMEOUT_SECONDS = 30
+
+
+class BadAddress(ValueError):
+    """The booking's e-mail address cannot be put in a To: header."""
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    body: str
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    # Plain text: nothing to escape in the body; the headers never come from a template.
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=False,  # noqa: S701 - text/plain mail, never HTML
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render(kind: str, facts: MailFacts, settings: Settings) -> RenderedMail:
+    online = facts.venue_ward == "online"
+    context = {
+        "name": facts.name.strip(),
+        "code": format_code(facts.code),
+        "title": facts.event_title.strip(),
+        "kind_label": EVENT_KINDS.get(facts.event_kind, ""),
+        "when": jp_when(facts.starts_at, facts.ends_at),
+        "venue_name": facts.venue_name.strip(),
+        "venue_address": "" if online else facts.venue_address.strip(),
+        "access_notes": facts.access_notes.strip(),
+        "online": online,
+        "what_to_bring": facts.what_to_bring.strip(),
+        "contact": facts.contact.strip(),
+        "waitlist_position": facts.waitlist_position,
+        "cancel_reason": (facts.session_cancel_reason or "").strip(),
+        "lookup_url": f"{settings.base_url}/bookings/lookup",
+        "calendar_url": settings.base_url + calendar_path(settings, facts.code),
+        "site_url": settings.base_url + "/",
+        "desk": {
+            "name": settings.desk_name,
+            "phone": settings.desk_phone,
+            "hours": settings.desk_hours,
+        },
+    }
+    body = _environment().get_template(f"{kind}.txt").render(context)
+    title = one_line(facts.event_title, 60)
+    subject = one_line(f"【{settings.desk_name}】{SUBJECTS[kind]}（{title}）", 150)
+    return RenderedMail(subject=subject, body=body)
+
+
+def recipient(email: str) -> Address:
+    """The To: address, refusing anything that is not one plain addr-spec (no display names,
+    no second address, no line breaks)."""
+    cleaned = email.strip()
+    if not cleaned or any(c in cleaned for c in '\r\n\t,;<>"()') or len(cleaned) > 254:
+        raise BadAddress(email)
+    _, parsed = parseaddr(cleaned)
+    if parsed != cleaned or parsed.count("@") != 1:
+        raise BadAddress(email)
+    try:
+        return Address(addr_spec=parsed)
+    except (ValueError, IndexError) as exc:
+        raise BadAddress(email) from exc
+
+
+def build_message(
+    mail: RenderedMail, to: Address, settings: Settings, notification_id: int
+) -> EmailMessage:
+    message = EmailMessage(policy=SMTP)
+    message["From"] = settings.mail_from
+    message["To"] = to
+    message["Subject"] = mail.subject
+    message["Date"] = format_datetime(datetime.now(UTC))
+    # The same id on every attempt, so a receiving server can drop a resend after a crash.
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = f"<notification-{notification_id}@{domain}>"
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(mail.body, charset="utf-8")
+    return message
+
+
+async def send(message: EmailMessage, settings: Settings) -> None:
+    await aiosmtplib.send(
+        message,
+        hostname=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        start_tls=settings.smtp_starttls,
+        timeout=SMTP_TIMEOUT_SECONDS,
+    )

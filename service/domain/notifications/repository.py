@@ -1,0 +1,168 @@
+"""Every query on the notification outbox, and the booking facts a mail needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.domain.bookings.models import Booking, Person
+from service.domain.events.models import Event, EventSession, Venue
+from service.domain.notifications.models import Notification
+
+
+@dataclass(frozen=True)
+class MailFacts:
+    """What a notice says: the booking as it is when the mail is sent."""
+
+    booking_id: int
+    code: str
+    booking_status: str
+    waitlist_position: int | None
+    email: str | None
+    name: str
+    event_title: str
+    event_kind: str
+    contact: str
+    what_to_bring: str
+    starts_at: datetime
+    ends_at: datetime
+    session_status: str
+    session_cancel_reason: str | None
+    venue_name: str
+    venue_address: str
+    venue_ward: str
+    access_notes: str
+
+
+class NotificationRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def claim(self, notification_id: int) -> Notification | None:
+        """The notice, row-locked for this transaction, if it is pending and due. Another worker
+        holding it (the same job run twice) makes this None instead of waiting."""
+        stmt = (
+            select(Notification)
+            .where(
+                Notification.id == notification_id,
+                Notification.status == "pending",
+                Notification.send_after <= func.now(),
+            )
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.db.scalars(stmt)).one_or_none()
+
+    async def get(self, notification_id: int) -> Notification | None:
+        return await self.db.get(Notification, notification_id)
+
+    async def mail_facts(self, booking_id: int) -> MailFacts | None:
+        stmt = (
+            select(
+                Booking.id.label("booking_id"),
+                Booking.code,
+                Booking.status.label("booking_status"),
+                Booking.waitlist_position,
+                Booking.email,
+                Person.name,
+                Event.title.label("event_title"),
+                Event.kind.label("event_kind"),
+                Event.contact,
+                Event.what_to_bring,
+                EventSession.starts_at,
+                EventSession.ends_at,
+                EventSession.status.label("session_status"),
+                EventSession.cancel_reason.label("session_cancel_reason"),
+                Venue.name.label("venue_name"),
+                Venue.address.label("venue_address"),
+                Venue.ward.label("venue_ward"),
+                Venue.access_notes,
+            )
+            .join(Person, Person.id == Booking.person_id)
+            .join(EventSession, EventSession.id == Booking.session_id)
+            .join(Event, Event.id == EventSession.event_id)
+            .join(Venue, Venue.id == EventSession.venue_id)
+            .where(Booking.id == booking_id)
+        )
+        row = (await self.db.execute(stmt)).one_or_none()
+        return None if row is None else MailFacts(**row._asdict())
+
+    async def mark_sent(self, notice: Notification) -> None:
+        await self._update(
+            notice, status="sent", attempts=notice.attempts + 1, sent_at=func.now(), last_error=None
+        )
+
+    async def mark_skipped(self, notice: Notification, reason: str) -> None:
+        await self._update(notice, status="skipped", last_error=reason)
+
+    async def mark_failed_attempt(
+        self, notice: Notification, error: str, retry_in: timedelta | None
+    ) -> None:
+        """One more failed attempt; pending again after `retry_in`, or failed for good."""
+        values: dict[str, Any] = {"attempts": notice.attempts + 1, "last_error": error[:2000]}
+        if retry_in is None:
+            values["status"] = "failed"
+        else:
+            values["send_after"] = func.now() + retry_in
+        await self._update(notice, **values)
+
+    async def _update(self, notice: Notification, **values: Any) -> None:
+        await self.db.execute(
+            update(Notification).where(Notification.id == notice.id).values(**values)
+        )
+        await self.db.refresh(notice)
+
+    async def due_ids(self, limit: int) -> list[int]:
+        stmt = (
+            select(Notification.id)
+            .where(Notification.status == "pending", Notification.send_after <= func.now())
+            .order_by(Notification.id)
+            .limit(limit)
+        )
+        return list((await self.db.scalars(stmt)).all())
+
+    async def add_reminders(self, starts_from: datetime, starts_before: datetime) -> list[int]:
+        """A reminder for every confirmed booking of a live session starting in the window; the
+        dedup key makes a second run (or a second worker) add nothing."""
+        result = await self.db.execute(
+            text(
+                """
+                INSERT INTO notifications (booking_id, kind, dedup_key, payload)
+                SELECT b.id, 'reminder', 'reminder:' || b.id,
+                       jsonb_build_object('session_id', s.id)
+                FROM bookings b
+                JOIN sessions s ON s.id = b.session_id
+                JOIN events e ON e.id = s.event_id
+                WHERE b.status = 'confirmed'
+                  AND s.status = 'scheduled'
+                  AND e.status = 'published'
+                  AND s.starts_at >= :starts_from AND s.starts_at < :starts_before
+                ORDER BY b.id
+                ON CONFLICT (dedup_key) DO NOTHING
+                RETURNING id
+                """
+            ),
+            {"starts_from": starts_from, "starts_before": starts_before},
+        )
+        return sorted(int(row[0]) for row in result)
+
+    async def sessions_to_promote(self, limit: int) -> list[int]:
+        """Upcoming live sessions holding a free seat while people are on their waiting list:
+        normally none, since a cancellation promotes in its own transaction."""
+        result = await self.db.execute(
+            text(
+                """
+                SELECT s.id FROM sessions s
+                WHERE s.status = 'scheduled' AND s.starts_at > now() AND s.waitlist_count > 0
+                  AND EXISTS (SELECT 1 FROM session_seats st
+                              WHERE st.session_id = s.id AND st.booking_id IS NULL)
+                ORDER BY s.starts_at, s.id
+                LIMIT :limit
+                """
+            ),
+            {"limit": limit},
+        )
+        return [int(row[0]) for row in result]

@@ -1,0 +1,48 @@
+"""The worker's resources (settings, engine, sessions) and its unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service.db import make_engine, make_session_factory
+from service.jobs import discard_after_commit_jobs, enqueue_after_commit_jobs
+from service.settings import Settings
+
+WORKER_POOL_SIZE = 4
+
+
+async def open_context(ctx: dict[str, Any], settings: Settings) -> None:
+    ctx["settings"] = settings
+    ctx["engine"] = make_engine(settings.sqlalchemy_url, WORKER_POOL_SIZE)
+    ctx["session_factory"] = make_session_factory(ctx["engine"])
+
+
+async def close_context(ctx: dict[str, Any]) -> None:
+    engine = ctx.pop("engine", None)
+    if engine is not None:
+        await engine.dispose()
+
+
+def settings_of(ctx: dict[str, Any]) -> Settings:
+    settings: Settings = ctx["settings"]
+    return settings
+
+
+@asynccontextmanager
+async def transaction(ctx: dict[str, Any]) -> AsyncIterator[AsyncSession]:
+    """Like a web request: commit at the end, roll back on error, and enqueue the jobs the
+    domain queued only once the commit has happened."""
+    factory: async_sessionmaker[AsyncSession] = ctx["session_factory"]
+    async with factory() as session:
+        try:
+            yield session
+        except BaseException:
+            discard_after_commit_jobs(session)
+            await session.rollback()
+            raise
+        await session.commit()
+        await enqueue_after_commit_jobs(session, ctx["redis"])

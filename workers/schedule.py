@@ -1,0 +1,23 @@
+"""The worker's functions and crons, importable without reading the environment (tests build a
+Worker from these with their own settings)."""
+
+from __future__ import annotations
+
+from arq.cron import CronJob, cron
+from arq.worker import Function, func
+
+from workers.notifications import send_notification, sweep_notifications, write_reminders
+from workers.waiting_lists import promote_waiting_lists
+
+FUNCTIONS: list[Function] = [
+    # No result kept: the sweep must be able to enqueue notify:{id} again for a retry.
+    func(send_notification, keep_result=0, timeout=120, max_tries=3),
+]
+
+CRON_JOBS: list[CronJob] = [
+    cron(sweep_notifications, second=5, run_at_startup=True, timeout=60),
+    # 9:00 Asia/Tokyo (the worker's timezone), with later runs that only catch up when the
+    # worker was down at 9:00: the dedup key keeps one reminder per booking.
+    cron(write_reminders, hour={9, 12, 17}, minute=0, second=30, timeout=300),
+    cron(promote_waiting_lists, minute=set(range(2, 60, 5)), second=15, timeout=300),
+]
