@@ -5,6 +5,10 @@ from __future__ import annotations
 from litestar import Router
 from litestar.types import ControllerRouterHandler
 
+from service.api.bookings import BookingsController
+from service.api.events import EventsController
+
 API_HANDLERS: list[ControllerRouterHandler] = []
+API_HANDLERS += [EventsController, BookingsController]
 
 api_router = Router(path="/api/v1", route_handlers=API_HANDLERS, tags=["api"])
