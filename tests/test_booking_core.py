@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings import service as bookings
+from service.db import make_engine, make_session_factory
 from service.domain.errors import Conflict, NotFound
+from service.settings import Settings
 from tests.factories import make_event, make_session, person
 
 
@@ -176,3 +179,33 @@ async def test_promote_booking_needs_a_seat_or_override(db: AsyncSession) -> Non
     assert await _positions(db, sid) == [1]
     still = await bookings.find_booking(db, w1.code, w1.phone)
     assert still.waitlist_position == 1
+
+
+async def test_concurrent_bookers_never_deadlock_or_oversell(settings: Settings) -> None:
+    """Fast-path seat claims and waiting-list joins racing on one session."""
+    engine = make_engine(settings.sqlalchemy_url, 30)
+    factory = make_session_factory(engine)
+    try:
+        async with factory() as db:
+            sid = (await make_session(db, capacity=5, waitlist_limit=200)).id
+
+        async def one(n: int) -> str:
+            async with factory() as db:
+                view = await bookings.book(db, sid, person(n))
+                await db.commit()
+                return view.status
+
+        statuses = await asyncio.gather(*(one(n) for n in range(60)))
+        assert statuses.count("confirmed") == 5
+        assert statuses.count("waitlisted") == 55
+        async with factory() as db:
+            assert await _positions(db, sid) == list(range(1, 56))
+            held = await db.scalar(
+                text(
+                    "SELECT count(*) FROM session_seats WHERE session_id = :s AND booking_id IS NOT NULL"
+                ),
+                {"s": sid},
+            )
+            assert held == 5
+    finally:
+        await engine.dispose()

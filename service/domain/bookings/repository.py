@@ -2,7 +2,9 @@
 
 The booking hot path is one round trip of Core SQL: a free seat is claimed with
 FOR UPDATE SKIP LOCKED, so concurrent bookers of a big session never queue behind one row.
-Waiting-list changes lock the session row, which keeps positions 1..n without gaps.
+Waiting-list changes lock the session row, which keeps positions 1..n without gaps. That lock
+is FOR NO KEY UPDATE: inserting a booking takes FOR KEY SHARE on its session (the foreign key),
+and a plain FOR UPDATE would deadlock a waiting-list joiner against a booker holding a seat.
 """
 
 from __future__ import annotations
@@ -278,7 +280,9 @@ class BookingRepository:
 
     async def lock_session(self, session_id: int) -> SessionGate | None:
         row = (
-            await self.db.execute(text(_GATE + " FOR UPDATE OF se"), {"session_id": session_id})
+            await self.db.execute(
+                text(_GATE + " FOR NO KEY UPDATE OF se"), {"session_id": session_id}
+            )
         ).first()
         if row is None:
             return None
