@@ -1,13 +1,18 @@
-"""Staff accounts: the rules for creating users."""
+"""Staff accounts: the rules for creating and changing users (only admins manage them)."""
 
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from service.domain.accounts.access import require_role
+from service.domain.accounts.actor import Actor
+from service.domain.accounts.audit import changed, record
 from service.domain.accounts.models import ROLES, StaffUser
 from service.domain.accounts.passwords import hash_password
 from service.domain.accounts.repository import AccountRepository
-from service.domain.errors import Conflict, InvalidInput
+from service.domain.errors import Conflict, InvalidInput, NotFound
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -53,3 +58,135 @@ async def create_staff_user(
             organization_id=organization_id,
         )
     )
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: int
+    username: str
+    display_name: str
+    role: str
+    organization_id: int | None
+    organization: str | None
+    is_active: bool
+    last_login_at: datetime | None
+
+
+def _view(user: StaffUser, organization: str | None) -> UserView:
+    return UserView(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        organization_id=user.organization_id,
+        organization=organization,
+        is_active=user.is_active,
+        last_login_at=user.last_login_at,
+    )
+
+
+def _audit_values(user: StaffUser) -> dict[str, object]:
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "organization_id": user.organization_id,
+        "is_active": user.is_active,
+    }
+
+
+async def list_users(repo: AccountRepository, actor: Actor) -> list[UserView]:
+    require_role(actor, "admin")
+    return [_view(u, org) for u, org in await repo.list_users()]
+
+
+async def get_user(repo: AccountRepository, actor: Actor, user_id: int) -> UserView:
+    require_role(actor, "admin")
+    for user, org in await repo.list_users():
+        if user.id == user_id:
+            return _view(user, org)
+    raise NotFound("スタッフが見つかりません。", code="user_not_found")
+
+
+async def add_user(
+    repo: AccountRepository,
+    actor: Actor,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str = "",
+    organization_name: str | None = None,
+) -> UserView:
+    require_role(actor, "admin")
+    user = await create_staff_user(
+        repo,
+        username=username,
+        password=password,
+        role=role,
+        display_name=display_name,
+        organization_name=organization_name,
+    )
+    await record(repo, actor, "user.create", "staff_user", user.id, after=_audit_values(user))
+    return await get_user(repo, actor, user.id)
+
+
+async def update_user(
+    repo: AccountRepository,
+    actor: Actor,
+    user_id: int,
+    *,
+    display_name: str | None = None,
+    role: str | None = None,
+    organization_name: str | None = None,
+    is_active: bool | None = None,
+    password: str | None = None,
+) -> UserView:
+    """Change a user; disabling one or setting a new password ends all their logins."""
+    require_role(actor, "admin")
+    user = await repo.user_by_id(user_id)
+    if user is None:
+        raise NotFound("スタッフが見つかりません。", code="user_not_found")
+    before = _audit_values(user)
+    fields: dict[str, str] = {}
+    if display_name is not None:
+        display_name = unicodedata.normalize("NFKC", display_name).strip()
+        if len(display_name) > 100:
+            fields["display_name"] = "表示名は100文字以内で入力してください。"
+    new_role = role if role is not None else user.role
+    if new_role not in ROLES:
+        fields["role"] = "権限は admin、organizer、cohost のいずれかです。"
+    organization_id = user.organization_id
+    if organization_name:
+        org = await repo.organization_by_name(organization_name.strip())
+        if org is None or org.kind != "cohost":
+            fields["organization"] = "共催団体の名前が見つかりません。"
+        else:
+            organization_id = org.id
+    if new_role == "cohost" and organization_id is None and "organization" not in fields:
+        fields["organization"] = "共催スタッフには所属する共催団体の名前を指定してください。"
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        fields["password"] = f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。"
+    if user.id == actor.id and (is_active is False or (role is not None and role != "admin")):
+        # An admin locking themselves out could leave nobody able to manage users.
+        fields["role"] = "自分自身の権限を外したり、無効にしたりすることはできません。"
+    if fields:
+        raise InvalidInput(fields=fields)
+    if display_name:
+        user.display_name = display_name
+    user.role = new_role
+    user.organization_id = organization_id if new_role == "cohost" else None
+    now = datetime.now(UTC)
+    if is_active is not None:
+        user.is_active = is_active
+    if password is not None:
+        user.password_hash = hash_password(password)
+    await repo.db.flush()
+    if is_active is False or password is not None or before["role"] != user.role:
+        await repo.revoke_user_tokens(user.id, now)
+    after = _audit_values(user)
+    if password is not None:
+        after["password"] = "changed"  # noqa: S105 - never the password or its hash
+    old, new = changed(before, after)
+    await record(repo, actor, "user.update", "staff_user", user.id, before=old, after=new)
+    return await get_user(repo, actor, user.id)

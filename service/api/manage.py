@@ -1,0 +1,30 @@
+"""The staff API under /api/v1/manage: every route behind the staff guard (bearer tokens)."""
+
+from __future__ import annotations
+
+from litestar import Router
+
+from service.api.manage_events import (
+    ManageEventsController,
+    ManageReferenceController,
+    ManageSessionsController,
+)
+from service.api.manage_rosters import ManageBookingController, ManageRosterController
+from service.api.manage_users import ManageAuditController, ManageUsersController
+from service.staff_auth import STAFF_DEPENDENCIES, staff_guard
+
+manage_api_router = Router(
+    path="/manage",
+    route_handlers=[
+        ManageEventsController,
+        ManageSessionsController,
+        ManageReferenceController,
+        ManageRosterController,
+        ManageBookingController,
+        ManageUsersController,
+        ManageAuditController,
+    ],
+    guards=[staff_guard],
+    dependencies=STAFF_DEPENDENCIES,
+    security=[{"BearerToken": []}],
+)

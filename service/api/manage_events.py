@@ -1,0 +1,227 @@
+"""Staff API: events, sessions, venues and organizations (/api/v1/manage/...)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from service.dependencies import DB
+from service.domain.events import admin_service
+from service.domain.events.admin_repository import EventRow
+from service.domain.events.admin_schemas import (
+    validate_event_input,
+    validate_organization_input,
+    validate_session_input,
+    validate_venue_input,
+)
+from service.domain.events.schemas import EventView
+from service.staff_auth import Staff
+
+ORGANIZER = {"staff_role": "organizer"}
+
+
+class EventBody(msgspec.Struct, forbid_unknown_fields=True):
+    title: str
+    kind: str
+    sector: str
+    description: str = ""
+    tags: list[str] = msgspec.field(default_factory=list)
+    contact: str = ""
+    what_to_bring: str = ""
+    cohost_ids: list[int] = msgspec.field(default_factory=list)
+    employer_ids: list[int] = msgspec.field(default_factory=list)
+
+
+class SessionBody(msgspec.Struct, forbid_unknown_fields=True):
+    """Times are ISO 8601; without an offset they are read as Japan time. The booking window
+    defaults to "from now until the start"."""
+
+    venue_id: int
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    waitlist_limit: int = 0
+    booking_opens_at: datetime | None = None
+    booking_closes_at: datetime | None = None
+
+
+class ReasonBody(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str
+
+
+class VenueBody(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    ward: str
+    address: str = ""
+
+
+class OrganizationBody(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    kind: str
+
+
+class Created(msgspec.Struct):
+    id: int
+
+
+class SessionUpdated(msgspec.Struct):
+    id: int
+    promoted_booking_ids: list[int]
+
+
+class SessionCancelled(msgspec.Struct):
+    id: int
+    cancelled_bookings: int
+
+
+class Choice(msgspec.Struct):
+    id: int
+    name: str
+    kind: str
+
+
+class VenueChoice(msgspec.Struct):
+    id: int
+    name: str
+    address: str
+    ward: str
+
+
+class FormChoices(msgspec.Struct):
+    cohosts: list[Choice]
+    employers: list[Choice]
+    venues: list[VenueChoice]
+
+
+class ManageEventsController(Controller):
+    path = "/events"
+    tags = ["staff: events"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @get("/", summary="Events (co-host staff: only those their organization co-hosts)")
+    async def list_events(
+        self,
+        db: DB,
+        staff: Staff,
+        status: Annotated[
+            str | None, QueryParameter(description="draft | published | cancelled")
+        ] = None,
+        q: Annotated[
+            str | None, QueryParameter(description="part of the title", max_length=200)
+        ] = None,
+        include_past: FromQuery[bool] = False,
+    ) -> list[EventRow]:
+        return await admin_service.list_events(
+            db, staff, status=status, title=q, include_past=include_past
+        )
+
+    @post("/", status_code=HTTP_201_CREATED, opt=ORGANIZER, summary="Create an event (draft)")
+    async def create_event(self, db: DB, staff: Staff, data: JSONBody[EventBody]) -> Created:
+        valid = validate_event_input(msgspec.structs.asdict(data))
+        return Created(id=await admin_service.create_event(db, staff, valid))
+
+    @get("/{event_id:int}", summary="An event with its sessions and seat counts")
+    async def show_event(self, db: DB, staff: Staff, event_id: FromPath[int]) -> EventView:
+        return await admin_service.show_event(db, staff, event_id)
+
+    @put("/{event_id:int}", opt=ORGANIZER, summary="Change an event, its co-hosts and employers")
+    async def update_event(
+        self, db: DB, staff: Staff, event_id: FromPath[int], data: JSONBody[EventBody]
+    ) -> EventView:
+        await admin_service.update_event(
+            db, staff, event_id, validate_event_input(msgspec.structs.asdict(data))
+        )
+        return await admin_service.show_event(db, staff, event_id)
+
+    @post("/{event_id:int}/publish", status_code=HTTP_200_OK, opt=ORGANIZER, summary="Publish")
+    async def publish_event(self, db: DB, staff: Staff, event_id: FromPath[int]) -> EventView:
+        await admin_service.publish_event(db, staff, event_id)
+        return await admin_service.show_event(db, staff, event_id)
+
+    @post(
+        "/{event_id:int}/cancel",
+        status_code=HTTP_200_OK,
+        opt=ORGANIZER,
+        summary="Cancel the event and all its sessions (bookings kept, each person notified)",
+    )
+    async def cancel_event(
+        self, db: DB, staff: Staff, event_id: FromPath[int], data: JSONBody[ReasonBody]
+    ) -> EventView:
+        await admin_service.cancel_event(db, staff, event_id, data.reason)
+        return await admin_service.show_event(db, staff, event_id)
+
+    @post(
+        "/{event_id:int}/sessions",
+        status_code=HTTP_201_CREATED,
+        opt=ORGANIZER,
+        summary="Add a session (its seats are created with it)",
+    )
+    async def add_session(
+        self, db: DB, staff: Staff, event_id: FromPath[int], data: JSONBody[SessionBody]
+    ) -> Created:
+        valid = validate_session_input(msgspec.structs.asdict(data))
+        return Created(id=await admin_service.add_session(db, staff, event_id, valid))
+
+
+class ManageSessionsController(Controller):
+    path = "/sessions"
+    tags = ["staff: events"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @put(
+        "/{session_id:int}",
+        opt=ORGANIZER,
+        summary="Change a session",
+        description=(
+            "A capacity below the confirmed bookings is refused (409 capacity_below_confirmed);"
+            " a larger one promotes from the waiting list in order."
+        ),
+    )
+    async def update_session(
+        self, db: DB, staff: Staff, session_id: FromPath[int], data: JSONBody[SessionBody]
+    ) -> SessionUpdated:
+        valid = validate_session_input(msgspec.structs.asdict(data))
+        promoted = await admin_service.update_session(db, staff, session_id, valid)
+        return SessionUpdated(id=session_id, promoted_booking_ids=promoted)
+
+    @post(
+        "/{session_id:int}/cancel",
+        status_code=HTTP_200_OK,
+        opt=ORGANIZER,
+        summary="Cancel a session (bookings kept as cancelled, each booked person notified)",
+    )
+    async def cancel_session(
+        self, db: DB, staff: Staff, session_id: FromPath[int], data: JSONBody[ReasonBody]
+    ) -> SessionCancelled:
+        count = await admin_service.cancel_session(db, staff, session_id, data.reason)
+        return SessionCancelled(id=session_id, cancelled_bookings=count)
+
+
+class ManageReferenceController(Controller):
+    path = "/"
+    tags = ["staff: events"]  # noqa: RUF012 - Litestar reads it as a class attribute
+    opt = {"staff_role": "organizer"}  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @get("/form-choices", summary="Co-hosts, employers and venues to choose from")
+    async def form_choices(self, db: DB, staff: Staff) -> FormChoices:
+        choices = await admin_service.form_choices(db, staff)
+        return FormChoices(
+            cohosts=[Choice(o.id, o.name, o.kind) for o in choices.cohosts],
+            employers=[Choice(o.id, o.name, o.kind) for o in choices.employers],
+            venues=[VenueChoice(v.id, v.name, v.address, v.ward) for v in choices.venues],
+        )
+
+    @post("/venues", status_code=HTTP_201_CREATED, summary="Add a venue")
+    async def add_venue(self, db: DB, staff: Staff, data: JSONBody[VenueBody]) -> Created:
+        valid = validate_venue_input(msgspec.structs.asdict(data))
+        return Created(id=await admin_service.add_venue(db, staff, valid))
+
+    @post("/organizations", status_code=HTTP_201_CREATED, summary="Add a co-host or employer")
+    async def add_organization(
+        self, db: DB, staff: Staff, data: JSONBody[OrganizationBody]
+    ) -> Created:
+        valid = validate_organization_input(msgspec.structs.asdict(data))
+        return Created(id=await admin_service.add_organization(db, staff, valid))

@@ -1,0 +1,171 @@
+"""Staff API: rosters, CSV export, check-in, no-shows, and bookings the desk makes or changes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Response, delete, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from service.dependencies import DB
+from service.domain.rosters import service as rosters
+from service.domain.rosters.csv_export import roster_csv, roster_filename
+from service.domain.rosters.schemas import RosterEntry, SessionHeader
+from service.staff_auth import Staff
+
+
+class RosterOut(msgspec.Struct):
+    session: SessionHeader
+    confirmed: list[RosterEntry]
+    waitlisted: list[RosterEntry]
+    cancelled: list[RosterEntry]
+    query: str
+
+
+class PersonBody(msgspec.Struct, forbid_unknown_fields=True):
+    """As the public booking form: name, reading, phone required; the rest optional."""
+
+    name: str
+    name_kana: str
+    phone: str
+    email: str | None = None
+    age_band: str | None = None
+    ward: str | None = None
+    heard_from: str | None = None
+
+
+class WalkInBody(PersonBody, forbid_unknown_fields=True):
+    override: bool = msgspec.field(default=False)
+
+
+class PromoteBody(msgspec.Struct, forbid_unknown_fields=True):
+    override: bool = False
+
+
+class ReasonBody(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str
+
+
+class Marked(msgspec.Struct):
+    session_id: int
+    marked: int
+
+
+def _person(data: PersonBody) -> dict[str, object]:
+    values = msgspec.structs.asdict(data)
+    values.pop("override", None)
+    return values
+
+
+class ManageRosterController(Controller):
+    path = "/sessions/{session_id:int}"
+    tags = ["staff: rosters"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @get(
+        "/roster",
+        summary="Confirmed (by reading), waitlisted (in order) and cancelled bookings",
+        description="q searches name, reading (hiragana or katakana) and phone. Audited.",
+    )
+    async def roster(
+        self,
+        db: DB,
+        staff: Staff,
+        session_id: FromPath[int],
+        q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+    ) -> RosterOut:
+        r = await rosters.get_roster(db, staff, session_id, query=q)
+        return RosterOut(r.session, r.confirmed, r.waitlisted, r.cancelled, r.query)
+
+    @get(
+        "/roster.csv",
+        summary="The roster as CSV for Excel (UTF-8 with BOM, CRLF, formulas escaped). Audited.",
+        media_type="text/csv; charset=utf-8",
+    )
+    async def roster_csv(self, db: DB, staff: Staff, session_id: FromPath[int]) -> Response[bytes]:
+        r = await rosters.get_roster(db, staff, session_id, purpose="export")
+        return Response(
+            roster_csv(r),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{roster_filename(r)}"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @post(
+        "/phone-bookings",
+        status_code=HTTP_201_CREATED,
+        summary="Book for someone who phoned the desk (same rules and codes as the web)",
+    )
+    async def phone_booking(
+        self, db: DB, staff: Staff, session_id: FromPath[int], data: JSONBody[PersonBody]
+    ) -> RosterEntry:
+        return await rosters.phone_booking(db, staff, session_id, _person(data))
+
+    @post(
+        "/walk-ins",
+        status_code=HTTP_201_CREATED,
+        summary="Add someone at the door (当日参加), checked in at once",
+        description="Beyond the capacity only with override: true (409 session_full otherwise).",
+    )
+    async def walk_in(
+        self, db: DB, staff: Staff, session_id: FromPath[int], data: JSONBody[WalkInBody]
+    ) -> RosterEntry:
+        return await rosters.walk_in(db, staff, session_id, _person(data), override=data.override)
+
+    @post(
+        "/no-shows",
+        status_code=HTTP_200_OK,
+        summary="After the session: mark everyone confirmed and not checked in as no-show",
+    )
+    async def mark_no_shows(self, db: DB, staff: Staff, session_id: FromPath[int]) -> Marked:
+        count = await rosters.mark_remaining_no_shows(db, staff, session_id)
+        return Marked(session_id=session_id, marked=count)
+
+
+class ManageBookingController(Controller):
+    path = "/bookings/{booking_id:int}"
+    tags = ["staff: rosters"]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @get("/", summary="One booking with the person's details. Audited.")
+    async def show(self, db: DB, staff: Staff, booking_id: FromPath[int]) -> RosterEntry:
+        return await rosters.get_booking(db, staff, booking_id)
+
+    @post("/check-in", status_code=HTTP_200_OK, summary="Check in (a second tap changes nothing)")
+    async def check_in(self, db: DB, staff: Staff, booking_id: FromPath[int]) -> RosterEntry:
+        return await rosters.check_in(db, staff, booking_id)
+
+    @delete("/check-in", status_code=HTTP_200_OK, summary="Undo a check-in")
+    async def undo_check_in(self, db: DB, staff: Staff, booking_id: FromPath[int]) -> RosterEntry:
+        return await rosters.undo_check_in(db, staff, booking_id)
+
+    @post("/no-show", status_code=HTTP_200_OK, summary="Mark a no-show (after the session)")
+    async def no_show(self, db: DB, staff: Staff, booking_id: FromPath[int]) -> RosterEntry:
+        return await rosters.mark_no_show(db, staff, booking_id)
+
+    @delete("/no-show", status_code=HTTP_200_OK, summary="Undo a no-show mark")
+    async def undo_no_show(self, db: DB, staff: Staff, booking_id: FromPath[int]) -> RosterEntry:
+        return await rosters.undo_no_show(db, staff, booking_id)
+
+    @post(
+        "/promote",
+        status_code=HTTP_200_OK,
+        summary="Move a waitlisted person up (beyond the seats only with override)",
+    )
+    async def promote(
+        self,
+        db: DB,
+        staff: Staff,
+        booking_id: FromPath[int],
+        data: JSONBody[PromoteBody | None] = None,
+    ) -> RosterEntry:
+        override = data.override if data else False
+        return await rosters.promote(db, staff, booking_id, override=override)
+
+    @post("/cancel", status_code=HTTP_200_OK, summary="Cancel for someone, with a reason")
+    async def cancel(
+        self, db: DB, staff: Staff, booking_id: FromPath[int], data: JSONBody[ReasonBody]
+    ) -> RosterEntry:
+        return await rosters.cancel_for(db, staff, booking_id, data.reason)

@@ -1,0 +1,198 @@
+"""Every query behind the organizer console's event management (the public read side lives in
+repository.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.domain.events.models import Event, EventSession, Organization, Venue, event_cohosts
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One line of the console's event list."""
+
+    id: int
+    title: str
+    kind: str
+    sector: str
+    status: str
+    first_start: datetime | None
+    last_end: datetime | None
+    sessions: int
+    scheduled_sessions: int
+    capacity: int
+    confirmed: int
+    waitlisted: int
+
+
+_LIST = """
+    SELECT e.id, e.title, e.kind, e.sector, e.status,
+           min(se.starts_at) AS first_start, max(se.ends_at) AS last_end,
+           count(se.id) AS sessions,
+           count(se.id) FILTER (WHERE se.status = 'scheduled') AS scheduled_sessions,
+           coalesce(sum(se.capacity) FILTER (WHERE se.status = 'scheduled'), 0) AS capacity,
+           coalesce(sum((SELECT count(*) FROM bookings b
+                         WHERE b.session_id = se.id AND b.status = 'confirmed')), 0) AS confirmed,
+           coalesce(sum(se.waitlist_count), 0) AS waitlisted
+    FROM events e LEFT JOIN sessions se ON se.event_id = e.id
+    WHERE (CAST(:org AS bigint) IS NULL OR EXISTS (
+              SELECT 1 FROM event_cohosts c WHERE c.event_id = e.id AND c.organization_id = :org))
+      AND (CAST(:status AS text) IS NULL OR e.status = :status)
+      AND (CAST(:q AS text) IS NULL OR e.title ILIKE :q ESCAPE '\\')
+    GROUP BY e.id
+    HAVING NOT :upcoming OR max(se.ends_at) IS NULL OR max(se.ends_at) > now()
+    ORDER BY min(se.starts_at) NULLS FIRST, e.id
+    LIMIT :limit
+"""
+
+_CANCEL_BOOKINGS = text("""
+WITH cancelled AS (
+    UPDATE bookings SET status = 'cancelled', waitlist_position = NULL, cancelled_at = now(),
+           cancel_reason = :reason, cancelled_by_id = :staff_id
+    WHERE session_id = :sid AND status IN ('confirmed', 'waitlisted')
+    RETURNING id
+),
+freed AS (
+    UPDATE session_seats SET booking_id = NULL
+    WHERE session_id = :sid AND booking_id IN (SELECT id FROM cancelled)
+    RETURNING id
+),
+notices AS (
+    INSERT INTO notifications (booking_id, kind, dedup_key)
+    SELECT id, 'session_cancelled', 'session_cancelled:' || id FROM cancelled
+    ON CONFLICT (dedup_key) DO NOTHING
+    RETURNING id
+)
+SELECT (SELECT array_agg(id ORDER BY id) FROM cancelled) AS bookings,
+       (SELECT array_agg(id ORDER BY id) FROM notices) AS notices,
+       (SELECT count(*) FROM freed) AS freed
+""")
+
+
+def like_pattern(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class EventAdminRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def now(self) -> datetime:
+        value = await self.db.scalar(text("SELECT now()"))
+        assert isinstance(value, datetime)
+        return value
+
+    async def list_events(
+        self,
+        *,
+        cohost_org_id: int | None,
+        status: str | None,
+        title: str | None,
+        upcoming_only: bool,
+        limit: int,
+    ) -> list[EventRow]:
+        rows = await self.db.execute(
+            text(_LIST),
+            {
+                "org": cohost_org_id,
+                "status": status,
+                "q": like_pattern(title) if title else None,
+                "upcoming": upcoming_only,
+                "limit": limit,
+            },
+        )
+        return [EventRow(**r._mapping) for r in rows]
+
+    async def event_for_update(self, event_id: int) -> Event | None:
+        stmt = select(Event).where(Event.id == event_id).with_for_update()
+        return (await self.db.scalars(stmt)).one_or_none()
+
+    async def session_for_update(self, session_id: int) -> EventSession | None:
+        stmt = select(EventSession).where(EventSession.id == session_id).with_for_update()
+        return (await self.db.scalars(stmt)).one_or_none()
+
+    async def session_ids_of_event(self, event_id: int, *, status: str | None = None) -> list[int]:
+        stmt = select(EventSession.id).where(EventSession.event_id == event_id)
+        if status:
+            stmt = stmt.where(EventSession.status == status)
+        return [int(i) for i in (await self.db.scalars(stmt.order_by(EventSession.starts_at)))]
+
+    async def organizations(self) -> list[Organization]:
+        stmt = select(Organization).order_by(Organization.kind, Organization.name)
+        return list((await self.db.scalars(stmt)).all())
+
+    async def organizations_by_ids(self, ids: tuple[int, ...]) -> list[Organization]:
+        if not ids:
+            return []
+        stmt = select(Organization).where(Organization.id.in_(ids))
+        return list((await self.db.scalars(stmt)).all())
+
+    async def first_organizer(self) -> Organization | None:
+        stmt = (
+            select(Organization)
+            .where(Organization.kind == "organizer")
+            .order_by(Organization.id)
+            .limit(1)
+        )
+        return (await self.db.scalars(stmt)).one_or_none()
+
+    async def add_organization(self, org: Organization) -> Organization:
+        self.db.add(org)
+        await self.db.flush()
+        return org
+
+    async def organization_named(self, name: str) -> Organization | None:
+        stmt = select(Organization).where(Organization.name == name)
+        return (await self.db.scalars(stmt)).one_or_none()
+
+    async def venues(self) -> list[Venue]:
+        stmt = select(Venue).order_by(Venue.ward, Venue.name)
+        return list((await self.db.scalars(stmt)).all())
+
+    async def venue(self, venue_id: int) -> Venue | None:
+        return await self.db.get(Venue, venue_id)
+
+    async def venue_named(self, name: str) -> Venue | None:
+        return (await self.db.scalars(select(Venue).where(Venue.name == name))).one_or_none()
+
+    async def add_venue(self, venue: Venue) -> Venue:
+        self.db.add(venue)
+        await self.db.flush()
+        return venue
+
+    async def add_event(self, event: Event) -> Event:
+        self.db.add(event)
+        await self.db.flush()
+        return event
+
+    async def add_session(self, session: EventSession) -> EventSession:
+        self.db.add(session)
+        await self.db.flush()
+        return session
+
+    async def cohost_ids(self, event_id: int) -> list[int]:
+        stmt = select(event_cohosts.c.organization_id).where(event_cohosts.c.event_id == event_id)
+        return sorted(int(i) for i in (await self.db.scalars(stmt)))
+
+    async def cancel_live_bookings(
+        self, session_id: int, *, reason: str, staff_id: int
+    ) -> tuple[list[int], list[int]]:
+        """Cancels every live booking of the session, frees their seats and writes one
+        'session_cancelled' notice each. Returns (booking ids, new notification ids)."""
+        row = (
+            await self.db.execute(
+                _CANCEL_BOOKINGS, {"sid": session_id, "reason": reason, "staff_id": staff_id}
+            )
+        ).one()
+        return list(row.bookings or []), list(row.notices or [])
+
+    async def clear_waitlist_count(self, session_id: int) -> None:
+        await self.db.execute(
+            text("UPDATE sessions SET waitlist_count = 0 WHERE id = :sid"), {"sid": session_id}
+        )

@@ -1,0 +1,259 @@
+"""What staff send to create or change events and sessions, validated field by field.
+
+Both the staff API (JSON) and the organizer pages (forms) hand a plain mapping to these
+validators; every bad field is reported at once, by name, in plain Japanese.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from service.domain.errors import InvalidInput
+from service.domain.events.enums import EVENT_KINDS, SECTORS, WARDS
+from service.local_time import TOKYO
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 10_000
+CONTACT_MAX = 300
+WHAT_TO_BRING_MAX = 2_000
+TAG_MAX = 50
+TAGS_MAX = 10
+CAPACITY_MAX = 1_000
+WAITLIST_MAX = 500
+REASON_MAX = 500
+_TAG_SPLIT = re.compile(r"[,、，\s]+")
+
+
+@dataclass(frozen=True, slots=True)
+class EventInput:
+    title: str
+    kind: str
+    sector: str
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    contact: str = ""
+    what_to_bring: str = ""
+    cohost_ids: tuple[int, ...] = ()
+    employer_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VenueInput:
+    name: str
+    address: str
+    ward: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationInput:
+    name: str
+    kind: str
+
+
+ORGANIZATION_KINDS_STAFF_ADD = {"cohost": "共催団体", "employer": "参加企業"}
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInput:
+    venue_id: int
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    waitlist_limit: int
+    booking_opens_at: datetime | None
+    booking_closes_at: datetime | None
+
+
+class FieldReader:
+    """Collects one message per bad field."""
+
+    def __init__(self, data: Mapping[str, object]) -> None:
+        self.data = data
+        self.errors: dict[str, str] = {}
+
+    def text(self, key: str, label: str, *, max_len: int, required: bool = False) -> str:
+        raw = self.data.get(key)
+        if raw is None:
+            raw = ""
+        if not isinstance(raw, str):
+            self.errors[key] = f"{label}は文字で入力してください。"
+            return ""
+        value = unicodedata.normalize("NFKC", raw).replace("\r\n", "\n").strip()
+        if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in value):
+            self.errors[key] = f"{label}に使えない文字が含まれています。"
+        elif required and not value:
+            self.errors[key] = f"{label}を入力してください。"
+        elif len(value) > max_len:
+            self.errors[key] = f"{label}は{max_len}文字以内で入力してください。"
+        return value
+
+    def choice(self, key: str, label: str, choices: Mapping[str, str]) -> str:
+        raw = self.data.get(key)
+        value = raw.strip() if isinstance(raw, str) else ""
+        if value not in choices:
+            self.errors[key] = f"{label}を選んでください。"
+        return value
+
+    def integer(self, key: str, label: str, *, lo: int, hi: int, default: int | None = None) -> int:
+        raw = self.data.get(key)
+        if isinstance(raw, bool):
+            raw = None
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if default is not None:
+                return default
+            self.errors[key] = f"{label}を入力してください。"
+            return 0
+        if isinstance(raw, int):
+            value = raw
+        elif isinstance(raw, str) and unicodedata.normalize("NFKC", raw).strip().isdecimal():
+            value = int(unicodedata.normalize("NFKC", raw).strip())
+        else:
+            self.errors[key] = f"{label}は数字で入力してください。"
+            return 0
+        if not lo <= value <= hi:
+            self.errors[key] = f"{label}は{lo}から{hi}までの数で入力してください。"
+        return value
+
+    def ids(self, key: str, label: str) -> tuple[int, ...]:
+        raw = self.data.get(key)
+        if raw is None or raw == "":
+            return ()
+        items: Sequence[object] = raw if isinstance(raw, list | tuple) else [raw]
+        out: list[int] = []
+        for item in items:
+            if isinstance(item, int) and not isinstance(item, bool) and item > 0:
+                out.append(item)
+            elif isinstance(item, str) and item.strip().isdecimal() and int(item) > 0:
+                out.append(int(item))
+            else:
+                self.errors[key] = f"{label}の指定が正しくありません。"
+                return ()
+        return tuple(dict.fromkeys(out))
+
+    def moment(self, key: str, label: str, *, required: bool) -> datetime | None:
+        """ISO 8601; without an offset the time is read as Japan time (datetime-local)."""
+        raw = self.data.get(key)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if required:
+                self.errors[key] = f"{label}を入力してください。"
+            return None
+        if isinstance(raw, datetime):
+            moment = raw
+        elif isinstance(raw, str):
+            value = unicodedata.normalize("NFKC", raw).strip().replace(" ", "T", 1)
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                self.errors[key] = f"{label}の形式が正しくありません（例：2025-10-21T10:00）。"
+                return None
+        else:
+            self.errors[key] = f"{label}の形式が正しくありません（例：2025-10-21T10:00）。"
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=TOKYO)
+        if not 2000 <= moment.year <= 2100:
+            self.errors[key] = f"{label}の年が正しくありません。"
+            return None
+        return moment
+
+    def done(self) -> None:
+        if self.errors:
+            raise InvalidInput(
+                "入力内容に誤りがあります。項目をご確認ください。", fields=self.errors
+            )
+
+
+def _tags(f: FieldReader) -> tuple[str, ...]:
+    raw = f.data.get("tags")
+    if raw is None or raw == "":
+        return ()
+    if isinstance(raw, str):
+        parts = _TAG_SPLIT.split(unicodedata.normalize("NFKC", raw))
+    elif isinstance(raw, list | tuple) and all(isinstance(t, str) for t in raw):
+        parts = [unicodedata.normalize("NFKC", str(t)) for t in raw]
+    else:
+        f.errors["tags"] = "タグは文字で入力してください。"
+        return ()
+    tags = tuple(dict.fromkeys(t.strip() for t in parts if t.strip()))
+    if len(tags) > TAGS_MAX or any(len(t) > TAG_MAX for t in tags):
+        f.errors["tags"] = f"タグは{TAGS_MAX}個まで、それぞれ{TAG_MAX}文字以内です。"
+    return tags
+
+
+def validate_event_input(data: Mapping[str, object]) -> EventInput:
+    f = FieldReader(data)
+    event = EventInput(
+        title=f.text("title", "イベント名", max_len=TITLE_MAX, required=True),
+        kind=f.choice("kind", "種類", EVENT_KINDS),
+        sector=f.choice("sector", "分野", SECTORS),
+        description=f.text("description", "内容", max_len=DESCRIPTION_MAX),
+        tags=_tags(f),
+        contact=f.text("contact", "問い合わせ先", max_len=CONTACT_MAX),
+        what_to_bring=f.text("what_to_bring", "持ち物", max_len=WHAT_TO_BRING_MAX),
+        cohost_ids=f.ids("cohost_ids", "共催団体"),
+        employer_ids=f.ids("employer_ids", "参加企業"),
+    )
+    f.done()
+    return event
+
+
+def validate_session_input(data: Mapping[str, object]) -> SessionInput:
+    f = FieldReader(data)
+    venue_id = f.integer("venue_id", "会場", lo=1, hi=2**62)
+    starts_at = f.moment("starts_at", "開始日時", required=True)
+    ends_at = f.moment("ends_at", "終了日時", required=True)
+    capacity = f.integer("capacity", "定員", lo=0, hi=CAPACITY_MAX)
+    waitlist_limit = f.integer(
+        "waitlist_limit", "キャンセル待ちの上限", lo=0, hi=WAITLIST_MAX, default=0
+    )
+    opens = f.moment("booking_opens_at", "受付開始日時", required=False)
+    closes = f.moment("booking_closes_at", "受付締切日時", required=False)
+    if starts_at and ends_at and ends_at <= starts_at:
+        f.errors["ends_at"] = "終了日時は開始日時より後にしてください。"
+    if closes and ends_at and closes > ends_at:
+        f.errors["booking_closes_at"] = "受付締切は終了日時より前にしてください。"
+    if opens and closes and closes <= opens:
+        f.errors["booking_closes_at"] = "受付締切は受付開始より後にしてください。"
+    f.done()
+    assert starts_at is not None and ends_at is not None
+    return SessionInput(
+        venue_id=venue_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        capacity=capacity,
+        waitlist_limit=waitlist_limit,
+        booking_opens_at=opens,
+        booking_closes_at=closes,
+    )
+
+
+def validate_reason(raw: object, *, required: bool = True) -> str:
+    f = FieldReader({"reason": raw})
+    value = f.text("reason", "理由", max_len=REASON_MAX, required=required)
+    f.done()
+    return value
+
+
+def validate_venue_input(data: Mapping[str, object]) -> VenueInput:
+    f = FieldReader(data)
+    venue = VenueInput(
+        name=f.text("name", "会場名", max_len=200, required=True),
+        address=f.text("address", "住所", max_len=300),
+        ward=f.choice("ward", "区", WARDS),
+    )
+    f.done()
+    return venue
+
+
+def validate_organization_input(data: Mapping[str, object]) -> OrganizationInput:
+    f = FieldReader(data)
+    org = OrganizationInput(
+        name=f.text("name", "団体名", max_len=200, required=True),
+        kind=f.choice("kind", "団体の種類", ORGANIZATION_KINDS_STAFF_ADD),
+    )
+    f.done()
+    return org

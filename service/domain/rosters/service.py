@@ -1,0 +1,362 @@
+"""Rosters and the day itself: who is booked, check-in, walk-ins, no-shows, and the bookings
+the desk makes or changes for people (by phone or in person).
+
+Every change, and every look at a roster, is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+import jaconv
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.domain.accounts.access import require_booking, require_session
+from service.domain.accounts.actor import Actor
+from service.domain.accounts.audit import record
+from service.domain.accounts.repository import AccountRepository
+from service.domain.bookings import errors as booking_errors
+from service.domain.bookings.codes import new_code
+from service.domain.bookings.repository import BookingRepository
+from service.domain.bookings.schemas import ValidBooking, validate_booking_input
+from service.domain.bookings.service import (
+    book,
+    cancel_booking_by_id,
+    promote_booking,
+    queue_notices,
+)
+from service.domain.errors import Conflict, InvalidInput, NotFound
+from service.domain.events.admin_schemas import validate_reason
+from service.domain.rosters.repository import BookingState, RosterRepository, Search
+from service.domain.rosters.schemas import Roster, RosterEntry, SessionHeader
+
+SEARCH_MAX = 100
+_DIGITS = re.compile(r"\d")
+
+# What the audit log keeps of a booking: its state, not the person's details.
+_AUDITED = (
+    "status",
+    "waitlist_position",
+    "channel",
+    "checked_in_at",
+    "no_show_at",
+    "cancel_reason",
+    "capacity_override",
+)
+
+
+def _booking_not_found() -> NotFound:
+    return NotFound("予約が見つかりません。", code="booking_not_found")
+
+
+def _audit_state(entry: RosterEntry | None) -> dict[str, Any]:
+    if entry is None:
+        return {}
+    values = asdict(entry)
+    return {k: values[k] for k in _AUDITED}
+
+
+def parse_search(raw: str | None) -> Search | None:
+    """Name, reading (hiragana, katakana, half-width) or phone digits, spaces ignored."""
+    if raw is None:
+        return None
+    value = "".join(unicodedata.normalize("NFKC", raw).split())
+    if not value:
+        return None
+    if len(value) > SEARCH_MAX:
+        raise InvalidInput(fields={"q": f"検索語は{SEARCH_MAX}文字以内で入力してください。"})
+    digits = "".join(_DIGITS.findall(value))
+    return Search(
+        text=value,
+        kana=jaconv.hira2kata(value),
+        # A digit or two would match nearly every phone number.
+        digits=digits if len(digits) >= 3 and len(digits) * 2 >= len(value) else None,
+    )
+
+
+async def _header(db: AsyncSession, actor: Actor, session_id: int) -> SessionHeader:
+    await require_session(AccountRepository(db), actor, session_id)
+    header = await RosterRepository(db).header(session_id)
+    if header is None:
+        raise NotFound("回（日程）が見つかりません。", code="session_not_found")
+    return header
+
+
+async def session_header(db: AsyncSession, actor: Actor, session_id: int) -> SessionHeader:
+    return await _header(db, actor, session_id)
+
+
+async def get_roster(
+    db: AsyncSession,
+    actor: Actor,
+    session_id: int,
+    *,
+    query: str | None = None,
+    purpose: str = "view",
+) -> Roster:
+    """The session's confirmed (by reading), waitlisted (in order) and cancelled bookings.
+    purpose is what the audit log records: view, print or export."""
+    if purpose not in ("view", "print", "export"):
+        raise ValueError(f"unknown purpose {purpose!r}")
+    header = await _header(db, actor, session_id)
+    search = parse_search(query)
+    entries = await RosterRepository(db).entries(session_id, search)
+    roster = Roster(
+        session=header,
+        confirmed=[e for e in entries if e.status == "confirmed"],
+        waitlisted=[e for e in entries if e.status == "waitlisted"],
+        cancelled=[e for e in entries if e.status == "cancelled"],
+        query=search.text if search else "",
+    )
+    await record(
+        AccountRepository(db),
+        actor,
+        f"roster.{purpose}",
+        "session",
+        session_id,
+        after={"query": roster.query, "rows": len(entries)},
+    )
+    return roster
+
+
+async def get_booking(db: AsyncSession, actor: Actor, booking_id: int) -> RosterEntry:
+    await require_booking(AccountRepository(db), actor, booking_id)
+    entry = await RosterRepository(db).entry(booking_id)
+    if entry is None:
+        raise _booking_not_found()
+    await record(AccountRepository(db), actor, "booking.view", "booking", booking_id)
+    return entry
+
+
+async def session_of_booking(db: AsyncSession, actor: Actor, booking_id: int) -> int:
+    await require_booking(AccountRepository(db), actor, booking_id)
+    session_id = await BookingRepository(db).session_of(booking_id)
+    if session_id is None:
+        raise _booking_not_found()
+    return session_id
+
+
+async def _change(
+    db: AsyncSession, actor: Actor, booking_id: int
+) -> tuple[RosterRepository, BookingState, SessionHeader, RosterEntry]:
+    """Locks the booking (after its session, the order the booking core uses)."""
+    await require_booking(AccountRepository(db), actor, booking_id)
+    repo = RosterRepository(db)
+    session_id = await BookingRepository(db).session_of(booking_id)
+    if session_id is None:
+        raise _booking_not_found()
+    await BookingRepository(db).lock_session(session_id)
+    state = await repo.lock_booking(booking_id)
+    header = await repo.header(session_id)
+    entry = await repo.entry(booking_id)
+    if state is None or header is None or entry is None:
+        raise _booking_not_found()
+    return repo, state, header, entry
+
+
+async def _audit_change(
+    db: AsyncSession, actor: Actor, action: str, before: RosterEntry | None, booking_id: int
+) -> RosterEntry:
+    after = await RosterRepository(db).entry(booking_id)
+    if after is None:
+        raise _booking_not_found()
+    old, new = _audit_state(before), _audit_state(after)
+    keys = [k for k in new if old.get(k) != new.get(k)] or list(new)
+    await record(
+        AccountRepository(db),
+        actor,
+        action,
+        "booking",
+        booking_id,
+        before={k: old.get(k) for k in keys} if before else None,
+        after={k: new[k] for k in keys},
+    )
+    return after
+
+
+def _require_scheduled(header: SessionHeader) -> None:
+    if header.status == "cancelled":
+        raise Conflict("この回は中止になっています。", code="session_cancelled")
+
+
+async def check_in(db: AsyncSession, actor: Actor, booking_id: int) -> RosterEntry:
+    """One tap at the door. Tapping twice changes nothing; a person marked no-show who turns
+    up late is checked in and the mark removed."""
+    repo, state, header, entry = await _change(db, actor, booking_id)
+    _require_scheduled(header)
+    if state.status != "confirmed":
+        raise Conflict(
+            "予約が確定している人だけ受付できます。キャンセル待ちの人は先に繰り上げてください。",
+            code="booking_not_confirmed",
+        )
+    if not header.is_day_of_or_later:
+        raise Conflict("受付は開催日の当日からできます。", code="session_not_today")
+    if state.checked_in_at is not None:
+        return entry
+    await repo.set_attendance(booking_id, checked_in=True, no_show=False)
+    return await _audit_change(db, actor, "booking.check_in", entry, booking_id)
+
+
+async def undo_check_in(db: AsyncSession, actor: Actor, booking_id: int) -> RosterEntry:
+    repo, state, _, entry = await _change(db, actor, booking_id)
+    if state.checked_in_at is None:
+        return entry
+    await repo.set_attendance(booking_id, checked_in=False)
+    return await _audit_change(db, actor, "booking.undo_check_in", entry, booking_id)
+
+
+def _require_ended(header: SessionHeader) -> None:
+    if not header.has_ended:
+        raise Conflict("無断欠席は、回が終わってから記録できます。", code="session_not_ended")
+
+
+async def mark_no_show(db: AsyncSession, actor: Actor, booking_id: int) -> RosterEntry:
+    repo, state, header, entry = await _change(db, actor, booking_id)
+    _require_scheduled(header)
+    _require_ended(header)
+    if state.status != "confirmed":
+        raise Conflict("予約が確定している人だけ無断欠席にできます。", code="booking_not_confirmed")
+    if state.checked_in_at is not None:
+        raise Conflict(
+            "受付済みの人は無断欠席にできません。先に受付を取り消してください。",
+            code="already_checked_in",
+        )
+    if state.no_show_at is not None:
+        return entry
+    await repo.set_attendance(booking_id, no_show=True)
+    return await _audit_change(db, actor, "booking.no_show", entry, booking_id)
+
+
+async def undo_no_show(db: AsyncSession, actor: Actor, booking_id: int) -> RosterEntry:
+    repo, state, _, entry = await _change(db, actor, booking_id)
+    if state.no_show_at is None:
+        return entry
+    await repo.set_attendance(booking_id, no_show=False)
+    return await _audit_change(db, actor, "booking.undo_no_show", entry, booking_id)
+
+
+async def mark_remaining_no_shows(db: AsyncSession, actor: Actor, session_id: int) -> int:
+    """After the session: everyone confirmed who neither checked in nor was marked."""
+    header = await _header(db, actor, session_id)
+    _require_scheduled(header)
+    _require_ended(header)
+    await BookingRepository(db).lock_session(session_id)
+    repo = RosterRepository(db)
+    ids = await repo.unattended_confirmed(session_id)
+    await repo.mark_no_shows(ids)
+    for booking_id in ids:
+        await record(
+            AccountRepository(db),
+            actor,
+            "booking.no_show",
+            "booking",
+            booking_id,
+            before={"no_show_at": None},
+            after={"no_show_at": header.now, "bulk": True},
+        )
+    return len(ids)
+
+
+async def phone_booking(
+    db: AsyncSession, actor: Actor, session_id: int, data: Mapping[str, object]
+) -> RosterEntry:
+    """A booking the desk takes over the phone: the same first-come rules and codes as the
+    public pages; e-mail is optional."""
+    await _header(db, actor, session_id)
+    valid = validate_booking_input(data, email_required=False)
+    view = await book(db, session_id, valid, channel="phone", staff_id=actor.id)
+    return await _audit_change(db, actor, "booking.phone", None, view.id)
+
+
+def _walk_in_gate(header: SessionHeader) -> None:
+    _require_scheduled(header)
+    if header.event_status != "published":
+        raise Conflict("公開していないイベントです。", code="event_not_published")
+    if not header.is_day_of_or_later:
+        raise Conflict(
+            "当日参加は開催日の当日から受け付けます。それより前は電話予約で登録してください。",
+            code="session_not_today",
+        )
+    if header.has_ended:
+        raise Conflict("この回はすでに終了しています。", code="session_past")
+
+
+def _walk_in_full(header: SessionHeader) -> Conflict:
+    message = (
+        f"定員（{header.capacity}人）に達しています。定員を超えて受け付けるときは、"
+        "「定員を超えて受け付ける」にチェックを入れてください。"
+    )
+    return Conflict(message, code="session_full", fields={"override": message})
+
+
+async def walk_in(
+    db: AsyncSession,
+    actor: Actor,
+    session_id: int,
+    data: Mapping[str, object],
+    *,
+    override: bool = False,
+) -> RosterEntry:
+    """Someone at the door without a booking (当日参加): a free seat if there is one, beyond
+    the capacity only when staff explicitly override (recorded on the booking and in the
+    audit log). Checked in at once."""
+    await _header(db, actor, session_id)
+    valid: ValidBooking = validate_booking_input(data, email_required=False)
+    bookings = BookingRepository(db)
+    # Under the session lock, like every other change to the session's seats.
+    await bookings.lock_session(session_id)
+    repo = RosterRepository(db)
+    header = await repo.header(session_id)
+    if header is None:
+        raise NotFound("回（日程）が見つかりません。", code="session_not_found")
+    _walk_in_gate(header)
+    if await repo.live_booking_with_phone(session_id, valid.phone) is not None:
+        message = "この電話番号で予約があります。名簿から探して受付してください。"
+        raise Conflict(message, code="already_booked", fields={"phone": message})
+    code = new_code()
+    try:
+        seat = await bookings.free_seat(session_id)
+        if seat is not None:
+            booking_id, notice = await repo.add_walk_in(session_id, seat, code, valid, actor.id)
+        elif override:
+            booking_id, notice = await bookings.confirm_over_capacity(
+                session_id, code, valid, "walk_in", actor.id
+            )
+            await repo.set_attendance(booking_id, checked_in=True)
+        else:
+            raise _walk_in_full(header)
+    except IntegrityError:
+        raise booking_errors.already_booked() from None
+    queue_notices(db, notice)
+    entry = await _audit_change(db, actor, "booking.walk_in", None, booking_id)
+    return entry
+
+
+async def promote(
+    db: AsyncSession, actor: Actor, booking_id: int, *, override: bool = False
+) -> RosterEntry:
+    """Moves a waitlisted person up to confirmed (beyond the seats only with override)."""
+    await require_booking(AccountRepository(db), actor, booking_id)
+    before = await RosterRepository(db).entry(booking_id)
+    if before is None:
+        raise _booking_not_found()
+    await promote_booking(db, booking_id, staff_id=actor.id, override=override)
+    return await _audit_change(db, actor, "booking.promote", before, booking_id)
+
+
+async def cancel_for(
+    db: AsyncSession, actor: Actor, booking_id: int, reason: object
+) -> RosterEntry:
+    """Cancels a booking on someone's behalf; the reason is required and recorded."""
+    await require_booking(AccountRepository(db), actor, booking_id)
+    text_reason = validate_reason(reason)
+    before = await RosterRepository(db).entry(booking_id)
+    if before is None:
+        raise _booking_not_found()
+    await cancel_booking_by_id(db, booking_id, staff_id=actor.id, reason=text_reason)
+    return await _audit_change(db, actor, "booking.cancel", before, booking_id)

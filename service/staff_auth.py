@@ -1,0 +1,126 @@
+"""Staff authentication and access, shared by the staff API and the organizer pages.
+
+Every staff route sits behind `staff_guard`: pages under /manage accept only the session cookie,
+the API under /api/v1 only a bearer token (so the API needs no CSRF protection). The guard runs
+before the request body is read, checks the minimum role in the handler's `opt["staff_role"]`
+(default: any staff member) and, for co-host staff, that the event behind any `event_id`,
+`session_id` or `booking_id` path parameter is one their organization co-hosts.
+Handlers receive the staff member as the `staff` dependency, which refuses when no guard ran.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency, Provide
+from litestar.handlers.base import BaseRouteHandler
+from redis.asyncio import Redis
+
+from service.dependencies import resources
+from service.domain.accounts.access import require_path_scope, require_role
+from service.domain.accounts.actor import Actor
+from service.domain.accounts.logins import authenticate, normalize_username
+from service.domain.accounts.repository import AccountRepository
+from service.domain.errors import AuthenticationRequired
+from service.rate_limit import hit, reset
+from service.settings import Settings
+
+SESSION_COOKIE = "nw_staff"
+COOKIE_PATH = "/manage"
+_STATE_KEY = "staff"
+_TOKEN_KEY = "staff_token"  # noqa: S105 - a state key, not a secret
+
+# Login attempts: per address against spraying, per username against guessing one password.
+LOGIN_WINDOW_SECONDS = 15 * 60
+LOGIN_LIMIT_PER_ADDRESS = 50
+LOGIN_LIMIT_PER_USERNAME = 10
+
+
+def _is_api(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    return connection.url.path.startswith("/api/")
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    scheme, _, value = connection.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def presented_token(connection: ASGIConnection[Any, Any, Any, Any]) -> tuple[str, str]:
+    """(token, kind) as this kind of route accepts it."""
+    if _is_api(connection):
+        return bearer_token(connection), "api"
+    return connection.cookies.get(SESSION_COOKIE, ""), "web"
+
+
+async def staff_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    token, kind = presented_token(connection)
+    if not token:
+        raise AuthenticationRequired()
+    minimum = str(handler.opt.get("staff_role", "cohost"))
+    async with resources(connection.app.state).session_factory() as db:
+        repo = AccountRepository(db)
+        actor = await authenticate(repo, token, kind)
+        require_role(actor, minimum)
+        await require_path_scope(repo, actor, dict(connection.path_params))
+    connection.state[_STATE_KEY] = actor
+    connection.state[_TOKEN_KEY] = token
+
+
+def provide_staff(request: Request[Any, Any, Any]) -> Actor:
+    actor = request.state.get(_STATE_KEY)
+    if not isinstance(actor, Actor):
+        # A handler asking for staff without the guard in front of it fails closed.
+        raise AuthenticationRequired()
+    return actor
+
+
+def current_token(request: Request[Any, Any, Any]) -> str:
+    return str(request.state.get(_TOKEN_KEY, ""))
+
+
+Staff = NamedDependency[Actor]
+STAFF_DEPENDENCIES = {"staff": Provide(provide_staff, sync_to_thread=False)}
+
+
+def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    return connection.client.host if connection.client else "unknown"
+
+
+async def count_login_attempt(redis: Redis, *, username: str, address: str) -> None:
+    """Raises RateLimited when this address or this username tried too often."""
+    await hit(redis, f"login:addr:{address}", LOGIN_LIMIT_PER_ADDRESS, LOGIN_WINDOW_SECONDS)
+    key = f"login:user:{normalize_username(username).lower()[:100]}"
+    await hit(redis, key, LOGIN_LIMIT_PER_USERNAME, LOGIN_WINDOW_SECONDS)
+
+
+async def login_succeeded(redis: Redis, *, username: str) -> None:
+    await reset(redis, f"login:user:{normalize_username(username).lower()[:100]}")
+
+
+def session_cookie(settings: Settings, token: str) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=token,
+        path=COOKIE_PATH,
+        max_age=settings.session_max_age,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+    )
+
+
+def expired_session_cookie(settings: Settings) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value="",
+        path=COOKIE_PATH,
+        max_age=0,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+    )

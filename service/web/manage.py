@@ -1,0 +1,29 @@
+"""The organizer console under /manage: every page behind the staff guard (session cookie),
+except the login page."""
+
+from __future__ import annotations
+
+from litestar import Router
+from litestar.types import ControllerRouterHandler
+
+from service.staff_auth import STAFF_DEPENDENCIES, staff_guard
+from service.web.manage_admin import ManageAdminPages
+from service.web.manage_auth import ManageLoginPages, logout_page
+from service.web.manage_events import ManageEventPages
+from service.web.manage_rosters import ManageBookingPages, ManageRosterPages
+
+manage_pages_router = Router(
+    path="/manage",
+    route_handlers=[
+        ManageEventPages,
+        ManageRosterPages,
+        ManageBookingPages,
+        ManageAdminPages,
+        logout_page,
+    ],
+    guards=[staff_guard],
+    dependencies=STAFF_DEPENDENCIES,
+    include_in_schema=False,
+)
+
+manage_page_handlers: list[ControllerRouterHandler] = [ManageLoginPages, manage_pages_router]

@@ -1,0 +1,147 @@
+"""Admin pages: staff users and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from service.dependencies import DB
+from service.domain.accounts import service as accounts
+from service.domain.accounts.audit import list_entries
+from service.domain.accounts.repository import AccountRepository
+from service.domain.errors import Conflict, InvalidInput
+from service.staff_auth import Staff
+from service.web.manage_common import done_message, form_fields, page, see_other
+
+
+def _int_or_none(value: str | None) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isdecimal() and len(value) < 19 else None
+
+
+class ManageAdminPages(Controller):
+    path = "/"
+    include_in_schema = False
+    opt = {"staff_role": "admin"}  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @get("/audit")
+    async def audit(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        staff: Staff,
+        entity_type: FromQuery[str | None] = None,
+        entity_id: FromQuery[str | None] = None,
+        action: FromQuery[str | None] = None,
+        page_no: FromQuery[int] = 1,
+    ) -> Template:
+        result = await list_entries(
+            AccountRepository(db),
+            staff,
+            entity_type=(entity_type or "")[:40] or None,
+            entity_id=_int_or_none(entity_id),
+            action=(action or "")[:60] or None,
+            page=page_no,
+        )
+        return page(
+            "manage/audit.html",
+            staff,
+            result=result,
+            filters={
+                "entity_type": entity_type or "",
+                "entity_id": entity_id or "",
+                "action": action or "",
+            },
+        )
+
+    @get("/users")
+    async def users(self, request: Request[Any, Any, Any], db: DB, staff: Staff) -> Template:
+        users = await accounts.list_users(AccountRepository(db), staff)
+        return page("manage/users.html", staff, flash=done_message(request), users=users)
+
+    async def _form(
+        self,
+        db: DB,
+        staff: Any,
+        *,
+        user: accounts.UserView | None,
+        values: dict[str, str],
+        errors: dict[str, str],
+        status_code: int = 200,
+    ) -> Template:
+        orgs = await AccountRepository(db).organizations_of_kind("cohost")
+        return page(
+            "manage/user_form.html",
+            staff,
+            status_code=status_code,
+            user=user,
+            values=values,
+            errors=errors,
+            organizations=orgs,
+        )
+
+    @get("/users/new")
+    async def new_user(self, db: DB, staff: Staff) -> Template:
+        return await self._form(db, staff, user=None, values={"role": "organizer"}, errors={})
+
+    @post("/users", status_code=303)
+    async def create_user(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff
+    ) -> Template | Redirect:
+        data = await form_fields(request)
+        try:
+            await accounts.add_user(
+                AccountRepository(db),
+                staff,
+                username=data.get("username", ""),
+                password=data.get("password", ""),
+                role=data.get("role", ""),
+                display_name=data.get("display_name", ""),
+                organization_name=data.get("organization") or None,
+            )
+        except (InvalidInput, Conflict) as exc:
+            await db.rollback()
+            data.pop("password", None)
+            return await self._form(
+                db, staff, user=None, values=data, errors=exc.fields, status_code=422
+            )
+        return see_other("/manage/users", done="user_created")
+
+    @get("/users/{user_id:int}")
+    async def edit_user(self, db: DB, staff: Staff, user_id: FromPath[int]) -> Template:
+        user = await accounts.get_user(AccountRepository(db), staff, user_id)
+        values = {
+            "display_name": user.display_name,
+            "role": user.role,
+            "organization": user.organization or "",
+            "is_active": "1" if user.is_active else "",
+        }
+        return await self._form(db, staff, user=user, values=values, errors={})
+
+    @post("/users/{user_id:int}", status_code=303)
+    async def update_user(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, user_id: FromPath[int]
+    ) -> Template | Redirect:
+        data = await form_fields(request)
+        try:
+            await accounts.update_user(
+                AccountRepository(db),
+                staff,
+                user_id,
+                display_name=data.get("display_name"),
+                role=data.get("role"),
+                organization_name=data.get("organization") or None,
+                is_active=data.get("is_active") == "1",
+                password=data.get("password") or None,
+            )
+        except (InvalidInput, Conflict) as exc:
+            await db.rollback()
+            user = await accounts.get_user(AccountRepository(db), staff, user_id)
+            data.pop("password", None)
+            return await self._form(
+                db, staff, user=user, values=data, errors=exc.fields, status_code=422
+            )
+        return see_other("/manage/users", done="user_saved")

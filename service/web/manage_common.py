@@ -1,0 +1,117 @@
+"""Helpers shared by the organizer pages: rendering with the staff context, reading forms."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request
+from litestar.response import Redirect, Template
+
+from service.domain.accounts.actor import Actor
+from service.domain.accounts.models import ROLES
+from service.domain.bookings.enums import (
+    AGE_BANDS,
+    BOOKING_STATUSES,
+    CHANNELS,
+    HEARD_FROM,
+    PERSON_WARDS,
+)
+from service.domain.events.enums import EVENT_STATUSES, SESSION_STATUSES
+
+VOCABULARIES: dict[str, Mapping[str, str]] = {
+    "ROLES": ROLES,
+    "AGE_BANDS": AGE_BANDS,
+    "BOOKING_STATUSES": BOOKING_STATUSES,
+    "CHANNELS": CHANNELS,
+    "HEARD_FROM": HEARD_FROM,
+    "PERSON_WARDS": PERSON_WARDS,
+    "EVENT_STATUSES": EVENT_STATUSES,
+    "SESSION_STATUSES": SESSION_STATUSES,
+}
+
+# Set on every organizer page: nothing personal is cached or indexed.
+NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+
+
+def page(
+    template: str,
+    staff: Actor | None,
+    *,
+    status_code: int = 200,
+    flash: str | None = None,
+    **context: Any,
+) -> Template:
+    return Template(
+        template_name=template,
+        context={**VOCABULARIES, "staff": staff, "flash": flash, **context},
+        status_code=status_code,
+        headers=NO_STORE,
+    )
+
+
+async def form_fields(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The submitted form as plain strings (the last value of repeated fields)."""
+    data = await request.form()
+    return {k: v for k, v in data.items() if isinstance(v, str)}
+
+
+async def form_lists(request: Request[Any, Any, Any], name: str) -> list[str]:
+    data = await request.form()
+    return [v for v in data.getall(name, []) if isinstance(v, str)]
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path inside the console, so the login form cannot send anyone elsewhere."""
+    if (
+        target
+        and target.startswith("/manage")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(c) < 32 for c in target)
+    ):
+        return target
+    return "/manage"
+
+
+# Messages shown after a redirect; only their codes travel in the URL, so a link cannot
+# make the console show text of someone else's choosing.
+DONE_MESSAGES = {
+    "event_created": "イベントを作成しました。続けて回（日程）を追加してください。",
+    "event_saved": "イベントを保存しました。",
+    "event_published": "イベントを公開しました。",
+    "event_cancelled": "イベントを中止にしました。予約者へのお知らせを作成しました。",
+    "session_added": "回（日程）を追加しました。",
+    "session_saved": "回（日程）を保存しました。",
+    "session_cancelled": "回（日程）を中止にしました。予約者へのお知らせを作成しました。",
+    "checked_in": "受付しました。",
+    "check_in_undone": "受付を取り消しました。",
+    "no_show": "無断欠席にしました。",
+    "no_show_undone": "無断欠席を取り消しました。",
+    "promoted": "キャンセル待ちから予約確定にしました。",
+    "booking_cancelled": "予約を取り消しました。",
+    "venue_added": "会場を登録しました。",
+    "organization_added": "団体を登録しました。",
+    "phone_booked": "電話予約を登録しました。予約番号をお伝えください。",
+    "walk_in_added": "当日参加の方を登録し、受付しました。",
+    "no_shows_marked": "未受付の方を無断欠席にしました。",
+    "user_created": "スタッフを登録しました。",
+    "user_saved": "スタッフの情報を保存しました。",
+    "logged_out": "ログアウトしました。",
+}
+
+
+def done_message(request: Request[Any, Any, Any]) -> str | None:
+    return DONE_MESSAGES.get(request.query_params.get("done", ""))
+
+
+def see_other(path: str, *, done: str | None = None, anchor: str | None = None) -> Redirect:
+    """Post/redirect/get, naming the message to show on arrival."""
+    if done:
+        if done not in DONE_MESSAGES:
+            raise ValueError(f"unknown message {done!r}")
+        path = f"{path}{'&' if '?' in path else '?'}done={quote(done)}"
+    if anchor:
+        path = f"{path}#{anchor}"
+    return Redirect(path=path, status_code=303, headers=NO_STORE)

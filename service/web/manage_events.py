@@ -1,0 +1,375 @@
+"""Organizer pages: the event list, creating and editing events and sessions, publishing and
+cancelling, and adding venues and organizations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from service.dependencies import DB
+from service.domain.accounts.actor import Actor
+from service.domain.errors import Conflict, InvalidInput
+from service.domain.events import admin_service
+from service.domain.events.admin_schemas import (
+    ORGANIZATION_KINDS_STAFF_ADD,
+    validate_event_input,
+    validate_organization_input,
+    validate_session_input,
+    validate_venue_input,
+)
+from service.domain.events.schemas import EventView, SessionView
+from service.local_time import TOKYO
+from service.staff_auth import Staff
+from service.web.manage_common import (
+    done_message,
+    form_fields,
+    form_lists,
+    page,
+    see_other,
+)
+
+ORGANIZER = {"staff_role": "organizer"}
+
+
+def local_input(value: datetime | None) -> str:
+    """The value a datetime-local input shows: Japan time, to the minute."""
+    return value.astimezone(TOKYO).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def _event_values(event: EventView) -> dict[str, Any]:
+    return {
+        "title": event.title,
+        "kind": event.kind,
+        "sector": event.sector,
+        "description": event.description,
+        "tags": "、".join(event.tags),
+        "contact": event.contact,
+        "what_to_bring": event.what_to_bring,
+        "cohost_ids": [str(o.id) for o in event.cohosts],
+        "employer_ids": [str(o.id) for o in event.employers],
+    }
+
+
+def _session_values(s: SessionView) -> dict[str, Any]:
+    return {
+        "venue_id": str(s.venue.id),
+        "starts_at": local_input(s.starts_at),
+        "ends_at": local_input(s.ends_at),
+        "capacity": str(s.capacity),
+        "waitlist_limit": str(s.waitlist_limit),
+        "booking_opens_at": local_input(s.booking_opens_at),
+        "booking_closes_at": local_input(s.booking_closes_at),
+    }
+
+
+async def _event_form_data(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = dict(await form_fields(request))
+    data["cohost_ids"] = await form_lists(request, "cohost_ids")
+    data["employer_ids"] = await form_lists(request, "employer_ids")
+    return data
+
+
+class ManageEventPages(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/", name="manage_home")
+    async def home(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        staff: Staff,
+        status: FromQuery[str | None] = None,
+        q: FromQuery[str | None] = None,
+        past: FromQuery[bool] = False,
+    ) -> Template:
+        try:
+            events = await admin_service.list_events(
+                db, staff, status=status, title=q, include_past=past
+            )
+            error = None
+        except InvalidInput as exc:
+            events, error = [], " ".join(exc.fields.values())
+        return page(
+            "manage/events.html",
+            staff,
+            flash=done_message(request),
+            events=events,
+            status=status or "",
+            q=q or "",
+            past=past,
+            error=error,
+        )
+
+    # --- events --------------------------------------------------------------------------
+    async def _event_form(
+        self,
+        db: DB,
+        staff: Actor,
+        *,
+        values: dict[str, Any],
+        errors: dict[str, str],
+        event: EventView | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        choices = await admin_service.form_choices(db, staff)
+        return page(
+            "manage/event_form.html",
+            staff,
+            status_code=status_code,
+            values=values,
+            errors=errors,
+            event=event,
+            choices=choices,
+        )
+
+    @get("/events/new", opt=ORGANIZER)
+    async def new_event(self, db: DB, staff: Staff) -> Template:
+        values: dict[str, Any] = {"kind": "", "sector": "", "cohost_ids": [], "employer_ids": []}
+        return await self._event_form(db, staff, values=values, errors={})
+
+    @post("/events", opt=ORGANIZER, status_code=303)
+    async def create_event(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff
+    ) -> Template | Redirect:
+        data = await _event_form_data(request)
+        try:
+            event_id = await admin_service.create_event(db, staff, validate_event_input(data))
+        except InvalidInput as exc:
+            await db.rollback()
+            return await self._event_form(
+                db, staff, values=data, errors=exc.fields, status_code=422
+            )
+        return see_other(f"/manage/events/{event_id}", done="event_created")
+
+    @get("/events/{event_id:int}")
+    async def show_event(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, event_id: FromPath[int]
+    ) -> Template:
+        event = await admin_service.show_event(db, staff, event_id)
+        return page("manage/event.html", staff, flash=done_message(request), event=event)
+
+    @get("/events/{event_id:int}/edit", opt=ORGANIZER)
+    async def edit_event(self, db: DB, staff: Staff, event_id: FromPath[int]) -> Template:
+        event = await admin_service.show_event(db, staff, event_id)
+        return await self._event_form(
+            db, staff, values=_event_values(event), errors={}, event=event
+        )
+
+    @post("/events/{event_id:int}", opt=ORGANIZER, status_code=303)
+    async def update_event(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, event_id: FromPath[int]
+    ) -> Template | Redirect:
+        data = await _event_form_data(request)
+        try:
+            await admin_service.update_event(db, staff, event_id, validate_event_input(data))
+        except InvalidInput as exc:
+            await db.rollback()
+            event = await admin_service.show_event(db, staff, event_id)
+            return await self._event_form(
+                db, staff, values=data, errors=exc.fields, event=event, status_code=422
+            )
+        return see_other(f"/manage/events/{event_id}", done="event_saved")
+
+    @post("/events/{event_id:int}/publish", opt=ORGANIZER, status_code=303)
+    async def publish_event(
+        self, db: DB, staff: Staff, event_id: FromPath[int]
+    ) -> Template | Redirect:
+        try:
+            await admin_service.publish_event(db, staff, event_id)
+        except Conflict as exc:
+            await db.rollback()
+            event = await admin_service.show_event(db, staff, event_id)
+            return page("manage/event.html", staff, status_code=409, event=event, error=exc.message)
+        return see_other(f"/manage/events/{event_id}", done="event_published")
+
+    @get("/events/{event_id:int}/cancel", opt=ORGANIZER)
+    async def cancel_event_form(self, db: DB, staff: Staff, event_id: FromPath[int]) -> Template:
+        event = await admin_service.show_event(db, staff, event_id)
+        return page("manage/cancel_form.html", staff, event=event, session=None, errors={})
+
+    @post("/events/{event_id:int}/cancel", opt=ORGANIZER, status_code=303)
+    async def cancel_event(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, event_id: FromPath[int]
+    ) -> Template | Redirect:
+        fields = await form_fields(request)
+        try:
+            await admin_service.cancel_event(db, staff, event_id, fields.get("reason", ""))
+        except (InvalidInput, Conflict) as exc:
+            await db.rollback()
+            event = await admin_service.show_event(db, staff, event_id)
+            return page(
+                "manage/cancel_form.html",
+                staff,
+                status_code=422 if isinstance(exc, InvalidInput) else 409,
+                event=event,
+                session=None,
+                errors=exc.fields or {"reason": exc.message},
+            )
+        return see_other(f"/manage/events/{event_id}", done="event_cancelled")
+
+    # --- sessions ------------------------------------------------------------------------
+    async def _session_form(
+        self,
+        db: DB,
+        staff: Actor,
+        event: EventView,
+        *,
+        values: dict[str, Any],
+        errors: dict[str, str],
+        session: SessionView | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        choices = await admin_service.form_choices(db, staff)
+        return page(
+            "manage/session_form.html",
+            staff,
+            status_code=status_code,
+            event=event,
+            session=session,
+            values=values,
+            errors=errors,
+            venues=choices.venues,
+        )
+
+    @get("/events/{event_id:int}/sessions/new", opt=ORGANIZER)
+    async def new_session(self, db: DB, staff: Staff, event_id: FromPath[int]) -> Template:
+        event = await admin_service.show_event(db, staff, event_id)
+        values = {"capacity": "", "waitlist_limit": "0", "venue_id": ""}
+        if event.sessions:  # the next session is usually like the last one
+            last = event.sessions[-1]
+            values.update(
+                venue_id=str(last.venue.id),
+                capacity=str(last.capacity),
+                waitlist_limit=str(last.waitlist_limit),
+            )
+        return await self._session_form(db, staff, event, values=values, errors={})
+
+    @post("/events/{event_id:int}/sessions", opt=ORGANIZER, status_code=303)
+    async def add_session(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, event_id: FromPath[int]
+    ) -> Template | Redirect:
+        data = await form_fields(request)
+        try:
+            await admin_service.add_session(db, staff, event_id, validate_session_input(data))
+        except (InvalidInput, Conflict) as exc:
+            await db.rollback()
+            event = await admin_service.show_event(db, staff, event_id)
+            return await self._session_form(
+                db,
+                staff,
+                event,
+                values=data,
+                errors=exc.fields or {"form": exc.message},
+                status_code=422 if isinstance(exc, InvalidInput) else 409,
+            )
+        return see_other(f"/manage/events/{event_id}", done="session_added")
+
+    @get("/sessions/{session_id:int}/edit", opt=ORGANIZER)
+    async def edit_session(self, db: DB, staff: Staff, session_id: FromPath[int]) -> Template:
+        event, session = await admin_service.show_session(db, staff, session_id)
+        return await self._session_form(
+            db, staff, event, values=_session_values(session), errors={}, session=session
+        )
+
+    @post("/sessions/{session_id:int}", opt=ORGANIZER, status_code=303)
+    async def update_session(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, session_id: FromPath[int]
+    ) -> Template | Redirect:
+        data = await form_fields(request)
+        try:
+            await admin_service.update_session(db, staff, session_id, validate_session_input(data))
+        except (InvalidInput, Conflict) as exc:
+            await db.rollback()
+            event, session = await admin_service.show_session(db, staff, session_id)
+            return await self._session_form(
+                db,
+                staff,
+                event,
+                values=data,
+                errors=exc.fields or {"form": exc.message},
+                session=session,
+                status_code=422 if isinstance(exc, InvalidInput) else 409,
+            )
+        event, _ = await admin_service.show_session(db, staff, session_id)
+        return see_other(f"/manage/events/{event.id}", done="session_saved")
+
+    @get("/sessions/{session_id:int}/cancel", opt=ORGANIZER)
+    async def cancel_session_form(
+        self, db: DB, staff: Staff, session_id: FromPath[int]
+    ) -> Template:
+        event, session = await admin_service.show_session(db, staff, session_id)
+        return page("manage/cancel_form.html", staff, event=event, session=session, errors={})
+
+    @post("/sessions/{session_id:int}/cancel", opt=ORGANIZER, status_code=303)
+    async def cancel_session(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, session_id: FromPath[int]
+    ) -> Template | Redirect:
+        fields = await form_fields(request)
+        try:
+            await admin_service.cancel_session(db, staff, session_id, fields.get("reason", ""))
+        except (InvalidInput, Conflict) as exc:
+            await db.rollback()
+            event, session = await admin_service.show_session(db, staff, session_id)
+            return page(
+                "manage/cancel_form.html",
+                staff,
+                status_code=422 if isinstance(exc, InvalidInput) else 409,
+                event=event,
+                session=session,
+                errors=exc.fields or {"reason": exc.message},
+            )
+        event, _ = await admin_service.show_session(db, staff, session_id)
+        return see_other(f"/manage/events/{event.id}", done="session_cancelled")
+
+    # --- venues and organizations ----------------------------------------------------------
+    @get("/venues/new", opt=ORGANIZER)
+    async def new_venue(self, staff: Staff) -> Template:
+        return page("manage/venue_form.html", staff, values={}, errors={})
+
+    @post("/venues", opt=ORGANIZER, status_code=303)
+    async def add_venue(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff
+    ) -> Template | Redirect:
+        data = await form_fields(request)
+        try:
+            await admin_service.add_venue(db, staff, validate_venue_input(data))
+        except (InvalidInput, Conflict) as exc:
+            await db.rollback()
+            return page(
+                "manage/venue_form.html", staff, status_code=422, values=data, errors=exc.fields
+            )
+        return see_other("/manage", done="venue_added")
+
+    @get("/organizations/new", opt=ORGANIZER)
+    async def new_organization(self, staff: Staff) -> Template:
+        return page(
+            "manage/organization_form.html",
+            staff,
+            values={},
+            errors={},
+            kinds=ORGANIZATION_KINDS_STAFF_ADD,
+        )
+
+    @post("/organizations", opt=ORGANIZER, status_code=303)
+    async def add_organization(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff
+    ) -> Template | Redirect:
+        data = await form_fields(request)
+        try:
+            await admin_service.add_organization(db, staff, validate_organization_input(data))
+        except (InvalidInput, Conflict) as exc:
+            await db.rollback()
+            return page(
+                "manage/organization_form.html",
+                staff,
+                status_code=422,
+                values=data,
+                errors=exc.fields,
+                kinds=ORGANIZATION_KINDS_STAFF_ADD,
+            )
+        return see_other("/manage", done="organization_added")

@@ -1,0 +1,301 @@
+"""Organizer pages for the day itself: the roster with one-tap check-in, the printed 受付名簿,
+the CSV export, phone bookings, walk-ins, no-shows, promoting and cancelling for someone."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from service.dependencies import DB
+from service.domain.accounts.actor import Actor
+from service.domain.errors import Conflict, DomainError, InvalidInput
+from service.domain.rosters import service as rosters
+from service.domain.rosters.csv_export import roster_csv, roster_filename
+from service.domain.rosters.schemas import SessionHeader
+from service.staff_auth import Staff
+from service.web.manage_common import NO_STORE, done_message, form_fields, page, see_other
+
+PERSON_FIELDS = ("name", "name_kana", "phone", "email", "age_band", "ward", "heard_from")
+
+
+def _roster_url(session_id: FromPath[int], q: str | None = None) -> str:
+    url = f"/manage/sessions/{session_id}"
+    return f"{url}?q={quote(q)}" if q else url
+
+
+async def roster_page(
+    db: DB,
+    staff: Actor,
+    session_id: FromPath[int],
+    *,
+    q: str | None,
+    flash: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Template:
+    try:
+        roster = await rosters.get_roster(db, staff, session_id, query=q)
+    except InvalidInput as exc:
+        roster = await rosters.get_roster(db, staff, session_id)
+        error = " ".join(exc.fields.values())
+        status_code = 422
+    return page(
+        "manage/roster.html",
+        staff,
+        status_code=status_code,
+        flash=flash,
+        error=error,
+        roster=roster,
+        s=roster.session,
+    )
+
+
+class ManageRosterPages(Controller):
+    path = "/sessions/{session_id:int}"
+    include_in_schema = False
+
+    @get("/", name="manage_roster")
+    async def roster(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        staff: Staff,
+        session_id: FromPath[int],
+        q: FromQuery[str | None] = None,
+    ) -> Template:
+        return await roster_page(db, staff, session_id, q=q, flash=done_message(request))
+
+    @get("/print")
+    async def print_roster(self, db: DB, staff: Staff, session_id: FromPath[int]) -> Template:
+        roster = await rosters.get_roster(db, staff, session_id, purpose="print")
+        by_kana = sorted(roster.confirmed, key=lambda e: (e.name_kana, e.id))
+        return page(
+            "manage/roster_print.html", staff, roster=roster, s=roster.session, entries=by_kana
+        )
+
+    @get("/roster.csv")
+    async def export(self, db: DB, staff: Staff, session_id: FromPath[int]) -> Response[bytes]:
+        roster = await rosters.get_roster(db, staff, session_id, purpose="export")
+        return Response(
+            roster_csv(roster),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                **NO_STORE,
+                "Content-Disposition": f'attachment; filename="{roster_filename(roster)}"',
+            },
+        )
+
+    async def _booking_form(
+        self,
+        staff: Actor,
+        header: SessionHeader,
+        kind: str,
+        *,
+        values: dict[str, str],
+        errors: dict[str, str],
+        error: str | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        return page(
+            "manage/booking_form.html",
+            staff,
+            status_code=status_code,
+            s=header,
+            kind=kind,
+            values=values,
+            errors=errors,
+            error=error,
+        )
+
+    @get("/phone-booking")
+    async def phone_form(self, db: DB, staff: Staff, session_id: FromPath[int]) -> Template:
+        header = await rosters.session_header(db, staff, session_id)
+        return await self._booking_form(staff, header, "phone", values={}, errors={})
+
+    @post("/phone-booking", status_code=303)
+    async def phone_booking(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, session_id: FromPath[int]
+    ) -> Template | Redirect:
+        data = await form_fields(request)
+        person = {k: data.get(k, "") for k in PERSON_FIELDS}
+        try:
+            entry = await rosters.phone_booking(db, staff, session_id, person)
+        except (InvalidInput, Conflict) as exc:
+            await db.rollback()
+            header = await rosters.session_header(db, staff, session_id)
+            return await self._booking_form(
+                staff,
+                header,
+                "phone",
+                values=data,
+                errors=exc.fields,
+                error=exc.message,
+                status_code=422 if isinstance(exc, InvalidInput) else 409,
+            )
+        return see_other(f"/manage/bookings/{entry.id}", done="phone_booked")
+
+    @get("/walk-in")
+    async def walk_in_form(self, db: DB, staff: Staff, session_id: FromPath[int]) -> Template:
+        header = await rosters.session_header(db, staff, session_id)
+        return await self._booking_form(staff, header, "walk_in", values={}, errors={})
+
+    @post("/walk-in", status_code=303)
+    async def walk_in(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, session_id: FromPath[int]
+    ) -> Template | Redirect:
+        data = await form_fields(request)
+        person = {k: data.get(k, "") for k in PERSON_FIELDS}
+        try:
+            entry = await rosters.walk_in(
+                db, staff, session_id, person, override=data.get("override") == "1"
+            )
+        except (InvalidInput, Conflict) as exc:
+            await db.rollback()
+            header = await rosters.session_header(db, staff, session_id)
+            return await self._booking_form(
+                staff,
+                header,
+                "walk_in",
+                values=data,
+                errors=exc.fields,
+                error=exc.message,
+                status_code=422 if isinstance(exc, InvalidInput) else 409,
+            )
+        return see_other(_roster_url(session_id), done="walk_in_added", anchor=f"b{entry.id}")
+
+    @post("/no-shows", status_code=303)
+    async def mark_no_shows(
+        self, db: DB, staff: Staff, session_id: FromPath[int]
+    ) -> Template | Redirect:
+        try:
+            await rosters.mark_remaining_no_shows(db, staff, session_id)
+        except Conflict as exc:
+            await db.rollback()
+            return await roster_page(
+                db, staff, session_id, q=None, error=exc.message, status_code=409
+            )
+        return see_other(_roster_url(session_id), done="no_shows_marked")
+
+
+class ManageBookingPages(Controller):
+    path = "/bookings/{booking_id:int}"
+    include_in_schema = False
+
+    @get("/")
+    async def show(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, booking_id: FromPath[int]
+    ) -> Template:
+        entry = await rosters.get_booking(db, staff, booking_id)
+        session_id = await rosters.session_of_booking(db, staff, booking_id)
+        header = await rosters.session_header(db, staff, session_id)
+        return page(
+            "manage/booking.html",
+            staff,
+            flash=done_message(request),
+            entry=entry,
+            s=header,
+        )
+
+    async def _act(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        staff: Actor,
+        booking_id: FromPath[int],
+        action: str,
+        done: str,
+    ) -> Template | Redirect:
+        """A one-tap action from the roster; back to the same row of the roster."""
+        fields = await form_fields(request)
+        q = fields.get("q") or None
+        session_id = await rosters.session_of_booking(db, staff, booking_id)
+        try:
+            if action == "check_in":
+                await rosters.check_in(db, staff, booking_id)
+            elif action == "undo_check_in":
+                await rosters.undo_check_in(db, staff, booking_id)
+            elif action == "no_show":
+                await rosters.mark_no_show(db, staff, booking_id)
+            elif action == "undo_no_show":
+                await rosters.undo_no_show(db, staff, booking_id)
+            elif action == "promote":
+                await rosters.promote(db, staff, booking_id, override=fields.get("override") == "1")
+            else:  # pragma: no cover - the routes below name every action
+                raise ValueError(action)
+        except Conflict as exc:
+            # Nothing was changed (the transaction rolls back); say why on the roster.
+            await db.rollback()
+            return await roster_page(
+                db,
+                staff,
+                session_id,
+                q=q,
+                error=exc.message,
+                status_code=409,
+            )
+        return see_other(_roster_url(session_id, q), done=done, anchor=f"b{booking_id}")
+
+    @post("/check-in", status_code=303)
+    async def check_in(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, booking_id: FromPath[int]
+    ) -> Template | Redirect:
+        return await self._act(request, db, staff, booking_id, "check_in", "checked_in")
+
+    @post("/undo-check-in", status_code=303)
+    async def undo_check_in(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, booking_id: FromPath[int]
+    ) -> Template | Redirect:
+        return await self._act(request, db, staff, booking_id, "undo_check_in", "check_in_undone")
+
+    @post("/no-show", status_code=303)
+    async def no_show(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, booking_id: FromPath[int]
+    ) -> Template | Redirect:
+        return await self._act(request, db, staff, booking_id, "no_show", "no_show")
+
+    @post("/undo-no-show", status_code=303)
+    async def undo_no_show(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, booking_id: FromPath[int]
+    ) -> Template | Redirect:
+        return await self._act(request, db, staff, booking_id, "undo_no_show", "no_show_undone")
+
+    @post("/promote", status_code=303)
+    async def promote(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, booking_id: FromPath[int]
+    ) -> Template | Redirect:
+        return await self._act(request, db, staff, booking_id, "promote", "promoted")
+
+    @get("/cancel")
+    async def cancel_form(self, db: DB, staff: Staff, booking_id: FromPath[int]) -> Template:
+        entry = await rosters.get_booking(db, staff, booking_id)
+        session_id = await rosters.session_of_booking(db, staff, booking_id)
+        header = await rosters.session_header(db, staff, session_id)
+        return page("manage/booking_cancel.html", staff, entry=entry, s=header, errors={})
+
+    @post("/cancel", status_code=303)
+    async def cancel(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, booking_id: FromPath[int]
+    ) -> Template | Redirect:
+        fields = await form_fields(request)
+        session_id = await rosters.session_of_booking(db, staff, booking_id)
+        try:
+            await rosters.cancel_for(db, staff, booking_id, fields.get("reason", ""))
+        except DomainError as exc:
+            if not isinstance(exc, InvalidInput | Conflict):
+                raise
+            await db.rollback()
+            entry = await rosters.get_booking(db, staff, booking_id)
+            header = await rosters.session_header(db, staff, session_id)
+            return page(
+                "manage/booking_cancel.html",
+                staff,
+                status_code=422 if isinstance(exc, InvalidInput) else 409,
+                entry=entry,
+                s=header,
+                errors=exc.fields or {"reason": exc.message},
+            )
+        return see_other(_roster_url(session_id), done="booking_cancelled", anchor=f"b{booking_id}")
