@@ -28,7 +28,7 @@ _STORE = text("""
     WHERE scope = :scope AND key = :key
 """)
 
-_PURGE = text("DELETE FROM idempotency_records WHERE created_at < now() - :age")
+_PURGE = text("DELETE FROM idempotency_records WHERE created_at < now() - CAST(:age AS interval)")
 
 
 @dataclass(frozen=True, slots=True)
