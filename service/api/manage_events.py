@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -14,7 +13,6 @@ from service.dependencies import DB
 from service.domain.events import admin_service
 from service.domain.events.admin_repository import EventRow
 from service.domain.events.admin_schemas import (
-    validate_event_input,
     validate_organization_input,
     validate_session_input,
     validate_venue_input,
@@ -37,17 +35,28 @@ class EventBody(msgspec.Struct, forbid_unknown_fields=True):
     employer_ids: list[int] = msgspec.field(default_factory=list)
 
 
+# A string rather than a datetime: "2025-10-21T10:00" (what a datetime-local input sends) is
+# accepted too, and read as Japan time.
+Moment = Annotated[
+    str,
+    msgspec.Meta(
+        description="ISO 8601 date and time; without an offset it is Japan time",
+        examples=["2025-10-21T10:00", "2025-10-21T10:00:00+09:00"],
+    ),
+]
+
+
 class SessionBody(msgspec.Struct, forbid_unknown_fields=True):
     """Times are ISO 8601; without an offset they are read as Japan time. The booking window
     defaults to "from now until the start"."""
 
     venue_id: int
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Moment
+    ends_at: Moment
     capacity: int
     waitlist_limit: int = 0
-    booking_opens_at: datetime | None = None
-    booking_closes_at: datetime | None = None
+    booking_opens_at: Moment | None = None
+    booking_closes_at: Moment | None = None
 
 
 class ReasonBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -121,7 +130,7 @@ class ManageEventsController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED, opt=ORGANIZER, summary="Create an event (draft)")
     async def create_event(self, db: DB, staff: Staff, data: JSONBody[EventBody]) -> Created:
-        valid = validate_event_input(msgspec.structs.asdict(data))
+        valid = await admin_service.check_event_input(db, msgspec.structs.asdict(data))
         return Created(id=await admin_service.create_event(db, staff, valid))
 
     @get("/{event_id:int}", summary="An event with its sessions and seat counts")
@@ -133,7 +142,10 @@ class ManageEventsController(Controller):
         self, db: DB, staff: Staff, event_id: FromPath[int], data: JSONBody[EventBody]
     ) -> EventView:
         await admin_service.update_event(
-            db, staff, event_id, validate_event_input(msgspec.structs.asdict(data))
+            db,
+            staff,
+            event_id,
+            await admin_service.check_event_input(db, msgspec.structs.asdict(data)),
         )
         return await admin_service.show_event(db, staff, event_id)
 

@@ -16,7 +16,6 @@ from service.domain.errors import Conflict, InvalidInput
 from service.domain.events import admin_service
 from service.domain.events.admin_schemas import (
     ORGANIZATION_KINDS_STAFF_ADD,
-    validate_event_input,
     validate_organization_input,
     validate_session_input,
     validate_venue_input,
@@ -138,7 +137,9 @@ class ManageEventPages(Controller):
     ) -> Template | Redirect:
         data = await _event_form_data(request)
         try:
-            event_id = await admin_service.create_event(db, staff, validate_event_input(data))
+            event_id = await admin_service.create_event(
+                db, staff, await admin_service.check_event_input(db, data)
+            )
         except InvalidInput as exc:
             await db.rollback()
             return await self._event_form(
@@ -166,7 +167,9 @@ class ManageEventPages(Controller):
     ) -> Template | Redirect:
         data = await _event_form_data(request)
         try:
-            await admin_service.update_event(db, staff, event_id, validate_event_input(data))
+            await admin_service.update_event(
+                db, staff, event_id, await admin_service.check_event_input(db, data)
+            )
         except InvalidInput as exc:
             await db.rollback()
             event = await admin_service.show_event(db, staff, event_id)

@@ -33,12 +33,14 @@ class EventRow:
 _LIST = """
     SELECT e.id, e.title, e.kind, e.sector, e.status,
            min(se.starts_at) AS first_start, max(se.ends_at) AS last_end,
-           count(se.id) AS sessions,
-           count(se.id) FILTER (WHERE se.status = 'scheduled') AS scheduled_sessions,
-           coalesce(sum(se.capacity) FILTER (WHERE se.status = 'scheduled'), 0) AS capacity,
-           coalesce(sum((SELECT count(*) FROM bookings b
-                         WHERE b.session_id = se.id AND b.status = 'confirmed')), 0) AS confirmed,
-           coalesce(sum(se.waitlist_count), 0) AS waitlisted
+           CAST(count(se.id) AS int) AS sessions,
+           CAST(count(se.id) FILTER (WHERE se.status = 'scheduled') AS int) AS scheduled_sessions,
+           CAST(coalesce(sum(se.capacity) FILTER (WHERE se.status = 'scheduled'), 0) AS int)
+               AS capacity,
+           CAST(coalesce(sum((SELECT count(*) FROM bookings b
+                              WHERE b.session_id = se.id AND b.status = 'confirmed')), 0) AS int)
+               AS confirmed,
+           CAST(coalesce(sum(se.waitlist_count), 0) AS int) AS waitlisted
     FROM events e LEFT JOIN sessions se ON se.event_id = e.id
     WHERE (CAST(:org AS bigint) IS NULL OR EXISTS (
               SELECT 1 FROM event_cohosts c WHERE c.event_id = e.id AND c.organization_id = :org))

@@ -82,7 +82,8 @@ class FieldReader:
         if not isinstance(raw, str):
             self.errors[key] = f"{label}は文字で入力してください。"
             return ""
-        value = unicodedata.normalize("NFKC", raw).replace("\r\n", "\n").strip()
+        # NFC, not NFKC: Japanese text keeps its full-width brackets and punctuation.
+        value = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").strip()
         if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in value):
             self.errors[key] = f"{label}に使えない文字が含まれています。"
         elif required and not value:

@@ -7,8 +7,9 @@ Every change is written to the audit log in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,9 +23,11 @@ from service.domain.errors import Conflict, InvalidInput, NotFound
 from service.domain.events.admin_repository import EventAdminRepository, EventRow
 from service.domain.events.admin_schemas import (
     EventInput,
+    FieldReader,
     OrganizationInput,
     SessionInput,
     VenueInput,
+    validate_event_input,
     validate_reason,
 )
 from service.domain.events.enums import EVENT_STATUSES
@@ -32,6 +35,7 @@ from service.domain.events.models import Event, EventSession, Organization, Venu
 from service.domain.events.repository import EventRepository
 from service.domain.events.schemas import EventView, SessionView
 from service.domain.events.service import get_event
+from service.local_time import TOKYO
 
 LIST_LIMIT = 500
 
@@ -125,15 +129,45 @@ async def form_choices(db: AsyncSession, actor: Actor) -> FormChoices:
     )
 
 
-async def _check_organizations(repo: EventAdminRepository, data: EventInput) -> None:
+async def _organization_errors(
+    repo: EventAdminRepository, cohost_ids: tuple[int, ...], employer_ids: tuple[int, ...]
+) -> dict[str, str]:
     fields: dict[str, str] = {}
     for key, ids, kind, label in (
-        ("cohost_ids", data.cohost_ids, "cohost", "共催団体"),
-        ("employer_ids", data.employer_ids, "employer", "参加企業"),
+        ("cohost_ids", cohost_ids, "cohost", "共催団体"),
+        ("employer_ids", employer_ids, "employer", "参加企業"),
     ):
         found = await repo.organizations_by_ids(ids)
         if len(found) != len(ids) or any(o.kind != kind for o in found):
             fields[key] = f"{label}の指定が正しくありません。"
+    return fields
+
+
+async def check_event_input(db: AsyncSession, data: Mapping[str, object]) -> EventInput:
+    """The form or JSON body, checked field by field (co-hosts and employers against the
+    database too), every bad field reported at once."""
+    fields: dict[str, str] = {}
+    valid: EventInput | None = None
+    try:
+        valid = validate_event_input(data)
+    except InvalidInput as exc:
+        fields.update(exc.fields)
+    reader = FieldReader(data)
+    cohost_ids, employer_ids = (
+        reader.ids("cohost_ids", "共催団体"),
+        reader.ids("employer_ids", "参加企業"),
+    )
+    for key, message in (
+        await _organization_errors(EventAdminRepository(db), cohost_ids, employer_ids)
+    ).items():
+        fields.setdefault(key, message)
+    if fields or valid is None:
+        raise InvalidInput("入力内容に誤りがあります。項目をご確認ください。", fields=fields)
+    return valid
+
+
+async def _check_organizations(repo: EventAdminRepository, data: EventInput) -> None:
+    fields = await _organization_errors(repo, data.cohost_ids, data.employer_ids)
     if fields:
         raise InvalidInput(fields=fields)
 
@@ -265,9 +299,16 @@ async def _check_venue(repo: EventAdminRepository, venue_id: int) -> None:
         raise InvalidInput(fields={"venue_id": "会場を選んでください。"})
 
 
-def _booking_window(data: SessionInput, now: datetime) -> tuple[datetime, datetime]:
-    opens = data.booking_opens_at or min(now, data.starts_at)
-    closes = data.booking_closes_at or data.starts_at
+def _booking_window(
+    data: SessionInput, now: datetime, current: EventSession | None = None
+) -> tuple[datetime, datetime]:
+    """Left empty, a new session takes bookings from today (Japan time) until it starts;
+    an edited one keeps its window."""
+    today = datetime.combine(now.astimezone(TOKYO).date(), time(0), tzinfo=TOKYO)
+    default_opens = current.booking_opens_at if current else min(today, data.starts_at)
+    default_closes = current.booking_closes_at if current else data.starts_at
+    opens = data.booking_opens_at or default_opens
+    closes = data.booking_closes_at or default_closes
     if closes <= opens:
         raise InvalidInput(fields={"booking_closes_at": "受付締切は受付開始より後にしてください。"})
     return opens, closes
@@ -336,7 +377,7 @@ async def update_session(
             message, code="waitlist_limit_below_waiting", fields={"waitlist_limit": message}
         )
     before = _session_values(session)
-    opens, closes = _booking_window(data, await repo.now())
+    opens, closes = _booking_window(data, await repo.now(), session)
     session.venue_id = data.venue_id
     session.starts_at = data.starts_at
     session.ends_at = data.ends_at
