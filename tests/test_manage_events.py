@@ -302,7 +302,8 @@ async def test_cancelling_a_session_keeps_bookings_and_notifies_each_person(
     rows = (
         await db.execute(
             text(
-                "SELECT id, status, cancel_reason, waitlist_position FROM bookings WHERE session_id = :s ORDER BY id"
+                "SELECT id, status, cancel_reason, waitlist_position FROM bookings "
+                "WHERE session_id = :s ORDER BY id"
             ),
             {"s": session_id},
         )
@@ -313,7 +314,8 @@ async def test_cancelling_a_session_keeps_bookings_and_notifies_each_person(
     notices = (
         await db.execute(
             text(
-                "SELECT booking_id, dedup_key FROM notifications WHERE kind = 'session_cancelled' ORDER BY booking_id"
+                "SELECT booking_id, dedup_key FROM notifications "
+                "WHERE kind = 'session_cancelled' ORDER BY booking_id"
             )
         )
     ).all()
@@ -330,7 +332,8 @@ async def test_cancelling_a_session_keeps_bookings_and_notifies_each_person(
     assert (
         await db.scalar(
             text(
-                "SELECT count(*) FROM session_seats WHERE session_id = :s AND booking_id IS NOT NULL"
+                "SELECT count(*) FROM session_seats "
+                "WHERE session_id = :s AND booking_id IS NOT NULL"
             ),
             {"s": session_id},
         )

@@ -353,8 +353,8 @@ def test_safe_cell() -> None:
 
 
 async def test_audit_log_is_readable_by_admins(client: AsyncClient, db: AsyncSession) -> None:
-    admin_headers, admin_id = await _staff(db, "admin")
-    organizer_headers, organizer_id = await _staff(db)
+    admin_headers, _ = await _staff(db, "admin")
+    organizer_headers, _ = await _staff(db)
     s = await make_session(db)
     await client.get(f"/api/v1/manage/sessions/{s.id}/roster", headers=organizer_headers)
     r = await client.get(
