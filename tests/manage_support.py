@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from httpx import AsyncClient
+from httpx import AsyncClient, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,7 +72,7 @@ async def web_login(client: AsyncClient, db: AsyncSession, user: StaffUser) -> N
     await csrf_token(client)
 
 
-async def post_form(client: AsyncClient, path: str, data: dict[str, str] | None = None) -> object:
+async def post_form(client: AsyncClient, path: str, data: dict[str, str] | None = None) -> Response:
     return await client.post(path, data={**(data or {}), "_csrf_token": await csrf_token(client)})
 
 

@@ -188,5 +188,6 @@ async def update_user(
     if password is not None:
         after["password"] = "changed"  # noqa: S105 - never the password or its hash
     old, new = changed(before, after)
+    old.pop("password", None)
     await record(repo, actor, "user.update", "staff_user", user.id, before=old, after=new)
     return await get_user(repo, actor, user.id)
