@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -112,3 +113,15 @@ class AuthController(Controller):
     )
     async def whoami(self, staff: Staff) -> StaffMe:
         return me_of(staff)
+
+
+# Referenced by every staff API route (security=[{"BearerToken": []}]).
+OPENAPI_COMPONENTS = Components(
+    security_schemes={
+        "BearerToken": SecurityScheme(
+            type="http",
+            scheme="bearer",
+            description="A staff token from POST /api/v1/auth/token.",
+        )
+    }
+)
