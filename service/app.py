@@ -17,6 +17,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from service.api.auth import OPENAPI_COMPONENTS as STAFF_API_COMPONENTS
 from service.api.health import HealthController
 from service.db import make_engine, make_session_factory
 from service.dependencies import provide_db, provide_redis, provide_settings
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="1.0.0",
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
+            components=[STAFF_API_COMPONENTS],
         ),
         debug=False,
         request_max_body_size=256 * 1024,
