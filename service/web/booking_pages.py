@@ -1,0 +1,285 @@
+"""The public booking flow: form -> check what you typed -> done (with the booking code).
+
+Everything works with plain HTML forms (no JavaScript). The typed values travel between the
+steps in hidden fields and are validated again at the end. A person who was shown a free seat
+is never silently put on the waiting list: if the last seat went while they were typing, the
+booking is rolled back and they are asked whether they want the waiting list instead.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.dependencies import DB, AppSettings, Redis
+from service.domain.bookings import idempotency
+from service.domain.bookings import service as bookings
+from service.domain.bookings.enums import AGE_BANDS, HEARD_FROM, PERSON_WARDS
+from service.domain.bookings.errors import session_not_found
+from service.domain.bookings.normalize import format_phone
+from service.domain.bookings.schemas import (
+    BookingView,
+    ValidBooking,
+    format_code,
+    validate_booking_input,
+)
+from service.domain.calendars.tokens import calendar_path
+from service.domain.errors import Conflict, InvalidInput, NotFound
+from service.domain.events import service as events
+from service.domain.events.schemas import EventView, SessionView
+from service.jobs import discard_after_commit_jobs
+from service.web.public_common import NO_STORE, form_values, limit_client
+from service.web.public_receipts import Receipt, read_receipt, sign_receipt
+
+BOOKING_FIELDS = ("name", "name_kana", "phone", "email", "age_band", "ward", "heard_from")
+# The order of the error summary is the order of the form.
+FIELD_LABELS = {
+    "name": "お名前",
+    "name_kana": "ふりがな",
+    "phone": "電話番号",
+    "email": "メールアドレス",
+    "age_band": "年代",
+    "ward": "お住まいの区",
+    "heard_from": "このイベントを知ったきっかけ",
+}
+CHOICES = {"age_band": AGE_BANDS, "ward": PERSON_WARDS, "heard_from": HEARD_FROM}
+EXPECT_SEAT, EXPECT_WAITLIST = "seat", "waitlist"
+FORM_KEY_FIELD = "form_key"
+IDEMPOTENCY_SCOPE = "web.bookings.create"
+FULL_CODES = ("session_full", "waitlist_full")
+
+
+def _base(event_id: int, session_id: int) -> str:
+    return f"/events/{event_id}/sessions/{session_id}/book"
+
+
+async def _event_session(
+    db: AsyncSession, event_id: int, session_id: int
+) -> tuple[EventView, SessionView]:
+    event = await events.get_event(db, event_id)
+    for s in event.sessions:
+        if s.id == session_id:
+            return event, s
+    raise session_not_found()
+
+
+def _expect(s: SessionView) -> str:
+    return EXPECT_SEAT if s.state == "open" else EXPECT_WAITLIST
+
+
+def _page(template: str, status: int = 200, **context: Any) -> Template:
+    # Every step shows what the person typed: keep it out of caches and the back-forward cache.
+    return Template(
+        template_name=template,
+        context=context,
+        status_code=status,
+        headers={"Cache-Control": NO_STORE},
+    )
+
+
+def _form_page(
+    event: EventView,
+    s: SessionView,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    *,
+    message: str | None = None,
+    status: int = 200,
+) -> Template:
+    errors = {k: v for k, v in (errors or {}).items() if k in FIELD_LABELS}
+    ordered = [(name, errors[name]) for name in FIELD_LABELS if name in errors]
+    return _page(
+        "book_form.html",
+        status,
+        event=event,
+        s=s,
+        values=values,
+        errors=errors,
+        error_list=ordered,
+        message=message,
+        labels=FIELD_LABELS,
+        choices=CHOICES,
+        action=_base(event.id, s.id) + "/confirm",
+    )
+
+
+def _unavailable_page(event: EventView, s: SessionView, message: str | None = None) -> Template:
+    return _page("book_unavailable.html", 409, event=event, s=s, message=message)
+
+
+def _hidden(valid: ValidBooking) -> dict[str, str]:
+    return {k: v or "" for k, v in asdict(valid).items()}
+
+
+def _shown(valid: ValidBooking) -> dict[str, str]:
+    """The values as a person reads them back on the confirmation page."""
+    return {
+        "name": valid.name,
+        "name_kana": valid.name_kana,
+        "phone": format_phone(valid.phone),
+        "email": valid.email or "",
+        "age_band": AGE_BANDS.get(valid.age_band or "", ""),
+        "ward": PERSON_WARDS.get(valid.ward or "", ""),
+        "heard_from": HEARD_FROM.get(valid.heard_from or "", ""),
+    }
+
+
+def _full_page(
+    event: EventView, s: SessionView, valid: ValidBooking, *, can_waitlist: bool
+) -> Template:
+    return _page(
+        "book_full.html",
+        409,
+        event=event,
+        s=s,
+        can_waitlist=can_waitlist,
+        hidden=_hidden(valid),
+        form_key=secrets.token_urlsafe(16),
+        action=_base(event.id, s.id) + "/complete",
+    )
+
+
+def _receipt(booking: BookingView, event_id: int) -> Receipt:
+    return Receipt(
+        code=booking.code,
+        status=booking.status,
+        waitlist_position=booking.waitlist_position,
+        event_id=event_id,
+        session_id=booking.session.id,
+        mail=bool(booking.email),
+    )
+
+
+class BookingPages(Controller):
+    include_in_schema = False
+
+    @get("/events/{event_id:int}/sessions/{session_id:int}/book", name="booking_form")
+    async def form(self, db: DB, event_id: int, session_id: int) -> Template:
+        event, s = await _event_session(db, event_id, session_id)
+        if not s.bookable:
+            return _unavailable_page(event, s)
+        return _form_page(event, s, {})
+
+    @post("/events/{event_id:int}/sessions/{session_id:int}/book", name="booking_edit")
+    async def edit(
+        self, request: Request[Any, Any, Any], db: DB, event_id: int, session_id: int
+    ) -> Template:
+        """Back from the confirmation page to the form, with everything still filled in."""
+        values = await form_values(request, BOOKING_FIELDS)
+        event, s = await _event_session(db, event_id, session_id)
+        if not s.bookable:
+            return _unavailable_page(event, s)
+        return _form_page(event, s, values)
+
+    @post("/events/{event_id:int}/sessions/{session_id:int}/book/confirm", name="booking_confirm")
+    async def confirm(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        redis: Redis,
+        settings: AppSettings,
+        event_id: int,
+        session_id: int,
+    ) -> Template:
+        await limit_client(request, redis, settings, "booking")
+        values = await form_values(request, BOOKING_FIELDS)
+        event, s = await _event_session(db, event_id, session_id)
+        if not s.bookable:
+            return _unavailable_page(event, s)
+        try:
+            valid = validate_booking_input(values)
+        except InvalidInput as exc:
+            return _form_page(event, s, values, exc.fields, status=422)
+        return _page(
+            "book_confirm.html",
+            event=event,
+            s=s,
+            shown=_shown(valid),
+            hidden=_hidden(valid),
+            labels=FIELD_LABELS,
+            expect=_expect(s),
+            form_key=secrets.token_urlsafe(16),
+            action=_base(event.id, s.id) + "/complete",
+            edit_action=_base(event.id, s.id),
+        )
+
+    @post("/events/{event_id:int}/sessions/{session_id:int}/book/complete", name="booking_complete")
+    async def complete(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        redis: Redis,
+        settings: AppSettings,
+        event_id: int,
+        session_id: int,
+    ) -> Template | Redirect:
+        await limit_client(request, redis, settings, "booking")
+        values = await form_values(request, (*BOOKING_FIELDS, "expect", FORM_KEY_FIELD))
+        expect = EXPECT_WAITLIST if values.pop("expect") == EXPECT_WAITLIST else EXPECT_SEAT
+        form_key = values.pop(FORM_KEY_FIELD)
+        event, s = await _event_session(db, event_id, session_id)
+        try:
+            valid = validate_booking_input(values)
+        except InvalidInput as exc:
+            return _form_page(event, s, values, exc.fields, status=422)
+
+        key = form_key if 16 <= len(form_key) <= 64 else secrets.token_urlsafe(16)
+        request_hash = idempotency.fingerprint(
+            str(session_id), expect, *(f"{k}={v}" for k, v in sorted(_hidden(valid).items()))
+        )
+        # One savepoint around claim + booking: whatever is refused leaves no trace, so the
+        # person can answer the question on the next page with the same form.
+        savepoint = await db.begin_nested()
+        try:
+            replay = await idempotency.claim(db, IDEMPOTENCY_SCOPE, key, request_hash)
+            if replay is not None:
+                await savepoint.commit()
+                return Redirect(str(replay.body["location"]), status_code=303)
+            booking = await bookings.book(db, session_id, valid, channel="web")
+            if booking.status == "waitlisted" and expect == EXPECT_SEAT:
+                await savepoint.rollback()
+                discard_after_commit_jobs(db)
+                return _full_page(event, s, valid, can_waitlist=True)
+            location = "/bookings/done?r=" + sign_receipt(settings, _receipt(booking, event.id))
+            await idempotency.store(db, IDEMPOTENCY_SCOPE, key, 303, {"location": location})
+            await savepoint.commit()
+        except (Conflict, NotFound) as exc:
+            await savepoint.rollback()
+            discard_after_commit_jobs(db)
+            if exc.code in FULL_CODES:
+                return _full_page(event, s, valid, can_waitlist=False)
+            if exc.code == "already_booked":
+                return _form_page(event, s, values, exc.fields, message=exc.message, status=409)
+            if isinstance(exc, NotFound):
+                raise
+            return _unavailable_page(event, s, exc.message)
+        except BaseException:
+            await savepoint.rollback()
+            raise
+        return Redirect(location, status_code=303)
+
+    @get("/bookings/done", name="booking_done")
+    async def done(self, db: DB, settings: AppSettings, r: str = "") -> Template:
+        receipt = read_receipt(settings, r)
+        if receipt is None:
+            raise NotFound(
+                "この画面は表示できません。予約の内容は「予約の確認・取り消し」で確かめられます。",
+                code="receipt_not_found",
+            )
+        event = await events.get_event(db, receipt.event_id, include_unpublished=True)
+        s = next((x for x in event.sessions if x.id == receipt.session_id), None)
+        if s is None:
+            raise session_not_found()
+        return _page(
+            "book_done.html",
+            event=event,
+            s=s,
+            receipt=receipt,
+            display_code=format_code(receipt.code),
+            calendar_url=calendar_path(settings, receipt.code),
+        )

@@ -1,0 +1,143 @@
+"""Checking and cancelling a booking: the booking code and the phone number it was made with,
+then the details, then cancel with a confirmation step. Leaving the waiting list is the same."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.response import Template
+
+from service.dependencies import DB, AppSettings, Redis
+from service.domain.bookings import service as bookings
+from service.domain.bookings.normalize import format_phone
+from service.domain.bookings.schemas import BookingView
+from service.domain.calendars.tokens import calendar_path
+from service.domain.errors import Conflict, NotFound
+from service.settings import Settings
+from service.web.public_common import NO_STORE, form_values, limit_client
+
+LOOKUP_FIELDS = ("code", "phone")
+LOOKUP_LABELS = {"code": "予約番号", "phone": "電話番号"}
+
+
+def _page(template: str, status: int = 200, **context: Any) -> Template:
+    return Template(
+        template_name=template,
+        context=context,
+        status_code=status,
+        headers={"Cache-Control": NO_STORE},
+    )
+
+
+def _lookup_form(
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    *,
+    message: str | None = None,
+    status: int = 200,
+) -> Template:
+    errors = errors or {}
+    ordered = [(name, errors[name]) for name in LOOKUP_LABELS if name in errors]
+    return _page(
+        "lookup_form.html",
+        status,
+        values=values,
+        errors=errors,
+        error_list=ordered,
+        message=message,
+        labels=LOOKUP_LABELS,
+    )
+
+
+def _missing(values: dict[str, str]) -> dict[str, str]:
+    errors = {}
+    if not values["code"].strip():
+        errors["code"] = "予約番号を入力してください（例：ABCDE-FGHJK）。"
+    if not values["phone"].strip():
+        errors["phone"] = "お申し込みのときの電話番号を入力してください（例：054-254-2770）。"
+    return errors
+
+
+def _details(settings: Settings, booking: BookingView, values: dict[str, str]) -> Template:
+    live = booking.status in ("confirmed", "waitlisted")
+    return _page(
+        "booking_detail.html",
+        booking=booking,
+        phone_shown=format_phone(booking.phone),
+        values=values,
+        can_cancel=live and booking.session.status != "cancelled",
+        calendar_url=calendar_path(settings, booking.code) if live else None,
+    )
+
+
+class LookupPages(Controller):
+    include_in_schema = False
+
+    @get("/bookings/lookup", name="booking_lookup")
+    async def lookup_form(self, code: str = "") -> Template:
+        # The done page and the mails link here with the code filled in.
+        return _lookup_form({"code": code[:40], "phone": ""})
+
+    @post("/bookings/lookup", name="booking_lookup_post")
+    async def lookup(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        redis: Redis,
+        settings: AppSettings,
+    ) -> Template:
+        await limit_client(request, redis, settings, "lookup")
+        values = await form_values(request, LOOKUP_FIELDS)
+        if errors := _missing(values):
+            return _lookup_form(values, errors, status=422)
+        try:
+            booking = await bookings.find_booking(db, values["code"], values["phone"])
+        except NotFound as exc:
+            return _lookup_form(values, message=exc.message, status=404)
+        return _details(settings, booking, values)
+
+    @post("/bookings/cancel", name="booking_cancel_confirm")
+    async def cancel_confirm(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        redis: Redis,
+        settings: AppSettings,
+    ) -> Template:
+        await limit_client(request, redis, settings, "cancel")
+        values = await form_values(request, LOOKUP_FIELDS)
+        if errors := _missing(values):
+            return _lookup_form(values, errors, status=422)
+        try:
+            booking = await bookings.find_booking(db, values["code"], values["phone"])
+        except NotFound as exc:
+            return _lookup_form(values, message=exc.message, status=404)
+        if booking.status == "cancelled":
+            return _details(settings, booking, values)
+        return _page("cancel_confirm.html", booking=booking, values=values)
+
+    @post("/bookings/cancel/complete", name="booking_cancel_complete")
+    async def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        redis: Redis,
+        settings: AppSettings,
+    ) -> Template:
+        await limit_client(request, redis, settings, "cancel")
+        values = await form_values(request, LOOKUP_FIELDS)
+        if errors := _missing(values):
+            return _lookup_form(values, errors, status=422)
+        try:
+            before = await bookings.find_booking(db, values["code"], values["phone"])
+            booking = await bookings.cancel_booking(db, values["code"], values["phone"])
+        except NotFound as exc:
+            return _lookup_form(values, message=exc.message, status=404)
+        except Conflict as exc:
+            if exc.code != "already_cancelled":
+                raise
+            # Pressed twice, or cancelled in another tab: it is done either way.
+            booking = await bookings.find_booking(db, values["code"], values["phone"])
+            return _page("cancel_done.html", booking=booking, was=booking.status, again=True)
+        return _page("cancel_done.html", booking=booking, was=before.status, again=False)
