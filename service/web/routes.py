@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
+from service.web.booking_pages import BookingPages
 from service.web.calendars import CalendarFiles
 from service.web.manage import manage_page_handlers
+from service.web.public_lookup import LookupPages
 from service.web.public_pages import PublicPages
 
 web_handlers: list[ControllerRouterHandler] = [PublicPages, CalendarFiles]
+web_handlers += [BookingPages, LookupPages]
 web_handlers += manage_page_handlers
