@@ -266,3 +266,19 @@ async def test_anonymous_console_visit_goes_to_login_and_back(client: AsyncClien
     r = await client.get("/manage/events/new")
     assert r.status_code == 303
     assert r.headers["location"] == "/manage/login?next=/manage/events/new"
+
+
+async def test_page_login_is_rate_limited_too(client: AsyncClient, db: AsyncSession) -> None:
+    await make_staff(db, "organizer", username="aoki")
+    token = await csrf_token(client)
+    for _ in range(LOGIN_LIMIT_PER_USERNAME):
+        r = await client.post(
+            "/manage/login", data={"username": "aoki", "password": "guess", "_csrf_token": token}
+        )
+        assert r.status_code == 401
+    r = await client.post(
+        "/manage/login", data={"username": "aoki", "password": PASSWORD, "_csrf_token": token}
+    )
+    assert r.status_code == 429
+    assert "しばらく受け付けを止めています" in r.text
+    assert SESSION_COOKIE not in r.headers.get("set-cookie", "")

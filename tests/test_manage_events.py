@@ -455,3 +455,43 @@ async def test_event_list_filters(client: AsyncClient, db: AsyncSession) -> None
     published = next(e for e in all_events if e["status"] == "published")
     assert published["capacity"] == 3 and published["confirmed"] == 0
     assert datetime.fromisoformat(published["first_start"]) > datetime.now(UTC)
+
+
+async def test_sessions_already_under_way_are_not_cancelled(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    from tests.manage_support import move_session
+
+    headers = await _organizer(db)
+    event_id, held = await _event_with_session(client, db, headers)
+    venue_id = await db.scalar(text("SELECT venue_id FROM sessions WHERE id = :s"), {"s": held})
+    later = (
+        await client.post(
+            f"/api/v1/manage/events/{event_id}/sessions",
+            json=_session_body(venue_id, days=12),
+            headers=headers,
+        )
+    ).json()["id"]
+    came = await bookings.book(db, held, person(1))
+    await db.commit()
+    await move_session(db, held, starts_in=timedelta(seconds=-1))
+    r = await client.post(f"/api/v1/manage/bookings/{came.id}/check-in", headers=headers)
+    assert r.status_code == 200
+    started = await client.post(
+        f"/api/v1/manage/sessions/{held}/cancel", json={"reason": "雨"}, headers=headers
+    )
+    assert started.status_code == 409 and started.json()["error"] == "session_started"
+    r = await client.post(
+        f"/api/v1/manage/events/{event_id}/cancel",
+        json={"reason": "以降の回は中止"},
+        headers=headers,
+    )
+    assert r.status_code == 200
+    statuses = {s["id"]: s["status"] for s in r.json()["sessions"]}
+    assert statuses == {held: "scheduled", later: "cancelled"}
+    kept = (
+        await db.execute(
+            text("SELECT status, checked_in_at FROM bookings WHERE id = :b"), {"b": came.id}
+        )
+    ).one()
+    assert kept.status == "confirmed" and kept.checked_in_at is not None

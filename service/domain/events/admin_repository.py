@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.events.models import Event, EventSession, Organization, Venue, event_cohosts
@@ -119,10 +119,14 @@ class EventAdminRepository:
         stmt = select(EventSession).where(EventSession.id == session_id).with_for_update()
         return (await self.db.scalars(stmt)).one_or_none()
 
-    async def session_ids_of_event(self, event_id: int, *, status: str | None = None) -> list[int]:
+    async def session_ids_of_event(
+        self, event_id: int, *, status: str | None = None, not_started: bool = False
+    ) -> list[int]:
         stmt = select(EventSession.id).where(EventSession.event_id == event_id)
         if status:
             stmt = stmt.where(EventSession.status == status)
+        if not_started:
+            stmt = stmt.where(EventSession.starts_at > func.now())
         return [int(i) for i in (await self.db.scalars(stmt.order_by(EventSession.starts_at)))]
 
     async def organizations(self) -> list[Organization]:

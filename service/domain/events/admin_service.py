@@ -278,8 +278,11 @@ async def cancel_event(db: AsyncSession, actor: Actor, event_id: int, reason: ob
     event = await _locked_event(repo, event_id)
     if event.status == "cancelled":
         raise Conflict("このイベントはすでに中止になっています。", code="event_cancelled")
-    for session_id in await repo.session_ids_of_event(event_id, status="scheduled"):
-        await _cancel_session(db, actor, session_id, text_reason, allow_past=True)
+    # Sessions already held (or under way) keep their bookings and attendance as they are.
+    for session_id in await repo.session_ids_of_event(
+        event_id, status="scheduled", not_started=True
+    ):
+        await _cancel_session(db, actor, session_id, text_reason)
     before = event.status
     event.status = "cancelled"
     await db.flush()
@@ -410,18 +413,17 @@ async def cancel_session(db: AsyncSession, actor: Actor, session_id: int, reason
     """Cancels the session; its bookings are kept, marked cancelled, and each booked person
     gets a notice. Returns how many bookings were cancelled."""
     require_role(actor, "organizer")
-    return await _cancel_session(db, actor, session_id, validate_reason(reason), allow_past=False)
+    return await _cancel_session(db, actor, session_id, validate_reason(reason))
 
 
-async def _cancel_session(
-    db: AsyncSession, actor: Actor, session_id: int, reason: str, *, allow_past: bool
-) -> int:
+async def _cancel_session(db: AsyncSession, actor: Actor, session_id: int, reason: str) -> int:
     repo = EventAdminRepository(db)
     session = await _locked_session(repo, session_id)
     if session.status == "cancelled":
         raise Conflict("この回はすでに中止になっています。", code="session_cancelled")
-    if not allow_past and session.ends_at <= await repo.now():
-        raise Conflict("終了した回は中止にできません。", code="session_past")
+    if session.starts_at <= await repo.now():
+        # People may already be checked in; their attendance is a record, not a booking.
+        raise Conflict("始まった回や終わった回は中止にできません。", code="session_started")
     booking_ids, notice_ids = await repo.cancel_live_bookings(
         session_id, reason=reason, staff_id=actor.id
     )
