@@ -114,15 +114,19 @@ async def book(
                 booking_id, code, "confirmed", None, channel, data, gate, override=True
             )
 
-        # Slow path, under the session row lock: wait for seats being claimed by others (a
-        # claim that rolls back frees its seat), then join the waiting list.
+        # Slow path, under the session row lock: a seat freed since, else the waiting list.
+        # Seats locked by others are skipped, never waited for: a booker whose first statement
+        # failed can still hold a seat lock (FOR UPDATE keeps the lock on a row that fails its
+        # READ COMMITTED recheck) while it waits for this session row, so waiting here could
+        # deadlock. A seat whose claim rolls back goes to the next booker, or to the waiting
+        # list with the promotion sweep (promote_waiting).
         locked = await repo.lock_session(session_id)
         if locked is None:
             raise errors.session_not_found()
         if (problem := _gate_error(locked)) is not None:
             raise problem
         outcome = await repo.try_confirm(
-            session_id, code, data, channel, staff_id, wait_for_seats=True
+            session_id, code, data, channel, staff_id, wait_for_seats=False
         )
         if outcome.duplicate:
             raise errors.already_booked()
