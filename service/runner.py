@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -47,17 +48,49 @@ def _ports() -> dict[str, int]:
     return ports
 
 
-async def _load_demo(database_url: str) -> bool:
+DEMO_STAFF = (
+    ("demo-admin", "admin", None, "デモ管理者"),
+    ("demo-organizer", "organizer", None, "デモ主催スタッフ"),
+    ("demo-hellowork", "cohost", "ハローワーク静岡", "デモ共催スタッフ（ハローワーク静岡）"),
+)
+
+
+async def _load_demo(database_url: str, *, with_staff: bool = False) -> bool:
+    """Demo events; in development also demo staff logins with fresh random passwords, written
+    to .data/demo-logins.txt (never a fixed password, never outside development)."""
     from service.db import make_engine, make_session_factory
     from service.demo_data import load_demo_data
+    from service.domain.accounts.repository import AccountRepository
+    from service.domain.accounts.service import create_staff_user
     from service.settings import to_asyncpg_url
 
     engine = make_engine(to_asyncpg_url(database_url), 2)
     try:
         async with make_session_factory(engine)() as db:
             loaded = await load_demo_data(db)
+            logins: list[str] = []
+            if loaded and with_staff:
+                repo = AccountRepository(db)
+                for username, role, org, display in DEMO_STAFF:
+                    if await repo.user_by_username(username) is None:
+                        password = secrets.token_urlsafe(12)
+                        await create_staff_user(
+                            repo,
+                            username=username,
+                            password=password,
+                            role=role,
+                            display_name=display,
+                            organization_name=org,
+                        )
+                        logins.append(f"{username}  {password}  ({role})")
             await db.commit()
-            return loaded
+        if logins:
+            path = DATA / "demo-logins.txt"
+            DATA.mkdir(exist_ok=True)
+            path.write_text("\n".join(logins) + "\n")
+            path.chmod(0o600)
+            _say(f"demo staff logins for /manage/login are in {path}")
+        return loaded
     finally:
         await engine.dispose()
 
@@ -102,7 +135,7 @@ def main() -> int:
 
         _say("applying migrations")
         upgrade(settings.database_url)
-        if asyncio.run(_load_demo(settings.database_url)):
+        if asyncio.run(_load_demo(settings.database_url, with_staff=settings.env == "development")):
             _say("loaded the demo data")
 
         python = sys.executable
