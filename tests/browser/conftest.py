@@ -16,7 +16,6 @@ the end of the run says so loudly, naming each one.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -24,27 +23,15 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from service.settings import Settings
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, chromium_available
 from tests.browser.live_server import LiveServer, serve
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DEFAULT_VIEWPORT = {"width": 1280, "height": 900}
 # Generous: the machine is small and shared; these only bound a hang, they time nothing.
 ACTION_TIMEOUT_MS = 15_000
 
 BROWSER_DIR = Path(__file__).resolve().parent
 _not_run: list[str] = []
-
-
-def chromium_available() -> bool:
-    return CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,0 +1,135 @@
+"""`make screenshots`: every public page at 390px (a phone) and 1280px (a desktop), written to
+screenshots/<page>-390.png and screenshots/<page>-1280.png for a person to look at.
+
+Runs the real app on throwaway embedded PostgreSQL and Redis (or on the servers named by
+TEST_DATABASE_URL / TEST_REDIS_URL, in a new database), with the demo events plus a full
+session, and walks through the pages in headless Chromium (/usr/bin/chromium).
+Japanese text needs a Japanese font: apt-get install fonts-noto-cjk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+
+import asyncpg
+from playwright.async_api import Browser, Page, async_playwright
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db import make_engine, make_session_factory
+from service.embedded_servers import remove_throwaway, throwaway_postgres, throwaway_redis
+from service.migrations import upgrade
+from service.settings import Settings, load_settings, to_plain_pg_url
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, chromium_available
+from tests.browser.live_server import serve
+from tests.browser.tour import TOUR_RATE_LIMIT, TourData, forget_rate_limits, seed_tour, tour
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "screenshots"
+WIDTHS = (390, 1280)
+HEIGHT = 900
+
+
+@contextmanager
+def servers() -> Iterator[tuple[str, str]]:
+    """(admin database URL, Redis URL)."""
+    db_url, redis_url = os.environ.get("TEST_DATABASE_URL"), os.environ.get("TEST_REDIS_URL")
+    if db_url and redis_url:
+        yield to_plain_pg_url(db_url), redis_url
+        return
+    pg, redis = throwaway_postgres(), throwaway_redis()
+    pg.start()
+    redis.start()
+    try:
+        yield pg.url, redis.url
+    finally:
+        redis.stop()
+        pg.stop()
+        remove_throwaway(pg, redis)
+
+
+@asynccontextmanager
+async def fresh_database(admin_url: str) -> AsyncIterator[str]:
+    name = f"nw_shots_{uuid.uuid4().hex[:8]}"
+    base = admin_url.rsplit("/", 1)[0]
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            url = f"{base}/{name}"
+            await asyncio.to_thread(upgrade, url)
+            yield url
+        finally:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def shoot(
+    browser: Browser, base_url: str, redis_url: str, db: AsyncSession, data: TourData
+) -> list[Path]:
+    taken: list[Path] = []
+    for number, width in enumerate(WIDTHS):
+        context = await browser.new_context(
+            viewport={"width": width, "height": HEIGHT}, locale="ja-JP", timezone_id="Asia/Tokyo"
+        )
+        page = await context.new_page()
+
+        async def stop(name: str, page: Page = page, width: int = width) -> None:
+            path = OUT / f"{name}-{width}.png"
+            await page.screenshot(path=str(path), full_page=True)
+            taken.append(path)
+
+        await forget_rate_limits(redis_url)
+        await tour(page, base_url, db, data, stop, number=number)
+        await context.close()
+    return taken
+
+
+async def shoot_all(settings: Settings) -> list[Path]:
+    engine = make_engine(settings.sqlalchemy_url, 2)
+    try:
+        async with make_session_factory(engine)() as db, async_playwright() as pw:
+            data = await seed_tour(db, tours=len(WIDTHS))
+            browser = await pw.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            )
+            try:
+                with serve(settings) as server:
+                    return await shoot(browser, server.base_url, settings.redis_url, db, data)
+            finally:
+                await browser.close()
+    finally:
+        await engine.dispose()
+
+
+async def run() -> int:
+    if not chromium_available():
+        print(f"screenshots: {CHROMIUM} is missing (apt-get install chromium)", file=sys.stderr)
+        return 1
+    OUT.mkdir(exist_ok=True)
+    with servers() as (admin_url, redis_url):
+        async with fresh_database(admin_url) as database_url:
+            settings: Settings = load_settings(
+                {
+                    "APP_ENV": "test",
+                    "DATABASE_URL": database_url,
+                    "REDIS_URL": redis_url,
+                    "RATE_LIMIT_PER_MINUTE": str(TOUR_RATE_LIMIT),
+                    "LOG_LEVEL": "WARNING",
+                }
+            )
+            taken = await shoot_all(settings)
+    for path in taken:
+        print(path.relative_to(ROOT))
+    print(f"{len(taken)} screenshots in {OUT.relative_to(ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(run()))
