@@ -148,7 +148,7 @@ async def test_cancel_a_booking_with_a_confirmation_step(
     assert "予約確定" in await page.locator(".facts").inner_text()
     await click(page, "この予約を取り消す")
     assert await page.locator("h1").inner_text() == "この予約を取り消しますか？"
-    await click(page, "いいえ、取り消しません（予約の内容に戻る）")
+    await click(page, "いいえ、取り消しません")
     assert await page.locator("h1").inner_text() == "ご予約の内容"
     assert (await booking_statuses(db))[0][1] == "confirmed"
 
