@@ -10,12 +10,14 @@ from collections import Counter
 from typing import Any
 
 import httpx
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import make_engine, make_session_factory
 from service.domain.bookings import service as bookings
+from service.domain.errors import Conflict
 from service.settings import Settings
 from tests.factories import make_session, person
 
@@ -362,3 +364,33 @@ async def test_the_session_lock_holder_never_waits_for_a_seat(
     assert await bookings.promote_waiting(db, session_id) == [joined.id]
     await db.commit()
     assert await check_session_invariants(db, session_id) == (1, 0)
+
+
+async def test_late_comers_to_a_full_list_are_refused_without_queueing_on_the_session(
+    db: AsyncSession, settings: Settings
+) -> None:
+    """Seats taken and the waiting list full: the refusal needs no session lock, so in a rush
+    the late comers do not queue one by one behind the session row."""
+    session_id = (await make_session(db, capacity=1, waitlist_limit=1)).id
+    for n in (1, 2):
+        await bookings.book(db, session_id, person(n))
+        await db.commit()
+    no_list = (await make_session(db, capacity=1, waitlist_limit=0)).id
+    await bookings.book(db, no_list, person(1))
+    await db.commit()
+    engine = make_engine(settings.sqlalchemy_url, 2)
+    factory = make_session_factory(engine)
+    try:
+        async with factory() as holder, factory() as late:
+            await holder.execute(
+                text("SELECT id FROM sessions WHERE id = ANY(:s) FOR NO KEY UPDATE"),
+                {"s": [session_id, no_list]},
+            )
+            for sid, code in ((session_id, "waitlist_full"), (no_list, "session_full")):
+                with pytest.raises(Conflict) as refused:
+                    await asyncio.wait_for(bookings.book(late, sid, person(3)), 10)
+                assert refused.value.code == code
+                await late.rollback()
+            await holder.rollback()
+    finally:
+        await engine.dispose()

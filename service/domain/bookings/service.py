@@ -114,6 +114,12 @@ async def book(
                 booking_id, code, "confirmed", None, channel, data, gate, override=True
             )
 
+        # Full, waiting list full too, as of this statement's snapshot: refused there and then.
+        # The session lock below would decide the same (it skips seats being claimed as well),
+        # only after queueing every late comer of a rush one by one behind the session row.
+        if gate.waitlist_count >= gate.waitlist_limit:
+            raise errors.session_full() if gate.waitlist_limit == 0 else errors.waitlist_full()
+
         # Slow path, under the session row lock: a seat freed since, else the waiting list.
         # Seats locked by others are skipped, never waited for: a booker whose first statement
         # failed can still hold a seat lock (FOR UPDATE keeps the lock on a row that fails its
