@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -159,7 +160,7 @@ class BookingPages(Controller):
     include_in_schema = False
 
     @get("/events/{event_id:int}/sessions/{session_id:int}/book", name="booking_form")
-    async def form(self, db: DB, event_id: int, session_id: int) -> Template:
+    async def form(self, db: DB, event_id: FromPath[int], session_id: FromPath[int]) -> Template:
         event, s = await _event_session(db, event_id, session_id)
         if not s.bookable:
             return _unavailable_page(event, s)
@@ -167,7 +168,11 @@ class BookingPages(Controller):
 
     @post("/events/{event_id:int}/sessions/{session_id:int}/book", name="booking_edit")
     async def edit(
-        self, request: Request[Any, Any, Any], db: DB, event_id: int, session_id: int
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        event_id: FromPath[int],
+        session_id: FromPath[int],
     ) -> Template:
         """Back from the confirmation page to the form, with everything still filled in."""
         values = await form_values(request, BOOKING_FIELDS)
@@ -183,8 +188,8 @@ class BookingPages(Controller):
         db: DB,
         redis: Redis,
         settings: AppSettings,
-        event_id: int,
-        session_id: int,
+        event_id: FromPath[int],
+        session_id: FromPath[int],
     ) -> Template:
         await limit_client(request, redis, settings, "booking")
         values = await form_values(request, BOOKING_FIELDS)
@@ -215,8 +220,8 @@ class BookingPages(Controller):
         db: DB,
         redis: Redis,
         settings: AppSettings,
-        event_id: int,
-        session_id: int,
+        event_id: FromPath[int],
+        session_id: FromPath[int],
     ) -> Template | Redirect:
         await limit_client(request, redis, settings, "booking")
         values = await form_values(request, (*BOOKING_FIELDS, "expect", FORM_KEY_FIELD))
@@ -264,7 +269,9 @@ class BookingPages(Controller):
         return Redirect(location, status_code=303)
 
     @get("/bookings/done", name="booking_done")
-    async def done(self, db: DB, settings: AppSettings, r: str = "") -> Template:
+    async def done(
+        self, db: DB, settings: AppSettings, r: Annotated[str, QueryParameter(max_length=400)] = ""
+    ) -> Template:
         receipt = read_receipt(settings, r)
         if receipt is None:
             raise NotFound(

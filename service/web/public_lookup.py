@@ -3,9 +3,10 @@ then the details, then cancel with a confirmation step. Leaving the waiting list
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.params import QueryParameter
 from litestar.response import Template
 
 from service.dependencies import DB, AppSettings, Redis
@@ -75,9 +76,11 @@ class LookupPages(Controller):
     include_in_schema = False
 
     @get("/bookings/lookup", name="booking_lookup")
-    async def lookup_form(self, code: str = "") -> Template:
+    async def lookup_form(
+        self, code: Annotated[str, QueryParameter(max_length=40)] = ""
+    ) -> Template:
         # The done page and the mails link here with the code filled in.
-        return _lookup_form({"code": code[:40], "phone": ""})
+        return _lookup_form({"code": code, "phone": ""})
 
     @post("/bookings/lookup", name="booking_lookup_post")
     async def lookup(

@@ -8,7 +8,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from service.dependencies import DB
@@ -21,7 +21,7 @@ from service.web.public_common import month_range
 PER_PAGE = 20
 MONTHS_AHEAD = 6
 # Query values are short codes; anything longer is not one of ours.
-QueryText = Annotated[str | None, Parameter(max_length=20)]
+QueryText = Annotated[str | None, QueryParameter(max_length=20, required=False)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ class PublicPages(Controller):
         sector: QueryText = None,
         ward: QueryText = None,
         month: QueryText = None,
-        page: Annotated[int, Parameter(ge=1, le=1000)] = 1,
+        page: Annotated[int, QueryParameter(ge=1, le=1000)] = 1,
     ) -> Template:
         today = datetime.now(TOKYO).date()
         months = month_options(today)
@@ -125,7 +125,7 @@ class PublicPages(Controller):
         )
 
     @get("/events/{event_id:int}", name="event_detail")
-    async def event_detail(self, db: DB, event_id: int) -> Template:
+    async def event_detail(self, db: DB, event_id: FromPath[int]) -> Template:
         event = await events.get_event(db, event_id)
         upcoming = [s for s in event.sessions if s.state != "past"]
         return Template(
