@@ -1,0 +1,130 @@
+"""The booking transaction of service/domain/bookings/service.py `book()`, over a raw asyncpg
+connection: the same SQL statements (compiled from the repository's own text() clauses), the
+same branches, no ORM session, no validation, no jobs. What the floors run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from sqlalchemy import TextClause, text
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+
+from service.domain.bookings import repository
+from service.domain.bookings.codes import new_code
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str
+    names: tuple[str, ...]
+
+    def args(self, params: dict[str, Any]) -> list[Any]:
+        return [params[n] for n in self.names]
+
+
+def compiled(clause: TextClause) -> Statement:
+    c = clause.compile(dialect=asyncpg_dialect())
+    return Statement(c.string, tuple(c.positiontup or ()))
+
+
+FAST = compiled(repository.CONFIRM_SKIP_LOCKED)
+LOCK = compiled(text(repository._GATE + " FOR NO KEY UPDATE OF se"))
+WAITLIST = compiled(repository.WAITLIST_SQL)
+
+
+class Refused(Exception):
+    def __init__(self, status: int, code: str) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+
+
+def _gate_error(row: Any) -> str | None:
+    if row["event_status"] != "published":
+        return "event_not_published"
+    if row["session_status"] == "cancelled":
+        return "session_cancelled"
+    if row["starts_at"] <= row["now"]:
+        return "session_past"
+    if row["now"] < row["opens_at"]:
+        return "session_not_open"
+    if row["now"] >= row["closes_at"]:
+        return "booking_closed"
+    return None
+
+
+def params_of(session_id: int, person: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "session_id": session_id,
+        "code": new_code(),
+        "name": person["name"],
+        "name_kana": person["name_kana"],
+        "phone": person["phone"].replace("-", ""),
+        "email": person.get("email"),
+        "age_band": person.get("age_band"),
+        "ward": person.get("ward"),
+        "heard_from": person.get("heard_from"),
+        "channel": "web",
+        "staff_id": None,
+    }
+
+
+async def _run(conn: asyncpg.Connection, stmt: Statement, p: dict[str, Any]) -> Any:
+    return await conn.fetchrow(stmt.sql, *stmt.args(p))
+
+
+async def book(
+    conn: asyncpg.Connection, session_id: int, person: dict[str, Any]
+) -> tuple[str, str, int | None]:
+    """(code, status, waitlist position); raises Refused like the service raises Conflict."""
+    p = params_of(session_id, person)
+    try:
+        async with conn.transaction():
+            row = await _run(conn, FAST, p)
+            if row is None:
+                raise Refused(404, "session_not_found")
+            if problem := _gate_error(row):
+                raise Refused(409, problem)
+            if row["duplicate"]:
+                raise Refused(409, "already_booked")
+            if row["booking_id"] is not None:
+                return p["code"], "confirmed", None
+            if row["waitlist_count"] >= row["waitlist_limit"]:
+                raise Refused(
+                    409, "session_full" if row["waitlist_limit"] == 0 else "waitlist_full"
+                )
+            locked = await _run(conn, LOCK, p)
+            if problem := _gate_error(locked):
+                raise Refused(409, problem)
+            row = await _run(conn, FAST, p)  # under the session lock, still skipping locked seats
+            if row["duplicate"]:
+                raise Refused(409, "already_booked")
+            if row["booking_id"] is not None:
+                return p["code"], "confirmed", None
+            if locked["waitlist_limit"] == 0:
+                raise Refused(409, "session_full")
+            joined = await _run(conn, WAITLIST, p)
+            if joined["booking_id"] is None:
+                raise Refused(409, "waitlist_full")
+            return p["code"], "waitlisted", locked["waitlist_count"] + 1
+    except asyncpg.UniqueViolationError:
+        raise Refused(409, "already_booked") from None
+
+
+class NoResetConnection(asyncpg.Connection):
+    """The pool's reset query on release is a round trip the product does not make either."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
+async def create_pool(dsn: str, size: int) -> asyncpg.Pool:
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=size,
+        max_size=size,
+        connection_class=NoResetConnection,
+        server_settings={"timezone": "UTC", "application_name": "bench-floor"},
+    )
