@@ -90,6 +90,7 @@ async def test_filters_by_sector_ward_and_month(client: AsyncClient, db: AsyncSe
     )
     r = await client.get("/", params={"sector": "security"})
     assert "警備の説明会" in r.text and "介護の説明会" not in r.text
+    assert "「警備」の条件で1件" in r.text
     r = await client.get("/", params={"ward": "aoi"})
     assert "介護の説明会" in r.text and "警備の説明会" not in r.text
     month = (datetime.now(TOKYO).date() + timedelta(days=3)).strftime("%Y-%m")
