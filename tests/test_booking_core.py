@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.domain.bookings import service as bookings
 from service.db import make_engine, make_session_factory
+from service.domain.bookings import service as bookings
 from service.domain.errors import Conflict, NotFound
 from service.settings import Settings
 from tests.factories import make_event, make_session, person
@@ -202,7 +202,8 @@ async def test_concurrent_bookers_never_deadlock_or_oversell(settings: Settings)
             assert await _positions(db, sid) == list(range(1, 56))
             held = await db.scalar(
                 text(
-                    "SELECT count(*) FROM session_seats WHERE session_id = :s AND booking_id IS NOT NULL"
+                    "SELECT count(*) FROM session_seats "
+                    "WHERE session_id = :s AND booking_id IS NOT NULL"
                 ),
                 {"s": sid},
             )

@@ -7,8 +7,8 @@ from datetime import datetime
 from jinja2 import Environment
 
 from service.domain.events.enums import EVENT_KINDS, SECTORS, WARDS
-from service.settings import Settings
 from service.local_time import TOKYO
+from service.settings import Settings
 
 WEEKDAYS = "月火水木金土日"
 
