@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, get
+from litestar.params import FromPath, FromQuery
 
 from service.dependencies import DB, AppSettings
 from service.domain.calendars import service as calendars
@@ -30,7 +31,7 @@ class CalendarFiles(Controller):
 
     @get("/bookings/{code:str}/calendar.ics", name="booking_calendar")
     async def booking(
-        self, db: DB, settings: AppSettings, code: str, t: str | None = None
+        self, db: DB, settings: AppSettings, code: FromPath[str], t: FromQuery[str | None] = None
     ) -> Response[bytes]:
         if len(code) > 40 or (t is not None and len(t) > TOKEN_MAX):
             raise NotFound()
@@ -50,7 +51,9 @@ class CalendarFiles(Controller):
         )
 
     @get("/calendar/staff/{feed_file:str}", name="staff_calendar")
-    async def staff_feed(self, db: DB, settings: AppSettings, feed_file: str) -> Response[bytes]:
+    async def staff_feed(
+        self, db: DB, settings: AppSettings, feed_file: FromPath[str]
+    ) -> Response[bytes]:
         # The token and the extension share one path segment: /calendar/staff/{token}.ics
         token = feed_file.removesuffix(".ics")
         if token == feed_file or len(token) > TOKEN_MAX:
