@@ -127,6 +127,28 @@ def main() -> int:
             _say(f"starting embedded Redis on 127.0.0.1:{redis.port}")
             redis.start()
             env["REDIS_URL"] = redis.url
+        python = sys.executable
+        if not env.get("SMTP_HOST") and env.get("APP_ENV", "development") == "development":
+            # A local mail catcher, so confirmations can be read without a real mail server.
+            port = free_port()
+            children.append(
+                subprocess.Popen(
+                    [
+                        python,
+                        "-m",
+                        "aiosmtpd",
+                        "-n",
+                        "-l",
+                        f"127.0.0.1:{port}",
+                        "-c",
+                        "aiosmtpd.handlers.Mailbox",
+                        str(DATA / "mail"),
+                    ],
+                    cwd=ROOT,
+                )
+            )
+            env["SMTP_HOST"], env["SMTP_PORT"] = "127.0.0.1", str(port)
+            _say(f"mail goes to a local catcher: {DATA / 'mail' / 'new'} (one file a message)")
         try:
             settings = load_settings(env)
         except SettingsError as exc:
@@ -138,7 +160,6 @@ def main() -> int:
         if asyncio.run(_load_demo(settings.database_url, with_staff=settings.env == "development")):
             _say("loaded the demo data")
 
-        python = sys.executable
         children.append(
             subprocess.Popen(
                 [

@@ -128,19 +128,22 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     database_url = _url(env, "DATABASE_URL", ("postgresql", "postgres", "postgresql+asyncpg"), None)
     redis_url = _url(env, "REDIS_URL", ("redis", "rediss"), None)
-    base_url = _url(env, "BASE_URL", ("http", "https"), "http://127.0.0.1:8000").rstrip("/")
     log_level = (env.get("LOG_LEVEL") or "INFO").strip().upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
 
+    host = (env.get("HOST") or "127.0.0.1").strip()
+    port = _int(env, "PORT", 8000, 1, 65535)
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    base_url = _url(env, "BASE_URL", ("http", "https"), f"http://{shown_host}:{port}").rstrip("/")
     return Settings(
         env=app_env,
         database_url=database_url,
         redis_url=redis_url,
         base_url=base_url,
         secret_key=secret,
-        host=(env.get("HOST") or "127.0.0.1").strip(),
-        port=_int(env, "PORT", 8000, 1, 65535),
+        host=host,
+        port=port,
         smtp_host=(env.get("SMTP_HOST") or "127.0.0.1").strip(),
         smtp_port=_int(env, "SMTP_PORT", 1025, 1, 65535),
         smtp_username=env.get("SMTP_USERNAME") or None,

@@ -67,3 +67,12 @@ def test_cli_prints_one_clear_line_not_a_traceback() -> None:
     )
     assert r.returncode == 2
     assert r.stderr.strip() == "configuration error: DATABASE_URL is not set"
+
+
+def test_base_url_follows_host_and_port_unless_set() -> None:
+    assert load_settings({**BASE, "PORT": "8777"}).base_url == "http://127.0.0.1:8777"
+    assert (
+        load_settings({**BASE, "HOST": "0.0.0.0", "PORT": "80"}).base_url == "http://127.0.0.1:80"
+    )
+    explicit = {**BASE, "PORT": "8777", "BASE_URL": "https://yoyaku.example.jp/"}
+    assert load_settings(explicit).base_url == "https://yoyaku.example.jp"
