@@ -282,3 +282,17 @@ async def test_admin_reads_the_audit_log_page(client: AsyncClient, db: AsyncSess
     assert "roster.view" in page.text and world.admin.username in page.text
     bad = await client.get("/manage/audit?entity_id=abc&page_no=1")
     assert bad.status_code == 200
+
+
+async def test_home_shows_the_staff_members_own_calendar_feed(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    world = await make_world(db)
+    await web_login(client, db, world.cohost_b)
+    home = await client.get("/manage")
+    feed = re.search(r'value="(http://[^"]+/calendar/staff/[^"]+\.ics)"', home.text)
+    assert feed is not None
+    path = feed.group(1).split("://", 1)[1].split("/", 1)[1]
+    ics = await client.get("/" + path)
+    assert ics.status_code == 200 and "BEGIN:VCALENDAR" in ics.text
+    assert "シルバーの説明会" in ics.text and SECRET_TITLE not in ics.text

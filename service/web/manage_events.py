@@ -10,8 +10,9 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from service.dependencies import DB
+from service.dependencies import DB, AppSettings
 from service.domain.accounts.actor import Actor
+from service.domain.calendars.tokens import staff_feed_path
 from service.domain.errors import Conflict, InvalidInput
 from service.domain.events import admin_service
 from service.domain.events.admin_schemas import (
@@ -82,6 +83,7 @@ class ManageEventPages(Controller):
         request: Request[Any, Any, Any],
         db: DB,
         staff: Staff,
+        settings: AppSettings,
         status: FromQuery[str | None] = None,
         q: FromQuery[str | None] = None,
         past: FromQuery[bool] = False,
@@ -102,6 +104,7 @@ class ManageEventPages(Controller):
             q=q or "",
             past=past,
             error=error,
+            feed_url=settings.base_url + staff_feed_path(settings, staff.id),
         )
 
     # --- events --------------------------------------------------------------------------
