@@ -22,6 +22,7 @@ from service.api.health import HealthController
 from service.db import make_engine, make_session_factory
 from service.dependencies import provide_db, provide_redis, provide_settings
 from service.http_errors import exception_handler
+from service.jobs import JobDispatcher
 from service.logging import configure_logging
 from service.request_context import request_id_middleware
 from service.security_headers import security_headers_hook
@@ -38,14 +39,18 @@ async def open_resources(settings: Settings) -> AsyncGenerator[Resources, None]:
     redis = await create_pool(
         RedisSettings.from_dsn(settings.redis_url), retry=0, default_queue_name="arq:queue"
     )
+    jobs = JobDispatcher(redis)
+    jobs.start()
     try:
         yield Resources(
             settings=settings,
             engine=engine,
             session_factory=make_session_factory(engine),
             redis=redis,
+            jobs=jobs,
         )
     finally:
+        await jobs.close()
         await redis.aclose()
         await engine.dispose()
 

@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.jobs import discard_after_commit_jobs, enqueue_after_commit_jobs
+from service.jobs import discard_after_commit_jobs, take_after_commit_jobs
 from service.settings import Settings
 from service.state import Resources
 
@@ -31,7 +31,7 @@ async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
             raise
         else:
             await session.commit()
-            await enqueue_after_commit_jobs(session, res.redis)
+            res.jobs.submit(take_after_commit_jobs(session))
 
 
 def provide_settings(state: State) -> Settings:

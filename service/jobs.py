@@ -1,8 +1,18 @@
 """Jobs for the workers are enqueued by name, only after the transaction that made them commits,
-with deterministic ids (arq may run a job twice; the tasks are idempotent)."""
+with deterministic ids (arq may run a job twice; the tasks are idempotent).
+
+Requests hand their jobs to a JobDispatcher, which enqueues them from a background task: a
+request never waits on Redis, and a burst of notices (a rush of bookings) becomes one nudge to
+the outbox sweep instead of one Redis transaction per booking. The outbox rows are the truth;
+a job is only a nudge, and the worker's minute sweep catches any nudge that was lost.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 log = structlog.get_logger("service.jobs")
 _KEY = "after_commit_jobs"
+
+# Many jobs of the first name in one batch become one job of the second: its task does the work
+# of all of them (it reads what is due from the database).
+COALESCE = {"send_notification": "sweep_notifications"}
+COALESCE_ABOVE = 3
 
 
 @dataclass(frozen=True)
@@ -25,8 +40,12 @@ def enqueue_after_commit(session: AsyncSession, name: str, job_id: str, *args: A
     session.info.setdefault(_KEY, []).append(Job(name, job_id, args))
 
 
-async def enqueue_after_commit_jobs(session: AsyncSession, redis: ArqRedis) -> None:
+def take_after_commit_jobs(session: AsyncSession) -> list[Job]:
     jobs: list[Job] = session.info.pop(_KEY, [])
+    return jobs
+
+
+async def enqueue(redis: ArqRedis, jobs: Iterable[Job]) -> None:
     for job in jobs:
         try:
             await redis.enqueue_job(job.name, *job.args, _job_id=job.job_id)
@@ -34,5 +53,66 @@ async def enqueue_after_commit_jobs(session: AsyncSession, redis: ArqRedis) -> N
             log.warning("enqueue_failed", job=job.name, job_id=job.job_id, error=str(exc))
 
 
+async def enqueue_after_commit_jobs(session: AsyncSession, redis: ArqRedis) -> None:
+    """Enqueue now (outside requests: the CLI, tests, workers)."""
+    await enqueue(redis, take_after_commit_jobs(session))
+
+
 def discard_after_commit_jobs(session: AsyncSession) -> None:
     session.info.pop(_KEY, None)
+
+
+def coalesce(jobs: list[Job], now: float) -> list[Job]:
+    out: list[Job] = []
+    for name, sweep in COALESCE.items():
+        same = [j for j in jobs if j.name == name]
+        if len(same) > COALESCE_ABOVE:
+            # One sweep per second per process at most, whatever the rush.
+            out.append(Job(sweep, f"{sweep}:{int(now)}"))
+            jobs = [j for j in jobs if j.name != name]
+    return out + jobs
+
+
+class JobDispatcher:
+    def __init__(self, redis: ArqRedis, pause: float = 0.05) -> None:
+        self._redis = redis
+        self._pause = pause
+        self._pending: list[Job] = []
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="job-dispatcher")
+
+    def submit(self, jobs: list[Job]) -> None:
+        if jobs:
+            self._pending.extend(jobs)
+            self._idle.clear()
+            self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self._drain()
+            # Let a burst gather, so it is sent as one batch.
+            await asyncio.sleep(self._pause)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            await enqueue(self._redis, coalesce(batch, time.time()))
+        self._idle.set()
+
+    async def flush(self) -> None:
+        """Wait until everything submitted so far is in Redis."""
+        await self._idle.wait()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._drain()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 PAGE_POLICY = "; ".join(
@@ -53,6 +52,14 @@ def policy_for(path: str) -> str:
     return SCHEMA_POLICY if path == "/schema" or path.startswith("/schema/") else PAGE_POLICY
 
 
+# Encoded once: this runs on every response, the booking hot path included.
+_COMMON = [(name.lower().encode(), value.encode()) for name, value in COMMON_HEADERS.items()]
+_CSP = b"content-security-policy"
+_PAGE_CSP = (_CSP, PAGE_POLICY.encode())
+_SCHEMA_CSP = (_CSP, SCHEMA_POLICY.encode())
+_HSTS = (b"strict-transport-security", HSTS.encode())
+
+
 def security_headers_hook(*, hsts: bool) -> Callable[[Message, Scope], Awaitable[None]]:
     """A before_send hook, so that every response gets the headers, including the 404 for an
     unknown path and the 405 for a wrong method, which never reach route middleware.
@@ -61,12 +68,18 @@ def security_headers_hook(*, hsts: bool) -> Callable[[Message, Scope], Awaitable
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
-        headers = MutableScopeHeaders.from_message(message)
-        for name, value in COMMON_HEADERS.items():
-            if name not in headers:
-                headers[name] = value
-        headers["Content-Security-Policy"] = policy_for(scope["path"])
+        headers = [
+            (name, value)
+            for name, value in message.get("headers", ())
+            if name.lower() not in (_CSP, _HSTS[0])
+        ]
+        present = {name.lower() for name, _ in headers}
+        headers.extend(h for h in _COMMON if h[0] not in present)
+        path = scope["path"]
+        schema = path == "/schema" or path.startswith("/schema/")
+        headers.append(_SCHEMA_CSP if schema else _PAGE_CSP)
         if hsts:
-            headers["Strict-Transport-Security"] = HSTS
+            headers.append(_HSTS)
+        message["headers"] = headers
 
     return add_headers

@@ -1,4 +1,5 @@
-"""Process-wide resources held on the app: the engine, the session factory and Redis."""
+"""Process-wide resources held on the app: the engine, the session factory, Redis and the
+dispatcher of after-commit jobs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from service.jobs import JobDispatcher
 from service.settings import Settings
 
 
@@ -16,3 +18,4 @@ class Resources:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     redis: ArqRedis
+    jobs: JobDispatcher

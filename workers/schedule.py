@@ -12,6 +12,9 @@ from workers.waiting_lists import promote_waiting_lists
 FUNCTIONS: list[Function] = [
     # No result kept: the sweep must be able to enqueue notify:{id} again for a retry.
     func(send_notification, keep_result=0, timeout=120, max_tries=3),
+    # The web process sends one of these instead of many send_notification jobs in a rush
+    # (service/jobs.py); the cron of the same task runs under the name cron:sweep_notifications.
+    func(sweep_notifications, keep_result=0, timeout=60, max_tries=3),
 ]
 
 CRON_JOBS: list[CronJob] = [

@@ -4,34 +4,18 @@ same branches, no ORM session, no validation, no jobs. What the floors run."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import TextClause, text
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy import text
 
+from service.db import DriverStatement
 from service.domain.bookings import repository
 from service.domain.bookings.codes import new_code
 
-
-@dataclass(frozen=True)
-class Statement:
-    sql: str
-    names: tuple[str, ...]
-
-    def args(self, params: dict[str, Any]) -> list[Any]:
-        return [params[n] for n in self.names]
-
-
-def compiled(clause: TextClause) -> Statement:
-    c = clause.compile(dialect=asyncpg_dialect())
-    return Statement(c.string, tuple(c.positiontup or ()))
-
-
-FAST = compiled(repository.CONFIRM_SKIP_LOCKED)
-LOCK = compiled(text(repository._GATE + " FOR NO KEY UPDATE OF se"))
-WAITLIST = compiled(repository.WAITLIST_SQL)
+FAST = repository.CONFIRM_SKIP_LOCKED_DRIVER
+LOCK = DriverStatement.of(text(repository._GATE + " FOR NO KEY UPDATE OF se"))
+WAITLIST = DriverStatement.of(repository.WAITLIST_SQL)
 
 
 class Refused(Exception):
@@ -71,7 +55,7 @@ def params_of(session_id: int, person: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _run(conn: asyncpg.Connection, stmt: Statement, p: dict[str, Any]) -> Any:
+async def _run(conn: asyncpg.Connection, stmt: DriverStatement, p: dict[str, Any]) -> Any:
     return await conn.fetchrow(stmt.sql, *stmt.args(p))
 
 

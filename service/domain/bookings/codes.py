@@ -6,6 +6,15 @@ import secrets
 
 from service.domain.bookings.normalize import CODE_ALPHABET, CODE_LENGTH
 
+_BASE = len(CODE_ALPHABET)
+_SPACE = _BASE**CODE_LENGTH
+
 
 def new_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    """One draw below 31**10 (randbelow is unbiased), written in base 31."""
+    n = secrets.randbelow(_SPACE)
+    symbols = []
+    for _ in range(CODE_LENGTH):
+        n, digit = divmod(n, _BASE)
+        symbols.append(CODE_ALPHABET[digit])
+    return "".join(symbols)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.db import DriverStatement, driver_connection
 from service.domain.bookings.schemas import BookingView, SessionSummary, ValidBooking
 
 
@@ -99,7 +100,7 @@ seat AS (
     SELECT st.id FROM session_seats st JOIN ok ON st.session_id = ok.id
     WHERE st.booking_id IS NULL
     ORDER BY st.seat_no LIMIT 1
-    FOR UPDATE OF st {{lock}}
+    FOR UPDATE OF st SKIP LOCKED
 ),
 person AS ({_PERSON_UPSERT.format(source="seat")}),
 bk AS (
@@ -124,9 +125,10 @@ SELECT gate.*, {_DUPLICATE} AS duplicate, (SELECT id FROM bk) AS booking_id,
 FROM gate
 """
 
-CONFIRM_SKIP_LOCKED = text(CONFIRM_SQL.format(lock="SKIP LOCKED"))
-CONFIRM_WAITING = text(CONFIRM_SQL.format(lock=""))
-
+CONFIRM_SKIP_LOCKED = text(CONFIRM_SQL)
+# The hot statement goes straight to asyncpg (service.db.driver_connection), in the same
+# transaction as everything else the request does.
+CONFIRM_SKIP_LOCKED_DRIVER = DriverStatement.of(CONFIRM_SKIP_LOCKED)
 OVERRIDE_SQL = text(f"""
 WITH person AS ({_PERSON_UPSERT.format(source="(SELECT 1) AS one")}),
 bk AS (
@@ -265,16 +267,15 @@ class BookingRepository:
         data: ValidBooking,
         channel: str,
         staff_id: int | None,
-        *,
-        wait_for_seats: bool,
     ) -> ConfirmOutcome:
-        stmt = CONFIRM_WAITING if wait_for_seats else CONFIRM_SKIP_LOCKED
-        row = (
-            await self.db.execute(stmt, _params(session_id, code, data, channel, staff_id))
-        ).first()
-        if row is None:
+        """Claims a free seat nobody else is claiming (SKIP LOCKED: never waits on a seat)."""
+        conn = await driver_connection(self.db)
+        stmt = CONFIRM_SKIP_LOCKED_DRIVER
+        m = await conn.fetchrow(
+            stmt.sql, *stmt.args(_params(session_id, code, data, channel, staff_id))
+        )
+        if m is None:
             return ConfirmOutcome(None, False, None, None)
-        m = row._mapping
         gate = SessionGate(**{k: m[k] for k in SessionGate.__slots__})
         return ConfirmOutcome(gate, bool(m["duplicate"]), m["booking_id"], m["notification_id"])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 
+import asyncpg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,9 +41,13 @@ def _gate_error(gate: SessionGate) -> DomainError | None:
     return None
 
 
-def _constraint(exc: IntegrityError) -> str | None:
-    cause = getattr(exc.orig, "__cause__", None)
-    return getattr(cause, "constraint_name", None)
+def _constraint(exc: IntegrityError | asyncpg.UniqueViolationError) -> str | None:
+    """The violated constraint, whether the statement went through SQLAlchemy or straight to
+    asyncpg (the hot path)."""
+    if isinstance(exc, IntegrityError):
+        exc = getattr(exc.orig, "__cause__", None)  # type: ignore[assignment]
+    name = getattr(exc, "constraint_name", None)
+    return name if isinstance(name, str) else None
 
 
 def _new_view(
@@ -91,9 +96,7 @@ async def book(
     code = new_code()
     try:
         # Fast path, one statement: a free seat that nobody else is claiming right now.
-        outcome = await repo.try_confirm(
-            session_id, code, data, channel, staff_id, wait_for_seats=False
-        )
+        outcome = await repo.try_confirm(session_id, code, data, channel, staff_id)
         gate = outcome.gate
         if gate is None:
             raise errors.session_not_found()
@@ -131,9 +134,7 @@ async def book(
             raise errors.session_not_found()
         if (problem := _gate_error(locked)) is not None:
             raise problem
-        outcome = await repo.try_confirm(
-            session_id, code, data, channel, staff_id, wait_for_seats=False
-        )
+        outcome = await repo.try_confirm(session_id, code, data, channel, staff_id)
         if outcome.duplicate:
             raise errors.already_booked()
         if outcome.booking_id is not None:
@@ -149,7 +150,7 @@ async def book(
         return _new_view(
             booking_id, code, "waitlisted", locked.waitlist_count + 1, channel, data, locked
         )
-    except IntegrityError as exc:
+    except (IntegrityError, asyncpg.UniqueViolationError) as exc:
         name = _constraint(exc)
         if name in _LIVE_UNIQUE:
             raise errors.already_booked() from None

@@ -1,0 +1,68 @@
+"""After-commit jobs: handed to the dispatcher by the request, enqueued in Redis off the request
+path, a rush coalesced into one sweep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq.connections import RedisSettings, create_pool
+from httpx import AsyncClient
+from litestar import Litestar
+from sqlalchemy import text
+
+from service.jobs import Job, JobDispatcher, coalesce
+from service.settings import Settings
+from tests.factories import make_session
+
+
+async def _queued(settings: Settings) -> list[str]:
+    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    try:
+        return sorted(j.job_id or "" for j in await redis.queued_jobs(queue_name="arq:queue"))
+    finally:
+        await redis.aclose()
+
+
+def test_a_burst_of_notices_becomes_one_sweep_and_other_jobs_stay() -> None:
+    few = [Job("send_notification", f"notify:{i}", (i,)) for i in range(3)]
+    assert coalesce(few, 100.0) == few
+    many = [Job("send_notification", f"notify:{i}", (i,)) for i in range(10)]
+    other = Job("something_else", "x:1")
+    out = coalesce([*many, other], 1234.5)
+    assert out == [Job("sweep_notifications", "sweep_notifications:1234"), other]
+
+
+async def test_booking_request_enqueues_its_notice_after_commit(
+    app: Litestar, client: AsyncClient, db: Any, settings: Settings
+) -> None:
+    sid = (await make_session(db)).id
+    r = await client.post(
+        f"/api/v1/sessions/{sid}/bookings",
+        json={"name": "静岡 太郎", "name_kana": "しずおかたろう", "phone": "09011112222"},
+    )
+    assert r.status_code == 201
+    await app.state.resources.jobs.flush()
+    nid = await db.scalar(text("SELECT id FROM notifications ORDER BY id DESC LIMIT 1"))
+    assert await _queued(settings) == [f"notify:{nid}"]
+
+
+async def test_refused_request_enqueues_nothing(
+    app: Litestar, client: AsyncClient, settings: Settings
+) -> None:
+    r = await client.post(
+        "/api/v1/sessions/999999/bookings",
+        json={"name": "静岡 太郎", "name_kana": "しずおかたろう", "phone": "09011112222"},
+    )
+    assert r.status_code == 404
+    await app.state.resources.jobs.flush()
+    assert await _queued(settings) == []
+
+
+async def test_dispatcher_close_flushes_what_is_pending(settings: Settings) -> None:
+    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    dispatcher = JobDispatcher(redis)
+    dispatcher.start()
+    dispatcher.submit([Job("send_notification", "notify:41", (41,))])
+    await dispatcher.close()
+    await redis.aclose()
+    assert await _queued(settings) == ["notify:41"]
