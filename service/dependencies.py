@@ -26,8 +26,9 @@ async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
         try:
             yield session
         except Exception:
+            # Closing the session returns its connection with a rollback (the pool's reset on
+            # return); an explicit session.rollback() first would only add its bookkeeping.
             discard_after_commit_jobs(session)
-            await session.rollback()
             raise
         else:
             await session.commit()
