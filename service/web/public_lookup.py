@@ -90,14 +90,10 @@ class LookupPages(Controller):
         redis: Redis,
         settings: AppSettings,
     ) -> Template:
-        await limit_client(request, redis, settings, "lookup")
-        values = await form_values(request, LOOKUP_FIELDS)
-        if errors := _missing(values):
-            return _lookup_form(values, errors, status=422)
-        try:
-            booking = await bookings.find_booking(db, values["code"], values["phone"])
-        except NotFound as exc:
-            return _lookup_form(values, message=exc.message, status=404)
+        found = await _find_from_form(request, db, redis, settings, "lookup")
+        if isinstance(found, Template):
+            return found
+        values, booking = found
         return _details(settings, booking, values)
 
     @post("/bookings/cancel", name="booking_cancel_confirm")
@@ -108,14 +104,10 @@ class LookupPages(Controller):
         redis: Redis,
         settings: AppSettings,
     ) -> Template:
-        await limit_client(request, redis, settings, "cancel")
-        values = await form_values(request, LOOKUP_FIELDS)
-        if errors := _missing(values):
-            return _lookup_form(values, errors, status=422)
-        try:
-            booking = await bookings.find_booking(db, values["code"], values["phone"])
-        except NotFound as exc:
-            return _lookup_form(values, message=exc.message, status=404)
+        found = await _find_from_form(request, db, redis, settings, "cancel")
+        if isinstance(found, Template):
+            return found
+        values, booking = found
         if booking.status == "cancelled":
             return _details(settings, booking, values)
         return _page("cancel_confirm.html", booking=booking, values=values)
@@ -128,19 +120,33 @@ class LookupPages(Controller):
         redis: Redis,
         settings: AppSettings,
     ) -> Template:
-        await limit_client(request, redis, settings, "cancel")
-        values = await form_values(request, LOOKUP_FIELDS)
-        if errors := _missing(values):
-            return _lookup_form(values, errors, status=422)
+        found = await _find_from_form(request, db, redis, settings, "cancel")
+        if isinstance(found, Template):
+            return found
+        values, before = found
+        if before.status == "cancelled":
+            # Pressed twice, or cancelled in another tab: it is done either way.
+            return _page("cancel_done.html", booking=before, was=before.status, again=True)
         try:
-            before = await bookings.find_booking(db, values["code"], values["phone"])
-            booking = await bookings.cancel_booking(db, values["code"], values["phone"])
-        except NotFound as exc:
-            return _lookup_form(values, message=exc.message, status=404)
+            booking = await bookings.cancel_found_booking(db, before)
         except Conflict as exc:
             if exc.code != "already_cancelled":
                 raise
-            # Pressed twice, or cancelled in another tab: it is done either way.
             booking = await bookings.find_booking(db, values["code"], values["phone"])
             return _page("cancel_done.html", booking=booking, was=booking.status, again=True)
         return _page("cancel_done.html", booking=booking, was=before.status, again=False)
+
+
+async def _find_from_form(
+    request: Request[Any, Any, Any], db: DB, redis: Redis, settings: Settings, action: str
+) -> tuple[dict[str, str], BookingView] | Template:
+    """The booking named by the code and phone of a posted form, or the form again with what
+    is wrong: every step of look-up and cancel starts this way."""
+    await limit_client(request, redis, settings, action)
+    values = await form_values(request, LOOKUP_FIELDS)
+    if errors := _missing(values):
+        return _lookup_form(values, errors, status=422)
+    try:
+        return values, await bookings.find_booking(db, values["code"], values["phone"])
+    except NotFound as exc:
+        return _lookup_form(values, message=exc.message, status=404)

@@ -179,8 +179,14 @@ async def find_booking(db: AsyncSession, code: str, phone: str) -> BookingView:
 async def cancel_booking(
     db: AsyncSession, code: str, phone: str, *, reason: str | None = None
 ) -> BookingView:
-    view = await find_booking(db, code, phone)
-    return await _cancel(db, view.id, reason=reason, staff_id=None, self_service=True)
+    return await cancel_found_booking(db, await find_booking(db, code, phone), reason=reason)
+
+
+async def cancel_found_booking(
+    db: AsyncSession, booking: BookingView, *, reason: str | None = None
+) -> BookingView:
+    """Self-service cancel of a booking already found with its code and phone (find_booking)."""
+    return await _cancel(db, booking.id, reason=reason, staff_id=None, self_service=True)
 
 
 async def cancel_booking_by_id(
