@@ -34,7 +34,7 @@ from service.domain.errors import Conflict, InvalidInput, NotFound
 from service.domain.events import service as events
 from service.domain.events.schemas import EventView, SessionView
 from service.jobs import discard_after_commit_jobs
-from service.web.public_common import NO_STORE, form_values, limit_client
+from service.web.public_common import form_values, limit_client, private_page
 from service.web.public_receipts import Receipt, read_receipt, sign_receipt
 
 BOOKING_FIELDS = ("name", "name_kana", "phone", "email", "age_band", "ward", "heard_from")
@@ -73,16 +73,6 @@ def _expect(s: SessionView) -> str:
     return EXPECT_SEAT if s.state == "open" else EXPECT_WAITLIST
 
 
-def _page(template: str, status: int = 200, **context: Any) -> Template:
-    # Every step shows what the person typed: keep it out of caches and the back-forward cache.
-    return Template(
-        template_name=template,
-        context=context,
-        status_code=status,
-        headers={"Cache-Control": NO_STORE},
-    )
-
-
 def _form_page(
     event: EventView,
     s: SessionView,
@@ -94,7 +84,7 @@ def _form_page(
 ) -> Template:
     errors = {k: v for k, v in (errors or {}).items() if k in FIELD_LABELS}
     ordered = [(name, errors[name]) for name in FIELD_LABELS if name in errors]
-    return _page(
+    return private_page(
         "book_form.html",
         status,
         event=event,
@@ -110,7 +100,7 @@ def _form_page(
 
 
 def _unavailable_page(event: EventView, s: SessionView, message: str | None = None) -> Template:
-    return _page("book_unavailable.html", 409, event=event, s=s, message=message)
+    return private_page("book_unavailable.html", 409, event=event, s=s, message=message)
 
 
 def _hidden(valid: ValidBooking) -> dict[str, str]:
@@ -133,7 +123,7 @@ def _shown(valid: ValidBooking) -> dict[str, str]:
 def _full_page(
     event: EventView, s: SessionView, valid: ValidBooking, *, can_waitlist: bool
 ) -> Template:
-    return _page(
+    return private_page(
         "book_full.html",
         409,
         event=event,
@@ -200,7 +190,7 @@ class BookingPages(Controller):
             valid = validate_booking_input(values)
         except InvalidInput as exc:
             return _form_page(event, s, values, exc.fields, status=422)
-        return _page(
+        return private_page(
             "book_confirm.html",
             event=event,
             s=s,
@@ -282,7 +272,7 @@ class BookingPages(Controller):
         s = next((x for x in event.sessions if x.id == receipt.session_id), None)
         if s is None:
             raise session_not_found()
-        return _page(
+        return private_page(
             "book_done.html",
             event=event,
             s=s,

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from litestar import Request
+from litestar.response import Template
 from redis.asyncio import Redis
 
 from service import rate_limit
@@ -57,3 +58,14 @@ async def form_values(request: Request[Any, Any, Any], names: tuple[str, ...]) -
         raw = form.get(name)
         values[name] = raw[:MAX_VALUE_CHARS] if isinstance(raw, str) else ""
     return values
+
+
+def private_page(template: str, status: int = 200, **context: Any) -> Template:
+    """A page showing what a person typed or their booking: kept out of caches and the
+    back-forward cache."""
+    return Template(
+        template_name=template,
+        context=context,
+        status_code=status,
+        headers={"Cache-Control": NO_STORE},
+    )

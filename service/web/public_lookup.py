@@ -16,19 +16,10 @@ from service.domain.bookings.schemas import BookingView
 from service.domain.calendars.tokens import calendar_path
 from service.domain.errors import Conflict, NotFound
 from service.settings import Settings
-from service.web.public_common import NO_STORE, form_values, limit_client
+from service.web.public_common import form_values, limit_client, private_page
 
 LOOKUP_FIELDS = ("code", "phone")
 LOOKUP_LABELS = {"code": "予約番号", "phone": "電話番号"}
-
-
-def _page(template: str, status: int = 200, **context: Any) -> Template:
-    return Template(
-        template_name=template,
-        context=context,
-        status_code=status,
-        headers={"Cache-Control": NO_STORE},
-    )
 
 
 def _lookup_form(
@@ -40,7 +31,7 @@ def _lookup_form(
 ) -> Template:
     errors = errors or {}
     ordered = [(name, errors[name]) for name in LOOKUP_LABELS if name in errors]
-    return _page(
+    return private_page(
         "lookup_form.html",
         status,
         values=values,
@@ -62,7 +53,7 @@ def _missing(values: dict[str, str]) -> dict[str, str]:
 
 def _details(settings: Settings, booking: BookingView, values: dict[str, str]) -> Template:
     live = booking.status in ("confirmed", "waitlisted")
-    return _page(
+    return private_page(
         "booking_detail.html",
         booking=booking,
         phone_shown=format_phone(booking.phone),
@@ -110,7 +101,7 @@ class LookupPages(Controller):
         values, booking = found
         if booking.status == "cancelled":
             return _details(settings, booking, values)
-        return _page("cancel_confirm.html", booking=booking, values=values)
+        return private_page("cancel_confirm.html", booking=booking, values=values)
 
     @post("/bookings/cancel/complete", name="booking_cancel_complete")
     async def cancel(
@@ -126,15 +117,15 @@ class LookupPages(Controller):
         values, before = found
         if before.status == "cancelled":
             # Pressed twice, or cancelled in another tab: it is done either way.
-            return _page("cancel_done.html", booking=before, was=before.status, again=True)
+            return private_page("cancel_done.html", booking=before, was=before.status, again=True)
         try:
             booking = await bookings.cancel_found_booking(db, before)
         except Conflict as exc:
             if exc.code != "already_cancelled":
                 raise
             booking = await bookings.find_booking(db, values["code"], values["phone"])
-            return _page("cancel_done.html", booking=booking, was=booking.status, again=True)
-        return _page("cancel_done.html", booking=booking, was=before.status, again=False)
+            return private_page("cancel_done.html", booking=booking, was=booking.status, again=True)
+        return private_page("cancel_done.html", booking=booking, was=before.status, again=False)
 
 
 async def _find_from_form(
