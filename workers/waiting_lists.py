@@ -7,8 +7,7 @@ from typing import Any
 
 import structlog
 
-from service.domain.bookings.service import promote_waiting
-from service.domain.notifications.service import sessions_to_promote
+from service.domain.bookings.service import promote_waiting, sessions_needing_promotion
 from workers.context import transaction
 
 log = structlog.get_logger("workers.waiting_lists")
@@ -16,7 +15,7 @@ log = structlog.get_logger("workers.waiting_lists")
 
 async def promote_waiting_lists(ctx: dict[str, Any]) -> int:
     async with transaction(ctx) as db:
-        session_ids = await sessions_to_promote(db)
+        session_ids = await sessions_needing_promotion(db)
     promoted = 0
     for session_id in session_ids:
         # One transaction per session, so one failing session does not block the others.

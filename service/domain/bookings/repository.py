@@ -386,10 +386,12 @@ class BookingRepository:
         return int(value) if value is not None else None
 
     async def free_seat(self, session_id: int) -> int | None:
+        """A free seat for a promotion. SKIP LOCKED: a seat locked by a booker is being taken,
+        and waiting for it under the session lock could deadlock against that booker."""
         value = await self.db.scalar(
             text("""
             SELECT id FROM session_seats WHERE session_id = :sid AND booking_id IS NULL
-            ORDER BY seat_no LIMIT 1 FOR UPDATE
+            ORDER BY seat_no LIMIT 1 FOR UPDATE SKIP LOCKED
         """),
             {"sid": session_id},
         )
@@ -454,14 +456,19 @@ class BookingRepository:
             {"c": capacity, "sid": session_id},
         )
 
-    async def sessions_needing_promotion(self) -> list[int]:
+    async def sessions_needing_promotion(self, limit: int) -> list[int]:
+        """Upcoming live sessions holding a free seat while people wait: normally none, since a
+        cancellation promotes in its own transaction (a claim that rolled back leaves one)."""
         rows = await self.db.scalars(
             text("""
             SELECT se.id FROM sessions se
             WHERE se.status = 'scheduled' AND se.waitlist_count > 0 AND se.starts_at > now()
               AND EXISTS (SELECT 1 FROM session_seats st
                           WHERE st.session_id = se.id AND st.booking_id IS NULL)
-        """)
+            ORDER BY se.starts_at, se.id
+            LIMIT :limit
+        """),
+            {"limit": limit},
         )
         return [int(r) for r in rows]
 

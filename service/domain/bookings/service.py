@@ -264,6 +264,11 @@ async def promote_waiting(db: AsyncSession, session_id: int) -> list[int]:
     return promoted
 
 
+async def sessions_needing_promotion(db: AsyncSession, limit: int = 200) -> list[int]:
+    """Sessions whose waiting list should move up (the worker's self-healing cron)."""
+    return await BookingRepository(db).sessions_needing_promotion(limit)
+
+
 async def promote_booking(
     db: AsyncSession, booking_id: int, *, staff_id: int, override: bool = False
 ) -> BookingView:

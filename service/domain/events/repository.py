@@ -21,26 +21,6 @@ class EventRepository:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
 
-    async def upcoming_published(self, now: datetime, limit: int = 100) -> list[Event]:
-        next_start = (
-            select(func.min(EventSession.starts_at))
-            .where(EventSession.event_id == Event.id, EventSession.ends_at > now)
-            .scalar_subquery()
-        )
-        stmt = (
-            select(Event)
-            .where(Event.status == "published", next_start.is_not(None))
-            .options(
-                selectinload(Event.sessions).selectinload(EventSession.venue),
-                selectinload(Event.cohosts),
-                selectinload(Event.employers),
-                selectinload(Event.organizer),
-            )
-            .order_by(next_start, Event.id)
-            .limit(limit)
-        )
-        return list((await self.db.scalars(stmt)).all())
-
     async def count(self) -> int:
         return int(await self.db.scalar(select(func.count()).select_from(Event)) or 0)
 

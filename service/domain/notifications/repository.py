@@ -148,21 +148,3 @@ class NotificationRepository:
             {"starts_from": starts_from, "starts_before": starts_before},
         )
         return sorted(int(row[0]) for row in result)
-
-    async def sessions_to_promote(self, limit: int) -> list[int]:
-        """Upcoming live sessions holding a free seat while people are on their waiting list:
-        normally none, since a cancellation promotes in its own transaction."""
-        result = await self.db.execute(
-            text(
-                """
-                SELECT s.id FROM sessions s
-                WHERE s.status = 'scheduled' AND s.starts_at > now() AND s.waitlist_count > 0
-                  AND EXISTS (SELECT 1 FROM session_seats st
-                              WHERE st.session_id = s.id AND st.booking_id IS NULL)
-                ORDER BY s.starts_at, s.id
-                LIMIT :limit
-                """
-            ),
-            {"limit": limit},
-        )
-        return [int(row[0]) for row in result]

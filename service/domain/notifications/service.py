@@ -161,9 +161,3 @@ async def write_reminders(db: AsyncSession, now: datetime) -> list[int]:
     ids = await NotificationRepository(db).add_reminders(starts_from, starts_before)
     queue_pending(db, ids)
     return ids
-
-
-async def sessions_to_promote(db: AsyncSession, limit: int = 200) -> list[int]:
-    """Sessions whose waiting list should move up (the self-healing cron calls the booking
-    core's promote_waiting for each)."""
-    return await NotificationRepository(db).sessions_to_promote(limit)
