@@ -129,15 +129,22 @@ CONFIRM_SKIP_LOCKED = text(CONFIRM_SQL)
 # The hot statement goes straight to asyncpg (service.db.driver_connection), in the same
 # transaction as everything else the request does.
 CONFIRM_SKIP_LOCKED_DRIVER = DriverStatement.of(CONFIRM_SKIP_LOCKED)
-OVERRIDE_SQL = text(f"""
+# Staff placing someone directly: into a given seat, or (seat_id NULL) beyond the capacity
+# with the override recorded.
+DIRECT_SQL = text(f"""
 WITH person AS ({_PERSON_UPSERT.format(source="(SELECT 1) AS one")}),
 bk AS (
     INSERT INTO bookings (code, session_id, person_id, status, channel, phone, email, heard_from,
                           confirmed_at, created_by_id, capacity_override)
     SELECT :code, :session_id, person.id, 'confirmed', :channel, :phone, CAST(:email AS text),
-           CAST(:heard_from AS text), now(), CAST(:staff_id AS bigint), true
+           CAST(:heard_from AS text), now(), CAST(:staff_id AS bigint),
+           CAST(:seat_id AS bigint) IS NULL
     FROM person
     RETURNING id
+),
+claim AS (
+    UPDATE session_seats SET booking_id = bk.id FROM bk
+    WHERE session_seats.id = CAST(:seat_id AS bigint) RETURNING session_seats.id
 ),
 notice AS (
     INSERT INTO notifications (booking_id, kind, dedup_key)
@@ -299,12 +306,20 @@ class BookingRepository:
             return None
         return int(row.booking_id), int(row.notification_id)
 
-    async def confirm_over_capacity(
-        self, session_id: int, code: str, data: ValidBooking, channel: str, staff_id: int | None
+    async def confirm_directly(
+        self,
+        session_id: int,
+        code: str,
+        data: ValidBooking,
+        channel: str,
+        staff_id: int | None,
+        *,
+        seat_id: int | None,
     ) -> tuple[int, int]:
-        row = (
-            await self.db.execute(OVERRIDE_SQL, _params(session_id, code, data, channel, staff_id))
-        ).one()
+        """Confirms into seat_id (locked by the caller, e.g. free_seat), or without a seat as a
+        recorded capacity override when seat_id is None."""
+        params = {**_params(session_id, code, data, channel, staff_id), "seat_id": seat_id}
+        row = (await self.db.execute(DIRECT_SQL, params)).one()
         return int(row.booking_id), int(row.notification_id)
 
     async def view(self, booking_id: int) -> BookingView | None:

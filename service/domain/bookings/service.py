@@ -109,8 +109,8 @@ async def book(
             return _new_view(outcome.booking_id, code, "confirmed", None, channel, data, gate)
 
         if allow_over_capacity:
-            booking_id, nid = await repo.confirm_over_capacity(
-                session_id, code, data, channel, staff_id
+            booking_id, nid = await repo.confirm_directly(
+                session_id, code, data, channel, staff_id, seat_id=None
             )
             queue_notices(db, nid)
             return _new_view(

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.domain.bookings.schemas import ValidBooking
 from service.domain.rosters.schemas import RosterEntry, SessionHeader
 
 _HEADER = text("""
@@ -38,42 +37,6 @@ _ENTRIES = """
     ORDER BY CASE b.status WHEN 'confirmed' THEN 0 WHEN 'waitlisted' THEN 1 ELSE 2 END,
              b.waitlist_position, p.name_kana, b.cancelled_at, b.id
 """
-
-_PERSON_UPSERT = """
-    INSERT INTO persons (name, name_kana, phone, email, age_band, ward)
-    VALUES (:name, :name_kana, :phone, CAST(:email AS text), CAST(:age_band AS text),
-            CAST(:ward AS text))
-    ON CONFLICT (phone, name_kana) DO UPDATE SET
-        name = EXCLUDED.name,
-        email = COALESCE(EXCLUDED.email, persons.email),
-        age_band = COALESCE(EXCLUDED.age_band, persons.age_band),
-        ward = COALESCE(EXCLUDED.ward, persons.ward),
-        updated_at = now()
-    RETURNING id
-"""
-
-# A walk-in takes a free seat and is checked in at once: they are standing at the door.
-_WALK_IN = text(f"""
-WITH person AS ({_PERSON_UPSERT}),
-bk AS (
-    INSERT INTO bookings (code, session_id, person_id, status, channel, phone, email, heard_from,
-                          confirmed_at, checked_in_at, created_by_id)
-    SELECT :code, :sid, person.id, 'confirmed', 'walk_in', :phone, CAST(:email AS text),
-           CAST(:heard_from AS text), now(), now(), :staff_id
-    FROM person
-    RETURNING id
-),
-claim AS (
-    UPDATE session_seats SET booking_id = bk.id FROM bk WHERE session_seats.id = :seat_id
-    RETURNING session_seats.id
-),
-notice AS (
-    INSERT INTO notifications (booking_id, kind, dedup_key)
-    SELECT id, 'booking_confirmed', 'booking_confirmed:' || id FROM bk
-    RETURNING id
-)
-SELECT (SELECT id FROM bk) AS booking_id, (SELECT id FROM notice) AS notification_id
-""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,26 +147,3 @@ class RosterRepository:
             {"sid": session_id, "phone": phone},
         )
         return int(value) if value is not None else None
-
-    async def add_walk_in(
-        self, session_id: int, seat_id: int, code: str, data: ValidBooking, staff_id: int
-    ) -> tuple[int, int]:
-        row = (
-            await self.db.execute(
-                _WALK_IN,
-                {
-                    "sid": session_id,
-                    "seat_id": seat_id,
-                    "code": code,
-                    "name": data.name,
-                    "name_kana": data.name_kana,
-                    "phone": data.phone,
-                    "email": data.email,
-                    "age_band": data.age_band,
-                    "ward": data.ward,
-                    "heard_from": data.heard_from,
-                    "staff_id": staff_id,
-                },
-            )
-        ).one()
-        return int(row.booking_id), int(row.notification_id)

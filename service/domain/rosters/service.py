@@ -321,15 +321,12 @@ async def walk_in(
     code = new_code()
     try:
         seat = await bookings.free_seat(session_id)
-        if seat is not None:
-            booking_id, notice = await repo.add_walk_in(session_id, seat, code, valid, actor.id)
-        elif override:
-            booking_id, notice = await bookings.confirm_over_capacity(
-                session_id, code, valid, "walk_in", actor.id
-            )
-            await repo.set_attendance(booking_id, checked_in=True)
-        else:
+        if seat is None and not override:
             raise _walk_in_full(header)
+        booking_id, notice = await bookings.confirm_directly(
+            session_id, code, valid, "walk_in", actor.id, seat_id=seat
+        )
+        await repo.set_attendance(booking_id, checked_in=True)
     except IntegrityError:
         raise booking_errors.already_booked() from None
     queue_notices(db, notice)
