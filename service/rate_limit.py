@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
+from litestar.connection import ASGIConnection
 from redis.asyncio import Redis
 
 from service.domain.errors import RateLimited
+
+
+def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """Who is counted: the address uvicorn reports (from X-Forwarded-For only behind a proxy
+    it was told to trust)."""
+    return connection.client.host if connection.client else "unknown"
 
 
 def _redis_key(key: str) -> str:
@@ -25,6 +33,17 @@ async def hit(redis: Redis, key: str, limit: int, window_seconds: int) -> None:
         _, count = await pipe.execute()
     if int(count) > limit:
         raise RateLimited()
+
+
+async def hit_per_client(
+    redis: Redis,
+    connection: ASGIConnection[Any, Any, Any, Any],
+    action: str,
+    limit: int,
+    window_seconds: int = 60,
+) -> None:
+    """One attempt at `action` from this client's address."""
+    await hit(redis, f"{action}:{client_address(connection)}", limit, window_seconds)
 
 
 async def reset(redis: Redis, key: str) -> None:

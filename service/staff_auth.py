@@ -87,10 +87,6 @@ Staff = NamedDependency[Actor]
 STAFF_DEPENDENCIES = {"staff": Provide(provide_staff, sync_to_thread=False)}
 
 
-def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-    return connection.client.host if connection.client else "unknown"
-
-
 async def count_login_attempt(redis: Redis, *, username: str, address: str) -> None:
     """Raises RateLimited when this address or this username tried too often."""
     await hit(redis, f"login:addr:{address}", LOGIN_LIMIT_PER_ADDRESS, LOGIN_WINDOW_SECONDS)

@@ -15,10 +15,10 @@ from service.dependencies import DB, AppSettings, Redis
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.logins import login, logout
 from service.domain.accounts.repository import AccountRepository
+from service.rate_limit import client_address
 from service.staff_auth import (
     STAFF_DEPENDENCIES,
     Staff,
-    client_address,
     count_login_attempt,
     current_token,
     login_succeeded,

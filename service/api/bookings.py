@@ -26,7 +26,7 @@ from service.domain.bookings.normalize import clean_text, normalize_code
 from service.domain.bookings.schemas import validate_booking_input
 from service.domain.errors import InvalidInput
 from service.http_errors import exception_handler
-from service.rate_limit import hit
+from service.rate_limit import hit_per_client
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_ID = 2**63 - 1
@@ -99,10 +99,6 @@ def _header_text(value: str) -> str:
         return value.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return value
-
-
-def _client(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _replayed(replay: idempotency.Replay) -> Response[Any]:
@@ -197,7 +193,7 @@ class BookingsController(Controller):
     ) -> BookingOut:
         if not phone or not phone.strip():
             raise InvalidInput(fields={PHONE_HEADER: "電話番号を入力してください。"})
-        await hit(redis, f"booking-lookup:{_client(request)}", settings.rate_limit_per_minute, 60)
+        await hit_per_client(redis, request, "booking-lookup", settings.rate_limit_per_minute)
         return booking_out(await bookings.find_booking(db, code, _header_text(phone)))
 
     @post(
@@ -239,7 +235,7 @@ class BookingsController(Controller):
         reason = _reason(data.reason)
         if not data.phone or not data.phone.strip():
             raise InvalidInput(fields={"phone": "電話番号を入力してください。"})
-        await hit(redis, f"booking-cancel:{_client(request)}", settings.rate_limit_per_minute, 60)
+        await hit_per_client(redis, request, "booking-cancel", settings.rate_limit_per_minute)
         view = await bookings.cancel_booking(db, code, data.phone, reason=reason)
         out = booking_out(view, just_now=True)
         if key is not None:

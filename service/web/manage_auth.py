@@ -11,9 +11,9 @@ from service.dependencies import DB, AppSettings, Redis
 from service.domain.accounts.logins import login, logout
 from service.domain.accounts.repository import AccountRepository
 from service.domain.errors import AuthenticationRequired, InvalidInput, RateLimited
+from service.rate_limit import client_address
 from service.staff_auth import (
     Staff,
-    client_address,
     count_login_attempt,
     current_token,
     expired_session_cookie,

@@ -32,21 +32,13 @@ def month_range(month: str) -> tuple[date, date] | None:
     return date(year, mon, 1), date(year, mon, calendar.monthrange(year, mon)[1])
 
 
-def client_address(request: Request[Any, Any, Any]) -> str:
-    # uvicorn fills in the address from X-Forwarded-For when the proxy is a trusted one.
-    return request.client.host if request.client else "unknown"
-
-
 async def limit_client(
     request: Request[Any, Any, Any], redis: Redis, settings: Settings, action: str
 ) -> None:
     """Counts one attempt at action (booking, lookup, cancel) for this client; raises
     RateLimited (a 429 page that explains) past RATE_LIMIT_PER_MINUTE."""
-    await rate_limit.hit(
-        redis,
-        f"public:{action}:{client_address(request)}",
-        settings.rate_limit_per_minute,
-        RATE_WINDOW_SECONDS,
+    await rate_limit.hit_per_client(
+        redis, request, f"public:{action}", settings.rate_limit_per_minute, RATE_WINDOW_SECONDS
     )
 
 
