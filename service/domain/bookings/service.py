@@ -14,6 +14,7 @@ from service.domain.bookings.normalize import InvalidValue, normalize_code, norm
 from service.domain.bookings.repository import BookingRepository, SessionGate
 from service.domain.bookings.schemas import BookingView, ValidBooking
 from service.domain.errors import DomainError
+from service.domain.events.repository import EventRepository
 from service.jobs import enqueue_after_commit
 
 SEND_NOTIFICATION = "send_notification"
@@ -307,8 +308,6 @@ async def resize_session(db: AsyncSession, session_id: int, capacity: int) -> li
         raise errors.capacity_below_confirmed(held)
     if capacity > seats:
         first = await repo.max_seat_no(session_id) + 1
-        from service.domain.events.repository import EventRepository
-
         await EventRepository(db).add_seats(session_id, first, first + capacity - seats - 1)
     elif capacity < seats:
         await repo.remove_free_seats(session_id, keep=capacity)
