@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
+    ClientException,
     HTTPException,
     NotAuthorizedException,
     NotFoundException,
@@ -15,6 +16,7 @@ from litestar.exceptions import (
 )
 from litestar.response import Template
 from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
     HTTP_401_UNAUTHORIZED,
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
@@ -74,18 +76,25 @@ def _field_name(key: str) -> str:
     return key.removeprefix("$.").removeprefix("body.").strip(".") or "body"
 
 
+BODY_NOT_JSON = 'JSON 形式（例：{"name": "静岡 太郎", ...}）で送ってください。'
+WRONG_TYPE = "値の形式が正しくありません（文字や数値の種類をご確認ください）。"
+
+
 def _validation_fields(exc: ValidationException) -> dict[str, str]:
+    """Each field the framework could not read, named: `body` when the body itself is not a
+    JSON object (the handler's parameter is `data`)."""
     fields: dict[str, str] = {}
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if isinstance(item, dict):
             key = _field_name(str(item.get("key") or item.get("source") or "body"))
-            fields.setdefault(key, "値が正しくありません。")
+            key = "body" if key == "data" else key
+            fields.setdefault(key, BODY_NOT_JSON if key == "body" else WRONG_TYPE)
     if not fields and exc.detail:
         detail = str(exc.detail)
         if "`$." in detail:
             key = detail.split("`$.", 1)[1].split("`", 1)[0]
-            fields[_field_name(key)] = "値が正しくありません。"
+            fields[_field_name(key)] = WRONG_TYPE
     return fields
 
 
@@ -112,7 +121,18 @@ def is_api_request(request: Request[Any, Any, Any]) -> bool:
     return request.url.path.startswith("/api/") or request.url.path.startswith("/health")
 
 
+def _unreadable_body(request: Request[Any, Any, Any], exc: Exception) -> bool:
+    """A 400 from the framework on a request with a body: the body was not JSON."""
+    return (
+        type(exc) is ClientException
+        and exc.status_code == HTTP_400_BAD_REQUEST
+        and request.method in ("POST", "PUT", "PATCH")
+    )
+
+
 def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if is_api_request(request) and _unreadable_body(request, exc):
+        exc = InvalidInput(fields={"body": BODY_NOT_JSON})
     status, code, message, fields = describe(exc)
     if status >= 500:
         log.error("unhandled", exc_info=exc, path=request.url.path)

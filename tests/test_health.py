@@ -62,3 +62,16 @@ async def test_openapi_schema_is_served(client: AsyncClient) -> None:
     r = await client.get("/schema/openapi.json")
     assert r.status_code == 200
     assert r.json()["info"]["title"]
+
+
+async def test_every_api_route_names_an_unreadable_body(client: AsyncClient) -> None:
+    """The one error mapping, not a per-route handler: the staff login gets it too."""
+    r = await client.post(
+        "/api/v1/auth/token", content=b"not json", headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 422
+    assert r.json()["error"] == "validation_error"
+    assert set(r.json()["fields"]) == {"body"}
+    typed = await client.post("/api/v1/auth/token", json={"username": 5, "password": []})
+    assert typed.status_code == 422
+    assert set(typed.json()["fields"]) <= {"username", "password"} and typed.json()["fields"]

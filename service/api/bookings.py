@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.exceptions import ClientException, ValidationException
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -25,7 +24,6 @@ from service.domain.bookings.errors import session_not_found
 from service.domain.bookings.normalize import clean_text, normalize_code
 from service.domain.bookings.schemas import validate_booking_input
 from service.domain.errors import InvalidInput
-from service.http_errors import exception_handler
 from service.rate_limit import hit_per_client
 
 MAX_BODY_BYTES = 16 * 1024
@@ -34,29 +32,6 @@ REASON_MAX = 200
 PHONE_HEADER = "X-Booking-Phone"
 CREATE_SCOPE = "bookings.create"
 CANCEL_SCOPE = "bookings.cancel"
-
-_NOT_JSON = 'JSON 形式（例：{"name": "静岡 太郎", ...}）で送ってください。'
-_NOT_TEXT = "文字（JSON の文字列）で入力してください。"
-
-
-def body_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """A body that is not JSON, not an object, or has a field of the wrong type: a 4xx that
-    names the field, like every other input error."""
-    fields: dict[str, str] = {}
-    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
-        for item in exc.extra:
-            if not isinstance(item, dict) or item.get("source") not in (None, "body"):
-                continue
-            key = str(item.get("key") or "body")
-            key = "body" if key == "data" else key
-            fields[key] = _NOT_JSON if key == "body" else _NOT_TEXT
-    elif isinstance(exc, ClientException) and exc.status_code == 400:
-        fields["body"] = _NOT_JSON
-    if not fields:
-        return exception_handler(request, exc)
-    body = ErrorBody(error="validation_error", message=InvalidInput.message, fields=fields)
-    return Response(body, status_code=422, media_type=MediaType.JSON)
-
 
 _ERRORS = {
     422: ResponseSpec(
@@ -125,10 +100,6 @@ IdempotencyKey = Annotated[
 
 class BookingsController(Controller):
     tags = ["bookings"]  # noqa: RUF012 - Litestar reads it as a class attribute
-    exception_handlers = {  # noqa: RUF012 - Litestar reads it as a class attribute
-        ValidationException: body_error_handler,
-        ClientException: body_error_handler,
-    }
 
     @post(
         "/sessions/{session_id:int}/bookings",
