@@ -97,7 +97,10 @@ def postgres_bin_dir() -> Path:
 
 
 def _make_enterable(path: Path) -> None:
-    path.chmod(path.stat().st_mode | 0o011) if path.stat().st_uid == os.geteuid() else None
+    """Lets `nobody` pass through a folder we own (mkdtemp makes them 0700)."""
+    st = path.stat()
+    if st.st_uid == os.geteuid():
+        path.chmod(st.st_mode | 0o011)
 
 
 def redis_server_bin() -> Path:
