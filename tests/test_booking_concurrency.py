@@ -52,13 +52,15 @@ async def rows(db: AsyncSession, sql: str, **params: Any) -> list[Any]:
 
 async def check_session_invariants(db: AsyncSession, session_id: int) -> tuple[int, int]:
     """The invariants any state must keep: every seat held at most once and only by a live
-    confirmed booking of its own session, every confirmed booking (not overridden) holding one
-    seat, waiting-list positions 1..n without gaps, and the session's counter equal to n.
+    confirmed booking of its own session, every confirmed party (not overridden) holding one
+    seat per person, waiting-list positions 1..n without gaps, and the session's counter equal to n.
     Returns (confirmed, waitlisted)."""
     await db.rollback()  # a fresh snapshot
     confirmed = await rows(
         db,
-        "SELECT id FROM bookings WHERE session_id = :s AND status = 'confirmed'",
+        "SELECT b.id, b.party_size, b.capacity_override, (SELECT count(*) FROM booking_companions c"
+        " WHERE c.booking_id = b.id AND c.cancelled_at IS NULL) AS companions FROM bookings b "
+        "WHERE b.session_id = :s AND b.status = 'confirmed'",
         s=session_id,
     )
     seats = await rows(
@@ -68,11 +70,14 @@ async def check_session_invariants(db: AsyncSession, session_id: int) -> tuple[i
         s=session_id,
     )
     held = [r.booking_id for r in seats if r.booking_id is not None]
-    assert len(held) == len(set(held)), "a booking holds two seats"
     assert all(
         r.status == "confirmed" and r.session_id == session_id for r in seats if r.booking_id
     )
-    assert sorted(held) == sorted(r.id for r in confirmed), "confirmed bookings and seats differ"
+    # A party holds one seat per person, all of them or (an override) none: never split.
+    assert Counter(held) == {r.id: r.party_size for r in confirmed if not r.capacity_override}, (
+        "confirmed parties and seats differ"
+    )
+    assert all(r.party_size == 1 + r.companions for r in confirmed), "party size is off"
     capacity = await db.scalar(
         text("SELECT capacity FROM sessions WHERE id = :s"), {"s": session_id}
     )

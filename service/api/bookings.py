@@ -20,7 +20,7 @@ from service.api.schemas_common import ErrorBody
 from service.dependencies import DB, AppSettings, Redis
 from service.domain.bookings import idempotency
 from service.domain.bookings import service as bookings
-from service.domain.bookings.errors import session_not_found
+from service.domain.bookings.errors import companion_not_found, session_not_found
 from service.domain.bookings.normalize import clean_text, normalize_code
 from service.domain.bookings.schemas import validate_booking_input
 from service.domain.errors import InvalidInput
@@ -129,7 +129,7 @@ class BookingsController(Controller):
             )
             if replay := await idempotency.claim(db, CREATE_SCOPE, key, request_hash):
                 return _replayed(replay)
-        valid = validate_booking_input(msgspec.structs.asdict(data))
+        valid = validate_booking_input(msgspec.to_builtins(data))
         if not 1 <= session_id <= MAX_ID:
             raise session_not_found()
         out = booking_out(await bookings.book(db, session_id, valid), just_now=True)
@@ -212,3 +212,40 @@ class BookingsController(Controller):
         if key is not None:
             await idempotency.store(db, CANCEL_SCOPE, key, HTTP_200_OK, out)
         return Response(out, status_code=HTTP_200_OK)
+
+    @post(
+        "/bookings/{code:str}/companions/{position:int}/cancel",
+        status_code=HTTP_200_OK,
+        request_max_body_size=MAX_BODY_BYTES,
+        summary="Cancel one companion of a booking",
+        description=(
+            "The companion at `position` no longer comes: the party keeps its booking, gives "
+            "back one seat (the first party on the waiting list moves up when it now fits) "
+            "and `party_size` goes down by one. To cancel the whole party, cancel the booking. "
+            "Same phone check and limits as cancelling."
+        ),
+        responses={
+            **_ERRORS,
+            409: ResponseSpec(ErrorBody, description="`already_cancelled` or `session_past`"),
+        },
+    )
+    async def cancel_companion(
+        self,
+        request: Request[Any, Any, Any],
+        code: FromPath[str],
+        position: FromPath[int],
+        data: JSONBody[CancelRequest],
+        db: DB,
+        redis: Redis,
+        settings: AppSettings,
+    ) -> BookingOut:
+        if not data.phone or not data.phone.strip():
+            raise InvalidInput(fields={"phone": "電話番号を入力してください。"})
+        await hit_per_client(redis, request, "booking-cancel", settings.rate_limit_per_minute)
+        found = await bookings.find_booking(db, code, data.phone)
+        if not 1 <= position <= MAX_ID:
+            raise companion_not_found()
+        view = await bookings.cancel_companion(
+            db, found.id, position, staff_id=None, self_service=True
+        )
+        return booking_out(view)

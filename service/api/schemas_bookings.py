@@ -20,6 +20,13 @@ def _choices(description: str, choices: dict[str, str]) -> str:
 
 # Every field is a plain string, checked and normalised by the booking core
 # (validate_booking_input), so that each bad field gets its own Japanese message.
+class CompanionIn(msgspec.Struct):
+    name: Annotated[str | None, Meta(description="同伴者のお名前.", examples=["静岡 花子"])] = None
+    name_kana: Annotated[
+        str | None, Meta(description="同伴者のふりがな.", examples=["しずおか はなこ"])
+    ] = None
+
+
 class BookingRequest(msgspec.Struct):
     name: Annotated[
         str | None,
@@ -53,6 +60,23 @@ class BookingRequest(msgspec.Struct):
     heard_from: Annotated[
         str | None, Meta(description=_choices("How they heard of it (optional).", HEARD_FROM))
     ] = None
+    companions: Annotated[
+        list[CompanionIn] | None,
+        Meta(
+            description="同伴者 (optional): people coming with the booker, each with name and "
+            "name_kana, up to the event's limit (`max_companions`, usually 1; 0: none). The "
+            "whole party gets seats together or joins the waiting list together, never split. "
+            "A bad field is named `companions.<index>.<field>` (index from 0).",
+        ),
+    ] = None
+    needs: Annotated[
+        str | None,
+        Meta(
+            description="配慮事項 (optional, up to 200 characters): what the person needs at the "
+            "door, shown to staff only.",
+            examples=["車いすで参加します"],
+        ),
+    ] = None
 
 
 class CancelRequest(msgspec.Struct):
@@ -62,6 +86,11 @@ class CancelRequest(msgspec.Struct):
     reason: Annotated[
         str | None, Meta(description="Why (optional, up to 200 characters).", examples=["体調不良"])
     ] = None
+
+
+class CompanionOut(msgspec.Struct):
+    position: Annotated[int, Meta(description="1, 2, ...: used to cancel this companion.")]
+    cancelled: bool
 
 
 class EventBrief(msgspec.Struct):
@@ -102,6 +131,10 @@ class BookingOut(msgspec.Struct):
     cancelled_at: datetime | None
     session: SessionBrief
     event: EventBrief
+    party_size: Annotated[
+        int, Meta(description="People in the party (the booker and live companions): seats held.")
+    ] = 1
+    companions: list[CompanionOut] = msgspec.field(default_factory=list)
 
 
 def _tokyo(value: datetime | None) -> datetime | None:
@@ -110,10 +143,11 @@ def _tokyo(value: datetime | None) -> datetime | None:
 
 def _message(view: BookingView, just_now: bool) -> str:
     code = view.display_code
+    people = f"（{view.party_size}名）" if view.party_size > 1 else ""
     if view.status == "confirmed":
         if just_now:
-            return f"ご予約が確定しました。予約番号は {code} です。"
-        return f"ご予約は確定しています（予約番号 {code}）。"
+            return f"ご予約{people}が確定しました。予約番号は {code} です。"
+        return f"ご予約{people}は確定しています（予約番号 {code}）。"
     if view.status == "waitlisted":
         if just_now:
             return (
@@ -158,4 +192,9 @@ def booking_out(view: BookingView, *, just_now: bool = False) -> BookingOut:
             kind=s.event_kind,
             kind_label=EVENT_KINDS.get(s.event_kind, s.event_kind),
         ),
+        party_size=view.party_size,
+        companions=[
+            CompanionOut(position=c.position, cancelled=c.cancelled_at is not None)
+            for c in view.companions
+        ],
     )

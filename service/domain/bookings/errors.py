@@ -51,10 +51,27 @@ def waitlist_full() -> Conflict:
 
 def already_booked() -> Conflict:
     return Conflict(
-        "この日程は、同じ電話番号またはメールアドレスですでに予約されています。",
+        "この日程は、同じ電話番号またはメールアドレスですでに予約されています。"
+        "ご家族など、ご一緒に参加される方は、おひとりの予約に「同伴者」として加えて"
+        "お申し込みください。すでに予約がある場合の追加は、お電話で窓口へご連絡ください。",
         code="already_booked",
-        fields={"phone": "この電話番号（またはメールアドレス）ですでに予約があります。"},
+        fields={
+            "phone": "この電話番号（またはメールアドレス）ですでに予約があります。"
+            "ご一緒の方は「同伴者」として加えるか、お電話で窓口へご連絡ください。"
+        },
     )
+
+
+def too_many_companions(limit: int) -> Conflict:
+    if limit == 0:
+        message = "このイベントは、同伴者のお申し込みを受け付けていません。"
+    else:
+        message = f"同伴者は{limit}人までお申し込みいただけます。"
+    return Conflict(message, code="too_many_companions", fields={"companions": message})
+
+
+def companion_not_found() -> NotFound:
+    return NotFound("その同伴者は見つかりませんでした。", code="companion_not_found")
 
 
 def already_cancelled() -> Conflict:

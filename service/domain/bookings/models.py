@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -79,6 +80,7 @@ class Booking(Timestamped, Base):
             name="checked_in_or_no_show",
         ),
         CheckConstraint("length(code) = 10", name="code_length"),
+        CheckConstraint("party_size >= 1", name="party_size_positive"),
         # One live booking per person, per phone and per e-mail address in a session.
         Index(
             "uq_bookings_live_person", "session_id", "person_id", unique=True, postgresql_where=LIVE
@@ -123,6 +125,27 @@ class Booking(Timestamped, Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     note: Mapped[str | None] = mapped_column(Text)
+    # The holder plus live companions: the seats held and the people counted.
+    party_size: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # 配慮事項 (車いす, 筆談, ...): for staff only, never shown publicly.
+    needs: Mapped[str | None] = mapped_column(Text)
+
+
+class BookingCompanion(Timestamped, Base):
+    """A person who comes with the booking's holder (同伴者); cancelled one by one."""
+
+    __tablename__ = "booking_companions"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "position", name="uq_booking_companions_booking_position"),
+        CheckConstraint("position >= 1", name="position_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    name_kana: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(SmallInteger)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class IdempotencyRecord(Base):

@@ -17,7 +17,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import DriverStatement, driver_connection
-from service.domain.bookings.schemas import BookingView, SessionSummary, ValidBooking
+from service.domain.bookings.schemas import (
+    BookingView,
+    CompanionView,
+    SessionSummary,
+    ValidBooking,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,7 @@ class SessionGate:
     venue_name: str
     venue_address: str
     ward: str
+    max_companions: int
 
     def summary(self) -> SessionSummary:
         return SessionSummary(
@@ -74,7 +80,7 @@ _GATE = """
            se.booking_opens_at AS opens_at, se.booking_closes_at AS closes_at,
            se.starts_at, se.ends_at, now() AS now, se.waitlist_count, se.waitlist_limit,
            e.id AS event_id, e.title AS event_title, e.kind AS event_kind,
-           v.name AS venue_name, v.address AS venue_address, v.ward
+           v.name AS venue_name, v.address AS venue_address, v.ward, e.max_companions
     FROM sessions se JOIN events e ON e.id = se.event_id JOIN venues v ON v.id = se.venue_id
     WHERE se.id = :session_id
 """
@@ -82,6 +88,16 @@ _GATE = """
 _OPEN = """
     session_status = 'scheduled' AND event_status = 'published'
     AND now >= opens_at AND now < closes_at AND starts_at > now
+    AND CAST(:party_size AS int) - 1 <= max_companions
+"""
+
+# Companions come as two parallel arrays, unnested in order (position 1..n).
+_COMPANIONS = """
+    INSERT INTO booking_companions (booking_id, name, name_kana, position)
+    SELECT bk.id, c.name, c.kana, c.position
+    FROM bk, unnest(CAST(:companion_names AS text[]), CAST(:companion_kanas AS text[]))
+         WITH ORDINALITY AS c(name, kana, position)
+    RETURNING booking_id
 """
 
 _DUPLICATE = """
@@ -91,23 +107,27 @@ _DUPLICATE = """
                                       AND lower(b.email) = lower(CAST(:email AS text)))))
 """
 
-# One statement: check the gate, refuse duplicates, claim a free seat, upsert the person,
-# insert the booking, take the seat, and write the outbox notice.
+# One statement: check the gate, refuse duplicates, claim a seat for every person of the party
+# (all or none: a party is never split), upsert the person, insert the booking and its
+# companions, take the seats, and write the outbox notice. Seats go to new bookers only while
+# nobody waits: a seat freed while a party waits is held for it (first come, first served).
 CONFIRM_SQL = f"""
 WITH gate AS ({_GATE}),
-ok AS (SELECT id FROM gate WHERE {_OPEN} AND NOT {_DUPLICATE}),
+ok AS (SELECT id FROM gate WHERE {_OPEN} AND waitlist_count = 0 AND NOT {_DUPLICATE}),
 seat AS (
     SELECT st.id FROM session_seats st JOIN ok ON st.session_id = ok.id
     WHERE st.booking_id IS NULL
-    ORDER BY st.seat_no LIMIT 1
+    ORDER BY st.seat_no LIMIT CAST(:party_size AS int)
     FOR UPDATE OF st SKIP LOCKED
 ),
-person AS ({_PERSON_UPSERT.format(source="seat")}),
+enough AS (SELECT 1 FROM seat HAVING count(*) = CAST(:party_size AS int)),
+person AS ({_PERSON_UPSERT.format(source="enough")}),
 bk AS (
     INSERT INTO bookings (code, session_id, person_id, status, channel, phone, email, heard_from,
-                          confirmed_at, created_by_id)
+                          confirmed_at, created_by_id, party_size, needs)
     SELECT :code, :session_id, person.id, 'confirmed', :channel, :phone, CAST(:email AS text),
-           CAST(:heard_from AS text), now(), CAST(:staff_id AS bigint)
+           CAST(:heard_from AS text), now(), CAST(:staff_id AS bigint),
+           CAST(:party_size AS int), CAST(:needs AS text)
     FROM person
     RETURNING id, created_at
 ),
@@ -115,6 +135,7 @@ claim AS (
     UPDATE session_seats SET booking_id = bk.id FROM bk, seat
     WHERE session_seats.id = seat.id RETURNING session_seats.id
 ),
+companions AS ({_COMPANIONS}),
 notice AS (
     INSERT INTO notifications (booking_id, kind, dedup_key)
     SELECT id, 'booking_confirmed', 'booking_confirmed:' || id FROM bk
@@ -135,17 +156,19 @@ DIRECT_SQL = text(f"""
 WITH person AS ({_PERSON_UPSERT.format(source="(SELECT 1) AS one")}),
 bk AS (
     INSERT INTO bookings (code, session_id, person_id, status, channel, phone, email, heard_from,
-                          confirmed_at, created_by_id, capacity_override)
+                          confirmed_at, created_by_id, capacity_override, party_size, needs)
     SELECT :code, :session_id, person.id, 'confirmed', :channel, :phone, CAST(:email AS text),
            CAST(:heard_from AS text), now(), CAST(:staff_id AS bigint),
-           CAST(:seat_id AS bigint) IS NULL
+           cardinality(CAST(:seat_ids AS bigint[])) < CAST(:party_size AS int),
+           CAST(:party_size AS int), CAST(:needs AS text)
     FROM person
     RETURNING id
 ),
 claim AS (
     UPDATE session_seats SET booking_id = bk.id FROM bk
-    WHERE session_seats.id = CAST(:seat_id AS bigint) RETURNING session_seats.id
+    WHERE session_seats.id = ANY(CAST(:seat_ids AS bigint[])) RETURNING session_seats.id
 ),
+companions AS ({_COMPANIONS}),
 notice AS (
     INSERT INTO notifications (booking_id, kind, dedup_key)
     SELECT id, 'booking_confirmed', 'booking_confirmed:' || id FROM bk
@@ -163,12 +186,14 @@ WITH slot AS (
 person AS ({_PERSON_UPSERT.format(source="slot")}),
 bk AS (
     INSERT INTO bookings (code, session_id, person_id, status, waitlist_position, channel, phone,
-                          email, heard_from, waitlisted_at, created_by_id)
+                          email, heard_from, waitlisted_at, created_by_id, party_size, needs)
     SELECT :code, :session_id, person.id, 'waitlisted', slot.position, :channel, :phone,
-           CAST(:email AS text), CAST(:heard_from AS text), now(), CAST(:staff_id AS bigint)
+           CAST(:email AS text), CAST(:heard_from AS text), now(), CAST(:staff_id AS bigint),
+           CAST(:party_size AS int), CAST(:needs AS text)
     FROM person, slot
     RETURNING id
 ),
+companions AS ({_COMPANIONS}),
 notice AS (
     INSERT INTO notifications (booking_id, kind, dedup_key)
     SELECT id, 'booking_waitlisted', 'booking_waitlisted:' || id FROM bk
@@ -181,7 +206,8 @@ _VIEW = """
     SELECT b.id, b.code, b.status, b.waitlist_position, b.channel, p.name, p.name_kana, b.phone,
            b.email, b.created_at, b.confirmed_at, b.waitlisted_at, b.cancelled_at,
            b.cancel_reason, b.checked_in_at, b.no_show_at, b.capacity_override,
-           se.id AS session_id, e.id AS event_id, e.title AS event_title, e.kind AS event_kind,
+           b.party_size, b.needs, se.id AS session_id, e.id AS event_id,
+           e.title AS event_title, e.kind AS event_kind,
            se.starts_at, se.ends_at, v.name AS venue_name, v.address AS venue_address,
            v.ward, se.status AS session_status
     FROM bookings b
@@ -207,10 +233,14 @@ def _params(
         "heard_from": data.heard_from,
         "channel": channel,
         "staff_id": staff_id,
+        "party_size": data.party_size,
+        "needs": data.needs,
+        "companion_names": [c.name for c in data.companions],
+        "companion_kanas": [c.name_kana for c in data.companions],
     }
 
 
-def _view(row: Any) -> BookingView:
+def _view(row: Any, companions: tuple[CompanionView, ...]) -> BookingView:
     m = row._mapping
     return BookingView(
         id=m["id"],
@@ -242,6 +272,9 @@ def _view(row: Any) -> BookingView:
             ward=m["ward"],
             status=m["session_status"],
         ),
+        party_size=m["party_size"],
+        needs=m["needs"],
+        companions=companions,
     )
 
 
@@ -259,6 +292,7 @@ class LockedBooking:
     session_id: int
     status: str
     waitlist_position: int | None
+    party_size: int
     starts_at: datetime
     now: datetime
 
@@ -314,21 +348,60 @@ class BookingRepository:
         channel: str,
         staff_id: int | None,
         *,
-        seat_id: int | None,
+        seat_ids: list[int],
     ) -> tuple[int, int]:
-        """Confirms into seat_id (locked by the caller, e.g. free_seat), or without a seat as a
-        recorded capacity override when seat_id is None."""
-        params = {**_params(session_id, code, data, channel, staff_id), "seat_id": seat_id}
+        """Confirms into seat_ids (locked by the caller, e.g. free_seats), one per person; with
+        fewer seats than people (none: seat_ids empty) as a recorded capacity override."""
+        params = {**_params(session_id, code, data, channel, staff_id), "seat_ids": seat_ids}
         row = (await self.db.execute(DIRECT_SQL, params)).one()
         return int(row.booking_id), int(row.notification_id)
 
     async def view(self, booking_id: int) -> BookingView | None:
         row = (await self.db.execute(text(_VIEW + " WHERE b.id = :id"), {"id": booking_id})).first()
-        return _view(row) if row else None
+        return _view(row, await self.companions(row.id)) if row else None
 
     async def view_by_code(self, code: str) -> BookingView | None:
         row = (await self.db.execute(text(_VIEW + " WHERE b.code = :code"), {"code": code})).first()
-        return _view(row) if row else None
+        return _view(row, await self.companions(row.id)) if row else None
+
+    async def companions(self, booking_id: int) -> tuple[CompanionView, ...]:
+        rows = await self.db.execute(
+            text("""
+            SELECT position, name, name_kana, cancelled_at FROM booking_companions
+            WHERE booking_id = :id ORDER BY position
+        """),
+            {"id": booking_id},
+        )
+        return tuple(CompanionView(**r._mapping) for r in rows)
+
+    async def cancel_companion(self, booking_id: int, position: int) -> bool:
+        """Marks one live companion cancelled and shrinks the party; False if there is none."""
+        done = await self.db.scalar(
+            text("""
+            WITH c AS (
+                UPDATE booking_companions SET cancelled_at = now()
+                WHERE booking_id = :id AND position = :pos AND cancelled_at IS NULL
+                RETURNING booking_id
+            )
+            UPDATE bookings SET party_size = party_size - 1 FROM c
+            WHERE bookings.id = c.booking_id RETURNING bookings.id
+        """),
+            {"id": booking_id, "pos": position},
+        )
+        return done is not None
+
+    async def release_one_seat(self, booking_id: int) -> int | None:
+        """The party's highest-numbered seat goes back (a companion no longer comes)."""
+        value = await self.db.scalar(
+            text("""
+            UPDATE session_seats SET booking_id = NULL WHERE id = (
+                SELECT id FROM session_seats WHERE booking_id = :id
+                ORDER BY seat_no DESC LIMIT 1)
+            RETURNING id
+        """),
+            {"id": booking_id},
+        )
+        return int(value) if value is not None else None
 
     async def session_of(self, booking_id: int) -> int | None:
         value = await self.db.scalar(
@@ -340,7 +413,8 @@ class BookingRepository:
         row = (
             await self.db.execute(
                 text("""
-            SELECT b.id, b.session_id, b.status, b.waitlist_position, se.starts_at, now() AS now
+            SELECT b.id, b.session_id, b.status, b.waitlist_position, b.party_size, se.starts_at,
+                   now() AS now
             FROM bookings b JOIN sessions se ON se.id = b.session_id
             WHERE b.id = :id FOR UPDATE OF b
         """),
@@ -361,12 +435,13 @@ class BookingRepository:
             {"id": booking_id, "reason": reason, "staff_id": staff_id},
         )
 
-    async def release_seat(self, booking_id: int) -> int | None:
-        value = await self.db.scalar(
+    async def release_seats(self, booking_id: int) -> int:
+        """Every seat of the party goes back; returns how many."""
+        rows = await self.db.scalars(
             text("UPDATE session_seats SET booking_id = NULL WHERE booking_id = :id RETURNING id"),
             {"id": booking_id},
         )
-        return int(value) if value is not None else None
+        return len(list(rows))
 
     async def close_waitlist_gap(self, session_id: int, position: int) -> None:
         """Everyone behind `position` moves up one. Two steps through negative numbers, because
@@ -390,30 +465,35 @@ class BookingRepository:
             {"sid": session_id},
         )
 
-    async def first_waitlisted(self, session_id: int) -> int | None:
-        value = await self.db.scalar(
-            text("""
-            SELECT id FROM bookings WHERE session_id = :sid AND status = 'waitlisted'
+    async def first_waitlisted(self, session_id: int) -> tuple[int, int] | None:
+        """(booking id, party size) of the first party on the waiting list."""
+        row = (
+            await self.db.execute(
+                text("""
+            SELECT id, party_size FROM bookings WHERE session_id = :sid AND status = 'waitlisted'
             ORDER BY waitlist_position LIMIT 1 FOR UPDATE
         """),
-            {"sid": session_id},
-        )
-        return int(value) if value is not None else None
+                {"sid": session_id},
+            )
+        ).first()
+        return (int(row.id), int(row.party_size)) if row is not None else None
 
-    async def free_seat(self, session_id: int) -> int | None:
-        """A free seat for a promotion. SKIP LOCKED: a seat locked by a booker is being taken,
-        and waiting for it under the session lock could deadlock against that booker."""
-        value = await self.db.scalar(
+    async def free_seats(self, session_id: int, count: int) -> list[int] | None:
+        """`count` free seats for a party, all or none (None). SKIP LOCKED: a seat locked by a
+        booker is being taken, and waiting for it under the session lock could deadlock
+        against that booker."""
+        rows = await self.db.scalars(
             text("""
             SELECT id FROM session_seats WHERE session_id = :sid AND booking_id IS NULL
-            ORDER BY seat_no LIMIT 1 FOR UPDATE SKIP LOCKED
+            ORDER BY seat_no LIMIT :n FOR UPDATE SKIP LOCKED
         """),
-            {"sid": session_id},
+            {"sid": session_id, "n": count},
         )
-        return int(value) if value is not None else None
+        seats = [int(r) for r in rows]
+        return seats if len(seats) == count else None
 
     async def confirm_waitlisted(
-        self, booking_id: int, seat_id: int | None, *, override: bool = False
+        self, booking_id: int, seat_ids: list[int], *, override: bool = False
     ) -> None:
         await self.db.execute(
             text("""
@@ -423,10 +503,10 @@ class BookingRepository:
         """),
             {"id": booking_id, "override": override},
         )
-        if seat_id is not None:
+        if seat_ids:
             await self.db.execute(
-                text("UPDATE session_seats SET booking_id = :bid WHERE id = :seat"),
-                {"bid": booking_id, "seat": seat_id},
+                text("UPDATE session_seats SET booking_id = :bid WHERE id = ANY(:seats)"),
+                {"bid": booking_id, "seats": seat_ids},
             )
 
     async def add_notice(self, booking_id: int, kind: str, dedup_key: str) -> int | None:

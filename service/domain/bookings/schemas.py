@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from service.domain.bookings.enums import AGE_BANDS, HEARD_FROM, PERSON_WARDS
 from service.domain.bookings.normalize import (
     InvalidValue,
+    clean_text,
     format_code,
     normalize_email,
     normalize_kana,
@@ -17,9 +19,28 @@ from service.domain.bookings.normalize import (
 )
 from service.domain.errors import InvalidInput
 
-__all__ = ["BookingView", "SessionSummary", "ValidBooking", "format_code", "validate_booking_input"]
+__all__ = [
+    "BookingView",
+    "CompanionView",
+    "SessionSummary",
+    "ValidBooking",
+    "ValidCompanion",
+    "format_code",
+    "validate_booking_input",
+]
 
 MAX_FIELD_CHARS = 1000
+NEEDS_MAX = 200
+# The schema's own ceiling (events.max_companions <= 5); each event sets its own, checked
+# against the session when booking.
+COMPANIONS_MAX = 5
+NEEDS_EXAMPLES = "車いす、筆談、手話通訳、補聴器 など"
+
+
+@dataclass(frozen=True, slots=True)
+class ValidCompanion:
+    name: str
+    name_kana: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +52,20 @@ class ValidBooking:
     age_band: str | None = None
     ward: str | None = None
     heard_from: str | None = None
+    companions: tuple[ValidCompanion, ...] = ()
+    needs: str | None = None
+
+    @property
+    def party_size(self) -> int:
+        return 1 + len(self.companions)
+
+
+@dataclass(frozen=True, slots=True)
+class CompanionView:
+    position: int
+    name: str
+    name_kana: str
+    cancelled_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +102,13 @@ class BookingView:
     no_show_at: datetime | None
     capacity_override: bool
     session: SessionSummary
+    party_size: int = 1
+    needs: str | None = None
+    companions: tuple[CompanionView, ...] = field(default=())
+
+    @property
+    def live_companions(self) -> tuple[CompanionView, ...]:
+        return tuple(c for c in self.companions if c.cancelled_at is None)
 
     @property
     def display_code(self) -> str:
@@ -89,6 +131,44 @@ def _text(data: Mapping[str, object], key: str) -> str:
     if len(value) > MAX_FIELD_CHARS:
         raise InvalidValue("入力が長すぎます。")
     return value
+
+
+def _needs(data: Mapping[str, object]) -> str | None:
+    raw = _text(data, "needs")
+    flat = raw.replace("\r\n", "\n").replace("\n", " ").replace("\t", " ")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") for c in flat):
+        raise InvalidValue("使えない文字が含まれています。")
+    value = " ".join(clean_text(line) for line in raw.splitlines() if line.strip())
+    if len(value) > NEEDS_MAX:
+        raise InvalidValue(f"配慮事項は{NEEDS_MAX}文字以内で入力してください。")
+    return value or None
+
+
+def _companions(raw: object, fields: dict[str, str]) -> tuple[ValidCompanion, ...]:
+    """`companions`: a list of {name, name_kana}; errors are keyed companions.<i>.<field>
+    (i from 0, as in the JSON array)."""
+    if raw is None or raw == "":
+        return ()
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        fields["companions"] = "同伴者は、お名前とふりがなの一覧で指定してください。"
+        return ()
+    if len(raw) > COMPANIONS_MAX:
+        fields["companions"] = f"同伴者は{COMPANIONS_MAX}人までです。"
+        return ()
+    out: list[ValidCompanion] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, Mapping):
+            fields[f"companions.{i}"] = "同伴者は、お名前とふりがなで指定してください。"
+            continue
+        values: dict[str, str] = {}
+        for key, fn in (("name", normalize_name), ("name_kana", normalize_kana)):
+            try:
+                values[key] = fn(_text(item, key))
+            except InvalidValue as exc:
+                fields[f"companions.{i}.{key}"] = "同伴者の" + str(exc)
+        if len(values) == 2:
+            out.append(ValidCompanion(values["name"], values["name_kana"]))
+    return tuple(out)
 
 
 def validate_booking_input(
@@ -119,6 +199,11 @@ def validate_booking_input(
         if raw and raw not in choices:
             fields[key] = message
         out[key] = raw or None
+    try:
+        out["needs"] = _needs(data)
+    except InvalidValue as exc:
+        fields["needs"] = str(exc)
+    companions = _companions(data.get("companions"), fields)
     if fields:
         raise InvalidInput("入力内容に誤りがあります。項目をご確認ください。", fields=fields)
     return ValidBooking(
@@ -129,4 +214,6 @@ def validate_booking_input(
         age_band=out["age_band"],
         ward=out["ward"],
         heard_from=out["heard_from"],
+        companions=companions,
+        needs=out["needs"],
     )

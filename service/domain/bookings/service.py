@@ -12,7 +12,7 @@ from service.domain.bookings import errors
 from service.domain.bookings.codes import new_code
 from service.domain.bookings.normalize import InvalidValue, normalize_code, normalize_phone
 from service.domain.bookings.repository import BookingRepository, SessionGate
-from service.domain.bookings.schemas import BookingView, ValidBooking
+from service.domain.bookings.schemas import BookingView, CompanionView, ValidBooking
 from service.domain.errors import DomainError
 from service.domain.events.repository import EventRepository
 from service.jobs import enqueue_after_commit
@@ -28,7 +28,7 @@ def queue_notices(db: AsyncSession, *notification_ids: int | None) -> None:
             enqueue_after_commit(db, SEND_NOTIFICATION, f"notify:{nid}", nid)
 
 
-def _gate_error(gate: SessionGate) -> DomainError | None:
+def _gate_error(gate: SessionGate, party_size: int = 1) -> DomainError | None:
     if gate.event_status != "published":
         return errors.event_not_published()
     if gate.session_status == "cancelled":
@@ -39,6 +39,8 @@ def _gate_error(gate: SessionGate) -> DomainError | None:
         return errors.session_not_open()
     if gate.now >= gate.closes_at:
         return errors.booking_closed()
+    if party_size - 1 > gate.max_companions:
+        return errors.too_many_companions(gate.max_companions)
     return None
 
 
@@ -81,6 +83,11 @@ def _new_view(
         no_show_at=None,
         capacity_override=override,
         session=gate.summary(),
+        party_size=data.party_size,
+        needs=data.needs,
+        companions=tuple(
+            CompanionView(i, c.name, c.name_kana, None) for i, c in enumerate(data.companions, 1)
+        ),
     )
 
 
@@ -101,7 +108,7 @@ async def book(
         gate = outcome.gate
         if gate is None:
             raise errors.session_not_found()
-        if (problem := _gate_error(gate)) is not None:
+        if (problem := _gate_error(gate, data.party_size)) is not None:
             raise problem
         if outcome.duplicate:
             raise errors.already_booked()
@@ -111,7 +118,7 @@ async def book(
 
         if allow_over_capacity:
             booking_id, nid = await repo.confirm_directly(
-                session_id, code, data, channel, staff_id, seat_id=None
+                session_id, code, data, channel, staff_id, seat_ids=[]
             )
             queue_notices(db, nid)
             return _new_view(
@@ -133,7 +140,7 @@ async def book(
         locked = await repo.lock_session(session_id)
         if locked is None:
             raise errors.session_not_found()
-        if (problem := _gate_error(locked)) is not None:
+        if (problem := _gate_error(locked, data.party_size)) is not None:
             raise problem
         outcome = await repo.try_confirm(session_id, code, data, channel, staff_id)
         if outcome.duplicate:
@@ -224,45 +231,83 @@ async def _cancel(
     if booking.status == "waitlisted" and booking.waitlist_position is not None:
         await repo.close_waitlist_gap(session_id, booking.waitlist_position)
     elif booking.status == "confirmed":
-        seat = await repo.release_seat(booking_id)
-        if seat is not None and gate.session_status == "scheduled" and gate.starts_at > gate.now:
-            notices.append(await _promote_first(repo, session_id, seat))
+        freed = await repo.release_seats(booking_id)
+        if freed and _bookable(gate):
+            await _fill_from_waitlist(db, repo, session_id)
     queue_notices(db, *notices)
     view = await repo.view(booking_id)
     assert view is not None
     return view
 
 
-async def _promote_first(repo: BookingRepository, session_id: int, seat_id: int) -> int | None:
-    first = await repo.first_waitlisted(session_id)
-    if first is None:
-        return None
-    await repo.confirm_waitlisted(first, seat_id)
-    await repo.close_waitlist_gap(session_id, 1)
-    return await repo.add_notice(first, "booking_promoted", f"booking_promoted:{first}")
+def _bookable(gate: SessionGate) -> bool:
+    return gate.session_status == "scheduled" and gate.starts_at > gate.now
+
+
+async def _fill_from_waitlist(
+    db: AsyncSession, repo: BookingRepository, session_id: int
+) -> list[int]:
+    """Under the session lock: promotes whole parties from the head of the waiting list while
+    the free seats hold the first party. Strictly in order: when the first party does not fit,
+    nobody behind it moves up (a smaller party may not jump ahead; staff can still move anyone
+    up by hand). A party is never split."""
+    promoted: list[int] = []
+    while (first := await repo.first_waitlisted(session_id)) is not None:
+        booking_id, party_size = first
+        seats = await repo.free_seats(session_id, party_size)
+        if seats is None:
+            break
+        await repo.confirm_waitlisted(booking_id, seats)
+        await repo.close_waitlist_gap(session_id, 1)
+        queue_notices(
+            db,
+            await repo.add_notice(booking_id, "booking_promoted", f"booking_promoted:{booking_id}"),
+        )
+        promoted.append(booking_id)
+    return promoted
 
 
 async def promote_waiting(db: AsyncSession, session_id: int) -> list[int]:
     """Fills free seats from the waiting list, in order. Returns the promoted booking ids."""
     repo = BookingRepository(db)
     gate = await repo.lock_session(session_id)
-    if gate is None or gate.session_status != "scheduled" or gate.starts_at <= gate.now:
+    if gate is None or not _bookable(gate):
         return []
-    promoted: list[int] = []
-    while gate.waitlist_count - len(promoted) > 0:
-        seat = await repo.free_seat(session_id)
-        if seat is None:
-            break
-        first = await repo.first_waitlisted(session_id)
-        if first is None:
-            break
-        await repo.confirm_waitlisted(first, seat)
-        await repo.close_waitlist_gap(session_id, 1)
-        queue_notices(
-            db, await repo.add_notice(first, "booking_promoted", f"booking_promoted:{first}")
-        )
-        promoted.append(first)
-    return promoted
+    return await _fill_from_waitlist(db, repo, session_id)
+
+
+async def cancel_companion(
+    db: AsyncSession,
+    booking_id: int,
+    position: int,
+    *,
+    staff_id: int | None,
+    self_service: bool,
+) -> BookingView:
+    """One companion no longer comes: the party shrinks by one, a confirmed party gives back
+    one seat, and the waiting list moves up if its first party now fits (a waiting party that
+    shrinks may fit the free seats itself)."""
+    repo = BookingRepository(db)
+    session_id = await repo.session_of(booking_id)
+    if session_id is None:
+        raise errors.booking_not_found()
+    gate = await repo.lock_session(session_id)
+    booking = await repo.lock_booking(booking_id)
+    if gate is None or booking is None:
+        raise errors.booking_not_found()
+    if booking.status == "cancelled":
+        raise errors.already_cancelled()
+    if self_service and booking.starts_at <= booking.now:
+        raise errors.session_past()
+    if not await repo.cancel_companion(booking_id, position):
+        raise errors.companion_not_found()
+    if booking.status == "confirmed":
+        await repo.release_one_seat(booking_id)
+    if _bookable(gate):
+        await _fill_from_waitlist(db, repo, session_id)
+    view = await repo.view(booking_id)
+    assert view is not None
+    return view
 
 
 async def sessions_needing_promotion(db: AsyncSession, limit: int = 200) -> list[int]:
@@ -284,10 +329,10 @@ async def promote_booking(
         raise errors.booking_not_found()
     if booking.status != "waitlisted" or booking.waitlist_position is None:
         raise errors.not_waitlisted()
-    seat = await repo.free_seat(session_id)
-    if seat is None and not override:
+    seats = await repo.free_seats(session_id, booking.party_size)
+    if seats is None and not override:
         raise errors.session_full()
-    await repo.confirm_waitlisted(booking_id, seat, override=seat is None)
+    await repo.confirm_waitlisted(booking_id, seats or [], override=seats is None)
     await repo.close_waitlist_gap(session_id, booking.waitlist_position)
     queue_notices(
         db, await repo.add_notice(booking_id, "booking_promoted", f"booking_promoted:{booking_id}")

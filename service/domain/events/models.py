@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -76,6 +77,7 @@ class Event(Timestamped, Base):
         one_of("sector", SECTORS),
         one_of("status", EVENT_STATUSES),
         CheckConstraint("length(btrim(title)) > 0", name="title_not_blank"),
+        CheckConstraint("max_companions BETWEEN 0 AND 5", name="max_companions_range"),
         Index("ix_events_status_sector_kind", "status", "sector", "kind"),
     )
 
@@ -91,6 +93,8 @@ class Event(Timestamped, Base):
     organizer_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     contact: Mapped[str] = mapped_column(String(300), default="")
     what_to_bring: Mapped[str] = mapped_column(Text, default="")
+    # How many companions (同伴者) one booking may bring; 0 turns companions off.
+    max_companions: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
@@ -153,11 +157,13 @@ class SessionSeat(Base):
             "seat_no",
             postgresql_where=text("booking_id IS NULL"),
         ),
+        Index("ix_session_seats_booking_id", "booking_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
     seat_no: Mapped[int] = mapped_column(Integer)
     booking_id: Mapped[int | None] = mapped_column(
-        ForeignKey("bookings.id", ondelete="SET NULL", use_alter=True), unique=True
+        # A party holds one seat per person (bookings.party_size seats).
+        ForeignKey("bookings.id", ondelete="SET NULL", use_alter=True)
     )

@@ -320,11 +320,12 @@ async def walk_in(
         raise Conflict(message, code="already_booked", fields={"phone": message})
     code = new_code()
     try:
-        seat = await bookings.free_seat(session_id)
-        if seat is None and not override:
+        # The party sits together or, with the override, beyond the seats: never split.
+        seats = await bookings.free_seats(session_id, valid.party_size)
+        if seats is None and not override:
             raise _walk_in_full(header)
         booking_id, notice = await bookings.confirm_directly(
-            session_id, code, valid, "walk_in", actor.id, seat_id=seat
+            session_id, code, valid, "walk_in", actor.id, seat_ids=seats or []
         )
         await repo.set_attendance(booking_id, checked_in=True)
     except IntegrityError:
