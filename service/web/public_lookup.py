@@ -58,7 +58,7 @@ def _details(settings: Settings, booking: BookingView, values: dict[str, str]) -
         booking=booking,
         phone_shown=format_phone(booking.phone),
         values=values,
-        can_cancel=live and booking.session.status != "cancelled",
+        can_cancel=live and booking.session.status != "cancelled" and booking.checked_in_at is None,
         calendar_url=calendar_path(settings, booking.code) if live else None,
     )
 
@@ -99,7 +99,7 @@ class LookupPages(Controller):
         if isinstance(found, Template):
             return found
         values, booking = found
-        if booking.status == "cancelled":
+        if booking.status == "cancelled" or booking.checked_in_at is not None:
             return _details(settings, booking, values)
         return private_page("cancel_confirm.html", booking=booking, values=values)
 

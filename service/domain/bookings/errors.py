@@ -78,6 +78,22 @@ def already_cancelled() -> Conflict:
     return Conflict("この予約はすでに取り消されています。", code="already_cancelled")
 
 
+def checked_in_self_service() -> Conflict:
+    return Conflict(
+        "受付がお済みのため、この予約は取り消せません。"
+        "ご用件は会場の係員か、お電話で窓口にお知らせください。",
+        code="booking_checked_in",
+    )
+
+
+def checked_in_staff() -> Conflict:
+    return Conflict(
+        "受付済みの予約は取り消せません。間違えて受付したときは、先に受付を取り消してください。"
+        "回ごと中止するときは、回の中止から行ってください。",
+        code="booking_checked_in",
+    )
+
+
 def not_waitlisted() -> Conflict:
     return Conflict("この予約はキャンセル待ちではありません。", code="not_waitlisted")
 

@@ -72,8 +72,9 @@ class Booking(Timestamped, Base):
         CheckConstraint(
             "(status = 'cancelled') = (cancelled_at IS NOT NULL)", name="cancelled_at_iff_cancelled"
         ),
+        # A cancelled booking keeps its check-in as history (a session cancelled on its day).
         CheckConstraint(
-            "checked_in_at IS NULL OR status = 'confirmed'", name="checked_in_only_confirmed"
+            "checked_in_at IS NULL OR status <> 'waitlisted'", name="checked_in_not_waitlisted"
         ),
         CheckConstraint(
             "NOT (checked_in_at IS NOT NULL AND no_show_at IS NOT NULL)",

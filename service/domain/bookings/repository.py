@@ -293,6 +293,7 @@ class LockedBooking:
     status: str
     waitlist_position: int | None
     party_size: int
+    checked_in_at: datetime | None
     starts_at: datetime
     now: datetime
 
@@ -413,8 +414,8 @@ class BookingRepository:
         row = (
             await self.db.execute(
                 text("""
-            SELECT b.id, b.session_id, b.status, b.waitlist_position, b.party_size, se.starts_at,
-                   now() AS now
+            SELECT b.id, b.session_id, b.status, b.waitlist_position, b.party_size,
+                   b.checked_in_at, se.starts_at, now() AS now
             FROM bookings b JOIN sessions se ON se.id = b.session_id
             WHERE b.id = :id FOR UPDATE OF b
         """),

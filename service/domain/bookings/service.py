@@ -222,6 +222,10 @@ async def _cancel(
         raise errors.booking_not_found()
     if booking.status == "cancelled":
         raise errors.already_cancelled()
+    # Who came stays on record: a checked-in booking (a walk-in too) is cancelled only with
+    # its session. Staff who checked in the wrong person undo the check-in first.
+    if booking.checked_in_at is not None:
+        raise errors.checked_in_self_service() if self_service else errors.checked_in_staff()
     if self_service and booking.starts_at <= booking.now:
         raise errors.session_past()
     await repo.mark_cancelled(booking_id, reason, staff_id)
