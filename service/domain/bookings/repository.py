@@ -321,6 +321,20 @@ class BookingRepository:
         gate = SessionGate(**{k: m[k] for k in SessionGate.__slots__})
         return ConfirmOutcome(gate, bool(m["duplicate"]), m["booking_id"], m["notification_id"])
 
+    async def mark_fast_path(self) -> None:
+        """A savepoint before the one-statement path, so that a booker who goes on to wait for
+        the session row can first drop the seat locks that statement may have left."""
+        conn = await driver_connection(self.db)
+        await conn.execute("SAVEPOINT booking_fast_path")
+
+    async def undo_fast_path(self) -> None:
+        """Back to the savepoint: the statement wrote nothing (no seat was claimed), but a seat it
+        locked and found taken on recheck stays locked until then. Waiting for the session row
+        while holding that lock deadlocks against a cancel that holds the session row and frees
+        that very seat."""
+        conn = await driver_connection(self.db)
+        await conn.execute("ROLLBACK TO SAVEPOINT booking_fast_path")
+
     async def lock_session(self, session_id: int) -> SessionGate | None:
         row = (
             await self.db.execute(

@@ -104,6 +104,7 @@ async def book(
     code = new_code()
     try:
         # Fast path, one statement: a free seat that nobody else is claiming right now.
+        await repo.mark_fast_path()
         outcome = await repo.try_confirm(session_id, code, data, channel, staff_id)
         gate = outcome.gate
         if gate is None:
@@ -136,7 +137,9 @@ async def book(
         # failed can still hold a seat lock (FOR UPDATE keeps the lock on a row that fails its
         # READ COMMITTED recheck) while it waits for this session row, so waiting here could
         # deadlock. A seat whose claim rolls back goes to the next booker, or to the waiting
-        # list with the promotion sweep (promote_waiting).
+        # list with the promotion sweep (promote_waiting). The first statement's leftover seat
+        # locks go before the wait (see undo_fast_path).
+        await repo.undo_fast_path()
         locked = await repo.lock_session(session_id)
         if locked is None:
             raise errors.session_not_found()

@@ -116,8 +116,37 @@ class EventAdminRepository:
         return (await self.db.scalars(stmt)).one_or_none()
 
     async def session_for_update(self, session_id: int) -> EventSession | None:
-        stmt = select(EventSession).where(EventSession.id == session_id).with_for_update()
+        """The session row under the same lock as every other change to its seats and waiting
+        list (FOR NO KEY UPDATE, see bookings.repository): a plain FOR UPDATE also blocks the
+        foreign-key check of a booking holding a seat, which then deadlocks against a resize or
+        cancel waiting for that seat."""
+        stmt = (
+            select(EventSession)
+            .where(EventSession.id == session_id)
+            .with_for_update(key_share=True)
+        )
         return (await self.db.scalars(stmt)).one_or_none()
+
+    async def withdraw_free_seats(self, session_id: int) -> None:
+        """Takes the free seats of a session being cancelled away, waiting for bookings claiming
+        one right now. Called under the session lock, before bookings are cancelled: a booking
+        that read the session as open commits its seat first (and is cancelled with the rest);
+        any other finds no seat it can take (the seats are locked, then gone) and meets the
+        session lock, or is refused as full. Locking alone would not do: a statement whose
+        snapshot predates the cancel could still claim a seat once the lock is released.
+        From the highest seat down: bookers take the lowest free seat first, so the two meet
+        near the bottom and few bookings slip in."""
+        await self.db.execute(
+            text("""
+            SELECT id FROM session_seats WHERE session_id = :sid AND booking_id IS NULL
+            ORDER BY seat_no DESC FOR UPDATE
+        """),
+            {"sid": session_id},
+        )
+        await self.db.execute(
+            text("DELETE FROM session_seats WHERE session_id = :sid AND booking_id IS NULL"),
+            {"sid": session_id},
+        )
 
     async def session_ids_of_event(
         self, event_id: int, *, status: str | None = None, not_started: bool = False

@@ -424,6 +424,7 @@ async def _cancel_session(db: AsyncSession, actor: Actor, session_id: int, reaso
     if session.starts_at <= await repo.now():
         # People may already be checked in; their attendance is a record, not a booking.
         raise Conflict("始まった回や終わった回は中止にできません。", code="session_started")
+    await repo.withdraw_free_seats(session_id)
     booking_ids, notice_ids = await repo.cancel_live_bookings(
         session_id, reason=reason, staff_id=actor.id
     )
