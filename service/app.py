@@ -26,6 +26,7 @@ from service.http_errors import exception_handler
 from service.jobs import JobDispatcher
 from service.logging import configure_logging
 from service.request_context import request_id_middleware
+from service.request_guards import check_request
 from service.security_headers import security_headers_hook
 from service.settings import Settings, SettingsError, get_settings
 from service.state import Resources
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         lifespan=[_lifespan(settings)],
         exception_handlers={Exception: exception_handler},
+        before_request=check_request,
         middleware=[request_id_middleware],
         before_send=[security_headers_hook(hsts=settings.secure_cookies)],
         template_config=template_config,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
+import msgspec
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
@@ -130,9 +132,42 @@ def _unreadable_body(request: Request[Any, Any, Any], exc: Exception) -> bool:
     )
 
 
-def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+BODY_NOT_UTF8 = "文字コードは UTF-8 で送ってください。"
+BODY_TOO_DEEP = "入れ子が深すぎます。"
+VALUE_NOT_STORABLE = "扱えない値（大きすぎる数、範囲外の日付、使えない文字など）が含まれています。"
+
+
+def _database_refused_value(exc: Exception) -> bool:
+    """The database (or its driver, encoding a parameter) refused a value as data: a number
+    beyond bigint, a date out of range, a NUL in text. Input no validator caught is still input:
+    a 422, not a 500."""
+    cause: BaseException | None = exc
+    for _ in range(4):
+        if cause is None:
+            return False
+        if isinstance(cause, asyncpg.DataError):
+            return True
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return False
+
+
+def _as_bad_input(request: Request[Any, Any, Any], exc: Exception) -> Exception:
+    """Exceptions that mean the request itself was unreadable or held an unstorable value."""
     if is_api_request(request) and _unreadable_body(request, exc):
-        exc = InvalidInput(fields={"body": BODY_NOT_JSON})
+        return InvalidInput(fields={"body": BODY_NOT_JSON})
+    if isinstance(exc, UnicodeDecodeError):
+        return InvalidInput(fields={"body": BODY_NOT_UTF8})
+    if isinstance(exc, RecursionError):
+        return InvalidInput(fields={"body": BODY_TOO_DEEP})
+    if isinstance(exc, msgspec.DecodeError):
+        return InvalidInput(fields={"body": BODY_NOT_JSON})
+    if _database_refused_value(exc):
+        return InvalidInput(VALUE_NOT_STORABLE, code="value_not_storable")
+    return exc
+
+
+def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    exc = _as_bad_input(request, exc)
     status, code, message, fields = describe(exc)
     if status >= 500:
         log.error("unhandled", exc_info=exc, path=request.url.path)

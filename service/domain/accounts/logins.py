@@ -17,6 +17,7 @@ from service.domain.accounts.passwords import (
 )
 from service.domain.accounts.repository import AccountRepository
 from service.domain.errors import AuthenticationRequired, InvalidInput
+from service.domain.text_rules import forbidden_chars_message, has_forbidden_chars
 
 TOKEN_KINDS = ("web", "api")
 # One answer for an unknown user, a wrong password and a disabled account.
@@ -54,6 +55,8 @@ async def login(
     fields: dict[str, str] = {}
     if not username:
         fields["username"] = "ユーザー名を入力してください。"
+    elif has_forbidden_chars(username):
+        fields["username"] = forbidden_chars_message("ユーザー名")
     if not password:
         fields["password"] = "パスワードを入力してください。"  # noqa: S105 - a message
     if fields:

@@ -7,6 +7,9 @@ import unicodedata
 
 import jaconv
 
+from service.domain.email_address import UnmailableAddress, canonical_email
+from service.domain.text_rules import has_forbidden_chars
+
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read over the phone
 CODE_LENGTH = 10
 NAME_MAX = 50
@@ -16,9 +19,6 @@ EMAIL_MAX = 254
 _PHONE_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−ーｰ()（）.]")
 _MOBILE_PREFIXES = ("020", "050", "060", "070", "080", "090")
 _KANA = re.compile(r"^[ァ-ヶー・ヽヾ ]+$")
-_EMAIL = re.compile(
-    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
 
 
 class InvalidValue(ValueError):
@@ -26,7 +26,7 @@ class InvalidValue(ValueError):
 
 
 def _has_control(value: str) -> bool:
-    return any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") for c in value)
+    return has_forbidden_chars(value)
 
 
 def clean_text(value: str) -> str:
@@ -95,13 +95,15 @@ def format_phone(digits: str) -> str:
 
 
 def normalize_email(raw: str) -> str | None:
-    value = unicodedata.normalize("NFKC", raw).strip()
-    if not value:
-        return None
-    if _has_control(value) or len(value) > EMAIL_MAX or not _EMAIL.match(value):
-        raise InvalidValue("メールアドレスの形式が正しくありません（例：taro@example.jp）。")
-    local, _, domain = value.rpartition("@")
-    return f"{local}@{domain.lower()}"
+    """The same rule the mailer applies (service.domain.email_address): an address accepted
+    here is an address mailed."""
+    try:
+        return canonical_email(unicodedata.normalize("NFKC", raw))
+    except UnmailableAddress:
+        raise InvalidValue(
+            "メールアドレスの形式が正しくありません。半角英数字で入力してください"
+            "（例：taro@example.jp）。"
+        ) from None
 
 
 def normalize_code(raw: str) -> str | None:

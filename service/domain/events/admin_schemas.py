@@ -14,6 +14,7 @@ from datetime import datetime
 
 from service.domain.errors import InvalidInput
 from service.domain.events.enums import EVENT_KINDS, SECTORS, WARDS
+from service.domain.text_rules import forbidden_chars_message, has_forbidden_chars, is_database_id
 from service.local_time import TOKYO
 
 TITLE_MAX = 200
@@ -84,8 +85,8 @@ class FieldReader:
             return ""
         # NFC, not NFKC: Japanese text keeps its full-width brackets and punctuation.
         value = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").strip()
-        if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in value):
-            self.errors[key] = f"{label}に使えない文字が含まれています。"
+        if has_forbidden_chars(value, multiline=True):
+            self.errors[key] = forbidden_chars_message(label)
         elif required and not value:
             self.errors[key] = f"{label}を入力してください。"
         elif len(value) > max_len:
@@ -126,10 +127,11 @@ class FieldReader:
         items: Sequence[object] = raw if isinstance(raw, list | tuple) else [raw]
         out: list[int] = []
         for item in items:
-            if isinstance(item, int) and not isinstance(item, bool) and item > 0:
+            if isinstance(item, str) and item.strip().isascii() and item.strip().isdecimal():
+                item = int(item)
+            if is_database_id(item):
+                assert isinstance(item, int)
                 out.append(item)
-            elif isinstance(item, str) and item.strip().isdecimal() and int(item) > 0:
-                out.append(int(item))
             else:
                 self.errors[key] = f"{label}の指定が正しくありません。"
                 return ()
@@ -180,6 +182,9 @@ def _tags(f: FieldReader) -> tuple[str, ...]:
         f.errors["tags"] = "タグは文字で入力してください。"
         return ()
     tags = tuple(dict.fromkeys(t.strip() for t in parts if t.strip()))
+    if any(has_forbidden_chars(t) for t in tags):
+        f.errors["tags"] = forbidden_chars_message("タグ")
+        return ()
     if len(tags) > TAGS_MAX or any(len(t) > TAG_MAX for t in tags):
         f.errors["tags"] = f"タグは{TAGS_MAX}個まで、それぞれ{TAG_MAX}文字以内です。"
     return tags

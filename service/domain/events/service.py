@@ -15,6 +15,9 @@ from service.local_time import TOKYO
 
 MAX_PER_PAGE = 100
 
+DATE_MIN_YEAR = 2000
+DATE_MAX_YEAR = 2100
+
 
 def session_state(s: EventSession, now: datetime, free: int) -> str:
     if s.status == "cancelled":
@@ -104,6 +107,9 @@ async def list_upcoming(
         fields["page"] = "ページ番号は1以上です。"
     if not 1 <= per_page <= MAX_PER_PAGE:
         fields["per_page"] = f"1ページの件数は1〜{MAX_PER_PAGE}です。"
+    for name, day in (("date_from", date_from), ("date_to", date_to)):
+        if day and not DATE_MIN_YEAR <= day.year <= DATE_MAX_YEAR:
+            fields[name] = f"日付は{DATE_MIN_YEAR}年から{DATE_MAX_YEAR}年の間で指定してください。"
     if date_from and date_to and date_to < date_from:
         fields["date_to"] = "終了日は開始日より後にしてください。"
     if fields:

@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from service.domain.bookings.normalize import format_code
 from service.domain.calendars.tokens import calendar_path
+from service.domain.email_address import UnmailableAddress, canonical_email
 from service.domain.events.enums import EVENT_KINDS
 from service.domain.notifications.formatting import jp_when, one_line
 from service.domain.notifications.repository import MailFacts
@@ -89,18 +90,15 @@ def render(kind: str, facts: MailFacts, settings: Settings) -> RenderedMail:
 
 
 def recipient(email: str) -> Address:
-    """The To: address, refusing anything that is not one plain addr-spec (no display names,
-    no second address, no line breaks)."""
-    cleaned = email.strip()
-    if not cleaned or any(c in cleaned for c in '\r\n\t,;<>"()') or len(cleaned) > 254:
-        raise BadAddress(email)
-    _, parsed = parseaddr(cleaned)
-    if parsed != cleaned or parsed.count("@") != 1:
-        raise BadAddress(email)
+    """The To: address, by the same rule the booking forms apply (canonical_email): one plain
+    addr-spec, no display names, no second address, no line breaks."""
     try:
-        return Address(addr_spec=parsed)
-    except (ValueError, IndexError) as exc:
-        raise BadAddress(email) from exc
+        address = canonical_email(email)
+    except UnmailableAddress:
+        raise BadAddress(email) from None
+    if address is None:
+        raise BadAddress(email)
+    return Address(addr_spec=address)
 
 
 def build_message(

@@ -1,0 +1,31 @@
+"""What any typed text may contain, for public and staff input alike.
+
+One rule for every text field (names, titles, reasons, tags, usernames, search words): no
+control characters (a line break or tab only where the field is multi-line), no invisible
+format characters (zero-width spaces and joiners, byte-order marks, bidirectional overrides
+and isolates, which can make a title read backwards or look empty), no private-use or
+surrogate code points, and no unassigned code points. PostgreSQL refuses NUL in text outright;
+the rest would be stored and shown to others.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs"})
+MULTILINE_ALLOWED = frozenset("\n\t")
+INT64_MAX = 2**63 - 1
+
+
+def has_forbidden_chars(value: str, *, multiline: bool = False) -> bool:
+    allowed = MULTILINE_ALLOWED if multiline else frozenset()
+    return any(unicodedata.category(c) in FORBIDDEN_CATEGORIES and c not in allowed for c in value)
+
+
+def forbidden_chars_message(label: str) -> str:
+    return f"{label}に使えない文字（制御文字や見えない文字）が含まれています。"
+
+
+def is_database_id(value: object) -> bool:
+    """A positive id that fits PostgreSQL's bigint."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= INT64_MAX
