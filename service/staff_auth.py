@@ -17,26 +17,19 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
 from litestar.handlers.base import BaseRouteHandler
-from redis.asyncio import Redis
 
 from service.dependencies import resources
 from service.domain.accounts.access import require_path_scope, require_role
 from service.domain.accounts.actor import Actor
-from service.domain.accounts.logins import authenticate, normalize_username
+from service.domain.accounts.logins import authenticate
 from service.domain.accounts.repository import AccountRepository
 from service.domain.errors import AuthenticationRequired
-from service.rate_limit import hit, reset
 from service.settings import Settings
 
 SESSION_COOKIE = "nw_staff"
 COOKIE_PATH = "/manage"
 _STATE_KEY = "staff"
 _TOKEN_KEY = "staff_token"  # noqa: S105 - a state key, not a secret
-
-# Login attempts: per address against spraying, per username against guessing one password.
-LOGIN_WINDOW_SECONDS = 15 * 60
-LOGIN_LIMIT_PER_ADDRESS = 50
-LOGIN_LIMIT_PER_USERNAME = 10
 
 
 def _is_api(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
@@ -85,17 +78,6 @@ def current_token(request: Request[Any, Any, Any]) -> str:
 
 Staff = NamedDependency[Actor]
 STAFF_DEPENDENCIES = {"staff": Provide(provide_staff, sync_to_thread=False)}
-
-
-async def count_login_attempt(redis: Redis, *, username: str, address: str) -> None:
-    """Raises RateLimited when this address or this username tried too often."""
-    await hit(redis, f"login:addr:{address}", LOGIN_LIMIT_PER_ADDRESS, LOGIN_WINDOW_SECONDS)
-    key = f"login:user:{normalize_username(username).lower()[:100]}"
-    await hit(redis, key, LOGIN_LIMIT_PER_USERNAME, LOGIN_WINDOW_SECONDS)
-
-
-async def login_succeeded(redis: Redis, *, username: str) -> None:
-    await reset(redis, f"login:user:{normalize_username(username).lower()[:100]}")
 
 
 def session_cookie(settings: Settings, token: str) -> Cookie:

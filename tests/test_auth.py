@@ -9,8 +9,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.accounts.passwords import hash_password
+from service.login_limits import LOGIN_LIMIT_PER_USERNAME_ADDRESS as LOGIN_LIMIT_PER_USERNAME
 from service.settings import Settings
-from service.staff_auth import LOGIN_LIMIT_PER_USERNAME, SESSION_COOKIE
+from service.staff_auth import SESSION_COOKIE
 from tests.conftest import open_app
 from tests.manage_support import PASSWORD, bearer, csrf_token, issue_token, make_staff
 

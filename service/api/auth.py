@@ -15,13 +15,13 @@ from service.dependencies import DB, AppSettings, Redis
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.logins import login, logout
 from service.domain.accounts.repository import AccountRepository
+from service.domain.errors import AuthenticationRequired
+from service.login_limits import count_login_attempt, login_failed, login_succeeded
 from service.rate_limit import client_address
 from service.staff_auth import (
     STAFF_DEPENDENCIES,
     Staff,
-    count_login_attempt,
     current_token,
-    login_succeeded,
     staff_guard,
 )
 
@@ -66,7 +66,9 @@ class AuthController(Controller):
         summary="Log in: a bearer token for the staff API",
         description=(
             "The same 401 `login_failed` answers an unknown user, a wrong password and a "
-            "disabled account. Attempts are limited per address and per username (429)."
+            "disabled account. Attempts are limited per address and per username from one "
+            "address (429, for that address only); a username guessed at from many addresses "
+            "is slowed down, never locked (admins: /api/v1/manage/login-locks)."
         ),
     )
     async def create_token(
@@ -77,15 +79,20 @@ class AuthController(Controller):
         redis: Redis,
         settings: AppSettings,
     ) -> TokenResponse:
-        await count_login_attempt(redis, username=data.username, address=client_address(request))
-        result = await login(
-            AccountRepository(db),
-            username=data.username,
-            password=data.password,
-            kind="api",
-            max_age_seconds=settings.session_max_age,
-        )
-        await login_succeeded(redis, username=data.username)
+        address = client_address(request)
+        await count_login_attempt(redis, username=data.username, address=address)
+        try:
+            result = await login(
+                AccountRepository(db),
+                username=data.username,
+                password=data.password,
+                kind="api",
+                max_age_seconds=settings.session_max_age,
+            )
+        except AuthenticationRequired:
+            await login_failed(redis, username=data.username)
+            raise
+        await login_succeeded(redis, username=data.username, address=address)
         return TokenResponse(
             token=result.token,
             token_type="bearer",  # noqa: S106 - the scheme name, not a secret

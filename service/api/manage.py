@@ -10,7 +10,11 @@ from service.api.manage_events import (
     ManageSessionsController,
 )
 from service.api.manage_rosters import ManageBookingController, ManageRosterController
-from service.api.manage_users import ManageAuditController, ManageUsersController
+from service.api.manage_users import (
+    ManageAuditController,
+    ManageLoginLocksController,
+    ManageUsersController,
+)
 from service.staff_auth import STAFF_DEPENDENCIES, staff_guard
 
 manage_api_router = Router(
@@ -23,6 +27,7 @@ manage_api_router = Router(
         ManageBookingController,
         ManageUsersController,
         ManageAuditController,
+        ManageLoginLocksController,
     ],
     guards=[staff_guard],
     dependencies=STAFF_DEPENDENCIES,

@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from service.dependencies import DB
+from service.dependencies import DB, Redis
 from service.domain.accounts import service as accounts
-from service.domain.accounts.audit import AuditPage, list_entries
+from service.domain.accounts.audit import AuditPage, list_entries, record
 from service.domain.accounts.repository import AccountRepository
 from service.domain.accounts.service import UserView
+from service.domain.errors import InvalidInput
+from service.login_limits import LoginLock, clear_lock, current_locks
 from service.staff_auth import Staff
 
 ADMIN = {"staff_role": "admin"}
@@ -107,3 +109,52 @@ class ManageAuditController(Controller):
             page=page,
             per_page=per_page,
         )
+
+
+class LocksCleared(msgspec.Struct):
+    cleared: int
+
+
+class ManageLoginLocksController(Controller):
+    path = "/login-locks"
+    tags = ["staff: admin"]  # noqa: RUF012 - Litestar reads it as a class attribute
+    opt = ADMIN
+
+    @get(
+        "/",
+        summary="Login limits in force (admins only)",
+        description=(
+            "kind `address`: every login from that address refused; `username_address`: that "
+            "username refused from that address; `slowed`: that username answers slowly from "
+            "everywhere (never refused). `until` is a Unix time."
+        ),
+    )
+    async def list_locks(self, staff: Staff, redis: Redis) -> list[LoginLock]:
+        return await current_locks(redis)
+
+    @delete(
+        "/",
+        status_code=HTTP_200_OK,
+        summary="Clear login limits for a username and/or an address (admins only). Audited.",
+    )
+    async def clear_locks(
+        self,
+        db: DB,
+        staff: Staff,
+        redis: Redis,
+        username: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        address: Annotated[str | None, QueryParameter(max_length=100)] = None,
+    ) -> LocksCleared:
+        if not username and not address:
+            message = "ユーザー名かアドレスを指定してください。"
+            raise InvalidInput(fields={"username": message, "address": message})
+        cleared = await clear_lock(redis, username=username, address=address)
+        await record(
+            AccountRepository(db),
+            staff,
+            "login_lock.clear",
+            "login_lock",
+            None,
+            after={"username": username, "address": address, "cleared": cleared},
+        )
+        return LocksCleared(cleared=cleared)

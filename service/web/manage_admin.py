@@ -8,11 +8,12 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from service.dependencies import DB
+from service.dependencies import DB, Redis
 from service.domain.accounts import service as accounts
-from service.domain.accounts.audit import list_entries
+from service.domain.accounts.audit import list_entries, record
 from service.domain.accounts.repository import AccountRepository
 from service.domain.errors import Conflict, InvalidInput
+from service.login_limits import clear_lock, current_locks
 from service.staff_auth import Staff
 from service.web.manage_common import done_message, form_fields, page, see_other
 
@@ -56,6 +57,36 @@ class ManageAdminPages(Controller):
                 "action": action or "",
             },
         )
+
+    @get("/login-locks")
+    async def login_locks(
+        self, request: Request[Any, Any, Any], staff: Staff, redis: Redis
+    ) -> Template:
+        return page(
+            "manage/login_locks.html",
+            staff,
+            flash=done_message(request),
+            locks=await current_locks(redis),
+        )
+
+    @post("/login-locks/clear", status_code=303)
+    async def clear_login_lock(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, redis: Redis
+    ) -> Redirect:
+        fields = await form_fields(request)
+        username = fields.get("username", "")[:100] or None
+        address = fields.get("address", "")[:100] or None
+        if username or address:
+            cleared = await clear_lock(redis, username=username, address=address)
+            await record(
+                AccountRepository(db),
+                staff,
+                "login_lock.clear",
+                "login_lock",
+                None,
+                after={"username": username, "address": address, "cleared": cleared},
+            )
+        return see_other("/manage/login-locks", done="login_lock_cleared")
 
     @get("/users")
     async def users(self, request: Request[Any, Any, Any], db: DB, staff: Staff) -> Template:

@@ -11,13 +11,12 @@ from service.dependencies import DB, AppSettings, Redis
 from service.domain.accounts.logins import login, logout
 from service.domain.accounts.repository import AccountRepository
 from service.domain.errors import AuthenticationRequired, InvalidInput, RateLimited
+from service.login_limits import count_login_attempt, login_failed, login_succeeded
 from service.rate_limit import client_address
 from service.staff_auth import (
     Staff,
-    count_login_attempt,
     current_token,
     expired_session_cookie,
-    login_succeeded,
     session_cookie,
 )
 from service.web.manage_common import done_message, form_fields, page, safe_next
@@ -61,6 +60,8 @@ class ManageLoginPages(Controller):
                 max_age_seconds=settings.session_max_age,
             )
         except (AuthenticationRequired, InvalidInput, RateLimited) as exc:
+            if isinstance(exc, AuthenticationRequired):
+                await login_failed(redis, username=username)
             status = 429 if isinstance(exc, RateLimited) else 401
             message = exc.message
             if isinstance(exc, InvalidInput):
@@ -74,7 +75,7 @@ class ManageLoginPages(Controller):
                 username=username,
                 error=message,
             )
-        await login_succeeded(redis, username=username)
+        await login_succeeded(redis, username=username, address=client_address(request))
         return Redirect(
             path=target, status_code=303, cookies=[session_cookie(settings, result.token)]
         )

@@ -78,6 +78,7 @@ def safe_next(target: str | None) -> str:
 # Messages shown after a redirect; only their codes travel in the URL, so a link cannot
 # make the console show text of someone else's choosing.
 DONE_MESSAGES = {
+    "login_lock_cleared": "ログインの制限を解除しました。",
     "event_created": "イベントを作成しました。続けて回（日程）を追加してください。",
     "event_saved": "イベントを保存しました。",
     "event_published": "イベントを公開しました。",
