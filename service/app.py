@@ -30,6 +30,7 @@ from service.request_guards import check_request
 from service.security_headers import security_headers_hook
 from service.settings import Settings, SettingsError, get_settings
 from service.state import Resources
+from service.unreadable_request import install as install_bad_request_page
 from service.web.templating import configure_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             print(f"configuration error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
     configure_logging(settings.log_level)
+    install_bad_request_page(settings)
 
     from service.api.routes import api_router
     from service.web.routes import web_handlers
