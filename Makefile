@@ -21,6 +21,7 @@ lint: install
 	$(BIN)/ruff check service workers tests migrations
 	$(BIN)/ruff format --check service workers tests migrations
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

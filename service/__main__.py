@@ -61,12 +61,16 @@ def user_create(name: str, role: str, organization: str | None, display_name: st
     settings = _settings()
 
     async def create() -> None:
-        from service.db import make_engine, make_session_factory
+        # Every mapped table (service.models), so the staff user's foreign key to organizations
+        # resolves: this command imports nothing of the events area otherwise.
+        import service.models  # noqa: F401
+        from service.db import engine_for, make_session_factory
         from service.domain.accounts.repository import AccountRepository
         from service.domain.accounts.service import create_staff_user
         from service.domain.errors import DomainError
+        from service.transaction import finish
 
-        engine = make_engine(settings.sqlalchemy_url, 1)
+        engine = engine_for(settings, 1)
         try:
             async with make_session_factory(engine)() as db:
                 try:
@@ -82,7 +86,7 @@ def user_create(name: str, role: str, organization: str | None, display_name: st
                     detail = "; ".join(exc.fields.values()) or exc.message
                     click.echo(f"error: {detail}", err=True)
                     raise SystemExit(1) from None
-                await db.commit()
+                await finish(db, commit=True)
                 click.echo(f"created {created.role} user {created.username}")
         finally:
             await engine.dispose()

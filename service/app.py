@@ -20,7 +20,7 @@ from litestar.template.config import TemplateConfig
 
 from service.api.auth import OPENAPI_COMPONENTS as STAFF_API_COMPONENTS
 from service.api.health import HealthController
-from service.db import make_engine, make_session_factory
+from service.db import engine_for, make_session_factory
 from service.dependencies import provide_db, provide_redis, provide_settings
 from service.http_errors import exception_handler
 from service.jobs import JobDispatcher
@@ -30,6 +30,7 @@ from service.request_guards import check_request
 from service.security_headers import security_headers_hook
 from service.settings import Settings, SettingsError, get_settings
 from service.state import Resources
+from service.transaction import record_response_status
 from service.unreadable_request import install as install_bad_request_page
 from service.web.templating import configure_environment
 
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncGenerator[Resources, None]:
-    engine = make_engine(settings.sqlalchemy_url, settings.db_pool_size)
+    engine = engine_for(settings, settings.db_pool_size)
     redis = await create_pool(
         RedisSettings.from_dsn(settings.redis_url), retry=0, default_queue_name="arq:queue"
     )
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={Exception: exception_handler},
         before_request=check_request,
         middleware=[request_id_middleware],
+        after_request=record_response_status,  # type: ignore[arg-type]
         before_send=[security_headers_hook(hsts=settings.secure_cookies)],
         template_config=template_config,
         csrf_config=csrf,

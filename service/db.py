@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from service.settings import Settings
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -42,7 +44,21 @@ def one_of(column: str, values: Iterable[str], name: str | None = None) -> Check
     return CheckConstraint(f"{column} IN ({allowed})", name=name or f"{column}_valid")
 
 
-def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+def make_engine(
+    url: str,
+    pool_size: int = 10,
+    *,
+    lock_timeout_ms: int = 3000,
+    statement_timeout_ms: int = 15000,
+) -> AsyncEngine:
+    """Every connection gets the timezone, a name, and bounds on waiting for a lock and on any
+    statement (set as connection parameters at startup: no extra round trip per request)."""
+    server_settings = {
+        "timezone": "UTC",
+        "application_name": "nextwork",
+        "lock_timeout": str(lock_timeout_ms),
+        "statement_timeout": str(statement_timeout_ms),
+    }
     return create_async_engine(
         url,
         pool_size=pool_size,
@@ -50,11 +66,41 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         # connection re-prepares the booking statement (make bench showed the churn).
         max_overflow=0,
         pool_pre_ping=False,
-        connect_args={"server_settings": {"timezone": "UTC", "application_name": "nextwork"}},
+        connect_args={"server_settings": server_settings},
     )
 
 
+def engine_for(settings: Settings, pool_size: int) -> AsyncEngine:
+    return make_engine(
+        settings.sqlalchemy_url,
+        pool_size,
+        lock_timeout_ms=settings.db_lock_timeout_ms,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
+
+
+def constraint_name(exc: BaseException) -> str | None:
+    """The constraint a write violated, whether it went through SQLAlchemy (IntegrityError
+    wraps the driver's error) or straight to asyncpg (the booking hot path)."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return None
+        name = getattr(seen, "constraint_name", None)
+        if isinstance(name, str):
+            return name
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None
+
+
+def contains_pattern(value: str) -> str:
+    """A LIKE / ILIKE pattern matching `value` anywhere, its own % _ and \\ taken literally."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 

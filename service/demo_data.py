@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain.bookings.repository import BookingRepository
 from service.domain.events.models import Event, EventSession, Organization, Venue
 from service.domain.events.repository import EventRepository
 from service.local_time import TOKYO
@@ -264,5 +265,5 @@ async def load_demo_data(db: AsyncSession, today: date | None = None) -> bool:
             )
             db.add(session)
             await db.flush()
-            await repo.add_seats(session.id, 1, s.capacity)
+            await BookingRepository(db).add_seats(session.id, 1, s.capacity)
     return True

@@ -1,5 +1,6 @@
-"""Request-scoped dependencies. The request owns the transaction: it commits when the handler
-returns and rolls back when it raises; jobs queued on the session run only after commit."""
+"""Request-scoped dependencies. The request owns the transaction (service.transaction): it
+commits on a 2xx/3xx response and rolls back otherwise; jobs queued on the session are handed
+over only after the commit."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.jobs import discard_after_commit_jobs, take_after_commit_jobs
+from service.jobs import discard_after_commit_jobs
 from service.settings import Settings
 from service.state import Resources
+from service.transaction import finish, request_commits
 
 
 def resources(state: State) -> Resources:
@@ -31,8 +33,7 @@ async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
             discard_after_commit_jobs(session)
             raise
         else:
-            await session.commit()
-            res.jobs.submit(take_after_commit_jobs(session))
+            res.jobs.submit(await finish(session, commit=request_commits(session)))
 
 
 def provide_settings(state: State) -> Settings:

@@ -26,6 +26,7 @@ from litestar.status_codes import (
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 
 from service.domain.errors import (
@@ -67,6 +68,32 @@ HTTP_DEFAULTS: dict[int, tuple[str, str]] = {
 }
 
 
+# A lock or statement timeout (lock_timeout, statement_timeout on every connection), or a
+# deadlock PostgreSQL broke by aborting this request: the database is too busy right now.
+# Nothing was kept (the request rolled back): try again.
+_DB_TIMEOUTS = (
+    asyncpg.exceptions.LockNotAvailableError,
+    asyncpg.exceptions.QueryCanceledError,
+    asyncpg.exceptions.DeadlockDetectedError,
+)
+TRY_AGAIN_CODE = "try_again"
+TRY_AGAIN_MESSAGE = "ただいま大変混み合っています。少し時間をおいて、もう一度お試しください。"
+TRY_AGAIN_AFTER_SECONDS = "5"
+
+
+def is_db_timeout(exc: BaseException) -> bool:
+    """Through SQLAlchemy (DBAPIError.orig wraps the driver's error) or straight from asyncpg
+    (the booking hot path)."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, _DB_TIMEOUTS):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
+
+
 def status_for(exc: DomainError) -> int:
     for kind in type(exc).__mro__:
         if kind in STATUS_BY_KIND:
@@ -104,6 +131,8 @@ def describe(exc: Exception) -> tuple[int, str, str, dict[str, str]]:
     """(status, code, message, fields) for any exception."""
     if isinstance(exc, DomainError):
         return status_for(exc), exc.code, exc.message, exc.fields
+    if is_db_timeout(exc):
+        return HTTP_503_SERVICE_UNAVAILABLE, TRY_AGAIN_CODE, TRY_AGAIN_MESSAGE, {}
     if isinstance(exc, ValidationException):
         code, message = HTTP_DEFAULTS[422]
         return HTTP_422_UNPROCESSABLE_ENTITY, code, message, _validation_fields(exc)
@@ -169,13 +198,17 @@ def _as_bad_input(request: Request[Any, Any, Any], exc: Exception) -> Exception:
 def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     exc = _as_bad_input(request, exc)
     status, code, message, fields = describe(exc)
-    if status >= 500:
+    if status == HTTP_503_SERVICE_UNAVAILABLE and code == TRY_AGAIN_CODE:
+        log.warning("db_timeout", path=request.url.path, error=type(exc).__name__)
+    elif status >= 500:
         log.error("unhandled", exc_info=exc, path=request.url.path)
     headers: dict[str, str] = {}
     if isinstance(exc, HTTPException) and exc.headers:
         headers.update(exc.headers)
     if status == HTTP_429_TOO_MANY_REQUESTS:
         headers.setdefault("Retry-After", "60")
+    if code == TRY_AGAIN_CODE and status == HTTP_503_SERVICE_UNAVAILABLE:
+        headers.setdefault("Retry-After", TRY_AGAIN_AFTER_SECONDS)
     if is_api_request(request):
         body: dict[str, Any] = {"error": code, "message": message}
         if fields:

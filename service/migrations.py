@@ -25,3 +25,8 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+def check(database_url: str) -> None:
+    """`alembic check`: raises when the models and the migrations disagree."""
+    command.check(alembic_config(database_url))

@@ -63,6 +63,7 @@ async def _load_demo(database_url: str, *, with_staff: bool = False) -> bool:
     from service.domain.accounts.repository import AccountRepository
     from service.domain.accounts.service import create_staff_user
     from service.settings import to_asyncpg_url
+    from service.transaction import finish
 
     engine = make_engine(to_asyncpg_url(database_url), 2)
     try:
@@ -83,7 +84,7 @@ async def _load_demo(database_url: str, *, with_staff: bool = False) -> bool:
                             organization_name=org,
                         )
                         logins.append(f"{username}  {password}  ({role})")
-            await db.commit()
+            await finish(db, commit=True)
         if logins:
             path = DATA / "demo-logins.txt"
             DATA.mkdir(exist_ok=True)

@@ -48,10 +48,6 @@ COMMON_HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-def policy_for(path: str) -> str:
-    return SCHEMA_POLICY if path == "/schema" or path.startswith("/schema/") else PAGE_POLICY
-
-
 # Encoded once: this runs on every response, the booking hot path included.
 _COMMON = [(name.lower().encode(), value.encode()) for name, value in COMMON_HEADERS.items()]
 _CSP = b"content-security-policy"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -39,11 +39,10 @@ class Settings:
     session_max_age: int
     db_pool_size: int
     rate_limit_per_minute: int
-    extra: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def is_production(self) -> bool:
-        return self.env == "production"
+    # Every database connection's bounds: a rush waits on a row lock this long at most, and no
+    # statement runs longer; either is answered 503 with Retry-After (service/http_errors.py).
+    db_lock_timeout_ms: int = 3000
+    db_statement_timeout_ms: int = 15000
 
     @property
     def secure_cookies(self) -> bool:
@@ -159,6 +158,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         session_max_age=_int(env, "SESSION_MAX_AGE", 8 * 3600, 60, 30 * 86400),
         db_pool_size=_int(env, "DB_POOL_SIZE", 10, 1, 200),
         rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 30, 1, 100000),
+        db_lock_timeout_ms=_int(env, "DB_LOCK_TIMEOUT_MS", 3000, 1, 600_000),
+        db_statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 15000, 1, 3_600_000),
     )
 
 

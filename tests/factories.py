@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain.bookings.repository import BookingRepository
 from service.domain.bookings.schemas import ValidBooking
 from service.domain.events.models import Event, EventSession, Organization, Venue
-from service.domain.events.repository import EventRepository
 
 _seq = itertools.count(1)
 
@@ -74,7 +74,7 @@ async def make_session(
     )
     db.add(session)
     await db.flush()
-    await EventRepository(db).add_seats(session.id, 1, capacity)
+    await BookingRepository(db).add_seats(session.id, 1, capacity)
     if commit:
         await db.commit()
     return session

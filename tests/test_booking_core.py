@@ -163,6 +163,17 @@ async def test_override_confirms_beyond_capacity_and_is_recorded(db: AsyncSessio
     await db.commit()
     assert walk_in.status == "confirmed"
     assert walk_in.capacity_override
+    stored = (
+        await db.execute(
+            text("SELECT status, capacity_override, channel FROM bookings WHERE id = :b"),
+            {"b": walk_in.id},
+        )
+    ).one()
+    assert tuple(stored) == ("confirmed", True, "walk_in")
+    held = await db.scalar(
+        text("SELECT count(*) FROM session_seats WHERE booking_id = :b"), {"b": walk_in.id}
+    )
+    assert held == 0  # beyond the seats: no seat row is taken from anyone
 
 
 async def test_promote_booking_needs_a_seat_or_override(db: AsyncSession) -> None:

@@ -9,10 +9,13 @@ from arq.connections import RedisSettings, create_pool
 from httpx import AsyncClient
 from litestar import Litestar
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.jobs import Job, JobDispatcher, coalesce
 from service.settings import Settings
+from tests.browser.data import add_event
 from tests.factories import make_session
+from tests.test_pages_public import GOOD, post_form
 
 
 async def _queued(settings: Settings) -> list[str]:
@@ -47,15 +50,21 @@ async def test_booking_request_enqueues_its_notice_after_commit(
 
 
 async def test_refused_request_enqueues_nothing(
-    app: Litestar, client: AsyncClient, settings: Settings
+    app: Litestar, client: AsyncClient, settings: Settings, db: AsyncSession
 ) -> None:
-    r = await client.post(
-        "/api/v1/sessions/999999/bookings",
-        json={"name": "静岡 太郎", "name_kana": "しずおかたろう", "phone": "09011112222"},
-    )
+    """Refused after the booking, its notice and its job were made: the booking page's final
+    step posted under another event's address books, then answers 404. Nothing commits and
+    no job reaches Redis."""
+    seeded = await add_event(db, capacity=5)
+    other = await add_event(db, title="別のイベント", capacity=5)
+    form = await client.get(f"/events/{seeded.event_id}/sessions/{seeded.session_ids[0]}/book")
+    wrong = f"/events/{other.event_id}/sessions/{seeded.session_ids[0]}/book/complete"
+    r = await post_form(client, form, wrong, {**GOOD, "expect": "seat", "form_key": "k" * 22})
     assert r.status_code == 404
     await app.state.resources.jobs.flush()
     assert await _queued(settings) == []
+    assert await db.scalar(text("SELECT count(*) FROM bookings")) == 0
+    assert await db.scalar(text("SELECT count(*) FROM notifications")) == 0
 
 
 async def test_dispatcher_close_flushes_what_is_pending(settings: Settings) -> None:

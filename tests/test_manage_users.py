@@ -115,6 +115,13 @@ async def test_an_admin_cannot_lock_themselves_out(client: AsyncClient, db: Asyn
         r = await client.patch(f"/api/v1/manage/users/{admin_id}", json=change, headers=headers)
         assert r.status_code == 422
     assert (await client.get("/api/v1/auth/me", headers=headers)).status_code == 200
+    row = (
+        await db.execute(
+            text("SELECT role, is_active FROM staff_users WHERE id = :u"), {"u": admin_id}
+        )
+    ).one()
+    assert tuple(row) == ("admin", True)
+    assert await db.scalar(text("SELECT count(*) FROM audit_log WHERE action = 'user.update'")) == 0
 
 
 async def test_users_pages(client: AsyncClient, db: AsyncSession) -> None:

@@ -4,7 +4,7 @@ import asyncio
 
 import asyncpg
 
-from service.migrations import downgrade, upgrade
+from service.migrations import check, downgrade, upgrade
 from tests.conftest import _with_database
 
 
@@ -33,3 +33,9 @@ async def test_upgrade_from_empty_to_head_and_down_to_base(pg_admin_url: str) ->
     finally:
         await admin.execute('DROP DATABASE IF EXISTS "nw_migrations" WITH (FORCE)')
         await admin.close()
+
+
+async def test_the_models_and_the_migrations_agree(database_url: str) -> None:
+    """`alembic check`: autogenerate finds nothing to add, drop or alter on a migrated database
+    (a model changed without a migration, or the other way round, fails here)."""
+    await asyncio.to_thread(check, database_url)

@@ -14,7 +14,9 @@ from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain import clock
 from service.domain.bookings.models import Booking
+from service.domain.events.models import EventSession
 from service.local_time import TOKYO
 from service.settings import Settings
 from tests.browser.data import add_event, book_someone
@@ -29,6 +31,13 @@ GOOD = {
     "ward": "aoi",
     "heard_from": "",
 }
+
+
+def _card(page: str, title: str) -> str:
+    """The part of the list page about one event (up to the next event's card)."""
+    start = page.index(title)
+    end = page.find("<h3", start)
+    return page[start : end if end != -1 else len(page)]
 
 
 def csrf_of(page: Response) -> str:
@@ -70,12 +79,20 @@ async def test_home_lists_events_with_weekday_availability_and_desk(
 async def test_home_words_for_full_and_closed(client: AsyncClient, db: AsyncSession) -> None:
     full = await add_event(db, title="満席の説明会", days_ahead=(5,), capacity=1, waitlist_limit=3)
     await book_someone(db, full.session_ids[0], 1)
-    await add_event(db, title="締切済みの説明会", days_ahead=(1,), capacity=5)
+    closing = await add_event(db, title="締切済みの説明会", days_ahead=(1,), capacity=5)
     r = await client.get("/")
     assert "満席（キャンセル待ち受付中）" in r.text
     # Closes at 17:00 the day before: tomorrow's session is closed from 17:00 today.
-    if datetime.now(TOKYO).hour >= 17:
-        assert "受付終了" in r.text
+    closes_at = await db.scalar(
+        select(EventSession.booking_closes_at).where(EventSession.id == closing.session_ids[0])
+    )
+    assert closes_at is not None
+    with clock.frozen_at(closes_at - timedelta(microseconds=1)):
+        before = await client.get("/")
+    with clock.frozen_at(closes_at):
+        after = await client.get("/")
+    assert "受付終了" not in _card(before.text, "締切済みの説明会")
+    assert "受付終了" in _card(after.text, "締切済みの説明会")
 
 
 async def test_filters_by_sector_ward_and_month(client: AsyncClient, db: AsyncSession) -> None:

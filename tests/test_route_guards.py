@@ -12,6 +12,7 @@ import pytest
 from httpx import AsyncClient, Response
 from litestar import Litestar
 from litestar.routes import HTTPRoute
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.staff_auth import SESSION_COOKIE, staff_guard
@@ -141,12 +142,18 @@ async def test_every_staff_route_refuses_a_forged_or_stale_token(
 ) -> None:
     world = await make_world(db)
     ids = route_ids(world)
+    # Real logins of an organizer (who may do everything), expired a minute ago.
+    stale = {kind: await issue_token(db, world.organizer, kind) for kind in ("api", "web")}
+    await db.execute(text("UPDATE staff_tokens SET expires_at = now() - interval '1 minute'"))
+    await db.commit()
     wrong = []
     for method, path, _ in staff_routes(app):
         url = fill(path, ids)
-        r = await call(client, method, url, token="forged-" + "x" * 40)
-        if r.status_code not in (401, 303):
-            wrong.append(f"{method} {url} -> {r.status_code}")
+        kind = "api" if path.startswith("/api") else "web"
+        for token in ("forged-" + "x" * 40, stale[kind]):
+            r = await call(client, method, url, token=token)
+            if r.status_code not in (401, 303):
+                wrong.append(f"{method} {url} -> {r.status_code}")
     assert not wrong, "\n".join(wrong)
 
 

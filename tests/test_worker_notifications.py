@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings.normalize import format_code
+from service.domain.bookings.repository import BookingRepository
 from service.domain.calendars.tokens import calendar_token
-from service.domain.events.repository import EventRepository
 from service.domain.notifications import service as notifications
 from service.local_time import TOKYO
 from service.settings import Settings
@@ -340,7 +340,7 @@ async def test_promote_cron_fills_a_free_seat_and_mails_the_person(
     await run_worker(mail_settings)
     mailbox.messages.clear()
     # A seat appears without the core promoting anyone (e.g. fixed by hand in the database).
-    await EventRepository(db).add_seats(session.id, 2, 2)
+    await BookingRepository(db).add_seats(session.id, 2, 2)
     await db.execute(text("UPDATE sessions SET capacity = 2 WHERE id = :s"), {"s": session.id})
     await db.commit()
 

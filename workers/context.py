@@ -8,16 +8,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.db import make_engine, make_session_factory
-from service.jobs import discard_after_commit_jobs, enqueue_after_commit_jobs
+from service.db import engine_for, make_session_factory
+from service.jobs import enqueue
 from service.settings import Settings
+from service.transaction import abandon, finish
 
 WORKER_POOL_SIZE = 4
 
 
 async def open_context(ctx: dict[str, Any], settings: Settings) -> None:
     ctx["settings"] = settings
-    ctx["engine"] = make_engine(settings.sqlalchemy_url, WORKER_POOL_SIZE)
+    ctx["engine"] = engine_for(settings, WORKER_POOL_SIZE)
     ctx["session_factory"] = make_session_factory(ctx["engine"])
 
 
@@ -41,8 +42,6 @@ async def transaction(ctx: dict[str, Any]) -> AsyncIterator[AsyncSession]:
         try:
             yield session
         except BaseException:
-            discard_after_commit_jobs(session)
-            await session.rollback()
+            await abandon(session)
             raise
-        await session.commit()
-        await enqueue_after_commit_jobs(session, ctx["redis"])
+        await enqueue(ctx["redis"], await finish(session, commit=True))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
+from service.domain import clock
 from service.domain.notifications import service as notifications
 from workers.context import settings_of, transaction
 
@@ -28,5 +28,5 @@ async def sweep_notifications(ctx: dict[str, Any]) -> int:
 async def write_reminders(ctx: dict[str, Any]) -> int:
     """Reminders for tomorrow's sessions; repeated runs add nothing (one per booking)."""
     async with transaction(ctx) as db:
-        ids = await notifications.write_reminders(db, datetime.now(UTC))
+        ids = await notifications.write_reminders(db, clock.now())
     return len(ids)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from arq.cron import CronJob, cron
 from arq.worker import Function, func
 
+from workers.maintenance import purge_expired_records
 from workers.notifications import send_notification, sweep_notifications, write_reminders
 from workers.waiting_lists import promote_waiting_lists
 
@@ -23,4 +24,7 @@ CRON_JOBS: list[CronJob] = [
     # worker was down at 9:00: the dedup key keeps one reminder per booking.
     cron(write_reminders, hour={9, 12, 17}, minute=0, second=30, timeout=300),
     cron(promote_waiting_lists, minute=set(range(2, 60, 5)), second=15, timeout=300),
+    # 3:40 Asia/Tokyo, when nobody books: idempotency records older than 24 hours and expired
+    # staff tokens (both would grow forever otherwise). Running twice deletes nothing more.
+    cron(purge_expired_records, hour=3, minute=40, second=0, timeout=600),
 ]

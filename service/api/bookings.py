@@ -6,32 +6,25 @@ phone and an unknown code give the same 404. Both POSTs honour an Idempotency-Ke
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.api.schemas_bookings import BookingOut, BookingRequest, CancelRequest, booking_out
-from service.api.schemas_common import ErrorBody
+from service.api.schemas_common import ErrorBody, IdempotencyKey
 from service.dependencies import DB, AppSettings, Redis
-from service.domain.bookings import idempotency
+from service.domain.bookings import idempotency, use_cases
 from service.domain.bookings import service as bookings
-from service.domain.bookings.errors import companion_not_found, session_not_found
-from service.domain.bookings.normalize import clean_text, normalize_code
-from service.domain.bookings.schemas import validate_booking_input
+from service.domain.bookings.schemas import BookingView
 from service.domain.errors import InvalidInput
 from service.rate_limit import hit_per_client
 
 MAX_BODY_BYTES = 16 * 1024
-MAX_ID = 2**63 - 1
-REASON_MAX = 200
 PHONE_HEADER = "X-Booking-Phone"
-CREATE_SCOPE = "bookings.create"
-CANCEL_SCOPE = "bookings.cancel"
 
 _ERRORS = {
     422: ResponseSpec(
@@ -49,23 +42,6 @@ _BOOKING_CONFLICTS = ResponseSpec(
     "`session_full` (no waiting list), `already_booked` (this phone or e-mail address already "
     "holds a live booking for the session), `try_again`.",
 )
-_IDEMPOTENCY_DOC = (
-    "Optional. A retry carrying the same key gets the first successful response again (with "
-    "the `Idempotent-Replayed: true` header), never a second booking; the same key with a "
-    "different body is a 422 `idempotency_key_reused`. Refused requests are not stored, so a "
-    "retry of one is judged again. Keys are kept at least 24 hours."
-)
-
-
-def _reason(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") for c in raw):
-        raise InvalidInput(fields={"reason": "使えない文字が含まれています。"})
-    value = clean_text(raw)
-    if len(value) > REASON_MAX:
-        raise InvalidInput(fields={"reason": f"理由は{REASON_MAX}文字以内で入力してください。"})
-    return value or None
 
 
 def _header_text(value: str) -> str:
@@ -76,26 +52,11 @@ def _header_text(value: str) -> str:
         return value
 
 
-def _replayed(replay: idempotency.Replay) -> Response[Any]:
-    """The first response again, byte for byte (rebuilt through BookingOut, as jsonb does not
-    keep key order); as stored if BookingOut has changed since it was stored."""
-    body: BookingOut | dict[str, Any]
-    try:
-        body = msgspec.convert(replay.body, BookingOut)
-    except msgspec.ValidationError:
-        body = replay.body
+def _answer(outcome: idempotency.Outcome[BookingView], status_code: int) -> Response[BookingOut]:
+    headers = {idempotency.REPLAY_HEADER: "true"} if outcome.replayed else {}
     return Response(
-        body,
-        status_code=replay.status_code,
-        media_type=MediaType.JSON,
-        headers={idempotency.REPLAY_HEADER: "true"},
+        booking_out(outcome.value, just_now=True), status_code=status_code, headers=headers
     )
-
-
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(name=idempotency.HEADER, required=False, description=_IDEMPOTENCY_DOC),
-]
 
 
 class BookingsController(Controller):
@@ -122,20 +83,10 @@ class BookingsController(Controller):
         db: DB,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[BookingOut]:
-        key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
-        if key is not None:
-            request_hash = idempotency.fingerprint(
-                CREATE_SCOPE, str(session_id), msgspec.json.encode(data)
-            )
-            if replay := await idempotency.claim(db, CREATE_SCOPE, key, request_hash):
-                return _replayed(replay)
-        valid = validate_booking_input(msgspec.to_builtins(data))
-        if not 1 <= session_id <= MAX_ID:
-            raise session_not_found()
-        out = booking_out(await bookings.book(db, session_id, valid), just_now=True)
-        if key is not None:
-            await idempotency.store(db, CREATE_SCOPE, key, HTTP_201_CREATED, out)
-        return Response(out, status_code=HTTP_201_CREATED)
+        outcome = await use_cases.book(
+            db, session_id, msgspec.to_builtins(data), key=idempotency_key, channel="web"
+        )
+        return _answer(outcome, HTTP_201_CREATED)
 
     @get(
         "/bookings/{code:str}",
@@ -196,22 +147,12 @@ class BookingsController(Controller):
         settings: AppSettings,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[BookingOut]:
-        key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
-        if key is not None:
-            request_hash = idempotency.fingerprint(
-                CANCEL_SCOPE, normalize_code(code) or code, msgspec.json.encode(data)
-            )
-            if replay := await idempotency.claim(db, CANCEL_SCOPE, key, request_hash):
-                return _replayed(replay)
-        reason = _reason(data.reason)
-        if not data.phone or not data.phone.strip():
-            raise InvalidInput(fields={"phone": "電話番号を入力してください。"})
         await hit_per_client(redis, request, "booking-cancel", settings.rate_limit_per_minute)
-        view = await bookings.cancel_booking(db, code, data.phone, reason=reason)
-        out = booking_out(view, just_now=True)
-        if key is not None:
-            await idempotency.store(db, CANCEL_SCOPE, key, HTTP_200_OK, out)
-        return Response(out, status_code=HTTP_200_OK)
+        outcome = await use_cases.cancel(
+            db, code, data.phone, reason=data.reason, key=idempotency_key
+        )
+        cancelled = idempotency.Outcome(outcome.value.booking, outcome.replayed)
+        return _answer(cancelled, HTTP_200_OK)
 
     @post(
         "/bookings/{code:str}/companions/{position:int}/cancel",
@@ -239,13 +180,5 @@ class BookingsController(Controller):
         redis: Redis,
         settings: AppSettings,
     ) -> BookingOut:
-        if not data.phone or not data.phone.strip():
-            raise InvalidInput(fields={"phone": "電話番号を入力してください。"})
         await hit_per_client(redis, request, "booking-cancel", settings.rate_limit_per_minute)
-        found = await bookings.find_booking(db, code, data.phone)
-        if not 1 <= position <= MAX_ID:
-            raise companion_not_found()
-        view = await bookings.cancel_companion(
-            db, found.id, position, staff_id=None, self_service=True
-        )
-        return booking_out(view)
+        return booking_out(await use_cases.cancel_companion(db, code, data.phone, position))

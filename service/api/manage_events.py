@@ -10,11 +10,10 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.dependencies import DB
-from service.domain.events import admin_service
+from service.domain.events import admin_events, admin_places, admin_sessions
 from service.domain.events.admin_repository import EventRow
 from service.domain.events.admin_schemas import (
     validate_organization_input,
-    validate_session_input,
     validate_venue_input,
 )
 from service.domain.events.schemas import EventView
@@ -124,35 +123,35 @@ class ManageEventsController(Controller):
         ] = None,
         include_past: FromQuery[bool] = False,
     ) -> list[EventRow]:
-        return await admin_service.list_events(
+        return await admin_events.list_events(
             db, staff, status=status, title=q, include_past=include_past
         )
 
     @post("/", status_code=HTTP_201_CREATED, opt=ORGANIZER, summary="Create an event (draft)")
     async def create_event(self, db: DB, staff: Staff, data: JSONBody[EventBody]) -> Created:
-        valid = await admin_service.check_event_input(db, msgspec.structs.asdict(data))
-        return Created(id=await admin_service.create_event(db, staff, valid))
+        valid = await admin_events.check_event_input(db, msgspec.structs.asdict(data))
+        return Created(id=await admin_events.create_event(db, staff, valid))
 
     @get("/{event_id:int}", summary="An event with its sessions and seat counts")
     async def show_event(self, db: DB, staff: Staff, event_id: FromPath[int]) -> EventView:
-        return await admin_service.show_event(db, staff, event_id)
+        return await admin_events.show_event(db, staff, event_id)
 
     @put("/{event_id:int}", opt=ORGANIZER, summary="Change an event, its co-hosts and employers")
     async def update_event(
         self, db: DB, staff: Staff, event_id: FromPath[int], data: JSONBody[EventBody]
     ) -> EventView:
-        await admin_service.update_event(
+        await admin_events.update_event(
             db,
             staff,
             event_id,
-            await admin_service.check_event_input(db, msgspec.structs.asdict(data)),
+            await admin_events.check_event_input(db, msgspec.structs.asdict(data)),
         )
-        return await admin_service.show_event(db, staff, event_id)
+        return await admin_events.show_event(db, staff, event_id)
 
     @post("/{event_id:int}/publish", status_code=HTTP_200_OK, opt=ORGANIZER, summary="Publish")
     async def publish_event(self, db: DB, staff: Staff, event_id: FromPath[int]) -> EventView:
-        await admin_service.publish_event(db, staff, event_id)
-        return await admin_service.show_event(db, staff, event_id)
+        await admin_events.publish_event(db, staff, event_id)
+        return await admin_events.show_event(db, staff, event_id)
 
     @post(
         "/{event_id:int}/cancel",
@@ -163,8 +162,8 @@ class ManageEventsController(Controller):
     async def cancel_event(
         self, db: DB, staff: Staff, event_id: FromPath[int], data: JSONBody[ReasonBody]
     ) -> EventView:
-        await admin_service.cancel_event(db, staff, event_id, data.reason)
-        return await admin_service.show_event(db, staff, event_id)
+        await admin_sessions.cancel_event(db, staff, event_id, data.reason)
+        return await admin_events.show_event(db, staff, event_id)
 
     @post(
         "/{event_id:int}/sessions",
@@ -175,8 +174,8 @@ class ManageEventsController(Controller):
     async def add_session(
         self, db: DB, staff: Staff, event_id: FromPath[int], data: JSONBody[SessionBody]
     ) -> Created:
-        valid = validate_session_input(msgspec.structs.asdict(data))
-        return Created(id=await admin_service.add_session(db, staff, event_id, valid))
+        raw = msgspec.structs.asdict(data)
+        return Created(id=await admin_sessions.add_session(db, staff, event_id, raw))
 
 
 class ManageSessionsController(Controller):
@@ -195,8 +194,8 @@ class ManageSessionsController(Controller):
     async def update_session(
         self, db: DB, staff: Staff, session_id: FromPath[int], data: JSONBody[SessionBody]
     ) -> SessionUpdated:
-        valid = validate_session_input(msgspec.structs.asdict(data))
-        promoted = await admin_service.update_session(db, staff, session_id, valid)
+        raw = msgspec.structs.asdict(data)
+        promoted = await admin_sessions.update_session(db, staff, session_id, raw)
         return SessionUpdated(id=session_id, promoted_booking_ids=promoted)
 
     @post(
@@ -208,7 +207,7 @@ class ManageSessionsController(Controller):
     async def cancel_session(
         self, db: DB, staff: Staff, session_id: FromPath[int], data: JSONBody[ReasonBody]
     ) -> SessionCancelled:
-        count = await admin_service.cancel_session(db, staff, session_id, data.reason)
+        count = await admin_sessions.cancel_session(db, staff, session_id, data.reason)
         return SessionCancelled(id=session_id, cancelled_bookings=count)
 
 
@@ -219,7 +218,7 @@ class ManageReferenceController(Controller):
 
     @get("/form-choices", summary="Co-hosts, employers and venues to choose from")
     async def form_choices(self, db: DB, staff: Staff) -> FormChoices:
-        choices = await admin_service.form_choices(db, staff)
+        choices = await admin_events.form_choices(db, staff)
         return FormChoices(
             cohosts=[Choice(o.id, o.name, o.kind) for o in choices.cohosts],
             employers=[Choice(o.id, o.name, o.kind) for o in choices.employers],
@@ -229,11 +228,11 @@ class ManageReferenceController(Controller):
     @post("/venues", status_code=HTTP_201_CREATED, summary="Add a venue")
     async def add_venue(self, db: DB, staff: Staff, data: JSONBody[VenueBody]) -> Created:
         valid = validate_venue_input(msgspec.structs.asdict(data))
-        return Created(id=await admin_service.add_venue(db, staff, valid))
+        return Created(id=await admin_places.add_venue(db, staff, valid))
 
     @post("/organizations", status_code=HTTP_201_CREATED, summary="Add a co-host or employer")
     async def add_organization(
         self, db: DB, staff: Staff, data: JSONBody[OrganizationBody]
     ) -> Created:
         valid = validate_organization_input(msgspec.structs.asdict(data))
-        return Created(id=await admin_service.add_organization(db, staff, valid))
+        return Created(id=await admin_places.add_organization(db, staff, valid))

@@ -9,6 +9,7 @@ from litestar import Controller, Response, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from service.api.schemas_common import IdempotencyKey
 from service.dependencies import DB
 from service.domain.rosters import service as rosters
 from service.domain.rosters.csv_export import roster_csv, roster_filename
@@ -100,9 +101,16 @@ class ManageRosterController(Controller):
         summary="Book for someone who phoned the desk (same rules and codes as the web)",
     )
     async def phone_booking(
-        self, db: DB, staff: Staff, session_id: FromPath[int], data: JSONBody[PersonBody]
+        self,
+        db: DB,
+        staff: Staff,
+        session_id: FromPath[int],
+        data: JSONBody[PersonBody],
+        idempotency_key: IdempotencyKey = None,
     ) -> RosterEntry:
-        return await rosters.phone_booking(db, staff, session_id, _person(data))
+        return await rosters.phone_booking(
+            db, staff, session_id, _person(data), key=idempotency_key
+        )
 
     @post(
         "/walk-ins",
@@ -111,9 +119,16 @@ class ManageRosterController(Controller):
         description="Beyond the capacity only with override: true (409 session_full otherwise).",
     )
     async def walk_in(
-        self, db: DB, staff: Staff, session_id: FromPath[int], data: JSONBody[WalkInBody]
+        self,
+        db: DB,
+        staff: Staff,
+        session_id: FromPath[int],
+        data: JSONBody[WalkInBody],
+        idempotency_key: IdempotencyKey = None,
     ) -> RosterEntry:
-        return await rosters.walk_in(db, staff, session_id, _person(data), override=data.override)
+        return await rosters.walk_in(
+            db, staff, session_id, _person(data), override=data.override, key=idempotency_key
+        )
 
     @post(
         "/no-shows",

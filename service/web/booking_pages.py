@@ -2,14 +2,16 @@
 
 Everything works with plain HTML forms (no JavaScript). The typed values travel between the
 steps in hidden fields and are validated again at the end. A person who was shown a free seat
-is never silently put on the waiting list: if the last seat went while they were typing, the
-booking is rolled back and they are asked whether they want the waiting list instead.
+is never silently put on the waiting list: the final step books with join_waitlist=False unless
+they chose the waiting list, so if the last seat went while they were typing, nothing is booked
+and they are asked whether they want the waiting list instead.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import asdict
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -18,8 +20,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.dependencies import DB, AppSettings, Redis
-from service.domain.bookings import idempotency
-from service.domain.bookings import service as bookings
+from service.domain.bookings import use_cases
 from service.domain.bookings.enums import AGE_BANDS, HEARD_FROM, PERSON_WARDS
 from service.domain.bookings.errors import session_not_found
 from service.domain.bookings.normalize import format_phone
@@ -30,10 +31,10 @@ from service.domain.bookings.schemas import (
     validate_booking_input,
 )
 from service.domain.calendars.tokens import calendar_path
-from service.domain.errors import Conflict, InvalidInput, NotFound
+from service.domain.errors import DomainError, InvalidInput, NotFound
 from service.domain.events import service as events
 from service.domain.events.schemas import EventView, SessionView
-from service.jobs import discard_after_commit_jobs
+from service.web.form_errors import Refusal, rerender
 from service.web.public_common import form_values, limit_client, private_page
 from service.web.public_receipts import Receipt, read_receipt, sign_receipt
 
@@ -51,7 +52,6 @@ FIELD_LABELS = {
 CHOICES = {"age_band": AGE_BANDS, "ward": PERSON_WARDS, "heard_from": HEARD_FROM}
 EXPECT_SEAT, EXPECT_WAITLIST = "seat", "waitlist"
 FORM_KEY_FIELD = "form_key"
-IDEMPOTENCY_SCOPE = "web.bookings.create"
 FULL_CODES = ("session_full", "waitlist_full")
 
 
@@ -121,7 +121,7 @@ def _shown(valid: ValidBooking) -> dict[str, str]:
 
 
 def _full_page(
-    event: EventView, s: SessionView, valid: ValidBooking, *, can_waitlist: bool
+    event: EventView, s: SessionView, values: dict[str, str], *, can_waitlist: bool
 ) -> Template:
     return private_page(
         "book_full.html",
@@ -129,10 +129,29 @@ def _full_page(
         event=event,
         s=s,
         can_waitlist=can_waitlist,
-        hidden=_hidden(valid),
+        hidden=values,
         form_key=secrets.token_urlsafe(16),
         action=_base(event.id, s.id) + "/complete",
     )
+
+
+async def _refused(
+    db: AsyncSession, event_id: int, session_id: int, values: dict[str, str], refusal: Refusal
+) -> Template:
+    """The final step refused: the form with what is wrong, the question whether to wait, or
+    why the session cannot be booked."""
+    if isinstance(refusal.error, NotFound):
+        raise refusal.error
+    event, s = await _event_session(db, event_id, session_id)
+    if isinstance(refusal.error, InvalidInput):
+        return _form_page(event, s, values, refusal.fields)
+    if refusal.code == "waitlist_only":
+        return _full_page(event, s, values, can_waitlist=True)
+    if refusal.code in FULL_CODES:
+        return _full_page(event, s, values, can_waitlist=False)
+    if refusal.code == "already_booked":
+        return _form_page(event, s, values, refusal.fields, message=refusal.message)
+    return _unavailable_page(event, s, refusal.message)
 
 
 def _receipt(booking: BookingView, event_id: int) -> Receipt:
@@ -217,45 +236,21 @@ class BookingPages(Controller):
         values = await form_values(request, (*BOOKING_FIELDS, "expect", FORM_KEY_FIELD))
         expect = EXPECT_WAITLIST if values.pop("expect") == EXPECT_WAITLIST else EXPECT_SEAT
         form_key = values.pop(FORM_KEY_FIELD)
-        event, s = await _event_session(db, event_id, session_id)
         try:
-            valid = validate_booking_input(values)
-        except InvalidInput as exc:
-            return _form_page(event, s, values, exc.fields, status=422)
-
-        key = form_key if 16 <= len(form_key) <= 64 else secrets.token_urlsafe(16)
-        request_hash = idempotency.fingerprint(
-            str(session_id), expect, *(f"{k}={v}" for k, v in sorted(_hidden(valid).items()))
-        )
-        # One savepoint around claim + booking: whatever is refused leaves no trace, so the
-        # person can answer the question on the next page with the same form.
-        savepoint = await db.begin_nested()
-        try:
-            replay = await idempotency.claim(db, IDEMPOTENCY_SCOPE, key, request_hash)
-            if replay is not None:
-                await savepoint.commit()
-                return Redirect(str(replay.body["location"]), status_code=303)
-            booking = await bookings.book(db, session_id, valid, channel="web")
-            if booking.status == "waitlisted" and expect == EXPECT_SEAT:
-                await savepoint.rollback()
-                discard_after_commit_jobs(db)
-                return _full_page(event, s, valid, can_waitlist=True)
-            location = "/bookings/done?r=" + sign_receipt(settings, _receipt(booking, event.id))
-            await idempotency.store(db, IDEMPOTENCY_SCOPE, key, 303, {"location": location})
-            await savepoint.commit()
-        except (Conflict, NotFound) as exc:
-            await savepoint.rollback()
-            discard_after_commit_jobs(db)
-            if exc.code in FULL_CODES:
-                return _full_page(event, s, valid, can_waitlist=False)
-            if exc.code == "already_booked":
-                return _form_page(event, s, values, exc.fields, message=exc.message, status=409)
-            if isinstance(exc, NotFound):
-                raise
-            return _unavailable_page(event, s, exc.message)
-        except BaseException:
-            await savepoint.rollback()
-            raise
+            outcome = await use_cases.book(
+                db,
+                session_id,
+                values,
+                key=form_key if 16 <= len(form_key) <= 64 else None,
+                channel="web",
+                join_waitlist=expect == EXPECT_WAITLIST,
+            )
+        except DomainError as exc:
+            return await rerender(db, exc, partial(_refused, db, event_id, session_id, values))
+        booking = outcome.value
+        if booking.session.event_id != event_id:
+            raise session_not_found()  # a form posted under another event's address
+        location = "/bookings/done?r=" + sign_receipt(settings, _receipt(booking, event_id))
         return Redirect(location, status_code=303)
 
     @get("/bookings/done", name="booking_done")

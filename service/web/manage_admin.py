@@ -15,6 +15,7 @@ from service.domain.accounts.repository import AccountRepository
 from service.domain.errors import Conflict, InvalidInput
 from service.login_limits import clear_lock, current_locks
 from service.staff_auth import Staff
+from service.web.form_errors import Refusal, rerender
 from service.web.manage_common import done_message, form_fields, page, see_other
 
 
@@ -134,10 +135,13 @@ class ManageAdminPages(Controller):
                 organization_name=data.get("organization") or None,
             )
         except (InvalidInput, Conflict) as exc:
-            await db.rollback()
             data.pop("password", None)
-            return await self._form(
-                db, staff, user=None, values=data, errors=exc.fields, status_code=422
+            return await rerender(
+                db,
+                exc,
+                lambda r: self._form(
+                    db, staff, user=None, values=data, errors=r.fields or {"username": r.message}
+                ),
             )
         return see_other("/manage/users", done="user_created")
 
@@ -169,10 +173,12 @@ class ManageAdminPages(Controller):
                 password=data.get("password") or None,
             )
         except (InvalidInput, Conflict) as exc:
-            await db.rollback()
-            user = await accounts.get_user(AccountRepository(db), staff, user_id)
             data.pop("password", None)
-            return await self._form(
-                db, staff, user=user, values=data, errors=exc.fields, status_code=422
-            )
+
+            async def again(refusal: Refusal) -> Template:
+                user = await accounts.get_user(AccountRepository(db), staff, user_id)
+                errors = refusal.fields or {"role": refusal.message}
+                return await self._form(db, staff, user=user, values=data, errors=errors)
+
+            return await rerender(db, exc, again)
         return see_other("/manage/users", done="user_saved")

@@ -14,16 +14,16 @@ from service.dependencies import DB, AppSettings
 from service.domain.accounts.actor import Actor
 from service.domain.calendars.tokens import staff_feed_path
 from service.domain.errors import Conflict, InvalidInput
-from service.domain.events import admin_service
+from service.domain.events import admin_events, admin_places, admin_sessions
 from service.domain.events.admin_schemas import (
     ORGANIZATION_KINDS_STAFF_ADD,
     validate_organization_input,
-    validate_session_input,
     validate_venue_input,
 )
 from service.domain.events.schemas import EventView, SessionView
 from service.local_time import TOKYO
 from service.staff_auth import Staff
+from service.web.form_errors import Refusal, rerender
 from service.web.manage_common import (
     done_message,
     form_fields,
@@ -89,7 +89,7 @@ class ManageEventPages(Controller):
         past: FromQuery[bool] = False,
     ) -> Template:
         try:
-            events = await admin_service.list_events(
+            events = await admin_events.list_events(
                 db, staff, status=status, title=q, include_past=past
             )
             error = None
@@ -118,7 +118,7 @@ class ManageEventPages(Controller):
         event: EventView | None = None,
         status_code: int = 200,
     ) -> Template:
-        choices = await admin_service.form_choices(db, staff)
+        choices = await admin_events.form_choices(db, staff)
         return page(
             "manage/event_form.html",
             staff,
@@ -140,13 +140,12 @@ class ManageEventPages(Controller):
     ) -> Template | Redirect:
         data = await _event_form_data(request)
         try:
-            event_id = await admin_service.create_event(
-                db, staff, await admin_service.check_event_input(db, data)
+            event_id = await admin_events.create_event(
+                db, staff, await admin_events.check_event_input(db, data)
             )
         except InvalidInput as exc:
-            await db.rollback()
-            return await self._event_form(
-                db, staff, values=data, errors=exc.fields, status_code=422
+            return await rerender(
+                db, exc, lambda r: self._event_form(db, staff, values=data, errors=r.fields)
             )
         return see_other(f"/manage/events/{event_id}", done="event_created")
 
@@ -154,12 +153,12 @@ class ManageEventPages(Controller):
     async def show_event(
         self, request: Request[Any, Any, Any], db: DB, staff: Staff, event_id: FromPath[int]
     ) -> Template:
-        event = await admin_service.show_event(db, staff, event_id)
+        event = await admin_events.show_event(db, staff, event_id)
         return page("manage/event.html", staff, flash=done_message(request), event=event)
 
     @get("/events/{event_id:int}/edit", opt=ORGANIZER)
     async def edit_event(self, db: DB, staff: Staff, event_id: FromPath[int]) -> Template:
-        event = await admin_service.show_event(db, staff, event_id)
+        event = await admin_events.show_event(db, staff, event_id)
         return await self._event_form(
             db, staff, values=_event_values(event), errors={}, event=event
         )
@@ -170,15 +169,18 @@ class ManageEventPages(Controller):
     ) -> Template | Redirect:
         data = await _event_form_data(request)
         try:
-            await admin_service.update_event(
-                db, staff, event_id, await admin_service.check_event_input(db, data)
+            await admin_events.update_event(
+                db, staff, event_id, await admin_events.check_event_input(db, data)
             )
         except InvalidInput as exc:
-            await db.rollback()
-            event = await admin_service.show_event(db, staff, event_id)
-            return await self._event_form(
-                db, staff, values=data, errors=exc.fields, event=event, status_code=422
-            )
+
+            async def again(refusal: Refusal) -> Template:
+                event = await admin_events.show_event(db, staff, event_id)
+                return await self._event_form(
+                    db, staff, values=data, errors=refusal.fields, event=event
+                )
+
+            return await rerender(db, exc, again)
         return see_other(f"/manage/events/{event_id}", done="event_saved")
 
     @post("/events/{event_id:int}/publish", opt=ORGANIZER, status_code=303)
@@ -186,16 +188,19 @@ class ManageEventPages(Controller):
         self, db: DB, staff: Staff, event_id: FromPath[int]
     ) -> Template | Redirect:
         try:
-            await admin_service.publish_event(db, staff, event_id)
+            await admin_events.publish_event(db, staff, event_id)
         except Conflict as exc:
-            await db.rollback()
-            event = await admin_service.show_event(db, staff, event_id)
-            return page("manage/event.html", staff, status_code=409, event=event, error=exc.message)
+
+            async def again(refusal: Refusal) -> Template:
+                event = await admin_events.show_event(db, staff, event_id)
+                return page("manage/event.html", staff, event=event, error=refusal.message)
+
+            return await rerender(db, exc, again)
         return see_other(f"/manage/events/{event_id}", done="event_published")
 
     @get("/events/{event_id:int}/cancel", opt=ORGANIZER)
     async def cancel_event_form(self, db: DB, staff: Staff, event_id: FromPath[int]) -> Template:
-        event = await admin_service.show_event(db, staff, event_id)
+        event = await admin_events.show_event(db, staff, event_id)
         return page("manage/cancel_form.html", staff, event=event, session=None, errors={})
 
     @post("/events/{event_id:int}/cancel", opt=ORGANIZER, status_code=303)
@@ -204,18 +209,17 @@ class ManageEventPages(Controller):
     ) -> Template | Redirect:
         fields = await form_fields(request)
         try:
-            await admin_service.cancel_event(db, staff, event_id, fields.get("reason", ""))
+            await admin_sessions.cancel_event(db, staff, event_id, fields.get("reason", ""))
         except (InvalidInput, Conflict) as exc:
-            await db.rollback()
-            event = await admin_service.show_event(db, staff, event_id)
-            return page(
-                "manage/cancel_form.html",
-                staff,
-                status_code=422 if isinstance(exc, InvalidInput) else 409,
-                event=event,
-                session=None,
-                errors=exc.fields or {"reason": exc.message},
-            )
+
+            async def again(refusal: Refusal) -> Template:
+                event = await admin_events.show_event(db, staff, event_id)
+                errors = refusal.fields or {"reason": refusal.message}
+                return page(
+                    "manage/cancel_form.html", staff, event=event, session=None, errors=errors
+                )
+
+            return await rerender(db, exc, again)
         return see_other(f"/manage/events/{event_id}", done="event_cancelled")
 
     # --- sessions ------------------------------------------------------------------------
@@ -230,7 +234,7 @@ class ManageEventPages(Controller):
         session: SessionView | None = None,
         status_code: int = 200,
     ) -> Template:
-        choices = await admin_service.form_choices(db, staff)
+        choices = await admin_events.form_choices(db, staff)
         return page(
             "manage/session_form.html",
             staff,
@@ -244,7 +248,7 @@ class ManageEventPages(Controller):
 
     @get("/events/{event_id:int}/sessions/new", opt=ORGANIZER)
     async def new_session(self, db: DB, staff: Staff, event_id: FromPath[int]) -> Template:
-        event = await admin_service.show_event(db, staff, event_id)
+        event = await admin_events.show_event(db, staff, event_id)
         values = {"capacity": "", "waitlist_limit": "0", "venue_id": ""}
         if event.sessions:  # the next session is usually like the last one
             last = event.sessions[-1]
@@ -261,23 +265,20 @@ class ManageEventPages(Controller):
     ) -> Template | Redirect:
         data = await form_fields(request)
         try:
-            await admin_service.add_session(db, staff, event_id, validate_session_input(data))
+            await admin_sessions.add_session(db, staff, event_id, data)
         except (InvalidInput, Conflict) as exc:
-            await db.rollback()
-            event = await admin_service.show_event(db, staff, event_id)
-            return await self._session_form(
-                db,
-                staff,
-                event,
-                values=data,
-                errors=exc.fields or {"form": exc.message},
-                status_code=422 if isinstance(exc, InvalidInput) else 409,
-            )
+
+            async def again(refusal: Refusal) -> Template:
+                event = await admin_events.show_event(db, staff, event_id)
+                errors = refusal.fields or {"form": refusal.message}
+                return await self._session_form(db, staff, event, values=data, errors=errors)
+
+            return await rerender(db, exc, again)
         return see_other(f"/manage/events/{event_id}", done="session_added")
 
     @get("/sessions/{session_id:int}/edit", opt=ORGANIZER)
     async def edit_session(self, db: DB, staff: Staff, session_id: FromPath[int]) -> Template:
-        event, session = await admin_service.show_session(db, staff, session_id)
+        event, session = await admin_sessions.show_session(db, staff, session_id)
         return await self._session_form(
             db, staff, event, values=_session_values(session), errors={}, session=session
         )
@@ -288,27 +289,25 @@ class ManageEventPages(Controller):
     ) -> Template | Redirect:
         data = await form_fields(request)
         try:
-            await admin_service.update_session(db, staff, session_id, validate_session_input(data))
+            await admin_sessions.update_session(db, staff, session_id, data)
         except (InvalidInput, Conflict) as exc:
-            await db.rollback()
-            event, session = await admin_service.show_session(db, staff, session_id)
-            return await self._session_form(
-                db,
-                staff,
-                event,
-                values=data,
-                errors=exc.fields or {"form": exc.message},
-                session=session,
-                status_code=422 if isinstance(exc, InvalidInput) else 409,
-            )
-        event, _ = await admin_service.show_session(db, staff, session_id)
+
+            async def again(refusal: Refusal) -> Template:
+                event, session = await admin_sessions.show_session(db, staff, session_id)
+                errors = refusal.fields or {"form": refusal.message}
+                return await self._session_form(
+                    db, staff, event, values=data, errors=errors, session=session
+                )
+
+            return await rerender(db, exc, again)
+        event, _ = await admin_sessions.show_session(db, staff, session_id)
         return see_other(f"/manage/events/{event.id}", done="session_saved")
 
     @get("/sessions/{session_id:int}/cancel", opt=ORGANIZER)
     async def cancel_session_form(
         self, db: DB, staff: Staff, session_id: FromPath[int]
     ) -> Template:
-        event, session = await admin_service.show_session(db, staff, session_id)
+        event, session = await admin_sessions.show_session(db, staff, session_id)
         return page("manage/cancel_form.html", staff, event=event, session=session, errors={})
 
     @post("/sessions/{session_id:int}/cancel", opt=ORGANIZER, status_code=303)
@@ -317,19 +316,18 @@ class ManageEventPages(Controller):
     ) -> Template | Redirect:
         fields = await form_fields(request)
         try:
-            await admin_service.cancel_session(db, staff, session_id, fields.get("reason", ""))
+            await admin_sessions.cancel_session(db, staff, session_id, fields.get("reason", ""))
         except (InvalidInput, Conflict) as exc:
-            await db.rollback()
-            event, session = await admin_service.show_session(db, staff, session_id)
-            return page(
-                "manage/cancel_form.html",
-                staff,
-                status_code=422 if isinstance(exc, InvalidInput) else 409,
-                event=event,
-                session=session,
-                errors=exc.fields or {"reason": exc.message},
-            )
-        event, _ = await admin_service.show_session(db, staff, session_id)
+
+            async def again(refusal: Refusal) -> Template:
+                event, session = await admin_sessions.show_session(db, staff, session_id)
+                errors = refusal.fields or {"reason": refusal.message}
+                return page(
+                    "manage/cancel_form.html", staff, event=event, session=session, errors=errors
+                )
+
+            return await rerender(db, exc, again)
+        event, _ = await admin_sessions.show_session(db, staff, session_id)
         return see_other(f"/manage/events/{event.id}", done="session_cancelled")
 
     # --- venues and organizations ----------------------------------------------------------
@@ -343,11 +341,17 @@ class ManageEventPages(Controller):
     ) -> Template | Redirect:
         data = await form_fields(request)
         try:
-            await admin_service.add_venue(db, staff, validate_venue_input(data))
+            await admin_places.add_venue(db, staff, validate_venue_input(data))
         except (InvalidInput, Conflict) as exc:
-            await db.rollback()
-            return page(
-                "manage/venue_form.html", staff, status_code=422, values=data, errors=exc.fields
+            return await rerender(
+                db,
+                exc,
+                lambda r: page(
+                    "manage/venue_form.html",
+                    staff,
+                    values=data,
+                    errors=r.fields or {"name": r.message},
+                ),
             )
         return see_other("/manage", done="venue_added")
 
@@ -367,15 +371,17 @@ class ManageEventPages(Controller):
     ) -> Template | Redirect:
         data = await form_fields(request)
         try:
-            await admin_service.add_organization(db, staff, validate_organization_input(data))
+            await admin_places.add_organization(db, staff, validate_organization_input(data))
         except (InvalidInput, Conflict) as exc:
-            await db.rollback()
-            return page(
-                "manage/organization_form.html",
-                staff,
-                status_code=422,
-                values=data,
-                errors=exc.fields,
-                kinds=ORGANIZATION_KINDS_STAFF_ADD,
+            return await rerender(
+                db,
+                exc,
+                lambda r: page(
+                    "manage/organization_form.html",
+                    staff,
+                    values=data,
+                    errors=r.fields or {"name": r.message},
+                    kinds=ORGANIZATION_KINDS_STAFF_ADD,
+                ),
             )
         return see_other("/manage", done="organization_added")

@@ -3,6 +3,7 @@ the CSV export, phone bookings, walk-ins, no-shows, promoting and cancelling for
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -12,11 +13,12 @@ from litestar.response import Redirect, Template
 
 from service.dependencies import DB
 from service.domain.accounts.actor import Actor
-from service.domain.errors import Conflict, DomainError, InvalidInput
+from service.domain.errors import Conflict, InvalidInput
 from service.domain.rosters import service as rosters
 from service.domain.rosters.csv_export import roster_csv, roster_filename
 from service.domain.rosters.schemas import SessionHeader
 from service.staff_auth import Staff
+from service.web.form_errors import Refusal, rerender
 from service.web.manage_common import NO_STORE, done_message, form_fields, page, see_other
 
 PERSON_FIELDS = ("name", "name_kana", "phone", "email", "age_band", "ward", "heard_from")
@@ -35,18 +37,19 @@ async def roster_page(
     q: str | None,
     flash: str | None = None,
     error: str | None = None,
-    status_code: int = 200,
 ) -> Template:
     try:
         roster = await rosters.get_roster(db, staff, session_id, query=q)
     except InvalidInput as exc:
-        roster = await rosters.get_roster(db, staff, session_id)
-        error = " ".join(exc.fields.values())
-        status_code = 422
+        # The whole roster, with what is wrong with the search.
+        return await rerender(
+            db,
+            exc,
+            lambda r: roster_page(db, staff, session_id, q=None, error=" ".join(r.fields.values())),
+        )
     return page(
         "manage/roster.html",
         staff,
-        status_code=status_code,
         flash=flash,
         error=error,
         roster=roster,
@@ -111,6 +114,20 @@ class ManageRosterPages(Controller):
             error=error,
         )
 
+    async def _booking_again(
+        self,
+        db: DB,
+        staff: Actor,
+        session_id: int,
+        kind: str,
+        values: dict[str, str],
+        refusal: Refusal,
+    ) -> Template:
+        header = await rosters.session_header(db, staff, session_id)
+        return await self._booking_form(
+            staff, header, kind, values=values, errors=refusal.fields, error=refusal.message
+        )
+
     @get("/phone-booking")
     async def phone_form(self, db: DB, staff: Staff, session_id: FromPath[int]) -> Template:
         header = await rosters.session_header(db, staff, session_id)
@@ -125,16 +142,8 @@ class ManageRosterPages(Controller):
         try:
             entry = await rosters.phone_booking(db, staff, session_id, person)
         except (InvalidInput, Conflict) as exc:
-            await db.rollback()
-            header = await rosters.session_header(db, staff, session_id)
-            return await self._booking_form(
-                staff,
-                header,
-                "phone",
-                values=data,
-                errors=exc.fields,
-                error=exc.message,
-                status_code=422 if isinstance(exc, InvalidInput) else 409,
+            return await rerender(
+                db, exc, partial(self._booking_again, db, staff, session_id, "phone", data)
             )
         return see_other(f"/manage/bookings/{entry.id}", done="phone_booked")
 
@@ -154,16 +163,8 @@ class ManageRosterPages(Controller):
                 db, staff, session_id, person, override=data.get("override") == "1"
             )
         except (InvalidInput, Conflict) as exc:
-            await db.rollback()
-            header = await rosters.session_header(db, staff, session_id)
-            return await self._booking_form(
-                staff,
-                header,
-                "walk_in",
-                values=data,
-                errors=exc.fields,
-                error=exc.message,
-                status_code=422 if isinstance(exc, InvalidInput) else 409,
+            return await rerender(
+                db, exc, partial(self._booking_again, db, staff, session_id, "walk_in", data)
             )
         return see_other(_roster_url(session_id), done="walk_in_added", anchor=f"b{entry.id}")
 
@@ -174,9 +175,8 @@ class ManageRosterPages(Controller):
         try:
             await rosters.mark_remaining_no_shows(db, staff, session_id)
         except Conflict as exc:
-            await db.rollback()
-            return await roster_page(
-                db, staff, session_id, q=None, error=exc.message, status_code=409
+            return await rerender(
+                db, exc, lambda r: roster_page(db, staff, session_id, q=None, error=r.message)
             )
         return see_other(_roster_url(session_id), done="no_shows_marked")
 
@@ -227,15 +227,9 @@ class ManageBookingPages(Controller):
             else:  # pragma: no cover - the routes below name every action
                 raise ValueError(action)
         except Conflict as exc:
-            # Nothing was changed (the transaction rolls back); say why on the roster.
-            await db.rollback()
-            return await roster_page(
-                db,
-                staff,
-                session_id,
-                q=q,
-                error=exc.message,
-                status_code=409,
+            # Nothing was changed; say why on the roster.
+            return await rerender(
+                db, exc, lambda r: roster_page(db, staff, session_id, q=q, error=r.message)
             )
         return see_other(_roster_url(session_id, q), done=done, anchor=f"b{booking_id}")
 
@@ -284,18 +278,15 @@ class ManageBookingPages(Controller):
         session_id = await rosters.session_of_booking(db, staff, booking_id)
         try:
             await rosters.cancel_for(db, staff, booking_id, fields.get("reason", ""))
-        except DomainError as exc:
-            if not isinstance(exc, InvalidInput | Conflict):
-                raise
-            await db.rollback()
-            entry = await rosters.get_booking(db, staff, booking_id)
-            header = await rosters.session_header(db, staff, session_id)
-            return page(
-                "manage/booking_cancel.html",
-                staff,
-                status_code=422 if isinstance(exc, InvalidInput) else 409,
-                entry=entry,
-                s=header,
-                errors=exc.fields or {"reason": exc.message},
-            )
+        except (InvalidInput, Conflict) as exc:
+
+            async def again(refusal: Refusal) -> Template:
+                entry = await rosters.get_booking(db, staff, booking_id)
+                header = await rosters.session_header(db, staff, session_id)
+                errors = refusal.fields or {"reason": refusal.message}
+                return page(
+                    "manage/booking_cancel.html", staff, entry=entry, s=header, errors=errors
+                )
+
+            return await rerender(db, exc, again)
         return see_other(_roster_url(session_id), done="booking_cancelled", anchor=f"b{booking_id}")

@@ -3,6 +3,7 @@ then the details, then cancel with a confirmation step. Leaving the waiting list
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -11,11 +12,13 @@ from litestar.response import Template
 
 from service.dependencies import DB, AppSettings, Redis
 from service.domain.bookings import service as bookings
+from service.domain.bookings import use_cases
 from service.domain.bookings.normalize import format_phone
 from service.domain.bookings.schemas import BookingView
 from service.domain.calendars.tokens import calendar_path
-from service.domain.errors import Conflict, NotFound
+from service.domain.errors import DomainError, NotFound
 from service.settings import Settings
+from service.web.form_errors import Refusal, rerender
 from service.web.public_common import form_values, limit_client, private_page
 
 LOOKUP_FIELDS = ("code", "phone")
@@ -111,21 +114,23 @@ class LookupPages(Controller):
         redis: Redis,
         settings: AppSettings,
     ) -> Template:
-        found = await _find_from_form(request, db, redis, settings, "cancel")
-        if isinstance(found, Template):
-            return found
-        values, before = found
-        if before.status == "cancelled":
-            # Pressed twice, or cancelled in another tab: it is done either way.
-            return private_page("cancel_done.html", booking=before, was=before.status, again=True)
+        await limit_client(request, redis, settings, "cancel")
+        values = await form_values(request, LOOKUP_FIELDS)
+        if errors := _missing(values):
+            return _lookup_form(values, errors, status=422)
         try:
-            booking = await bookings.cancel_found_booking(db, before)
-        except Conflict as exc:
-            if exc.code != "already_cancelled":
-                raise
-            booking = await bookings.find_booking(db, values["code"], values["phone"])
-            return private_page("cancel_done.html", booking=booking, was=booking.status, again=True)
-        return private_page("cancel_done.html", booking=booking, was=before.status, again=False)
+            outcome = await use_cases.cancel(db, values["code"], values["phone"], repeat_ok=True)
+        except DomainError as exc:
+            return await rerender(db, exc, partial(_refused, values))
+        done = outcome.value
+        # Pressed twice, or cancelled in another tab: it is done either way.
+        return private_page(
+            "cancel_done.html", booking=done.booking, was=done.was, again=done.was == "cancelled"
+        )
+
+
+def _refused(values: dict[str, str], refusal: Refusal) -> Template:
+    return _lookup_form(values, refusal.fields, message=refusal.message)
 
 
 async def _find_from_form(

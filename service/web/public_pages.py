@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -12,6 +12,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from service.dependencies import DB
+from service.domain import clock
 from service.domain.events import service as events
 from service.domain.events.enums import SECTORS, WARDS
 from service.domain.events.schemas import EventView, SessionView
@@ -91,7 +92,7 @@ class PublicPages(Controller):
         month: QueryText = None,
         page: Annotated[int, QueryParameter(ge=1, le=1000)] = 1,
     ) -> Template:
-        today = datetime.now(TOKYO).date()
+        today = clock.now().astimezone(TOKYO).date()
         months = month_options(today)
         filters = Filters(
             sector=_known(sector, SECTORS),

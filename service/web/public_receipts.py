@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import json
 from dataclasses import asdict, dataclass
 
+from service import signing
 from service.settings import Settings
 
-_PURPOSE = b"booking-receipt:"
+_PURPOSE = "booking-receipt"
 MAX_TOKEN_CHARS = 400
 
 
@@ -40,8 +39,7 @@ def _unb64(text: str) -> bytes:
 
 
 def _mac(settings: Settings, body: str) -> str:
-    digest = hmac.new(settings.secret_key.encode(), _PURPOSE + body.encode(), hashlib.sha256)
-    return _b64(digest.digest()[:16])
+    return signing.mac(settings.secret_key, _PURPOSE, body)
 
 
 def sign_receipt(settings: Settings, receipt: Receipt) -> str:
@@ -54,7 +52,7 @@ def read_receipt(settings: Settings, token: str) -> Receipt | None:
     if len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
         return None
     body, mac = token.split(".")
-    if not hmac.compare_digest(_mac(settings, body).encode(), mac.encode()):
+    if not signing.is_valid(settings.secret_key, _PURPOSE, body, mac):
         return None
     try:
         data = json.loads(_unb64(body))

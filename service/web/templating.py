@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from jinja2 import Environment
 
 from service.domain.events.enums import EVENT_KINDS, SECTORS, WARDS
-from service.local_time import TOKYO
+from service.local_time import jp_date, jp_time
 from service.settings import Settings
-
-WEEKDAYS = "月火水木金土日"
-
-
-def jp_date(value: datetime) -> str:
-    local = value.astimezone(TOKYO)
-    return f"{local.month}月{local.day}日（{WEEKDAYS[local.weekday()]}）"
-
-
-def jp_time(value: datetime) -> str:
-    local = value.astimezone(TOKYO)
-    return f"{local.hour}:{local.minute:02d}"
 
 
 def configure_environment(env: Environment, settings: Settings) -> None:

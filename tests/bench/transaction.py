@@ -4,13 +4,14 @@ same branches, no ORM session, no validation, no jobs. What the floors run."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 from sqlalchemy import text
 
 from service.db import DriverStatement
-from service.domain.bookings import repository
+from service.domain.bookings import repository, window
 from service.domain.bookings.codes import new_code
 
 FAST = repository.CONFIRM_SKIP_LOCKED_DRIVER
@@ -26,17 +27,14 @@ class Refused(Exception):
 
 
 def _gate_error(row: Any) -> str | None:
-    if row["event_status"] != "published":
-        return "event_not_published"
-    if row["session_status"] == "cancelled":
-        return "session_cancelled"
-    if row["starts_at"] <= row["now"]:
-        return "session_past"
-    if row["now"] < row["opens_at"]:
-        return "session_not_open"
-    if row["now"] >= row["closes_at"]:
-        return "booking_closed"
-    return None
+    return window.refusal(
+        event_status=row["event_status"],
+        session_status=row["session_status"],
+        opens_at=row["opens_at"],
+        closes_at=row["closes_at"],
+        starts_at=row["starts_at"],
+        now=row["now"],
+    )
 
 
 def params_of(session_id: int, person: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +50,11 @@ def params_of(session_id: int, person: dict[str, Any]) -> dict[str, Any]:
         "heard_from": person.get("heard_from"),
         "channel": "web",
         "staff_id": None,
+        # The product's statement also takes the domain clock's now and an optional key.
+        "now": datetime.now(UTC),
+        "idem_scope": None,
+        "idem_key": None,
+        "idem_hash": None,
     }
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings import service as bookings
+from service.domain.bookings.repository import BookingRepository
 from service.domain.bookings.schemas import BookingView, validate_booking_input
 from service.domain.events.models import Event, EventSession, Organization, Venue
 from service.domain.events.repository import EventRepository
@@ -102,7 +103,7 @@ async def add_event(
         )
         db.add(session)
         await db.flush()
-        await repo.add_seats(session.id, 1, capacity)
+        await BookingRepository(db).add_seats(session.id, 1, capacity)
         session_ids.append(session.id)
     await db.commit()
     return Seeded(event.id, session_ids)

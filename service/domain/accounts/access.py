@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from service.domain.accounts.actor import ROLE_RANK, Actor
 from service.domain.accounts.repository import AccountRepository
+from service.domain.bookings.errors import session_not_found
 from service.domain.errors import NotFound, PermissionDenied
 
 
@@ -31,11 +32,11 @@ async def require_session(repo: AccountRepository, actor: Actor, session_id: int
         return
     event_id = await repo.event_id_of_session(session_id)
     if event_id is None:
-        raise NotFound("回（日程）が見つかりません。", code="session_not_found")
+        raise session_not_found()
     try:
         await require_event(repo, actor, event_id)
     except NotFound:
-        raise NotFound("回（日程）が見つかりません。", code="session_not_found") from None
+        raise session_not_found() from None
 
 
 async def require_booking(repo: AccountRepository, actor: Actor, booking_id: int) -> None:

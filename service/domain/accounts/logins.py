@@ -6,8 +6,9 @@ import hashlib
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from service.domain import clock
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.passwords import (
     DUMMY_HASH,
@@ -61,7 +62,7 @@ async def login(
         fields["password"] = "パスワードを入力してください。"  # noqa: S105 - a message
     if fields:
         raise InvalidInput(fields=fields)
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     user = await repo.user_by_username(username) if len(username) <= 100 else None
     # Hashing a huge password is a cheap denial of service; such a password was never set.
     candidate = password[:MAX_PASSWORD_LENGTH]
@@ -87,7 +88,7 @@ async def authenticate(
     """The staff member holding this live token; AuthenticationRequired otherwise."""
     if not token or len(token) > 200:
         raise AuthenticationRequired()
-    user = await repo.user_by_token(token_hash(token), kind, now or datetime.now(UTC))
+    user = await repo.user_by_token(token_hash(token), kind, now or clock.now())
     if user is None:
         raise AuthenticationRequired()
     return Actor.of(user)
@@ -95,4 +96,10 @@ async def authenticate(
 
 async def logout(repo: AccountRepository, token: str, *, now: datetime | None = None) -> None:
     if token and len(token) <= 200:
-        await repo.revoke_token(token_hash(token), now or datetime.now(UTC))
+        await repo.revoke_token(token_hash(token), now or clock.now())
+
+
+async def purge_expired_tokens(repo: AccountRepository, *, now: datetime | None = None) -> int:
+    """Deletes logins and API tokens past their expiry (they no longer authenticate anyone).
+    Returns how many went. For the worker's nightly cron."""
+    return await repo.purge_expired_tokens(now or clock.now())

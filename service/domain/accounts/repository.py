@@ -1,15 +1,31 @@
-"""Every query on staff users, tokens, the audit log, and who may see which event."""
+"""Every query on staff users, tokens, the audit log, and who may see which event.
+
+Accounts sit below events in the domain's layers (events check access and write the audit log
+through here), so the few event tables the access scope reads are named as lightweight Core
+tables, not imported as the events area's models.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import column, delete, exists, func, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.accounts.models import AuditEntry, StaffToken, StaffUser
 from service.domain.bookings.models import Booking
-from service.domain.events.models import EventSession, Organization, event_cohosts
+
+_organizations = table("organizations", column("id"), column("name"), column("kind"))
+_event_cohosts = table("event_cohosts", column("event_id"), column("organization_id"))
+_sessions = table("sessions", column("id"), column("event_id"))
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationRef:
+    id: int
+    name: str
+    kind: str
 
 
 class AccountRepository:
@@ -26,23 +42,25 @@ class AccountRepository:
 
     async def list_users(self) -> list[tuple[StaffUser, str | None]]:
         stmt = (
-            select(StaffUser, Organization.name)
-            .outerjoin(Organization, Organization.id == StaffUser.organization_id)
+            select(StaffUser, _organizations.c.name)
+            .outerjoin(_organizations, _organizations.c.id == StaffUser.organization_id)
             .order_by(StaffUser.is_active.desc(), func.lower(StaffUser.username))
         )
         return [(u, name) for u, name in (await self.db.execute(stmt)).all()]
 
-    async def organization_by_name(self, name: str) -> Organization | None:
-        return (
-            await self.db.scalars(select(Organization).where(Organization.name == name))
-        ).one_or_none()
+    async def organization_by_name(self, name: str) -> OrganizationRef | None:
+        o = _organizations.c
+        row = (await self.db.execute(select(o.id, o.name, o.kind).where(o.name == name))).first()
+        return OrganizationRef(row.id, row.name, row.kind) if row else None
 
-    async def organization_by_id(self, organization_id: int) -> Organization | None:
-        return await self.db.get(Organization, organization_id)
+    async def organizations_of_kind(self, kind: str) -> list[OrganizationRef]:
+        o = _organizations.c
+        stmt = select(o.id, o.name, o.kind).where(o.kind == kind).order_by(o.name)
+        return [OrganizationRef(r.id, r.name, r.kind) for r in await self.db.execute(stmt)]
 
-    async def organizations_of_kind(self, kind: str) -> list[Organization]:
-        stmt = select(Organization).where(Organization.kind == kind).order_by(Organization.name)
-        return list((await self.db.scalars(stmt)).all())
+    async def save(self) -> None:
+        """Writes the changes made to loaded users now, in this transaction."""
+        await self.db.flush()
 
     async def add_user(self, user: StaffUser) -> StaffUser:
         self.db.add(user)
@@ -97,28 +115,36 @@ class AccountRepository:
             .values(revoked_at=now)
         )
 
+    async def purge_expired_tokens(self, now: datetime) -> int:
+        result = await self.db.execute(
+            delete(StaffToken).where(StaffToken.expires_at < now).returning(StaffToken.id)
+        )
+        return len(result.all())
+
     # --- access scope ------------------------------------------------------------------
     async def event_cohosted_by(self, event_id: int, organization_id: int) -> bool:
         stmt = select(
             exists().where(
-                event_cohosts.c.event_id == event_id,
-                event_cohosts.c.organization_id == organization_id,
+                _event_cohosts.c.event_id == event_id,
+                _event_cohosts.c.organization_id == organization_id,
             )
         )
         return bool(await self.db.scalar(stmt))
 
     async def event_id_of_session(self, session_id: int) -> int | None:
-        return await self.db.scalar(
-            select(EventSession.event_id).where(EventSession.id == session_id)
+        value = await self.db.scalar(
+            select(_sessions.c.event_id).where(_sessions.c.id == session_id)
         )
+        return int(value) if value is not None else None
 
     async def event_id_of_booking(self, booking_id: int) -> int | None:
         stmt = (
-            select(EventSession.event_id)
-            .join(Booking, Booking.session_id == EventSession.id)
+            select(_sessions.c.event_id)
+            .join(Booking, Booking.session_id == _sessions.c.id)
             .where(Booking.id == booking_id)
         )
-        return await self.db.scalar(stmt)
+        value = await self.db.scalar(stmt)
+        return int(value) if value is not None else None
 
     # --- audit log ---------------------------------------------------------------------
     async def add_audit(self, entry: AuditEntry) -> None:

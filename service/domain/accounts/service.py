@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from service.domain import clock
 from service.domain.accounts.access import require_role
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import changed, record
@@ -176,12 +177,12 @@ async def update_user(
         user.display_name = display_name
     user.role = new_role
     user.organization_id = organization_id if new_role == "cohost" else None
-    now = datetime.now(UTC)
+    now = clock.now()
     if is_active is not None:
         user.is_active = is_active
     if password is not None:
         user.password_hash = hash_password(password)
-    await repo.db.flush()
+    await repo.save()
     if is_active is False or password is not None or before["role"] != user.role:
         await repo.revoke_user_tokens(user.id, now)
     after = _audit_values(user)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 BOOKING_STATUSES = {"confirmed": "予約確定", "waitlisted": "キャンセル待ち", "cancelled": "取消"}
-LIVE_STATUSES = ("confirmed", "waitlisted")
 CHANNELS = {"web": "ウェブ", "phone": "電話", "walk_in": "当日参加", "staff": "窓口"}
 AGE_BANDS = {
     "under_50": "50歳未満",

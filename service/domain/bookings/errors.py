@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from service.domain.errors import Conflict, NotFound
+from collections.abc import Callable
+
+from service.db import constraint_name
+from service.domain.errors import Conflict, DomainError, NotFound
 
 
 def session_not_found() -> NotFound:
@@ -40,6 +43,14 @@ def event_not_published() -> Conflict:
 
 def session_full() -> Conflict:
     return Conflict("満席のため、受け付けできませんでした。", code="session_full")
+
+
+def waitlist_only() -> Conflict:
+    """No seat is left, the waiting list has room, and the person did not ask to wait."""
+    return Conflict(
+        "申し訳ありません。満席になりました。キャンセル待ちでよろしければ、お申し込みください。",
+        code="waitlist_only",
+    )
 
 
 def waitlist_full() -> Conflict:
@@ -105,3 +116,20 @@ def capacity_below_confirmed(held: int) -> Conflict:
 
 def try_again() -> Conflict:
     return Conflict("混み合っています。もう一度お試しください。", code="try_again")
+
+
+# Constraints whose violation has a meaning for people, by name (service/db.py NAMING).
+_BY_CONSTRAINT: dict[str, Callable[[], DomainError]] = {
+    "uq_bookings_live_person": already_booked,
+    "uq_bookings_live_phone": already_booked,
+    "uq_bookings_live_email": already_booked,
+    # Two codes drawn alike at the same moment (49 bits): the person simply tries again.
+    "uq_bookings_code": try_again,
+}
+
+
+def for_violation(exc: BaseException) -> DomainError | None:
+    """The error to answer for a violated constraint, or None for any other (a bug: let it
+    surface as a 500 rather than tell people something untrue)."""
+    make = _BY_CONSTRAINT.get(constraint_name(exc) or "")
+    return make() if make else None

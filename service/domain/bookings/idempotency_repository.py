@@ -32,6 +32,15 @@ _PURGE = text("DELETE FROM idempotency_records WHERE created_at < now() - CAST(:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyClaim:
+    """A key to claim inside a use case's own first statement (the booking hot path)."""
+
+    scope: str
+    key: str
+    request_hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class IdempotencyRecordRow:
     request_hash: str
     status_code: int

@@ -17,6 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import DriverStatement, driver_connection
+from service.domain import clock
+from service.domain.bookings.idempotency_repository import KeyClaim
 from service.domain.bookings.schemas import (
     BookingView,
     CompanionView,
@@ -78,7 +80,8 @@ _PERSON_UPSERT = """
 _GATE = """
     SELECT se.id, se.status AS session_status, e.status AS event_status,
            se.booking_opens_at AS opens_at, se.booking_closes_at AS closes_at,
-           se.starts_at, se.ends_at, now() AS now, se.waitlist_count, se.waitlist_limit,
+           se.starts_at, se.ends_at, CAST(:now AS timestamptz) AS now, se.waitlist_count,
+           se.waitlist_limit,
            e.id AS event_id, e.title AS event_title, e.kind AS event_kind,
            v.name AS venue_name, v.address AS venue_address, v.ward, e.max_companions
     FROM sessions se JOIN events e ON e.id = se.event_id JOIN venues v ON v.id = se.venue_id
@@ -107,13 +110,30 @@ _DUPLICATE = """
                                       AND lower(b.email) = lower(CAST(:email AS text)))))
 """
 
-# One statement: check the gate, refuse duplicates, claim a seat for every person of the party
-# (all or none: a party is never split), upsert the person, insert the booking and its
-# companions, take the seats, and write the outbox notice. Seats go to new bookers only while
-# nobody waits: a seat freed while a party waits is held for it (first come, first served).
+# One statement: claim the Idempotency-Key (when there is one), check the gate, refuse
+# duplicates, claim a seat for every person of the party (all or none: a party is never split),
+# upsert the person, insert the booking and its companions, take the seats, and write the
+# outbox notice. Seats go to new bookers only while nobody waits: a seat freed while a party
+# waits is held for it (first come, first served). A key held by another transaction makes the
+# claim wait for it, as idempotency.claim does; a key already taken books nothing
+# (claimed = false: the caller replays the first outcome).
 CONFIRM_SQL = f"""
 WITH gate AS ({_GATE}),
-ok AS (SELECT id FROM gate WHERE {_OPEN} AND waitlist_count = 0 AND NOT {_DUPLICATE}),
+key_claim AS (
+    INSERT INTO idempotency_records (scope, key, request_hash, status_code, response)
+    SELECT CAST(:idem_scope AS text), CAST(:idem_key AS text), CAST(:idem_hash AS text), 0,
+           CAST('{{}}' AS jsonb)
+    WHERE CAST(:idem_key AS text) IS NOT NULL
+    ON CONFLICT (scope, key) DO NOTHING
+    RETURNING 1
+),
+keyed AS (
+    SELECT CAST(:idem_key AS text) IS NULL OR EXISTS (SELECT 1 FROM key_claim) AS claimed
+),
+ok AS (
+    SELECT id FROM gate, keyed
+    WHERE keyed.claimed AND {_OPEN} AND waitlist_count = 0 AND NOT {_DUPLICATE}
+),
 seat AS (
     SELECT st.id FROM session_seats st JOIN ok ON st.session_id = ok.id
     WHERE st.booking_id IS NULL
@@ -142,7 +162,7 @@ notice AS (
     RETURNING id
 )
 SELECT gate.*, {_DUPLICATE} AS duplicate, (SELECT id FROM bk) AS booking_id,
-       (SELECT id FROM notice) AS notification_id
+       (SELECT id FROM notice) AS notification_id, (SELECT claimed FROM keyed) AS claimed
 FROM gate
 """
 
@@ -237,6 +257,7 @@ def _params(
         "needs": data.needs,
         "companion_names": [c.name for c in data.companions],
         "companion_kanas": [c.name_kana for c in data.companions],
+        "now": clock.now(),
     }
 
 
@@ -284,6 +305,8 @@ class ConfirmOutcome:
     duplicate: bool
     booking_id: int | None
     notification_id: int | None
+    # False when the Idempotency-Key given was already taken (nothing was booked).
+    claimed: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,17 +332,23 @@ class BookingRepository:
         data: ValidBooking,
         channel: str,
         staff_id: int | None,
+        key: KeyClaim | None = None,
     ) -> ConfirmOutcome:
-        """Claims a free seat nobody else is claiming (SKIP LOCKED: never waits on a seat)."""
+        """Claims a free seat nobody else is claiming (SKIP LOCKED: never waits on a seat), and
+        the Idempotency-Key in the same statement when one is given."""
         conn = await driver_connection(self.db)
         stmt = CONFIRM_SKIP_LOCKED_DRIVER
-        m = await conn.fetchrow(
-            stmt.sql, *stmt.args(_params(session_id, code, data, channel, staff_id))
-        )
+        params = _params(session_id, code, data, channel, staff_id)
+        params["idem_scope"] = key.scope if key else None
+        params["idem_key"] = key.key if key else None
+        params["idem_hash"] = key.request_hash if key else None
+        m = await conn.fetchrow(stmt.sql, *stmt.args(params))
         if m is None:
             return ConfirmOutcome(None, False, None, None)
         gate = SessionGate(**{k: m[k] for k in SessionGate.__slots__})
-        return ConfirmOutcome(gate, bool(m["duplicate"]), m["booking_id"], m["notification_id"])
+        return ConfirmOutcome(
+            gate, bool(m["duplicate"]), m["booking_id"], m["notification_id"], bool(m["claimed"])
+        )
 
     async def mark_fast_path(self) -> None:
         """A savepoint before the one-statement path, so that a booker who goes on to wait for
@@ -338,7 +367,8 @@ class BookingRepository:
     async def lock_session(self, session_id: int) -> SessionGate | None:
         row = (
             await self.db.execute(
-                text(_GATE + " FOR NO KEY UPDATE OF se"), {"session_id": session_id}
+                text(_GATE + " FOR NO KEY UPDATE OF se"),
+                {"session_id": session_id, "now": clock.now()},
             )
         ).first()
         if row is None:
@@ -429,11 +459,11 @@ class BookingRepository:
             await self.db.execute(
                 text("""
             SELECT b.id, b.session_id, b.status, b.waitlist_position, b.party_size,
-                   b.checked_in_at, se.starts_at, now() AS now
+                   b.checked_in_at, se.starts_at, CAST(:now AS timestamptz) AS now
             FROM bookings b JOIN sessions se ON se.id = b.session_id
             WHERE b.id = :id FOR UPDATE OF b
         """),
-                {"id": booking_id},
+                {"id": booking_id, "now": clock.now()},
             )
         ).first()
         return LockedBooking(**row._mapping) if row else None
@@ -581,6 +611,18 @@ class BookingRepository:
             {"limit": limit},
         )
         return [int(r) for r in rows]
+
+    async def add_seats(self, session_id: int, first_seat: int, last_seat: int) -> None:
+        """Seat rows first_seat..last_seat for a session (none when last < first)."""
+        if last_seat < first_seat:
+            return
+        await self.db.execute(
+            text(
+                "INSERT INTO session_seats (session_id, seat_no) "
+                "SELECT :sid, n FROM generate_series(CAST(:a AS int), CAST(:b AS int)) AS n"
+            ),
+            {"sid": session_id, "a": first_seat, "b": last_seat},
+        )
 
     async def max_seat_no(self, session_id: int) -> int:
         value = await self.db.scalar(

@@ -8,17 +8,17 @@ import asyncpg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.domain.bookings import errors
+from service.domain.bookings import errors, window
 from service.domain.bookings.codes import new_code
+from service.domain.bookings.idempotency import KeyTaken
+from service.domain.bookings.idempotency_repository import KeyClaim
 from service.domain.bookings.normalize import InvalidValue, normalize_code, normalize_phone
 from service.domain.bookings.repository import BookingRepository, SessionGate
 from service.domain.bookings.schemas import BookingView, CompanionView, ValidBooking
 from service.domain.errors import DomainError
-from service.domain.events.repository import EventRepository
 from service.jobs import enqueue_after_commit
 
 SEND_NOTIFICATION = "send_notification"
-_LIVE_UNIQUE = {"uq_bookings_live_person", "uq_bookings_live_phone", "uq_bookings_live_email"}
 
 
 def queue_notices(db: AsyncSession, *notification_ids: int | None) -> None:
@@ -28,29 +28,29 @@ def queue_notices(db: AsyncSession, *notification_ids: int | None) -> None:
             enqueue_after_commit(db, SEND_NOTIFICATION, f"notify:{nid}", nid)
 
 
+_REFUSALS = {
+    window.NOT_PUBLISHED: errors.event_not_published,
+    window.CANCELLED: errors.session_cancelled,
+    window.PAST: errors.session_past,
+    window.NOT_OPEN: errors.session_not_open,
+    window.CLOSED: errors.booking_closed,
+}
+
+
 def _gate_error(gate: SessionGate, party_size: int = 1) -> DomainError | None:
-    if gate.event_status != "published":
-        return errors.event_not_published()
-    if gate.session_status == "cancelled":
-        return errors.session_cancelled()
-    if gate.starts_at <= gate.now:
-        return errors.session_past()
-    if gate.now < gate.opens_at:
-        return errors.session_not_open()
-    if gate.now >= gate.closes_at:
-        return errors.booking_closed()
+    code = window.refusal(
+        event_status=gate.event_status,
+        session_status=gate.session_status,
+        opens_at=gate.opens_at,
+        closes_at=gate.closes_at,
+        starts_at=gate.starts_at,
+        now=gate.now,
+    )
+    if code is not None:
+        return _REFUSALS[code]()
     if party_size - 1 > gate.max_companions:
         return errors.too_many_companions(gate.max_companions)
     return None
-
-
-def _constraint(exc: IntegrityError | asyncpg.UniqueViolationError) -> str | None:
-    """The violated constraint, whether the statement went through SQLAlchemy or straight to
-    asyncpg (the hot path)."""
-    if isinstance(exc, IntegrityError):
-        exc = getattr(exc.orig, "__cause__", None)  # type: ignore[assignment]
-    name = getattr(exc, "constraint_name", None)
-    return name if isinstance(name, str) else None
 
 
 def _new_view(
@@ -99,13 +99,20 @@ async def book(
     channel: str = "web",
     staff_id: int | None = None,
     allow_over_capacity: bool = False,
+    join_waitlist: bool = True,
+    key: KeyClaim | None = None,
 ) -> BookingView:
+    """A seat while seats last, then the waiting list; with join_waitlist=False a person who
+    was shown a free seat is never put on the waiting list silently: waitlist_only() instead,
+    and nothing is written."""
     repo = BookingRepository(db)
     code = new_code()
     try:
         # Fast path, one statement: a free seat that nobody else is claiming right now.
         await repo.mark_fast_path()
-        outcome = await repo.try_confirm(session_id, code, data, channel, staff_id)
+        outcome = await repo.try_confirm(session_id, code, data, channel, staff_id, key)
+        if not outcome.claimed:
+            raise KeyTaken
         gate = outcome.gate
         if gate is None:
             raise errors.session_not_found()
@@ -145,7 +152,10 @@ async def book(
             raise errors.session_not_found()
         if (problem := _gate_error(locked, data.party_size)) is not None:
             raise problem
-        outcome = await repo.try_confirm(session_id, code, data, channel, staff_id)
+        # undo_fast_path took the key's claim back with the seat locks: claim it again here.
+        outcome = await repo.try_confirm(session_id, code, data, channel, staff_id, key)
+        if not outcome.claimed:
+            raise KeyTaken
         if outcome.duplicate:
             raise errors.already_booked()
         if outcome.booking_id is not None:
@@ -153,6 +163,10 @@ async def book(
             return _new_view(outcome.booking_id, code, "confirmed", None, channel, data, locked)
         if locked.waitlist_limit == 0:
             raise errors.session_full()
+        if not join_waitlist:
+            if locked.waitlist_count >= locked.waitlist_limit:
+                raise errors.waitlist_full()
+            raise errors.waitlist_only()
         joined = await repo.join_waitlist(session_id, code, data, channel, staff_id)
         if joined is None:
             raise errors.waitlist_full()
@@ -162,11 +176,8 @@ async def book(
             booking_id, code, "waitlisted", locked.waitlist_count + 1, channel, data, locked
         )
     except (IntegrityError, asyncpg.UniqueViolationError) as exc:
-        name = _constraint(exc)
-        if name in _LIVE_UNIQUE:
-            raise errors.already_booked() from None
-        if name == "uq_bookings_code":
-            raise errors.try_again() from None
+        if (meaning := errors.for_violation(exc)) is not None:
+            raise meaning from None
         raise
 
 
@@ -360,7 +371,7 @@ async def resize_session(db: AsyncSession, session_id: int, capacity: int) -> li
         raise errors.capacity_below_confirmed(held)
     if capacity > seats:
         first = await repo.max_seat_no(session_id) + 1
-        await EventRepository(db).add_seats(session_id, first, first + capacity - seats - 1)
+        await BookingRepository(db).add_seats(session_id, first, first + capacity - seats - 1)
     elif capacity < seats:
         await repo.remove_free_seats(session_id, keep=capacity)
     await repo.set_capacity(session_id, capacity)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from icalendar import Calendar, Event, vDuration
 
+from service.domain import clock
 from service.domain.calendars.repository import SessionEntry
 from service.local_time import TOKYO
 from service.settings import Settings
@@ -61,7 +62,7 @@ def add_event(
 ) -> None:
     event = Event()
     event.add("uid", uid)
-    event.add("dtstamp", (now or datetime.now(UTC)).astimezone(UTC))
+    event.add("dtstamp", (now or clock.now()).astimezone(UTC))
     event.add("dtstart", entry.starts_at.astimezone(TOKYO))
     event.add("dtend", entry.ends_at.astimezone(TOKYO))
     event.add("summary", clean_text(summary))

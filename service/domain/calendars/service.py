@@ -6,10 +6,11 @@ code); the public feed only published events; staff feeds counts, never names.""
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain import clock
 from service.domain.bookings.normalize import format_code, normalize_code
 from service.domain.calendars.ics import add_event, new_calendar, to_bytes, uid_domain
 from service.domain.calendars.repository import (
@@ -116,7 +117,7 @@ async def booking_calendar(
     booking = await CalendarRepository(db).booking(canonical)
     if booking is None:
         raise _not_found()
-    return format_code(canonical), booking_ics(settings, booking, datetime.now(UTC))
+    return format_code(canonical), booking_ics(settings, booking, clock.now())
 
 
 # -- the public feed -----------------------------------------------------------------------
@@ -157,7 +158,7 @@ def public_ics(settings: Settings, entries: list[SessionEntry], now: datetime) -
 
 
 async def public_calendar(db: AsyncSession, settings: Settings) -> bytes:
-    now = datetime.now(UTC)
+    now = clock.now()
     entries = await CalendarRepository(db).public_sessions(now, FEED_LIMIT)
     return public_ics(settings, entries, now)
 
@@ -201,7 +202,7 @@ def staff_ics(settings: Settings, entries: list[StaffEntry], now: datetime) -> b
 
 async def staff_calendar(db: AsyncSession, settings: Settings, token: str) -> bytes:
     owner = await resolve_staff_feed(db, settings, token)
-    now = datetime.now(UTC)
+    now = clock.now()
     cohost_org = owner.organization_id if owner.role == "cohost" else None
     if owner.role == "cohost" and cohost_org is None:
         raise _not_found()

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.db import contains_pattern
 from service.domain.events.models import Event, EventSession, Organization, Venue, event_cohosts
 
 
@@ -76,19 +77,17 @@ SELECT (SELECT array_agg(id ORDER BY id) FROM cancelled) AS bookings,
 """)
 
 
-def like_pattern(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 class EventAdminRepository:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
 
-    async def now(self) -> datetime:
-        value = await self.db.scalar(text("SELECT now()"))
-        assert isinstance(value, datetime)
-        return value
+    async def save(self) -> None:
+        """Writes the changes made to loaded rows (events, sessions) now, in this transaction."""
+        await self.db.flush()
+
+    async def reload(self, row: object) -> None:
+        """Reads a row again after a statement of another repository changed it."""
+        await self.db.refresh(row)
 
     async def list_events(
         self,
@@ -104,7 +103,7 @@ class EventAdminRepository:
             {
                 "org": cohost_org_id,
                 "status": status,
-                "q": like_pattern(title) if title else None,
+                "q": contains_pattern(title) if title else None,
                 "upcoming": upcoming_only,
                 "limit": limit,
             },
@@ -226,8 +225,3 @@ class EventAdminRepository:
             )
         ).one()
         return list(row.bookings or []), list(row.notices or [])
-
-    async def clear_waitlist_count(self, session_id: int) -> None:
-        await self.db.execute(
-            text("UPDATE sessions SET waitlist_count = 0 WHERE id = :sid"), {"sid": session_id}
-        )

@@ -24,18 +24,6 @@ class EventRepository:
     async def count(self) -> int:
         return int(await self.db.scalar(select(func.count()).select_from(Event)) or 0)
 
-    async def add_seats(self, session_id: int, first_seat: int, last_seat: int) -> None:
-        """Seat rows first_seat..last_seat for a session (none when last < first)."""
-        if last_seat < first_seat:
-            return
-        await self.db.execute(
-            text(
-                "INSERT INTO session_seats (session_id, seat_no) "
-                "SELECT :sid, n FROM generate_series(CAST(:a AS int), CAST(:b AS int)) AS n"
-            ),
-            {"sid": session_id, "a": first_seat, "b": last_seat},
-        )
-
     async def set_organizations(
         self, event_id: int, *, cohost_ids: list[int], employer_ids: list[int]
     ) -> None:
@@ -117,8 +105,3 @@ class EventRepository:
             {"ids": session_ids},
         )
         return {int(r.id): (int(r.confirmed), int(r.free)) for r in rows}
-
-    async def now(self) -> datetime:
-        value = await self.db.scalar(text("SELECT now()"))
-        assert isinstance(value, datetime)
-        return value

@@ -6,6 +6,8 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain import clock
+from service.domain.bookings import window
 from service.domain.errors import InvalidInput, NotFound
 from service.domain.events.enums import EVENT_KINDS, SECTORS, WARDS
 from service.domain.events.models import Event, EventSession, Organization
@@ -19,15 +21,26 @@ DATE_MIN_YEAR = 2000
 DATE_MAX_YEAR = 2100
 
 
+_STATE_OF_REFUSAL = {
+    window.CANCELLED: "cancelled",
+    window.PAST: "past",
+    window.NOT_OPEN: "not_yet_open",
+    window.CLOSED: "closed",
+}
+
+
 def session_state(s: EventSession, now: datetime, free: int) -> str:
-    if s.status == "cancelled":
-        return "cancelled"
-    if s.starts_at <= now:
-        return "past"
-    if now < s.booking_opens_at:
-        return "not_yet_open"
-    if now >= s.booking_closes_at:
-        return "closed"
+    """What the pages and the API show; the event is published (only those are listed)."""
+    refused = window.refusal(
+        event_status="published",
+        session_status=s.status,
+        opens_at=s.booking_opens_at,
+        closes_at=s.booking_closes_at,
+        starts_at=s.starts_at,
+        now=now,
+    )
+    if refused is not None:
+        return _STATE_OF_REFUSAL[refused]
     if free > 0:
         return "open"
     if s.waitlist_count < s.waitlist_limit:
@@ -115,7 +128,7 @@ async def list_upcoming(
     if fields:
         raise InvalidInput(fields=fields)
     repo = EventRepository(db)
-    now = await repo.now()
+    now = clock.now()
     ids, total = await repo.search_published(
         now=now,
         sector=sector,
@@ -144,4 +157,4 @@ async def get_event(
     if not events or (events[0].status != "published" and not include_unpublished):
         raise NotFound("お探しのイベントは見つかりませんでした。", code="event_not_found")
     counts = await repo.session_counts([s.id for s in events[0].sessions])
-    return _event_view(events[0], counts, await repo.now())
+    return _event_view(events[0], counts, clock.now())

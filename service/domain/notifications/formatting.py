@@ -6,20 +6,9 @@ import re
 import unicodedata
 from datetime import datetime
 
-from service.local_time import TOKYO
+from service.local_time import TOKYO, jp_date, jp_time
 
-WEEKDAYS = "月火水木金土日"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-
-
-def jp_date(value: datetime) -> str:
-    local = value.astimezone(TOKYO)
-    return f"{local.month}月{local.day}日（{WEEKDAYS[local.weekday()]}）"
-
-
-def jp_time(value: datetime) -> str:
-    local = value.astimezone(TOKYO)
-    return f"{local.hour}:{local.minute:02d}"
 
 
 def jp_when(starts_at: datetime, ends_at: datetime) -> str:

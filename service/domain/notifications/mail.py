@@ -4,7 +4,6 @@ from cleaned values, sent with aiosmtplib."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -15,6 +14,7 @@ from pathlib import Path
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from service.domain import clock
 from service.domain.bookings.normalize import format_code
 from service.domain.calendars.tokens import calendar_path
 from service.domain.email_address import UnmailableAddress, canonical_email
@@ -108,7 +108,7 @@ def build_message(
     message["From"] = settings.mail_from
     message["To"] = to
     message["Subject"] = mail.subject
-    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Date"] = format_datetime(clock.now())
     # The same id on every attempt, so a receiving server can drop a resend after a crash.
     domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
     message["Message-ID"] = f"<notification-{notification_id}@{domain}>"

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain import clock
 from service.domain.bookings.models import Booking, Person
 from service.domain.events.models import Event, EventSession, Venue
 from service.domain.notifications.models import Notification
@@ -50,7 +51,7 @@ class NotificationRepository:
             .where(
                 Notification.id == notification_id,
                 Notification.status == "pending",
-                Notification.send_after <= func.now(),
+                Notification.send_after <= clock.now(),
             )
             .with_for_update(skip_locked=True)
         )
@@ -106,7 +107,7 @@ class NotificationRepository:
         if retry_in is None:
             values["status"] = "failed"
         else:
-            values["send_after"] = func.now() + retry_in
+            values["send_after"] = clock.now() + retry_in
         await self._update(notice, **values)
 
     async def _update(self, notice: Notification, **values: Any) -> None:
@@ -118,7 +119,7 @@ class NotificationRepository:
     async def due_ids(self, limit: int) -> list[int]:
         stmt = (
             select(Notification.id)
-            .where(Notification.status == "pending", Notification.send_after <= func.now())
+            .where(Notification.status == "pending", Notification.send_after <= clock.now())
             .order_by(Notification.id)
             .limit(limit)
         )

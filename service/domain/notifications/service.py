@@ -8,7 +8,7 @@ Message-ID stays the same so receiving servers may drop the copy."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 
 import aiosmtplib
@@ -16,6 +16,7 @@ import structlog
 from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain import clock
 from service.domain.notifications.mail import BadAddress, build_message, recipient, render, send
 from service.domain.notifications.repository import MailFacts, NotificationRepository
 from service.jobs import enqueue_after_commit
@@ -101,7 +102,7 @@ async def deliver(db: AsyncSession, settings: Settings, notification_id: int) ->
     if facts is None:
         await repo.mark_skipped(notice, "booking_missing")
         return Outcome.SKIPPED
-    reason = skip_reason(notice.kind, facts, datetime.now(UTC))
+    reason = skip_reason(notice.kind, facts, clock.now())
     if reason is None:
         try:
             to = recipient(facts.email or "")

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.db import contains_pattern
 from service.domain.rosters.schemas import RosterEntry, SessionHeader
 
 _HEADER = text("""
@@ -57,11 +58,6 @@ class BookingState:
     no_show_at: datetime | None
 
 
-def _like(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _entry(row: Any) -> RosterEntry:
     return RosterEntry(**row._mapping)
 
@@ -77,8 +73,8 @@ class RosterRepository:
     async def entries(self, session_id: int, search: Search | None = None) -> list[RosterEntry]:
         params: dict[str, Any] = {"sid": session_id, "text": None, "kana": None, "digits": None}
         if search is not None:
-            params["text"] = _like(search.text)
-            params["kana"] = _like(search.kana)
+            params["text"] = contains_pattern(search.text)
+            params["kana"] = contains_pattern(search.kana)
             params["digits"] = f"%{search.digits}%" if search.digits else None
         rows = await self.db.execute(text(_ENTRIES), params)
         return [_entry(r) for r in rows]

@@ -93,9 +93,5 @@ class Roster:
         return sum(1 for e in self.confirmed if e.checked_in_at)
 
     @property
-    def no_shows(self) -> int:
-        return sum(1 for e in self.confirmed if e.no_show_at)
-
-    @property
     def walk_ins(self) -> int:
         return sum(1 for e in self.confirmed if e.channel == "walk_in")

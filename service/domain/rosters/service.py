@@ -22,6 +22,8 @@ from service.domain.accounts.audit import record
 from service.domain.accounts.repository import AccountRepository
 from service.domain.bookings import errors as booking_errors
 from service.domain.bookings.codes import new_code
+from service.domain.bookings.idempotency import canonical, once
+from service.domain.bookings.idempotency_repository import KeyClaim
 from service.domain.bookings.repository import BookingRepository
 from service.domain.bookings.schemas import ValidBooking, validate_booking_input
 from service.domain.bookings.service import (
@@ -36,6 +38,8 @@ from service.domain.rosters.repository import BookingState, RosterRepository, Se
 from service.domain.rosters.schemas import Roster, RosterEntry, SessionHeader
 
 SEARCH_MAX = 100
+PHONE_SCOPE = "rosters.phone_booking"
+WALK_IN_SCOPE = "rosters.walk_in"
 _DIGITS = re.compile(r"\d")
 
 # What the audit log keeps of a booking: its state, not the person's details.
@@ -83,7 +87,7 @@ async def _header(db: AsyncSession, actor: Actor, session_id: int) -> SessionHea
     await require_session(AccountRepository(db), actor, session_id)
     header = await RosterRepository(db).header(session_id)
     if header is None:
-        raise NotFound("回（日程）が見つかりません。", code="session_not_found")
+        raise booking_errors.session_not_found()
     return header
 
 
@@ -263,14 +267,24 @@ async def mark_remaining_no_shows(db: AsyncSession, actor: Actor, session_id: in
 
 
 async def phone_booking(
-    db: AsyncSession, actor: Actor, session_id: int, data: Mapping[str, object]
+    db: AsyncSession,
+    actor: Actor,
+    session_id: int,
+    data: Mapping[str, object],
+    *,
+    key: str | None = None,
 ) -> RosterEntry:
     """A booking the desk takes over the phone: the same first-come rules and codes as the
-    public pages; e-mail is optional."""
-    await _header(db, actor, session_id)
-    valid = validate_booking_input(data, email_required=False)
-    view = await book(db, session_id, valid, channel="phone", staff_id=actor.id)
-    return await _audit_change(db, actor, "booking.phone", None, view.id)
+    public pages; e-mail is optional. A retry with the same key gets the first entry back."""
+
+    async def run(_: KeyClaim | None) -> RosterEntry:
+        await _header(db, actor, session_id)
+        valid = validate_booking_input(data, email_required=False)
+        view = await book(db, session_id, valid, channel="phone", staff_id=actor.id)
+        return await _audit_change(db, actor, "booking.phone", None, view.id)
+
+    parts = (str(actor.id), str(session_id), canonical(data))
+    return (await once(db, PHONE_SCOPE, key, parts, RosterEntry, run)).value
 
 
 def _walk_in_gate(header: SessionHeader) -> None:
@@ -301,10 +315,27 @@ async def walk_in(
     data: Mapping[str, object],
     *,
     override: bool = False,
+    key: str | None = None,
 ) -> RosterEntry:
     """Someone at the door without a booking (当日参加): a free seat if there is one, beyond
     the capacity only when staff explicitly override (recorded on the booking and in the
-    audit log). Checked in at once."""
+    audit log). Checked in at once. A retry with the same key gets the first entry back."""
+
+    async def run(_: KeyClaim | None) -> RosterEntry:
+        return await _walk_in(db, actor, session_id, data, override=override)
+
+    parts = (str(actor.id), str(session_id), str(override), canonical(data))
+    return (await once(db, WALK_IN_SCOPE, key, parts, RosterEntry, run)).value
+
+
+async def _walk_in(
+    db: AsyncSession,
+    actor: Actor,
+    session_id: int,
+    data: Mapping[str, object],
+    *,
+    override: bool,
+) -> RosterEntry:
     await _header(db, actor, session_id)
     valid: ValidBooking = validate_booking_input(data, email_required=False)
     bookings = BookingRepository(db)
@@ -313,7 +344,7 @@ async def walk_in(
     repo = RosterRepository(db)
     header = await repo.header(session_id)
     if header is None:
-        raise NotFound("回（日程）が見つかりません。", code="session_not_found")
+        raise booking_errors.session_not_found()
     _walk_in_gate(header)
     if await repo.live_booking_with_phone(session_id, valid.phone) is not None:
         message = "この電話番号で予約があります。名簿から探して受付してください。"
@@ -328,8 +359,10 @@ async def walk_in(
             session_id, code, valid, "walk_in", actor.id, seat_ids=seats or []
         )
         await repo.set_attendance(booking_id, checked_in=True)
-    except IntegrityError:
-        raise booking_errors.already_booked() from None
+    except IntegrityError as exc:
+        if (meaning := booking_errors.for_violation(exc)) is not None:
+            raise meaning from None
+        raise
     queue_notices(db, notice)
     entry = await _audit_change(db, actor, "booking.walk_in", None, booking_id)
     return entry

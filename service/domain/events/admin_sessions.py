@@ -1,0 +1,228 @@
+"""The organizer console's rules for sessions: add, change (the booking window, the venue and
+the capacity: a resize promotes from the waiting list), cancel (everyone booked is told).
+Every change is written to the audit log in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, time
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.domain import clock
+from service.domain.accounts.access import require_role
+from service.domain.accounts.actor import Actor
+from service.domain.accounts.audit import changed, record
+from service.domain.accounts.repository import AccountRepository
+from service.domain.bookings.errors import session_not_found
+from service.domain.bookings.repository import BookingRepository
+from service.domain.bookings.service import queue_notices, resize_session
+from service.domain.errors import Conflict, InvalidInput, NotFound
+from service.domain.events.admin_common import (
+    _check_venue,
+    _locked_event,
+    _locked_session,
+    _session_values,
+)
+from service.domain.events.admin_events import show_event
+from service.domain.events.admin_repository import EventAdminRepository
+from service.domain.events.admin_schemas import (
+    SessionInput,
+    validate_reason,
+    validate_session_input,
+)
+from service.domain.events.models import EventSession
+from service.domain.events.schemas import EventView, SessionView
+from service.local_time import TOKYO
+
+
+def _booking_window(
+    data: SessionInput, now: datetime, current: EventSession | None = None
+) -> tuple[datetime, datetime]:
+    """Left empty, a new session takes bookings from today (Japan time) until it starts;
+    an edited one keeps its window."""
+    today = datetime.combine(now.astimezone(TOKYO).date(), time(0), tzinfo=TOKYO)
+    default_opens = current.booking_opens_at if current else min(today, data.starts_at)
+    default_closes = current.booking_closes_at if current else data.starts_at
+    opens = data.booking_opens_at or default_opens
+    closes = data.booking_closes_at or default_closes
+    if closes <= opens:
+        raise InvalidInput(fields={"booking_closes_at": "受付締切は受付開始より後にしてください。"})
+    return opens, closes
+
+
+async def add_session(
+    db: AsyncSession, actor: Actor, event_id: int, raw: Mapping[str, object]
+) -> int:
+    require_role(actor, "organizer")
+    data = validate_session_input(raw)
+    repo = EventAdminRepository(db)
+    event = await _locked_event(repo, event_id)
+    if event.status == "cancelled":
+        raise Conflict("中止したイベントには回を追加できません。", code="event_cancelled")
+    await _check_venue(repo, data.venue_id)
+    now = clock.now()
+    if data.starts_at <= now:
+        raise InvalidInput(fields={"starts_at": "開始日時は今より後にしてください。"})
+    opens, closes = _booking_window(data, now)
+    session = await repo.add_session(
+        EventSession(
+            event_id=event_id,
+            venue_id=data.venue_id,
+            starts_at=data.starts_at,
+            ends_at=data.ends_at,
+            capacity=data.capacity,
+            waitlist_limit=data.waitlist_limit,
+            booking_opens_at=opens,
+            booking_closes_at=closes,
+        )
+    )
+    # The seats are what bookers claim; a session without them could never be booked.
+    await BookingRepository(db).add_seats(session.id, 1, data.capacity)
+    await record(
+        AccountRepository(db),
+        actor,
+        "session.create",
+        "session",
+        session.id,
+        after=_session_values(session),
+    )
+    return session.id
+
+
+async def update_session(
+    db: AsyncSession, actor: Actor, session_id: int, raw: Mapping[str, object]
+) -> list[int]:
+    """Changes a session (resizes it, too): the raw input as the form or the API sent it. A
+    smaller capacity than the confirmed bookings is refused; a larger one promotes from the
+    waiting list in order. Returns the promoted booking ids."""
+    require_role(actor, "organizer")
+    data = validate_session_input(raw)
+    repo = EventAdminRepository(db)
+    session = await _locked_session(repo, session_id)
+    if session.status == "cancelled":
+        raise Conflict("中止した回は変更できません。", code="session_cancelled")
+    await _check_venue(repo, data.venue_id)
+    if data.waitlist_limit < session.waitlist_count:
+        message = (
+            "キャンセル待ちの上限を、いま待っている人数"
+            f"（{session.waitlist_count}人）より少なくすることはできません。"
+        )
+        raise Conflict(
+            message, code="waitlist_limit_below_waiting", fields={"waitlist_limit": message}
+        )
+    before = _session_values(session)
+    opens, closes = _booking_window(data, clock.now(), session)
+    session.venue_id = data.venue_id
+    session.starts_at = data.starts_at
+    session.ends_at = data.ends_at
+    session.waitlist_limit = data.waitlist_limit
+    session.booking_opens_at = opens
+    session.booking_closes_at = closes
+    await repo.save()
+    promoted: list[int] = []
+    if data.capacity != session.capacity:
+        promoted = await resize_session(db, session_id, data.capacity)
+        await repo.reload(session)
+    after = _session_values(session)
+    old, new = changed(before, after)
+    if promoted:
+        new["promoted_booking_ids"] = promoted
+    if new:
+        await record(
+            AccountRepository(db),
+            actor,
+            "session.update",
+            "session",
+            session_id,
+            before=old,
+            after=new,
+        )
+    return promoted
+
+
+async def cancel_session(db: AsyncSession, actor: Actor, session_id: int, reason: object) -> int:
+    """Cancels the session; its bookings are kept, marked cancelled, and each booked person
+    gets a notice. Returns how many bookings were cancelled."""
+    require_role(actor, "organizer")
+    return await _cancel_session(db, actor, session_id, validate_reason(reason))
+
+
+async def _cancel_session(db: AsyncSession, actor: Actor, session_id: int, reason: str) -> int:
+    repo = EventAdminRepository(db)
+    session = await _locked_session(repo, session_id)
+    if session.status == "cancelled":
+        raise Conflict("この回はすでに中止になっています。", code="session_cancelled")
+    if session.starts_at <= clock.now():
+        # People may already be checked in; their attendance is a record, not a booking.
+        raise Conflict("始まった回や終わった回は中止にできません。", code="session_started")
+    await repo.withdraw_free_seats(session_id)
+    booking_ids, notice_ids = await repo.cancel_live_bookings(
+        session_id, reason=reason, staff_id=actor.id
+    )
+    before = {"status": session.status, "waitlist_count": session.waitlist_count}
+    session.status = "cancelled"
+    session.cancelled_at = clock.now()
+    session.cancel_reason = reason
+    session.waitlist_count = 0
+    await repo.save()
+    queue_notices(db, *notice_ids)
+    await record(
+        AccountRepository(db),
+        actor,
+        "session.cancel",
+        "session",
+        session_id,
+        before=before,
+        after={
+            "status": "cancelled",
+            "reason": reason,
+            "cancelled_booking_ids": booking_ids,
+        },
+    )
+    return len(booking_ids)
+
+
+async def show_session(
+    db: AsyncSession, actor: Actor, session_id: int
+) -> tuple[EventView, SessionView]:
+    repo = AccountRepository(db)
+    event_id = await repo.event_id_of_session(session_id)
+    if event_id is None:
+        raise session_not_found()
+    try:
+        event = await show_event(db, actor, event_id)
+    except NotFound:
+        raise session_not_found() from None
+    for session in event.sessions:
+        if session.id == session_id:
+            return event, session
+    raise session_not_found()
+
+
+async def cancel_event(db: AsyncSession, actor: Actor, event_id: int, reason: object) -> None:
+    """Cancels the event and every session still scheduled, with a notice per booked person."""
+    require_role(actor, "organizer")
+    text_reason = validate_reason(reason)
+    repo = EventAdminRepository(db)
+    event = await _locked_event(repo, event_id)
+    if event.status == "cancelled":
+        raise Conflict("このイベントはすでに中止になっています。", code="event_cancelled")
+    # Sessions already held (or under way) keep their bookings and attendance as they are.
+    for session_id in await repo.session_ids_of_event(
+        event_id, status="scheduled", not_started=True
+    ):
+        await _cancel_session(db, actor, session_id, text_reason)
+    before = event.status
+    event.status = "cancelled"
+    await repo.save()
+    await record(
+        AccountRepository(db),
+        actor,
+        "event.cancel",
+        "event",
+        event.id,
+        before={"status": before},
+        after={"status": "cancelled", "reason": text_reason},
+    )

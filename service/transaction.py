@@ -1,0 +1,68 @@
+"""The request's (or job's) transaction: one place decides whether it commits.
+
+A request commits when its response is a success or a redirect (2xx, 3xx) and rolls back
+otherwise, whether the handler raised or returned an error page itself (a form re-rendered
+with a 422 or 409). Jobs queued for after commit (service.jobs) are handed over only after the
+commit, and dropped with a rollback. Handlers never commit or roll back.
+
+The status is recorded by an app-wide after_request hook, which Litestar runs after the
+handler and before the dependencies' cleanup (where provide_db ends the transaction). A
+ContextVar carries it: both run in the request's own task. A failed commit therefore still
+becomes a proper error response through the one mapping (service.http_errors).
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+from litestar import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.jobs import Job, discard_after_commit_jobs, take_after_commit_jobs
+
+_response_status: ContextVar[int | None] = ContextVar("response_status", default=None)
+# A Response built without a status gets its route's default, which is 2xx or 3xx on every
+# route (tests/test_request_transaction.py checks the route table).
+_ROUTE_DEFAULT = 200
+
+
+async def record_response_status(response: Response[object]) -> Response[object]:
+    """after_request hook (app level): what the transaction's end is decided on. Async, so
+    it runs in the request's task (a sync hook would run in a thread, with a copied context)."""
+    _response_status.set(response.status_code or _ROUTE_DEFAULT)
+    return response
+
+
+def response_commits() -> bool:
+    status = _response_status.get()
+    return status is not None and 200 <= status < 400
+
+
+async def finish(session: AsyncSession, *, commit: bool) -> list[Job]:
+    """Commits and returns the jobs to hand over, or rolls back and drops them."""
+    if commit:
+        await session.commit()
+        return take_after_commit_jobs(session)
+    await abandon(session)
+    return []
+
+
+async def abandon(session: AsyncSession) -> None:
+    """Undoes everything so far (jobs included), e.g. before re-rendering a refused form with
+    fresh reads; the transaction then rolls back at its end as well."""
+    discard_after_commit_jobs(session)
+    await session.rollback()
+    session.info.pop(_KEEP, None)
+
+
+_KEEP = "keep_despite_status"
+
+
+def keep_despite_status(session: AsyncSession) -> None:
+    """The refused attempt has been abandoned; what was written since (the audit record of who
+    was shown a roster on the page that says why) commits even though the status is 4xx."""
+    session.info[_KEEP] = True
+
+
+def request_commits(session: AsyncSession) -> bool:
+    return response_commits() or bool(session.info.pop(_KEEP, False))

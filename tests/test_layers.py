@@ -1,0 +1,82 @@
+"""Rules of the layout that a test enforces (the import contracts are in .importlinter):
+every query lives in a repository, and only service/transaction.py ends a transaction."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SQL_BUILDERS = {"select", "insert", "update", "delete", "text", "exists", "union", "table"}
+QUERY_METHODS = {
+    "execute", "scalar", "scalars", "stream", "get", "add", "add_all", "merge", "delete",
+    "flush", "refresh", "fetch", "fetchrow", "fetchval",
+}  # fmt: skip
+TRANSACTION_METHODS = {"commit", "rollback", "begin", "begin_nested"}
+SESSION_NAMES = {"db", "session", "self.db", "conn", "connection"}
+# Not repositories, and why they may still touch SQL.
+ALLOWED = {
+    "service/db.py": "the engine, the session factory and the driver statement helper",
+    "service/api/health.py": "the readiness probe runs SELECT 1 on a connection of its own",
+    "service/transaction.py": "the one place that commits or rolls back",
+    "service/migrations.py": "Alembic",
+    "service/demo_data.py": "the demo loader builds its ORM rows directly (not a request path)",
+}
+
+
+def _is_repository(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return name == "repository.py" or name.endswith("_repository.py")
+
+
+def _is_models(path: str) -> bool:
+    # Schema definitions use text() for server defaults and partial indexes.
+    return path.rsplit("/", 1)[-1] == "models.py"
+
+
+def _modules() -> list[tuple[str, ast.Module]]:
+    out = []
+    for base in ("service", "workers"):
+        for file in sorted((ROOT / base).rglob("*.py")):
+            rel = file.relative_to(ROOT).as_posix()
+            out.append((rel, ast.parse(file.read_text(encoding="utf-8"), rel)))
+    return out
+
+
+def violations(path: str, tree: ast.Module) -> list[str]:
+    found: list[str] = []
+    if path in ALLOWED:
+        return found
+    repository = _is_repository(path)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+            for alias in node.names:
+                if alias.name in SQL_BUILDERS and not repository and not _is_models(path):
+                    found.append(f"{path}:{node.lineno} imports {alias.name} from sqlalchemy")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            receiver = ast.unparse(node.func.value)
+            method = node.func.attr
+            if receiver not in SESSION_NAMES and not receiver.endswith(".db"):
+                continue
+            if method in TRANSACTION_METHODS:
+                found.append(f"{path}:{node.lineno} {receiver}.{method}() outside transaction.py")
+            elif method in QUERY_METHODS and not repository:
+                found.append(f"{path}:{node.lineno} {receiver}.{method}() outside a repository")
+    return found
+
+
+def test_every_query_is_in_a_repository() -> None:
+    found = [v for path, tree in _modules() for v in violations(path, tree)]
+    assert found == []
+
+
+def test_the_rule_catches_a_query_in_a_service() -> None:
+    service = ast.parse(
+        "from sqlalchemy import select\n"
+        "async def f(db):\n"
+        "    await db.execute(select(1))\n"
+        "    await db.flush()\n"
+        "    await db.rollback()\n"
+    )
+    assert len(violations("service/domain/x/service.py", service)) == 4
+    assert len(violations("service/domain/x/repository.py", service)) == 1  # the rollback

@@ -1,0 +1,23 @@
+"""Nightly housekeeping: tables that would otherwise grow forever."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from service.domain.accounts.logins import purge_expired_tokens
+from service.domain.accounts.repository import AccountRepository
+from service.domain.bookings.idempotency import purge_idempotency_records
+from workers.context import transaction
+
+log = structlog.get_logger("workers.maintenance")
+
+
+async def purge_expired_records(ctx: dict[str, Any]) -> dict[str, int]:
+    """Idempotency records past the 24 hours the API promises, and expired staff tokens."""
+    async with transaction(ctx) as db:
+        records = await purge_idempotency_records(db)
+        tokens = await purge_expired_tokens(AccountRepository(db))
+    log.info("purged", idempotency_records=records, staff_tokens=tokens)
+    return {"idempotency_records": records, "staff_tokens": tokens}
