@@ -50,6 +50,11 @@ def params_of(session_id: int, person: dict[str, Any]) -> dict[str, Any]:
         "heard_from": person.get("heard_from"),
         "channel": "web",
         "staff_id": None,
+        # One person, no companions (the product's statement books whole parties).
+        "party_size": 1,
+        "needs": None,
+        "companion_names": [],
+        "companion_kanas": [],
         # The product's statement also takes the domain clock's now and an optional key.
         "now": datetime.now(UTC),
         "idem_scope": None,
