@@ -125,11 +125,19 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     SQLAlchemy's per-statement work costs more than the statement (make bench). The transaction
     stays SQLAlchemy's: begun here when it is not yet (as the asyncpg adapter itself does before
     its first statement), committed or rolled back by the session as usual."""
+    driver, _ = await driver_transaction(session)
+    return driver
+
+
+async def driver_transaction(session: AsyncSession) -> tuple[asyncpg.Connection, bool]:
+    """driver_connection, and whether its transaction began just now (nothing done in it yet)."""
     conn = await session.connection()
     fairy = await conn.get_raw_connection()
     adapted: Any = fairy.dbapi_connection
+    began = False
     async with adapted._execute_mutex:
         if adapted._transaction is None:
             await adapted._start_transaction()
+            began = True
     driver: asyncpg.Connection = adapted._connection
-    return driver
+    return driver, began

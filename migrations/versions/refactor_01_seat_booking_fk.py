@@ -2,7 +2,7 @@
 never created (create_table leaves such constraints to a later ALTER); `alembic check` found it.
 
 Revision ID: refactor_01
-Revises: companions_01
+Revises: faults_01
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "refactor_01"
-down_revision = "companions_01"
+down_revision = "faults_01"
 branch_labels = None
 depends_on = None
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import DriverStatement, driver_connection
+from service.db import DriverStatement, driver_connection, driver_transaction
 from service.domain import clock
 from service.domain.bookings.idempotency_repository import KeyClaim
 from service.domain.bookings.schemas import (
@@ -324,6 +324,7 @@ class LockedBooking:
 class BookingRepository:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
+        self._fresh = False
 
     async def try_confirm(
         self,
@@ -352,17 +353,25 @@ class BookingRepository:
 
     async def mark_fast_path(self) -> None:
         """A savepoint before the one-statement path, so that a booker who goes on to wait for
-        the session row can first drop the seat locks that statement may have left."""
-        conn = await driver_connection(self.db)
-        await conn.execute("SAVEPOINT booking_fast_path")
+        the session row can first drop the seat locks that statement may have left. When the
+        booking is the first thing its transaction does (the public API and pages), no savepoint
+        is needed: going back means going back to the start (undo_fast_path), which saves a
+        round trip on every booking."""
+        conn, self._fresh = await driver_transaction(self.db)
+        if not self._fresh:
+            await conn.execute("SAVEPOINT booking_fast_path")
 
     async def undo_fast_path(self) -> None:
         """Back to the savepoint: the statement wrote nothing (no seat was claimed), but a seat it
         locked and found taken on recheck stays locked until then. Waiting for the session row
         while holding that lock deadlocks against a cancel that holds the session row and frees
-        that very seat."""
+        that very seat. A transaction that had done nothing else starts over instead, in one
+        round trip (the same as going back to a savepoint at its start)."""
         conn = await driver_connection(self.db)
-        await conn.execute("ROLLBACK TO SAVEPOINT booking_fast_path")
+        if self._fresh:
+            await conn.execute("ROLLBACK; BEGIN")
+        else:
+            await conn.execute("ROLLBACK TO SAVEPOINT booking_fast_path")
 
     async def lock_session(self, session_id: int) -> SessionGate | None:
         row = (
