@@ -578,3 +578,24 @@ async def test_a_retry_gets_the_booking_as_it_was_first_answered(
         text("SELECT count(*) FROM bookings WHERE session_id = :s"), {"s": session_id}
     )
     assert count == 1
+
+
+async def test_a_waitlisted_booking_keeps_its_key_through_the_slow_path(
+    client: AsyncClient, db: AsyncSession, session_id: int
+) -> None:
+    """The key is claimed in the fast statement, given back with it when no seat is left, and
+    claimed again under the session lock: a retry of a waiting-list booking is replayed too."""
+    for n in (1, 2):
+        other = good(phone=f"09000000{n:03d}", email=f"p{n}@example.jp")
+        assert (await book(client, session_id, other)).status_code == 201
+    headers = {"Idempotency-Key": "waits-for-a-seat"}
+    first = await book(client, session_id, good(), headers=headers)
+    assert first.status_code == 201 and first.json()["status"] == "waitlisted"
+    retry = await book(client, session_id, good(), headers=headers)
+    assert retry.status_code == 201
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.content == first.content
+    count = await db.scalar(
+        text("SELECT count(*) FROM bookings WHERE session_id = :s"), {"s": session_id}
+    )
+    assert count == 3
