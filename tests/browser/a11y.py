@@ -47,3 +47,50 @@ async def assert_accessible(page: Page, label: str = "") -> None:
     assert not violations, f"axe found WCAG 2.2 A/AA violations on {where}:\n" + (
         describe_violations(violations)
     )
+
+
+# axe leaves text it cannot judge (same colour as its background, for one) as "incomplete",
+# not as a violation: this plain check catches red text on a red button.
+_LOW_CONTRAST_JS = """
+() => {
+  const rgba = c => {
+    const m = c.match(/[\\d.]+/g).map(Number);
+    return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1];
+  };
+  const lum = ([r, g, b]) => {
+    const f = v => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = el => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) return c;
+    }
+    return [255, 255, 255, 1];
+  };
+  const found = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) continue;
+    const s = getComputedStyle(el);
+    if (s.visibility === 'hidden' || s.clip === 'rect(0px, 0px, 0px, 0px)') continue;
+    const bg = background(el), fg = rgba(s.color);
+    const mixed = fg.slice(0, 3).map((v, i) => v * fg[3] + bg[i] * (1 - fg[3]));
+    const [hi, lo] = [lum(mixed), lum(bg)].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const size = parseFloat(s.fontSize), bold = parseInt(s.fontWeight) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) found.push(`${el.outerHTML.slice(0, 80)}: ${ratio.toFixed(2)}:1`);
+  }
+  return found;
+}
+"""
+
+
+async def low_contrast_text(page: Page) -> list[str]:
+    """Text under WCAG 1.4.3's contrast against its (solid) background, with the ratio."""
+    found: list[str] = await page.evaluate(_LOW_CONTRAST_JS)
+    return found

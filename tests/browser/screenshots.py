@@ -1,5 +1,6 @@
-"""`make screenshots`: every public page at 390px (a phone) and 1280px (a desktop), written to
-screenshots/<page>-390.png and screenshots/<page>-1280.png for a person to look at.
+"""`make screenshots`: every public page and every console page at 390px (a phone), 768px (a
+tablet) and 1280px (a desktop), written to screenshots/<page>-<width>.png and
+screenshots/console-<page>-<width>.png for a person to look at.
 
 Runs the real app on throwaway embedded PostgreSQL and Redis (or on the servers named by
 TEST_DATABASE_URL / TEST_REDIS_URL, in a new database), with the demo events plus a full
@@ -26,12 +27,13 @@ from service.embedded_servers import remove_throwaway, throwaway_postgres, throw
 from service.migrations import upgrade
 from service.settings import Settings, load_settings, to_plain_pg_url
 from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, chromium_available
+from tests.browser.console_tour import ConsoleData, console_tour, seed_console
 from tests.browser.live_server import serve
 from tests.browser.tour import TOUR_RATE_LIMIT, TourData, forget_rate_limits, seed_tour, tour
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "screenshots"
-WIDTHS = (390, 1280)
+WIDTHS = (390, 768, 1280)
 HEIGHT = 900
 
 
@@ -71,7 +73,12 @@ async def fresh_database(admin_url: str) -> AsyncIterator[str]:
 
 
 async def shoot(
-    browser: Browser, base_url: str, redis_url: str, db: AsyncSession, data: TourData
+    browser: Browser,
+    base_url: str,
+    redis_url: str,
+    db: AsyncSession,
+    data: TourData,
+    console: ConsoleData,
 ) -> list[Path]:
     taken: list[Path] = []
     for number, width in enumerate(WIDTHS):
@@ -88,6 +95,20 @@ async def shoot(
         await forget_rate_limits(redis_url)
         await tour(page, base_url, db, data, stop, number=number)
         await context.close()
+
+        context = await browser.new_context(
+            viewport={"width": width, "height": HEIGHT}, locale="ja-JP", timezone_id="Asia/Tokyo"
+        )
+        page = await context.new_page()
+
+        async def console_stop(name: str, page: Page = page, width: int = width) -> None:
+            path = OUT / f"console-{name}-{width}.png"
+            await page.screenshot(path=str(path), full_page=True)
+            taken.append(path)
+
+        await forget_rate_limits(redis_url)
+        await console_tour(page, base_url, console, console_stop)
+        await context.close()
     return taken
 
 
@@ -96,12 +117,15 @@ async def shoot_all(settings: Settings) -> list[Path]:
     try:
         async with make_session_factory(engine)() as db, async_playwright() as pw:
             data = await seed_tour(db, tours=len(WIDTHS))
+            console = await seed_console(db)
             browser = await pw.chromium.launch(
                 executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
             )
             try:
                 with serve(settings) as server:
-                    return await shoot(browser, server.base_url, settings.redis_url, db, data)
+                    return await shoot(
+                        browser, server.base_url, settings.redis_url, db, data, console
+                    )
             finally:
                 await browser.close()
     finally:

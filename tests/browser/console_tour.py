@@ -1,0 +1,190 @@
+"""A tour of every page and state of the organizer console, with a callback at each stop: the
+console accessibility test checks each page with axe at 390, 768 and 1280px, and
+`make screenshots` photographs each one (console-<stop>-<width>.png). The roster is a session of
+40 on its day, the size the compact check-in list is made for."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from playwright.async_api import Page
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.domain.bookings import service as bookings
+from service.domain.bookings.schemas import validate_booking_input
+from tests.factories import make_event, make_session, make_venue
+from tests.manage_support import PASSWORD, make_staff, move_session
+
+Stop = Callable[[str], Awaitable[None]]
+
+CONSOLE_STOPS = (
+    "login",
+    "login-error",
+    "events",
+    "event",
+    "event-new",
+    "event-new-errors",
+    "event-cancel",
+    "session-new",
+    "session-new-errors",
+    "session-cancel",
+    "roster",
+    "roster-search",
+    "roster-checked-in",
+    "roster-print",
+    "booking",
+    "booking-cancel",
+    "booking-cancel-errors",
+    "phone-booking",
+    "phone-booking-errors",
+    "walk-in",
+    "venue-new",
+    "organization-new",
+    "users",
+    "user-new",
+    "audit",
+)
+
+ROSTER_SIZE = 40
+_FAMILY = [
+    ("青木", "あおき"),
+    ("伊藤", "いとう"),
+    ("上田", "うえだ"),
+    ("遠藤", "えんどう"),
+    ("小川", "おがわ"),
+    ("加藤", "かとう"),
+    ("木村", "きむら"),
+    ("佐藤", "さとう"),
+    ("鈴木", "すずき"),
+    ("高橋", "たかはし"),
+]
+_GIVEN = [("花子", "はなこ"), ("太郎", "たろう"), ("和子", "かずこ"), ("一郎", "いちろう")]
+
+
+def roster_people(count: int = ROSTER_SIZE) -> list[tuple[str, str]]:
+    """(name, kana in hiragana) for count different people."""
+    people = []
+    for n in range(count):
+        family, family_kana = _FAMILY[n % len(_FAMILY)]
+        given, given_kana = _GIVEN[(n // len(_FAMILY)) % len(_GIVEN)]
+        people.append((f"{family} {given}", f"{family_kana} {given_kana}"))
+    return people
+
+
+@dataclass(frozen=True)
+class ConsoleData:
+    username: str
+    event_id: int
+    session_id: int  # the day's session with 40 people, two waiting and one cancelled
+    booking_id: int  # someone on it
+
+
+async def seed_console(db: AsyncSession, *, username: str = "desk-admin") -> ConsoleData:
+    """An admin (who sees every page), and an event whose session of 40 is today."""
+    admin = await make_staff(db, "admin", username=username)
+    venue = await make_venue(db)
+    event = await make_event(db, title="お仕事面談会（介護・福祉のお仕事）", kind="job_fair")
+    await make_session(db, event=event, venue=venue, capacity=15, starts_in=timedelta(days=20))
+    s = await make_session(
+        db, event=event, venue=venue, capacity=ROSTER_SIZE, waitlist_limit=5, commit=False
+    )
+    people = roster_people(ROSTER_SIZE + 3)
+    ids = []
+    for n, (name, kana) in enumerate(people):
+        data = validate_booking_input(
+            {"name": name, "name_kana": kana, "phone": f"090{70_000_000 + n:08d}"}
+        )
+        ids.append((await bookings.book(db, s.id, data)).id)
+    await db.commit()
+    await bookings.cancel_booking_by_id(db, ids[1], staff_id=admin.id, reason="都合がつかない")
+    await db.commit()
+    await db.execute(
+        text("UPDATE bookings SET checked_in_at = now() WHERE id = ANY(:ids)"),
+        {"ids": ids[2:6]},
+    )
+    await db.commit()
+    await move_session(db, s.id, starts_in=timedelta(minutes=-10))
+    return ConsoleData(username, event.id, s.id, ids[0])
+
+
+async def _go(page: Page, url: str) -> None:
+    await page.goto(url)
+
+
+async def _press(page: Page, name: str) -> None:
+    async with page.expect_navigation():
+        await page.get_by_role("button", name=name, exact=True).first.click()
+
+
+async def console_tour(page: Page, base_url: str, data: ConsoleData, stop: Stop) -> None:
+    def url(path: str) -> str:
+        return base_url + path
+
+    await _go(page, url("/manage/login"))
+    await stop("login")
+    await page.locator("#username").fill(data.username)
+    await page.locator("#password").fill("not the password")
+    await _press(page, "ログイン")
+    await stop("login-error")
+    await page.locator("#password").fill(PASSWORD)
+    await _press(page, "ログイン")
+    await stop("events")
+
+    await _go(page, url(f"/manage/events/{data.event_id}"))
+    await stop("event")
+    await _go(page, url("/manage/events/new"))
+    await stop("event-new")
+    await _press(page, "作成する（下書き）")
+    await stop("event-new-errors")
+    await _go(page, url(f"/manage/events/{data.event_id}/cancel"))
+    await stop("event-cancel")
+    await _go(page, url(f"/manage/events/{data.event_id}/sessions/new"))
+    await stop("session-new")
+    await _press(page, "追加する")
+    await stop("session-new-errors")
+    await _go(page, url(f"/manage/sessions/{data.session_id}/cancel"))
+    await stop("session-cancel")
+
+    roster = url(f"/manage/sessions/{data.session_id}")
+    await _go(page, roster)
+    await stop("roster")
+    await page.locator("#q").fill("さとう")
+    await _press(page, "探す")
+    await stop("roster-search")
+    await _go(page, roster)
+    name = "青木 花子"
+    await _press(page, f"{name}さんを受付する")
+    await stop("roster-checked-in")
+    await _press(page, f"{name}さんの受付を取り消す")
+    await _go(page, url(f"/manage/sessions/{data.session_id}/print"))
+    await stop("roster-print")
+
+    await _go(page, url(f"/manage/bookings/{data.booking_id}"))
+    await stop("booking")
+    await _go(page, url(f"/manage/bookings/{data.booking_id}/cancel"))
+    await stop("booking-cancel")
+    # Only a space: the browser sends it, the form refuses it.
+    await page.locator("#reason").fill("　")
+    await _press(page, "取り消す")
+    await stop("booking-cancel-errors")
+    await _go(page, url(f"/manage/sessions/{data.session_id}/phone-booking"))
+    await stop("phone-booking")
+    await page.locator("#phone").fill("054-123")
+    await _press(page, "予約を登録する")
+    await stop("phone-booking-errors")
+    await _go(page, url(f"/manage/sessions/{data.session_id}/walk-in"))
+    await stop("walk-in")
+
+    await _go(page, url("/manage/venues/new"))
+    await stop("venue-new")
+    await _go(page, url("/manage/organizations/new"))
+    await stop("organization-new")
+    await _go(page, url("/manage/users"))
+    await stop("users")
+    await _go(page, url("/manage/users/new"))
+    await stop("user-new")
+    await _go(page, url("/manage/audit"))
+    await stop("audit")
