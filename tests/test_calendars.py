@@ -267,13 +267,13 @@ async def test_staff_feed_refuses_made_up_and_revoked_tokens(
 
 
 @pytest.mark.parametrize(
-    "code", ["ABCDEFGHJK", "ABCDE-FGHJK", "abcde-fghjk", "ＡＢＣＤＥーＦＧＨＪＫ"]
+    "code", ["123456789012", "1234-5678-9012", "1234 5678 9012", "１２３４ー５６７８－９０１２"]
 )
 def test_calendar_token_is_the_same_for_every_way_of_writing_the_code(
     settings: Settings, code: str
 ) -> None:
-    assert calendar_token(settings, code) == calendar_token(settings, "ABCDEFGHJK")
-    assert calendar_path(settings, code).startswith("/bookings/ABCDEFGHJK/calendar.ics?t=")
+    assert calendar_token(settings, code) == calendar_token(settings, "123456789012")
+    assert calendar_path(settings, code).startswith("/bookings/123456789012/calendar.ics?t=")
 
 
 async def test_feed_times_are_tokyo_times(db: AsyncSession, client: AsyncClient) -> None:

@@ -196,7 +196,7 @@ async def test_phone_booking_through_the_page_shows_the_code(
     assert r.status_code == 303
     page = await client.get(r.headers["location"])
     code = await db.scalar(text("SELECT code FROM bookings"))
-    assert f"{code[:5]}-{code[5:]}" in page.text
+    assert f"{code[:4]}-{code[4:8]}-{code[8:]}" in page.text
     assert "電話予約を登録しました" in page.text and "予約確定" in page.text
 
 

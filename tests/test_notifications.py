@@ -39,7 +39,7 @@ def settings() -> Settings:
 def facts(**changes: object) -> MailFacts:
     base = MailFacts(
         booking_id=1,
-        code="ABCDEFGHJK",
+        code="123456789012",
         booking_status="confirmed",
         waitlist_position=None,
         email="hanako@example.jp",
@@ -91,7 +91,7 @@ def test_every_kind_renders_polite_japanese(settings: Settings, kind: str) -> No
     assert mail.subject.startswith("【NEXTワークしずおか】")
     assert "介護のお仕事説明会" in mail.subject
     assert mail.body.startswith("静岡 花子 様\n")
-    assert "ABCDE-FGHJK" in mail.body
+    assert "1234-5678-9012" in mail.body
     assert "12月11日（金） 10:00〜15:00" in mail.body
     assert "札の辻クロスホール" in mail.body
     assert "054-254-2770" in mail.body
@@ -101,7 +101,7 @@ def test_every_kind_renders_polite_japanese(settings: Settings, kind: str) -> No
     if kind == "session_cancelled":
         assert "中止の理由：台風の接近のため" in mail.body
     if kind in ("booking_confirmed", "booking_promoted", "reminder"):
-        assert "/bookings/ABCDEFGHJK/calendar.ics?t=" in mail.body
+        assert "/bookings/123456789012/calendar.ics?t=" in mail.body
     if kind not in ("booking_cancelled", "session_cancelled"):
         assert f"{settings.base_url}/bookings/lookup" in mail.body
 

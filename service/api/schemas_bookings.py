@@ -116,7 +116,7 @@ class BookingOut(msgspec.Struct):
         Meta(
             description="The booking code in display form. Accepted back in any form (lower "
             "case, without the hyphen, full width).",
-            examples=["7KQ4M-XW9RT"],
+            examples=["4821-0937-5516"],
         ),
     ]
     status: Annotated[str, Meta(description="`confirmed`, `waitlisted` or `cancelled`.")]

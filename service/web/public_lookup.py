@@ -48,7 +48,7 @@ def _lookup_form(
 def _missing(values: dict[str, str]) -> dict[str, str]:
     errors = {}
     if not values["code"].strip():
-        errors["code"] = "予約番号を入力してください（例：ABCDE-FGHJK）。"
+        errors["code"] = "予約番号を入力してください（例：1234-5678-9012）。"
     if not values["phone"].strip():
         errors["phone"] = "お申し込みのときの電話番号を入力してください（例：054-254-2770）。"
     return errors

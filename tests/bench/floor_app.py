@@ -42,7 +42,8 @@ async def create_booking(session_id: int, data: Person, state: State) -> Respons
         except Exception:
             traceback.print_exc()
             return Response({"error": "internal_error"}, status_code=500)
-    body = {"code": f"{code[:5]}-{code[5:]}", "status": status, "waitlist_position": position}
+    display = f"{code[:4]}-{code[4:8]}-{code[8:]}"
+    body = {"code": display, "status": status, "waitlist_position": position}
     return Response(body, status_code=201)
 
 

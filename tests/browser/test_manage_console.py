@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.bookings import service as bookings
 from service.local_time import TOKYO
 from tests.browser.a11y import assert_accessible
+from tests.browser.console_tour import ROSTER_SIZE, seed_console
 from tests.browser.live_server import LiveServer
 from tests.factories import make_org, make_session, make_venue
 from tests.manage_support import PASSWORD, make_staff, move_session, person
@@ -105,7 +106,7 @@ async def test_an_organizer_runs_an_event_from_the_console(
     await page.get_by_role("button", name="予約を登録する").click()
     await expect(page.get_by_role("status")).to_contain_text("電話予約を登録しました")
     code = await db.scalar(text("SELECT code FROM bookings WHERE channel = 'phone'"))
-    await expect(page.locator("#booking-code")).to_have_text(f"{code[:5]}-{code[5:]}")
+    await expect(page.locator("#booking-code")).to_have_text(f"{code[:4]}-{code[4:8]}-{code[8:]}")
     await assert_accessible(page, "booking")
 
     # The day comes: check her in at the door.
@@ -153,7 +154,7 @@ async def test_check_in_and_undo_on_a_tablet(
     assert box and box["height"] >= 48 and box["width"] >= 48  # a finger, not a mouse
     await button.click()
     await expect(page.get_by_role("status")).to_contain_text("受付しました")
-    row = page.locator("tr", has_text="山田 太郎")
+    row = page.locator("li", has_text="山田 太郎")
     await expect(row.get_by_text("✓ 受付済")).to_be_visible()
     await expect(page.get_by_role("button", name="青木 花子さんを受付する")).to_be_visible()
 
@@ -166,3 +167,44 @@ async def test_check_in_and_undo_on_a_tablet(
     await page.get_by_role("button", name="探す").click()
     await expect(page.get_by_role("heading", name="予約確定（1人）")).to_be_visible()
     await expect(page.get_by_text("青木 花子")).to_be_visible()
+
+
+async def test_a_roster_of_40_fits_two_tablet_screens(
+    live_server: LiveServer, new_page: Any, db: AsyncSession
+) -> None:
+    """At the door, on a 768x1024 tablet: the kana search is on the first screen, all 40
+    people are within two screen heights, one tap checks in and one tap undoes, and the
+    booking code is small print beside the name, not the public pages' display size."""
+    data = await seed_console(db)
+    page = await new_page(width=768, height=1024)
+    await _log_in(page, live_server, data.username, f"/manage/sessions/{data.session_id}")
+    await expect(page.get_by_role("heading", name=f"予約確定（{ROSTER_SIZE}人）")).to_be_visible()
+    rows = page.locator(".checkin-list > li")
+    await expect(rows).to_have_count(ROSTER_SIZE)
+
+    search = await page.get_by_label("名前・ふりがな・電話番号で探す").bounding_box()
+    assert search and search["y"] + search["height"] <= 1024
+    bottom = await page.evaluate(
+        "() => document.querySelector('.checkin-list').getBoundingClientRect().bottom"
+        " + window.scrollY"
+    )
+    assert bottom <= 2 * 1024, f"the list of {ROSTER_SIZE} ends at {bottom}px"
+    sizes = await page.evaluate(
+        """() => [...document.querySelectorAll('.checkin-list > li')].map(li => [
+            parseFloat(getComputedStyle(li.querySelector('.name')).fontSize),
+            parseFloat(getComputedStyle(li.querySelector('.roster-code')).fontSize)])"""
+    )
+    assert all(code < name for name, code in sizes), sizes
+    assert await page.locator("main .code").count() == 0  # the public style does not leak
+
+    name = "木村 花子"
+    await page.get_by_role("button", name=f"{name}さんを受付する").click()
+    await expect(page.get_by_role("status")).to_contain_text("受付しました")
+    await expect(page.locator("li", has_text=name).get_by_text("✓ 受付済")).to_be_visible()
+    await page.get_by_role("button", name=f"{name}さんの受付を取り消す").click()
+    await expect(page.get_by_role("status")).to_contain_text("受付を取り消しました")
+
+    await page.get_by_label("名前・ふりがな・電話番号で探す").fill("きむら")
+    await page.get_by_role("button", name="探す").click()
+    await expect(rows).to_have_count(ROSTER_SIZE // 10)
+    await expect(page.get_by_role("button", name=f"{name}さんを受付する")).to_be_visible()

@@ -80,7 +80,10 @@ class Booking(Timestamped, Base):
             "NOT (checked_in_at IS NOT NULL AND no_show_at IS NOT NULL)",
             name="checked_in_or_no_show",
         ),
-        CheckConstraint("length(code) = 10", name="code_length"),
+        # 12 digits; codes issued before digits-only keep their 10 letters and digits.
+        CheckConstraint(
+            "code ~ '^[0-9]{12}$' OR code ~ '^[2-9A-HJKMNP-Z]{10}$'", name="code_shape"
+        ),
         CheckConstraint("party_size >= 1", name="party_size_positive"),
         # One live booking per person, per phone and per e-mail address in a session.
         Index(
@@ -106,7 +109,7 @@ class Booking(Timestamped, Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    code: Mapped[str] = mapped_column(String(10), unique=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
     status: Mapped[str] = mapped_column(String(20))

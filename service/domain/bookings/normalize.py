@@ -10,8 +10,12 @@ import jaconv
 from service.domain.email_address import UnmailableAddress, canonical_email
 from service.domain.text_rules import has_forbidden_chars
 
-CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read over the phone
-CODE_LENGTH = 10
+# Booking codes are 12 digits, written 1234-5678-9012: easy to read out and type on a phone's
+# number pad. Codes issued earlier (10 symbols of LEGACY_CODE_ALPHABET) still work.
+CODE_LENGTH = 12
+CODE_GROUP = 4
+LEGACY_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+LEGACY_CODE_LENGTH = 10
 NAME_MAX = 50
 EMAIL_MAX = 254
 
@@ -107,12 +111,17 @@ def normalize_email(raw: str) -> str | None:
 
 
 def normalize_code(raw: str) -> str | None:
-    """A booking code as typed (lower case, full-width, with hyphens or spaces) or None."""
+    """A booking code as typed (full-width digits, with hyphens, dashes or spaces) or None."""
     value = re.sub(r"[\s\-‐‑‒–—―−ーｰ]", "", unicodedata.normalize("NFKC", raw)).upper()
-    if len(value) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in value):
-        return None
-    return value
+    if len(value) == CODE_LENGTH and value.isascii() and value.isdigit():
+        return value
+    if len(value) == LEGACY_CODE_LENGTH and all(c in LEGACY_CODE_ALPHABET for c in value):
+        return value
+    return None
 
 
 def format_code(code: str) -> str:
-    return f"{code[:5]}-{code[5:]}"
+    """1234-5678-9012 (a legacy code: ABCDE-FGHJK)."""
+    if len(code) == LEGACY_CODE_LENGTH:
+        return f"{code[:5]}-{code[5:]}"
+    return "-".join(code[i : i + CODE_GROUP] for i in range(0, len(code), CODE_GROUP))

@@ -40,10 +40,10 @@ from service.local_time import TOKYO
 def _booking_window(
     data: SessionInput, now: datetime, current: EventSession | None = None
 ) -> tuple[datetime, datetime]:
-    """Left empty, a new session takes bookings from today (Japan time) until it starts;
-    an edited one keeps its window."""
-    today = datetime.combine(now.astimezone(TOKYO).date(), time(0), tzinfo=TOKYO)
-    default_opens = current.booking_opens_at if current else min(today, data.starts_at)
+    """Left empty, a new session takes bookings from now (the form's hint says 「今から」, and the
+    console shows this minute, not midnight) until it starts; an edited one keeps its window."""
+    this_minute = now.astimezone(TOKYO).replace(second=0, microsecond=0)
+    default_opens = current.booking_opens_at if current else min(this_minute, data.starts_at)
     default_closes = current.booking_closes_at if current else data.starts_at
     opens = data.booking_opens_at or default_opens
     closes = data.booking_closes_at or default_closes
