@@ -104,7 +104,7 @@ class DemoEvent:
     status: str = "published"
 
 
-CONTACT = "NEXTワークしずおか ☎054-254-2770（受付時間 9:00〜17:00）"
+CONTACT = ""  # the desk itself: its phone number and hours come from the settings (the call box)
 
 EVENTS = [
     DemoEvent(

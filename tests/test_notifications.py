@@ -89,7 +89,8 @@ def test_every_kind_renders_polite_japanese(settings: Settings, kind: str) -> No
         settings,
     )
     assert mail.subject.startswith("【NEXTワークしずおか】")
-    assert "介護のお仕事説明会" in mail.subject
+    assert mail.subject.endswith("：介護のお仕事説明会")  # no brackets around a title's own
+    assert "（" not in mail.subject
     assert mail.body.startswith("静岡 花子 様\n")
     assert "1234-5678-9012" in mail.body
     assert "12月11日（金） 10:00〜15:00" in mail.body
@@ -103,7 +104,7 @@ def test_every_kind_renders_polite_japanese(settings: Settings, kind: str) -> No
     if kind in ("booking_confirmed", "booking_promoted", "reminder"):
         assert "/bookings/123456789012/calendar.ics?t=" in mail.body
     if kind not in ("booking_cancelled", "session_cancelled"):
-        assert f"{settings.base_url}/bookings/lookup" in mail.body
+        assert f"{settings.base_url}/bookings/lookup?code=1234-5678-9012" in mail.body
 
 
 def test_online_session_has_no_address_line(settings: Settings) -> None:

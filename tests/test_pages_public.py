@@ -158,9 +158,10 @@ async def test_book_confirm_complete_and_done(client: AsyncClient, db: AsyncSess
     assert confirm.status_code == 200
     assert "入力内容の確認" in confirm.text
     assert "054-254-2770" in confirm.text  # normalised and shown back
-    assert "シズオカ ハナコ" in confirm.text
+    assert "<dd>しずおか はなこ</dd>" in confirm.text  # shown as typed
     assert "確認メールはお送りしません" in confirm.text
     hidden = hidden_of(confirm)
+    assert hidden["name_kana"] == "シズオカ ハナコ"  # carried (and stored) in katakana
     assert hidden["phone"] == "0542542770" and hidden["expect"] == "seat"
     done = await client.post(base + "/complete", data=hidden)
     assert done.status_code == 303
@@ -201,7 +202,7 @@ async def test_errors_are_listed_kept_and_plain(client: AsyncClient, db: AsyncSe
     assert r.status_code == 422
     assert "入力内容を確認してください（2か所）" in r.text
     assert '<a href="#name">' in r.text and '<a href="#phone">' in r.text
-    assert "電話番号は数字で入力してください（例：054-254-2770）" in r.text
+    assert "電話番号は数字で入力してください（例：090-1234-5678）" in r.text
     assert 'value="でんわ"' in r.text  # what was typed is kept
     assert 'aria-invalid="true"' in r.text
     assert 'value="しずおか はなこ"' in r.text

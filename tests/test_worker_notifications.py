@@ -79,7 +79,7 @@ async def test_confirmation_mail_arrives_in_japanese(
     assert mailbox.recipients == [["taro1@example.jp"]]
     assert message["To"] == "taro1@example.jp"
     assert "NEXTワークしずおか" in str(message["From"])
-    assert subject_of(message) == "【NEXTワークしずおか】ご予約を承りました（介護のお仕事説明会）"
+    assert subject_of(message) == "【NEXTワークしずおか】ご予約を承りました：介護のお仕事説明会"
     body = body_of(message)
     local = starts.astimezone(TOKYO)
     when = f"{local.month}月{local.day}日（{WEEKDAYS[local.weekday()]}） 10:00〜15:00"

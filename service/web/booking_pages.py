@@ -23,7 +23,7 @@ from service.dependencies import DB, AppSettings, Redis
 from service.domain.bookings import use_cases
 from service.domain.bookings.enums import AGE_BANDS, HEARD_FROM, PERSON_WARDS
 from service.domain.bookings.errors import session_not_found
-from service.domain.bookings.normalize import format_phone
+from service.domain.bookings.normalize import clean_text, format_phone
 from service.domain.bookings.schemas import (
     BookingView,
     ValidBooking,
@@ -213,7 +213,8 @@ class BookingPages(Controller):
             "book_confirm.html",
             event=event,
             s=s,
-            shown=_shown(valid),
+            # The reading as they typed it (hiragana stays hiragana); katakana is what is stored.
+            shown={**_shown(valid), "name_kana": clean_text(values.get("name_kana", ""))},
             hidden=_hidden(valid),
             labels=FIELD_LABELS,
             expect=_expect(s),

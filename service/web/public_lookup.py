@@ -50,7 +50,7 @@ def _missing(values: dict[str, str]) -> dict[str, str]:
     if not values["code"].strip():
         errors["code"] = "予約番号を入力してください（例：1234-5678-9012）。"
     if not values["phone"].strip():
-        errors["phone"] = "お申し込みのときの電話番号を入力してください（例：054-254-2770）。"
+        errors["phone"] = "お申し込みのときの電話番号を入力してください（例：090-1234-5678）。"
     return errors
 
 

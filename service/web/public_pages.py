@@ -125,6 +125,14 @@ class PublicPages(Controller):
             },
         )
 
+    @get("/privacy", name="privacy")
+    async def privacy(self) -> Template:
+        return Template(template_name="privacy.html")
+
+    @get("/accessibility", name="accessibility")
+    async def accessibility(self) -> Template:
+        return Template(template_name="accessibility.html")
+
     @get("/events/{event_id:int}", name="event_detail")
     async def event_detail(self, db: DB, event_id: FromPath[int]) -> Template:
         event = await events.get_event(db, event_id)

@@ -5,15 +5,23 @@ from __future__ import annotations
 from jinja2 import Environment
 
 from service.domain.events.enums import EVENT_KINDS, SECTORS, WARDS
+from service.domain.events.schemas import EventView, SessionView
 from service.local_time import jp_date, jp_time
 from service.settings import Settings
+from service.web.calendar_links import google_calendar_url, map_url
 
 
 def configure_environment(env: Environment, settings: Settings) -> None:
     env.autoescape = True
     env.filters["jp_date"] = jp_date
     env.filters["jp_time"] = jp_time
+
+    def google_calendar(event: EventView, s: SessionView) -> str:
+        return google_calendar_url(event, s, settings.base_url)
+
     env.globals.update(
+        google_calendar_url=google_calendar,
+        map_url=map_url,
         desk={
             "name": settings.desk_name,
             "phone": settings.desk_phone,

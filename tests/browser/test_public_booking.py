@@ -45,7 +45,8 @@ async def test_book_a_seat_end_to_end(
     await to_confirmation(page, {**HANAKO, "email": "hanako@example.jp"})
     assert await page.locator("h1").inner_text() == "入力内容の確認"
     typed = await page.locator(".confirm-list").inner_text()
-    assert "シズオカ ハナコ" in typed and "054-254-2770" in typed and "65〜69歳" in typed
+    # The reading shown as typed (hiragana); it is stored in katakana (checked below).
+    assert "しずおか はなこ" in typed and "054-254-2770" in typed and "65〜69歳" in typed
     assert await booking_statuses(db) == []  # nothing booked before the last step
 
     await click(page, "この内容で申し込む")
@@ -86,7 +87,7 @@ async def test_error_summary_for_a_bad_phone_number_then_fixed(
     assert await page.evaluate("document.activeElement.classList.contains('error-summary')")
     link = summary.get_by_role("link")
     assert await link.count() == 1
-    assert "電話番号は数字で入力してください（例：054-254-2770）" in await link.inner_text()
+    assert "電話番号は数字で入力してください（例：090-1234-5678）" in await link.inner_text()
 
     phone = page.locator("#phone")
     assert await phone.get_attribute("aria-invalid") == "true"

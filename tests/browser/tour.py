@@ -38,6 +38,8 @@ STOPS = (
     "booking-detail",
     "cancel-confirm",
     "cancel-done",
+    "privacy",
+    "accessibility",
     "not-found",
     "form-refused",
     "rate-limited",
@@ -166,6 +168,10 @@ async def tour(
     await click(page, "はい、予約を取り消します")
     await stop("cancel-done")
 
+    await page.goto(url("/privacy"))
+    await stop("privacy")
+    await page.goto(url("/accessibility"))
+    await stop("accessibility")
     await page.goto(url("/events/999999"))
     await stop("not-found")
     # A form whose security check cookie is gone (a browser that keeps no cookies).

@@ -66,14 +66,14 @@ def normalize_kana(raw: str) -> str:
 def normalize_phone(raw: str) -> str:
     """Digits only: 0542542770, 09012345678."""
     if _has_control(raw.replace("\t", " ")):
-        raise InvalidValue("電話番号は数字で入力してください（例：054-254-2770）。")
+        raise InvalidValue("電話番号は数字で入力してください（例：090-1234-5678）。")
     value = _PHONE_SEPARATORS.sub("", unicodedata.normalize("NFKC", raw))
     if not value:
-        raise InvalidValue("電話番号を入力してください（例：054-254-2770）。")
+        raise InvalidValue("電話番号を入力してください（例：090-1234-5678）。")
     if value.startswith("+81"):
         value = "0" + value[3:]
     if not value.isascii() or not value.isdigit():
-        raise InvalidValue("電話番号は数字で入力してください（例：054-254-2770）。")
+        raise InvalidValue("電話番号は数字で入力してください（例：090-1234-5678）。")
     ok = value.startswith("0") and (
         (len(value) == 11 and value.startswith(_MOBILE_PREFIXES))
         or (len(value) == 10 and not value.startswith(_MOBILE_PREFIXES))
@@ -81,7 +81,7 @@ def normalize_phone(raw: str) -> str:
     if not ok:
         raise InvalidValue(
             "電話番号の桁数が正しくありません。市外局番から入力してください"
-            "（例：054-254-2770、090-1234-5678）。"
+            "（例：054-123-4567、090-1234-5678）。"
         )
     return value
 

@@ -74,7 +74,8 @@ def render(kind: str, facts: MailFacts, settings: Settings) -> RenderedMail:
         "contact": facts.contact.strip(),
         "waitlist_position": facts.waitlist_position,
         "cancel_reason": (facts.session_cancel_reason or "").strip(),
-        "lookup_url": f"{settings.base_url}/bookings/lookup",
+        # The look-up form opens with the code filled in: only the phone number is left to type.
+        "lookup_url": f"{settings.base_url}/bookings/lookup?code={format_code(facts.code)}",
         "calendar_url": settings.base_url + calendar_path(settings, facts.code),
         "site_url": settings.base_url + "/",
         "desk": {
@@ -85,7 +86,8 @@ def render(kind: str, facts: MailFacts, settings: Settings) -> RenderedMail:
     }
     body = _environment().get_template(f"{kind}.txt").render(context)
     title = one_line(facts.event_title, 60)
-    subject = one_line(f"【{settings.desk_name}】{SUBJECTS[kind]}（{title}）", 150)
+    # 「：」 rather than （…）: titles often end in their own brackets, （…（…）） reads badly.
+    subject = one_line(f"【{settings.desk_name}】{SUBJECTS[kind]}：{title}", 150)
     return RenderedMail(subject=subject, body=body)
 
 
