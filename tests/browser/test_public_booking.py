@@ -56,7 +56,7 @@ async def test_book_a_seat_end_to_end(
     body = await page.locator("main").inner_text()
     assert "確認のメールをお送りします" in body
     assert "静岡市役所 本館" in body
-    calendar = page.get_by_role("link", name="カレンダーに追加する（.ics ファイル）")
+    calendar = page.get_by_role("link", name="カレンダーに登録", exact=True)
     href = await calendar.get_attribute("href")
     assert href and href.startswith(f"/bookings/{code.replace('-', '')}/calendar.ics?t=")
     ics = await page.request.get(live_server.url(href))
