@@ -102,6 +102,8 @@ class DemoEvent:
     cohosts: list[str] = field(default_factory=list)
     employers: list[str] = field(default_factory=list)
     status: str = "published"
+    audience: str = "おおむね50歳から75歳で、お仕事を探している方"
+    arrival_note: str = ""
 
 
 CONTACT = ""  # the desk itself: its phone number and hours come from the settings (the call box)
@@ -117,6 +119,10 @@ EVENTS = [
             "お持ち帰りいただけます。完全予約制・先着順です。"
         ),
         what_to_bring="筆記用具（履歴書は不要です）",
+        arrival_note=(
+            "開催時間（10時〜15時）の間、ご都合のよい時間にお越しください。"
+            "ご相談は1人30分ほどです。"
+        ),
         sessions=[
             DemoSession(14, time(10), time(15), "清水区役所 1階 正面玄関ロビー", 15, 10),
             DemoSession(15, time(10), time(15), "清水区役所 1階 正面玄関ロビー", 15, 10),
@@ -239,6 +245,8 @@ async def load_demo_data(db: AsyncSession, today: date | None = None) -> bool:
             sector=spec.sector,
             description=spec.description,
             what_to_bring=spec.what_to_bring,
+            audience=spec.audience,
+            arrival_note=spec.arrival_note,
             tags=spec.tags,
             status=spec.status,
             organizer_id=orgs["NEXTワークしずおか"].id,

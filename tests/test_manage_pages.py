@@ -58,6 +58,9 @@ async def test_create_event_add_session_and_publish_through_the_forms(
             "sector": "care",
             "cohost_ids": [str(hw.id)],
             "tags": "介護、はじめて",
+            "fee_yen": "１５００",
+            "audience": "介護のお仕事に興味のある方",
+            "arrival_note": "受付は開始の15分前からです。",
             "_csrf_token": await csrf_token(client),
         },
     )
@@ -107,6 +110,10 @@ async def test_create_event_add_session_and_publish_through_the_forms(
     assert "公開中" in page.text
     public = await client.get(f"/api/v1/events/{event_id}")
     assert public.status_code == 200
+    shown = await client.get(f"/events/{event_id}")
+    assert "<dt>参加費</dt><dd>1,500円</dd>" in shown.text
+    assert "<dt>対象</dt><dd>介護のお仕事に興味のある方</dd>" in shown.text
+    assert "受付は開始の15分前からです。" in shown.text
 
 
 async def test_edit_event_and_session_forms_show_current_values(
@@ -253,6 +260,10 @@ async def test_print_view_and_csv_from_the_console(client: AsyncClient, db: Asyn
     positions = [sheet.text.index(name) for name in ("伊藤 花子", "加藤 一郎", "渡辺 三郎")]
     assert positions == sorted(positions)  # by reading
     assert sheet.text.count("□") >= 3 + 5  # a box per person and per blank walk-in line
+    assert "予約番号" in sheet.text and "キャンセル待ち（0人" in sheet.text
+    codes = await db.scalars(text("SELECT code FROM bookings"))
+    for code in codes:  # the code people give at the desk is on the sheet
+        assert f"{code[:4]}-{code[4:8]}-{code[8:]}" in sheet.text
     csv_page = await client.get(f"/manage/sessions/{s.id}/roster.csv")
     assert csv_page.status_code == 200 and csv_page.content.startswith(b"\xef\xbb\xbf")
     actions = list(await db.scalars(text("SELECT action FROM audit_log ORDER BY id")))

@@ -30,6 +30,9 @@ class EventBody(msgspec.Struct, forbid_unknown_fields=True):
     tags: list[str] = msgspec.field(default_factory=list)
     contact: str = ""
     what_to_bring: str = ""
+    fee_yen: int = 0
+    audience: str = ""
+    arrival_note: str = ""
     cohost_ids: list[int] = msgspec.field(default_factory=list)
     employer_ids: list[int] = msgspec.field(default_factory=list)
 

@@ -49,6 +49,9 @@ def _event_values(event: EventView) -> dict[str, Any]:
         "tags": "、".join(event.tags),
         "contact": event.contact,
         "what_to_bring": event.what_to_bring,
+        "fee_yen": str(event.fee_yen),
+        "audience": event.audience,
+        "arrival_note": event.arrival_note,
         "cohost_ids": [str(o.id) for o in event.cohosts],
         "employer_ids": [str(o.id) for o in event.employers],
     }

@@ -69,6 +69,8 @@ async def test_done_page_prints_offers_calendars_and_says_until_when_to_cancel(
     query = parse_qs(urlsplit(await map_link.first.get_attribute("href") or "").query)
     assert query["query"] == ["静岡市葵区追手町5-1"]
     assert "取り消し" in await page.locator(".session-card").first.inner_text()
+    facts = await page.locator(".event-facts").inner_text()
+    assert "参加費" in facts and "無料" in facts and "対象" in facts
 
     code = await book(page, live_server.base_url, seeded.event_id, seeded.session_ids[0], HANAKO)
     main = await page.locator("main").inner_text()

@@ -50,6 +50,9 @@ def _event_values(event: Event, cohost_ids: list[int], employer_ids: list[int]) 
         "tags": list(event.tags or []),
         "contact": event.contact,
         "what_to_bring": event.what_to_bring,
+        "fee_yen": event.fee_yen,
+        "audience": event.audience,
+        "arrival_note": event.arrival_note,
         "status": event.status,
         "cohost_ids": sorted(cohost_ids),
         "employer_ids": sorted(employer_ids),
@@ -159,6 +162,9 @@ async def create_event(db: AsyncSession, actor: Actor, data: EventInput) -> int:
             tags=list(data.tags),
             contact=data.contact,
             what_to_bring=data.what_to_bring,
+            fee_yen=data.fee_yen,
+            audience=data.audience,
+            arrival_note=data.arrival_note,
             status="draft",
             organizer_id=organizer.id,
         )
@@ -195,6 +201,9 @@ async def update_event(db: AsyncSession, actor: Actor, event_id: int, data: Even
     event.tags = list(data.tags)
     event.contact = data.contact
     event.what_to_bring = data.what_to_bring
+    event.fee_yen = data.fee_yen
+    event.audience = data.audience
+    event.arrival_note = data.arrival_note
     await repo.save()
     await EventRepository(db).set_organizations(
         event.id, cohost_ids=list(data.cohost_ids), employer_ids=list(data.employer_ids)

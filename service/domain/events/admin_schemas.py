@@ -21,6 +21,9 @@ TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000
 CONTACT_MAX = 300
 WHAT_TO_BRING_MAX = 2_000
+FEE_MAX = 100_000
+AUDIENCE_MAX = 300
+ARRIVAL_NOTE_MAX = 500
 TAG_MAX = 50
 TAGS_MAX = 10
 CAPACITY_MAX = 1_000
@@ -38,6 +41,9 @@ class EventInput:
     tags: tuple[str, ...] = ()
     contact: str = ""
     what_to_bring: str = ""
+    fee_yen: int = 0
+    audience: str = ""
+    arrival_note: str = ""
     cohost_ids: tuple[int, ...] = ()
     employer_ids: tuple[int, ...] = ()
 
@@ -200,6 +206,9 @@ def validate_event_input(data: Mapping[str, object]) -> EventInput:
         tags=_tags(f),
         contact=f.text("contact", "問い合わせ先", max_len=CONTACT_MAX),
         what_to_bring=f.text("what_to_bring", "持ち物", max_len=WHAT_TO_BRING_MAX),
+        fee_yen=f.integer("fee_yen", "参加費", lo=0, hi=FEE_MAX, default=0),
+        audience=f.text("audience", "対象", max_len=AUDIENCE_MAX),
+        arrival_note=f.text("arrival_note", "来場の目安", max_len=ARRIVAL_NOTE_MAX),
         cohost_ids=f.ids("cohost_ids", "共催団体"),
         employer_ids=f.ids("employer_ids", "参加企業"),
     )

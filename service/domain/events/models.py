@@ -78,6 +78,7 @@ class Event(Timestamped, Base):
         one_of("status", EVENT_STATUSES),
         CheckConstraint("length(btrim(title)) > 0", name="title_not_blank"),
         CheckConstraint("max_companions BETWEEN 0 AND 5", name="max_companions_range"),
+        CheckConstraint("fee_yen >= 0", name="fee_not_negative"),
         Index("ix_events_status_sector_kind", "status", "sector", "kind"),
     )
 
@@ -93,6 +94,10 @@ class Event(Timestamped, Base):
     organizer_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     contact: Mapped[str] = mapped_column(String(300), default="")
     what_to_bring: Mapped[str] = mapped_column(Text, default="")
+    # 参加費 in yen (0: 無料), who the event is for (対象), and when to come on a long day.
+    fee_yen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    audience: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    arrival_note: Mapped[str] = mapped_column(String(500), default="", server_default="")
     # How many companions (同伴者) one booking may bring; 0 turns companions off.
     max_companions: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
     updated_at: Mapped[datetime] = mapped_column(

@@ -64,6 +64,9 @@ class EventView:
     contact: str
     what_to_bring: str
     sessions: list[SessionView]
+    fee_yen: int = 0
+    audience: str = ""
+    arrival_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)

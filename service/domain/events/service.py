@@ -90,6 +90,9 @@ def _event_view(e: Event, counts: dict[int, tuple[int, int]], now: datetime) -> 
         contact=e.contact,
         what_to_bring=e.what_to_bring,
         sessions=sessions,
+        fee_yen=e.fee_yen,
+        audience=e.audience,
+        arrival_note=e.arrival_note,
     )
 
 
