@@ -1,7 +1,7 @@
 """digit booking codes: 12 digits (codes issued before keep their 10 letters and digits)
 
 Revision ID: pages_01
-Revises: companions_01
+Revises: refactor_01
 """
 
 from collections.abc import Sequence
