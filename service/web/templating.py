@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from jinja2 import Environment
 
+from service.domain.bookings.schemas import SessionSummary
 from service.domain.events.enums import EVENT_KINDS, SECTORS, WARDS
 from service.domain.events.schemas import EventView, SessionView
 from service.local_time import jp_date, jp_time
 from service.settings import Settings
-from service.web.calendar_links import google_calendar_url, map_url
+from service.web.calendar_links import google_calendar_url, google_calendar_url_for, map_url
 
 
 def configure_environment(env: Environment, settings: Settings) -> None:
@@ -19,8 +20,12 @@ def configure_environment(env: Environment, settings: Settings) -> None:
     def google_calendar(event: EventView, s: SessionView) -> str:
         return google_calendar_url(event, s, settings.base_url)
 
+    def google_calendar_for_booking(s: SessionSummary) -> str:
+        return google_calendar_url_for(s, settings.base_url)
+
     env.globals.update(
         google_calendar_url=google_calendar,
+        google_calendar_url_for_booking=google_calendar_for_booking,
         map_url=map_url,
         desk={
             "name": settings.desk_name,

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.browser.conftest import NewPage
 from tests.browser.data import add_event
-from tests.browser.journeys import HANAKO, book, booking_path
+from tests.browser.journeys import HANAKO, book, booking_path, look_up
 from tests.browser.live_server import LiveServer
 
 
@@ -89,6 +89,13 @@ async def test_done_page_prints_offers_calendars_and_says_until_when_to_cancel(
     assert params["text"] == ["介護のお仕事 面談会"] and params["action"] == ["TEMPLATE"]
     for personal in (HANAKO["name"], "2770", code, code.replace("-", "")):
         assert personal not in google  # nothing about the person, not even the code
+
+    # The look-up page offers the same, and says until when.
+    await look_up(page, live_server.base_url, code, HANAKO["phone"])
+    assert "（開始時刻）までできます" in await page.locator("main").inner_text()
+    again = await page.get_by_role("link", name="Google カレンダーに登録").get_attribute("href")
+    assert again == google
+    await page.go_back()
 
     # Printing leaves out the menus and buttons.
     await page.emulate_media(media="print")
