@@ -73,6 +73,7 @@ async def test_done_page_prints_offers_calendars_and_says_until_when_to_cancel(
     assert "参加費" in facts and "無料" in facts and "対象" in facts
 
     code = await book(page, live_server.base_url, seeded.event_id, seeded.session_ids[0], HANAKO)
+    done_url = page.url
     main = await page.locator("main").inner_text()
     assert "（開始時刻）まで" in main and "できます" in main
     button = page.get_by_role("button", name="この画面を印刷する")
@@ -95,7 +96,7 @@ async def test_done_page_prints_offers_calendars_and_says_until_when_to_cancel(
     assert "（開始時刻）までできます" in await page.locator("main").inner_text()
     again = await page.get_by_role("link", name="Google カレンダーに登録").get_attribute("href")
     assert again == google
-    await page.go_back()
+    await page.goto(done_url)
 
     # Printing leaves out the menus and buttons.
     await page.emulate_media(media="print")
