@@ -6,7 +6,7 @@ Every change is written to the audit log in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, time
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
