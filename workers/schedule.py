@@ -7,6 +7,11 @@ from arq.cron import CronJob, cron
 from arq.worker import Function, func
 
 from workers.maintenance import purge_expired_records
+from workers.indicators import (
+    compile_indicators,
+    compile_indicators_nightly,
+    compile_stale_indicators,
+)
 from workers.notifications import send_notification, sweep_notifications, write_reminders
 from workers.waiting_lists import promote_waiting_lists
 
@@ -16,6 +21,8 @@ FUNCTIONS: list[Function] = [
     # The web process sends one of these instead of many send_notification jobs in a rush
     # (service/jobs.py); the cron of the same task runs under the name cron:sweep_notifications.
     func(sweep_notifications, keep_result=0, timeout=60, max_tries=3),
+    # Enqueued with the id indicators:<year>:<version> (one run per change of the year).
+    func(compile_indicators, keep_result=0, timeout=600, max_tries=3),
 ]
 
 CRON_JOBS: list[CronJob] = [
@@ -27,4 +34,8 @@ CRON_JOBS: list[CronJob] = [
     # 3:40 Asia/Tokyo, when nobody books: idempotency records older than 24 hours and expired
     # staff tokens (both would grow forever otherwise). Running twice deletes nothing more.
     cron(purge_expired_records, hour=3, minute=40, second=0, timeout=600),
+    # A check-in, walk-in or record change marks its year stale: compiled within a minute.
+    cron(compile_stale_indicators, second=40, timeout=600),
+    # 3:20 Asia/Tokyo (the worker's timezone).
+    cron(compile_indicators_nightly, hour=3, minute=20, second=0, timeout=1200),
 ]

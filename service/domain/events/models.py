@@ -30,6 +30,7 @@ from service.domain.events.enums import (
     ORGANIZATION_KINDS,
     SECTORS,
     SESSION_STATUSES,
+    SUB_KINDS,
     WARDS,
 )
 
@@ -76,6 +77,7 @@ class Event(Timestamped, Base):
         one_of("kind", EVENT_KINDS),
         one_of("sector", SECTORS),
         one_of("status", EVENT_STATUSES),
+        one_of("sub_kind", SUB_KINDS),
         CheckConstraint("length(btrim(title)) > 0", name="title_not_blank"),
         CheckConstraint("max_companions BETWEEN 0 AND 5", name="max_companions_range"),
         CheckConstraint("fee_yen >= 0", name="fee_not_negative"),
@@ -87,6 +89,8 @@ class Event(Timestamped, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[str] = mapped_column(String(20))
     sector: Mapped[str] = mapped_column(String(20))
+    # The report's sub-kinds (middle_senior, side_job seminars): data the indicators match.
+    sub_kind: Mapped[str | None] = mapped_column(String(20))
     tags: Mapped[list[str]] = mapped_column(
         ARRAY(String(50)), default=list, server_default=text("'{}'")
     )

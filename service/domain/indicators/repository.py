@@ -1,0 +1,542 @@
+"""Every query behind the indicators: definitions, targets, the desk's records, hand figures,
+survey answers, the compile's aggregates and the compiled figures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.domain.indicators.models import (
+    DeskRecord,
+    FiscalYearSetting,
+    HandFigure,
+    HeardFromFigure,
+    IndicatorCompilation,
+    IndicatorDefinition,
+    IndicatorFigure,
+    IndicatorTarget,
+    SurveyAnswer,
+)
+
+
+def people_per_attendance() -> str:
+    """How many people one checked-in or walk-in booking counts. Meant to be the booking's
+    party (bookings.party_size: the holder plus live companions); until the companions change
+    adds that column, one person per booking. The one place to switch."""
+    return "1"
+
+
+_MONTH = "to_char(s.starts_at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM')"
+
+# The heavy part of a compile: one pass over the year's checked-in bookings.
+ATTENDANCE_SQL = f"""
+    SELECT s.event_id, {_MONTH} AS month, coalesce(b.heard_from, 'unknown') AS heard_from,
+           sum({{people}})::bigint AS people
+    FROM bookings b JOIN sessions s ON s.id = b.session_id
+    WHERE b.status = 'confirmed' AND b.checked_in_at IS NOT NULL
+      AND s.starts_at >= :starts AND s.starts_at < :ends
+    GROUP BY 1, 2, 3
+"""
+
+# The benchmark's floor: the same rows, the bare GROUP BY.
+BARE_ATTENDANCE_SQL = f"""
+    SELECT s.event_id, {_MONTH} AS month, count(*)
+    FROM bookings b JOIN sessions s ON s.id = b.session_id
+    WHERE b.status = 'confirmed' AND b.checked_in_at IS NOT NULL
+      AND s.starts_at >= :starts AND s.starts_at < :ends
+    GROUP BY 1, 2
+"""
+
+BARE_RECORDS_SQL = """
+    SELECT kind, sector, to_char(occurred_on, 'YYYY-MM'), sum(quantity)
+    FROM desk_records WHERE occurred_on >= :first AND occurred_on <= :last
+    GROUP BY 1, 2, 3
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class EventFacts:
+    id: int
+    kind: str
+    sector: str
+    sub_kind: str | None
+    cohosts: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AttendanceRow:
+    event_id: int
+    month: str
+    heard_from: str
+    people: int
+
+
+@dataclass(frozen=True, slots=True)
+class EmployerRow:
+    event_id: int
+    organization_id: int
+    month: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    kind: str
+    sector: str
+    channel: str | None
+    senior: bool | None
+    company_key: str | None
+    month: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyRow:
+    month: str
+    answers: int
+    satisfied: int
+
+
+@dataclass(frozen=True, slots=True)
+class HandRow:
+    definition_id: int
+    month: str
+    value: Decimal
+    answers: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FigureRow:
+    scope_org_id: int
+    definition_id: int
+    period: str
+    value: Decimal
+    answers: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class YearFigure:
+    fiscal_year: int
+    definition_id: int
+    period: str
+    value: Decimal
+    answers: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompileState:
+    fiscal_year: int
+    dirty_version: int
+    compiled_version: int
+    compiled_at: datetime | None
+    stale_since: datetime | None
+
+    @property
+    def is_stale(self) -> bool:
+        return self.dirty_version != self.compiled_version
+
+
+class IndicatorRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    # definitions and targets
+
+    async def definitions(self, *, include_retired: bool = False) -> list[IndicatorDefinition]:
+        query = select(IndicatorDefinition).order_by(
+            IndicatorDefinition.position, IndicatorDefinition.id
+        )
+        if not include_retired:
+            query = query.where(IndicatorDefinition.retired_at.is_(None))
+        return list((await self.db.scalars(query)).all())
+
+    async def definition(self, definition_id: int) -> IndicatorDefinition | None:
+        return await self.db.get(IndicatorDefinition, definition_id)
+
+    async def definition_by_code(self, code: str) -> IndicatorDefinition | None:
+        query = select(IndicatorDefinition).where(IndicatorDefinition.code == code)
+        return (await self.db.scalars(query)).first()
+
+    async def add_definition(self, definition: IndicatorDefinition) -> IndicatorDefinition:
+        self.db.add(definition)
+        await self.db.flush()
+        return definition
+
+    async def flush(self) -> None:
+        await self.db.flush()
+
+    async def max_position(self) -> int:
+        value = await self.db.scalar(select(func.max(IndicatorDefinition.position)))
+        return int(value or 0)
+
+    async def targets(self, years: Sequence[int]) -> dict[tuple[int, int], Decimal]:
+        rows = await self.db.execute(
+            select(
+                IndicatorTarget.definition_id, IndicatorTarget.fiscal_year, IndicatorTarget.target
+            ).where(IndicatorTarget.fiscal_year.in_(list(years)))
+        )
+        return {(d, y): t for d, y, t in rows.all()}
+
+    async def set_target(
+        self, definition_id: int, fiscal_year: int, target: Decimal | None
+    ) -> None:
+        await self.db.execute(
+            delete(IndicatorTarget).where(
+                IndicatorTarget.definition_id == definition_id,
+                IndicatorTarget.fiscal_year == fiscal_year,
+            )
+        )
+        if target is not None:
+            await self.db.execute(
+                insert(IndicatorTarget).values(
+                    definition_id=definition_id, fiscal_year=fiscal_year, target=target
+                )
+            )
+
+    # fiscal years
+
+    async def window_start(self, fiscal_year: int) -> date | None:
+        return await self.db.scalar(
+            select(FiscalYearSetting.window_starts_on).where(
+                FiscalYearSetting.fiscal_year == fiscal_year
+            )
+        )
+
+    async def set_window_start(self, fiscal_year: int, starts_on: date | None) -> None:
+        await self.db.execute(
+            delete(FiscalYearSetting).where(FiscalYearSetting.fiscal_year == fiscal_year)
+        )
+        if starts_on is not None:
+            self.db.add(FiscalYearSetting(fiscal_year=fiscal_year, window_starts_on=starts_on))
+            await self.db.flush()
+
+    # the desk's records
+
+    async def add_record(self, row: DeskRecord) -> DeskRecord:
+        self.db.add(row)
+        await self.db.flush()
+        return row
+
+    async def record(self, record_id: int) -> DeskRecord | None:
+        return await self.db.get(DeskRecord, record_id)
+
+    async def lock_record(self, record_id: int) -> DeskRecord | None:
+        query = select(DeskRecord).where(DeskRecord.id == record_id).with_for_update()
+        return (await self.db.scalars(query)).first()
+
+    async def delete_record(self, record_id: int) -> None:
+        await self.db.execute(delete(DeskRecord).where(DeskRecord.id == record_id))
+
+    async def records(
+        self, first: date, last: date, kind: str | None, limit: int, offset: int
+    ) -> tuple[list[DeskRecord], int]:
+        where = [DeskRecord.occurred_on >= first, DeskRecord.occurred_on <= last]
+        if kind:
+            where.append(DeskRecord.kind == kind)
+        total = await self.db.scalar(select(func.count()).select_from(DeskRecord).where(*where))
+        rows = await self.db.scalars(
+            select(DeskRecord)
+            .where(*where)
+            .order_by(DeskRecord.occurred_on.desc(), DeskRecord.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(rows.all()), int(total or 0)
+
+    # hand figures and paper survey answers
+
+    async def hand_figures(self, first: date, last: date) -> list[HandFigure]:
+        rows = await self.db.scalars(
+            select(HandFigure)
+            .where(HandFigure.month >= first.replace(day=1), HandFigure.month <= last)
+            .order_by(HandFigure.definition_id, HandFigure.month)
+        )
+        return list(rows.all())
+
+    async def set_hand_figure(
+        self,
+        definition_id: int,
+        month: date,
+        value: Decimal | None,
+        answers: int | None,
+        staff_id: int | None,
+    ) -> None:
+        await self.db.execute(
+            delete(HandFigure).where(
+                HandFigure.definition_id == definition_id, HandFigure.month == month
+            )
+        )
+        if value is not None:
+            await self.db.execute(
+                insert(HandFigure).values(
+                    definition_id=definition_id,
+                    month=month,
+                    value=value,
+                    answers=answers,
+                    updated_by_id=staff_id,
+                )
+            )
+
+    async def add_survey_answer(self, answer: SurveyAnswer) -> bool:
+        """False when the booking has already answered (one answer per booking)."""
+        values = {
+            "booking_id": answer.booking_id,
+            "answered_on": answer.answered_on,
+            "score": answer.score,
+            "comment": answer.comment,
+            "source": answer.source,
+            "created_by_id": answer.created_by_id,
+        }
+        row = await self.db.execute(
+            text("""
+                INSERT INTO survey_answers
+                    (booking_id, answered_on, score, comment, source, created_by_id)
+                VALUES (:booking_id, :answered_on, :score, :comment, :source, :created_by_id)
+                ON CONFLICT (booking_id) DO NOTHING RETURNING id
+            """),
+            values,
+        )
+        return row.first() is not None
+
+    async def survey_counts(self, first: date, last: date) -> tuple[int, int]:
+        row = (
+            await self.db.execute(
+                text("""
+                    SELECT count(*), count(*) FILTER (WHERE score >= 4) FROM survey_answers
+                    WHERE answered_on >= :first AND answered_on <= :last
+                """),
+                {"first": first, "last": last},
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+    # what a compile reads
+
+    async def lock_year(self, fiscal_year: int) -> None:
+        """Compiles of one year run one at a time (two workers give the same table)."""
+        await self.db.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext('indicators'), :fy)"),
+            {"fy": fiscal_year},
+        )
+
+    async def dirty_version(self, fiscal_year: int) -> int:
+        await self.db.execute(
+            text("""
+                INSERT INTO indicator_compilations (fiscal_year, dirty_version, stale_since)
+                VALUES (:fy, 1, now()) ON CONFLICT (fiscal_year) DO NOTHING
+            """),
+            {"fy": fiscal_year},
+        )
+        value = await self.db.scalar(
+            select(IndicatorCompilation.dirty_version).where(
+                IndicatorCompilation.fiscal_year == fiscal_year
+            )
+        )
+        return int(value or 0)
+
+    async def attendance(self, starts: datetime, ends: datetime) -> list[AttendanceRow]:
+        rows = await self.db.execute(
+            text(ATTENDANCE_SQL.format(people=people_per_attendance())),
+            {"starts": starts, "ends": ends},
+        )
+        return [AttendanceRow(int(e), m, h, int(p)) for e, m, h, p in rows.all()]
+
+    async def event_facts(self, event_ids: Iterable[int]) -> dict[int, EventFacts]:
+        ids = sorted(set(event_ids))
+        if not ids:
+            return {}
+        rows = await self.db.execute(
+            text("""
+                SELECT e.id, e.kind, e.sector, e.sub_kind,
+                       coalesce(array_agg(ec.organization_id ORDER BY ec.organization_id)
+                                FILTER (WHERE ec.organization_id IS NOT NULL), '{}')
+                FROM events e LEFT JOIN event_cohosts ec ON ec.event_id = e.id
+                WHERE e.id = ANY(:ids) GROUP BY e.id
+            """),
+            {"ids": ids},
+        )
+        return {
+            int(i): EventFacts(int(i), k, s, sk, tuple(int(c) for c in co))
+            for i, k, s, sk, co in rows.all()
+        }
+
+    async def employers(self, starts: datetime, ends: datetime) -> list[EmployerRow]:
+        """Each employer at each event with a held session in the window, with the month of
+        the event's first such session."""
+        rows = await self.db.execute(
+            text(f"""
+                SELECT ee.event_id, ee.organization_id, min({_MONTH})
+                FROM event_employers ee JOIN sessions s ON s.event_id = ee.event_id
+                WHERE s.status <> 'cancelled' AND s.starts_at >= :starts AND s.starts_at < :ends
+                GROUP BY 1, 2
+            """),
+            {"starts": starts, "ends": ends},
+        )
+        return [EmployerRow(int(e), int(o), m) for e, o, m in rows.all()]
+
+    async def record_rows(self, first: date, last: date) -> list[RecordRow]:
+        """The year's records grouped; supported companies keep their company so that one
+        company counts once a year."""
+        rows = await self.db.execute(
+            text("""
+                SELECT kind, sector, channel, senior,
+                       CASE WHEN kind = 'supported_company' THEN company_key END,
+                       to_char(occurred_on, 'YYYY-MM'), sum(quantity)::bigint
+                FROM desk_records WHERE occurred_on >= :first AND occurred_on <= :last
+                GROUP BY 1, 2, 3, 4, 5, 6
+            """),
+            {"first": first, "last": last},
+        )
+        return [RecordRow(k, s, c, sr, ck, m, int(q)) for k, s, c, sr, ck, m, q in rows.all()]
+
+    async def survey_rows(self, first: date, last: date) -> list[SurveyRow]:
+        rows = await self.db.execute(
+            text("""
+                SELECT to_char(answered_on, 'YYYY-MM'), count(*),
+                       count(*) FILTER (WHERE score >= 4)
+                FROM survey_answers WHERE answered_on >= :first AND answered_on <= :last
+                GROUP BY 1
+            """),
+            {"first": first, "last": last},
+        )
+        return [SurveyRow(m, int(a), int(s)) for m, a, s in rows.all()]
+
+    async def hand_rows(self, first: date, last: date) -> list[HandRow]:
+        return [
+            HandRow(h.definition_id, h.month.strftime("%Y-%m"), h.value, h.answers)
+            for h in await self.hand_figures(first, last)
+        ]
+
+    # what a compile writes
+
+    async def replace_figures(
+        self,
+        fiscal_year: int,
+        figures: Sequence[FigureRow],
+        heard_from: Sequence[tuple[int, str, int]],
+        version: int,
+    ) -> None:
+        await self.db.execute(
+            delete(IndicatorFigure).where(IndicatorFigure.fiscal_year == fiscal_year)
+        )
+        await self.db.execute(
+            delete(HeardFromFigure).where(HeardFromFigure.fiscal_year == fiscal_year)
+        )
+        if figures:
+            await self.db.execute(
+                insert(IndicatorFigure),
+                [
+                    {
+                        "fiscal_year": fiscal_year,
+                        "scope_org_id": f.scope_org_id,
+                        "definition_id": f.definition_id,
+                        "period": f.period,
+                        "value": f.value,
+                        "answers": f.answers,
+                    }
+                    for f in figures
+                ],
+            )
+        if heard_from:
+            await self.db.execute(
+                insert(HeardFromFigure),
+                [
+                    {"fiscal_year": fiscal_year, "scope_org_id": s, "heard_from": h, "people": p}
+                    for s, h, p in heard_from
+                ],
+            )
+        # Changes made while this compile read stay stale: their version is newer.
+        await self.db.execute(
+            text("""
+                UPDATE indicator_compilations
+                SET compiled_version = :v, compiled_at = clock_timestamp(),
+                    stale_since = CASE WHEN dirty_version = :v THEN NULL ELSE stale_since END
+                WHERE fiscal_year = :fy
+            """),
+            {"v": version, "fy": fiscal_year},
+        )
+
+    # what pages read
+
+    async def compile_state(self, fiscal_year: int) -> CompileState | None:
+        row = await self.db.get(IndicatorCompilation, fiscal_year)
+        if row is None:
+            return None
+        return CompileState(
+            row.fiscal_year,
+            row.dirty_version,
+            row.compiled_version,
+            row.compiled_at,
+            row.stale_since,
+        )
+
+    async def stale_years(self) -> list[int]:
+        rows = await self.db.scalars(
+            select(IndicatorCompilation.fiscal_year)
+            .where(IndicatorCompilation.dirty_version != IndicatorCompilation.compiled_version)
+            .order_by(IndicatorCompilation.fiscal_year.desc())
+        )
+        return [int(y) for y in rows.all()]
+
+    async def touch_year(self, fiscal_year: int) -> int:
+        """Marks the year stale (as the triggers do); the new version."""
+        await self.db.execute(text("SELECT indicators_touch(:fy)"), {"fy": fiscal_year})
+        return await self.dirty_version(fiscal_year)
+
+    async def touch_compiled_years(self) -> list[int]:
+        """After a definition or target change: every year compiled so far."""
+        rows = await self.db.scalars(
+            select(IndicatorCompilation.fiscal_year).order_by(IndicatorCompilation.fiscal_year)
+        )
+        years = [int(y) for y in rows.all()]
+        for year in years:
+            await self.db.execute(text("SELECT indicators_touch(:fy)"), {"fy": year})
+        return years
+
+    async def figures(self, years: Sequence[int], scope_org_id: int) -> list[YearFigure]:
+        rows = await self.db.execute(
+            select(
+                IndicatorFigure.fiscal_year,
+                IndicatorFigure.definition_id,
+                IndicatorFigure.period,
+                IndicatorFigure.value,
+                IndicatorFigure.answers,
+            ).where(
+                IndicatorFigure.fiscal_year.in_(list(years)),
+                IndicatorFigure.scope_org_id == scope_org_id,
+            )
+        )
+        return [YearFigure(int(y), int(d), p, v, a) for y, d, p, v, a in rows.all()]
+
+    async def heard_from(self, fiscal_year: int, scope_org_id: int) -> list[tuple[str, int]]:
+        rows = await self.db.execute(
+            select(HeardFromFigure.heard_from, HeardFromFigure.people)
+            .where(
+                HeardFromFigure.fiscal_year == fiscal_year,
+                HeardFromFigure.scope_org_id == scope_org_id,
+            )
+            .order_by(HeardFromFigure.people.desc(), HeardFromFigure.heard_from)
+        )
+        return [(h, int(p)) for h, p in rows.all()]
+
+    async def all_figures_snapshot(self) -> list[tuple[Any, ...]]:
+        """Every compiled figure, for checks that something changed no figure."""
+        rows = await self.db.execute(
+            text("""
+                SELECT fiscal_year, scope_org_id, definition_id, period, value, answers
+                FROM indicator_figures ORDER BY 1, 2, 3, 4
+            """)
+        )
+        return [tuple(r) for r in rows.all()]
+
+    async def set_retired(self, definition_id: int, *, retire: bool) -> None:
+        await self.db.execute(
+            update(IndicatorDefinition)
+            .where(IndicatorDefinition.id == definition_id)
+            .values(retired_at=func.now() if retire else None)
+        )

@@ -1,0 +1,384 @@
+"""A generated fiscal year whose figures are known in advance: JST fiscal-year and month
+boundaries, the R4 reporting window (from August), every booking state, employers at several
+events counted once, the desk's records, survey answers, hand figures, co-host scoping,
+recompiling, concurrent compiles and staleness."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db import make_engine, make_session_factory
+from service.domain.accounts.actor import Actor
+from service.domain.indicators import fiscal
+from service.domain.indicators import service as indicators
+from service.domain.indicators.models import SurveyAnswer
+from service.domain.indicators.report import Report, read_report
+from service.domain.indicators.repository import IndicatorRepository
+from service.settings import Settings
+from tests import indicator_support as w
+from tests.manage_support import make_staff
+
+R4_MONTHS = [
+    "2022-08", "2022-09", "2022-10", "2022-11", "2022-12",
+    "2023-01", "2023-02", "2023-03",
+]  # fmt: skip
+
+
+@dataclass
+class Year:
+    admin: Actor
+    hello_work: int
+    silver: int
+    session_ids: dict[str, int]
+
+
+async def build_year(db: AsyncSession) -> Year:
+    admin_user = await make_staff(db, "admin")
+    admin = Actor.of(admin_user)
+    organizer = await w.org(db, "NEXTワークしずおか", "organizer")
+    hw = await w.org(db, "ハローワーク静岡", "cohost")
+    silver = await w.org(db, "シルバー人材センター", "cohost")
+    a, b, c, d = [await w.org(db, f"介護法人{x}", "employer") for x in "ABCD"]
+    place = await w.venue(db)
+    ids: dict[str, int] = {}
+
+    e1 = await w.event(db, organizer, kind="consultation", cohosts=(hw,))
+    s = await w.held_session(db, e1, place, w.jst(2022, 9, 21))
+    await w.bookings(db, s, checked_in=10, walk_ins=4, no_shows=3, cancelled=2, waitlisted=2)
+    ids["sep"] = s.id
+    s = await w.held_session(db, e1, place, w.jst(2023, 3, 31, 23, 30))
+    await w.bookings(db, s, checked_in=2)
+    s = await w.held_session(db, e1, place, w.jst(2023, 4, 1, 0, 30))
+    await w.bookings(db, s, checked_in=3)
+    ids["r5"] = s.id
+    s = await w.held_session(db, e1, place, w.jst(2022, 7, 31, 23, 30))
+    await w.bookings(db, s, checked_in=5)
+    s = await w.held_session(db, e1, place, w.jst(2022, 8, 1, 0, 10))
+    await w.bookings(db, s, checked_in=1, confirmed=2)
+    ids["aug"] = s.id
+
+    e2 = await w.event(
+        db, organizer, kind="job_fair", sector="care", cohosts=(silver,), employers=(a, b)
+    )
+    s = await w.held_session(db, e2, place, w.jst(2022, 10, 5))
+    await w.bookings(db, s, checked_in=6, no_shows=2)
+    e3 = await w.event(db, organizer, kind="job_fair", sector="care", employers=(a,))
+    s = await w.held_session(db, e3, place, w.jst(2022, 12, 1))
+    await w.bookings(db, s, checked_in=4, walk_ins=1)
+    e4 = await w.event(db, organizer, kind="job_fair", sector="care", employers=(a, c))
+    s = await w.held_session(db, e4, place, w.jst(2023, 1, 15))
+    await w.bookings(db, s, checked_in=3)
+    # An employer whose only session was cancelled did not take part.
+    e5 = await w.event(db, organizer, kind="job_fair", sector="care", employers=(d,))
+    s = await w.held_session(db, e5, place, w.jst(2022, 11, 1))
+    s.status = "cancelled"
+
+    e6 = await w.event(db, organizer, kind="training", sector="care")
+    await w.bookings(db, await w.held_session(db, e6, place, w.jst(2022, 11, 10)), checked_in=7)
+    e7 = await w.event(db, organizer, kind="job_fair", sector="security")
+    s = await w.held_session(db, e7, place, w.jst(2022, 11, 20))
+    await w.bookings(db, s, checked_in=5, cancelled=1)
+    e8 = await w.event(db, organizer, kind="seminar", sector="cleaning")
+    s = await w.held_session(db, e8, place, w.jst(2023, 2, 10))
+    await w.bookings(db, s, checked_in=3, walk_ins=2)
+    e9 = await w.event(db, organizer, kind="seminar", sector="community", sub_kind="middle_senior")
+    s = await w.held_session(db, e9, place, w.jst(2023, 2, 20))
+    await w.bookings(db, s, checked_in=8, heard_from="line")
+    e10 = await w.event(db, organizer, kind="seminar", sector="community", sub_kind="side_job")
+    await w.bookings(db, await w.held_session(db, e10, place, w.jst(2023, 2, 21)), checked_in=4)
+    e11 = await w.event(db, organizer, kind="seminar", sector="community")
+    s = await w.held_session(db, e11, place, w.jst(2023, 2, 22))
+    await w.bookings(db, s, checked_in=9, heard_from=None)
+    e12 = await w.event(db, organizer, kind="exchange", employers=(a, b))
+    await w.bookings(db, await w.held_session(db, e12, place, w.jst(2022, 8, 26)), checked_in=6)
+
+    records = [
+        *[{"kind": "consultation", "occurred_on": "2022-08-10", "channel": "desk"}] * 5,
+        *[{"kind": "consultation", "occurred_on": "2022-09-01", "channel": "phone"}] * 3,
+        *[{"kind": "consultation", "occurred_on": "2022-09-21", "channel": "outreach"}] * 2,
+        {"kind": "consultation", "occurred_on": "2022-07-15", "channel": "desk"},
+        {"kind": "consultation", "occurred_on": "2023-04-01", "channel": "desk"},
+        {"kind": "supported_company", "occurred_on": "2022-08-05", "sector": "care",
+         "company": "株式会社ABC"},
+        {"kind": "supported_company", "occurred_on": "2022-10-01", "sector": "care",
+         "company": "株式会社ＡＢＣ "},
+        {"kind": "supported_company", "occurred_on": "2022-09-09", "sector": "cleaning",
+         "company": "清掃サービス株式会社"},
+        {"kind": "supported_company", "occurred_on": "2022-11-11", "sector": "security",
+         "company": "しずおか警備保障"},
+        {"kind": "supported_company", "occurred_on": "2023-01-01", "company": "一般商事"},
+        *[{"kind": "placement", "occurred_on": "2022-12-01", "company": "介護法人A",
+           "senior": True, "sector": "care"}] * 3,
+        {"kind": "placement", "occurred_on": "2022-12-02", "company": "介護法人B",
+         "senior": False},
+        {"kind": "job_opening", "occurred_on": "2022-09-30", "company": "X社", "quantity": 5},
+        {"kind": "job_opening", "occurred_on": "2023-03-31", "company": "Y社", "quantity": "２"},
+        *[{"kind": "silver_registration", "occurred_on": "2022-10-03"}] * 2,
+    ]  # fmt: skip
+    for data in records:
+        await indicators.add_record(db, admin, data)
+    for day, score in [("2022-09-21", 5), ("2022-09-21", 4), ("2022-09-22", 3), ("2022-07-01", 5)]:
+        await indicators.add_paper_answer(db, admin, {"answered_on": day, "score": str(score)})
+    repo = IndicatorRepository(db)
+    line = await repo.definition_by_code("outcome_line_registrations")
+    rate = await repo.definition_by_code("exchange_matching_rate")
+    assert line is not None and rate is not None
+    for month, value in [("2022-07", "50"), ("2022-08", "10"), ("2022-09", "5")]:
+        await indicators.set_hand_figure(
+            db, admin, {"definition_id": str(line.id), "month": month, "value": value}
+        )
+    await indicators.set_hand_figure(
+        db, admin, {"definition_id": rate.id, "month": "2022-08", "value": "35.7"}
+    )
+    await db.commit()
+    return Year(admin, hw.id, silver.id, ids)
+
+
+def rows_of(report: Report) -> dict[str, tuple[Decimal | None, dict[str, Decimal | None]]]:
+    return {r.code: (r.actual, r.months) for r in report.rows}
+
+
+def months(**values: int) -> dict[str, Decimal]:
+    out = {m: Decimal(0) for m in R4_MONTHS}
+    for key, v in values.items():
+        out[f"20{key[1:3]}-{key[3:5]}"] = Decimal(v)
+    return out
+
+
+EXPECTED_TOTALS = {
+    "matching_supported_companies": 4,
+    "matching_desk_consultations": 8,
+    "matching_outreach_participants": 17,
+    "care_supported_companies": 1,
+    "care_job_fair_participants": 14,
+    "care_job_fair_employers": 3,
+    "care_training_participants": 7,
+    "service_supported_companies": 2,
+    "service_participants": 10,
+    "community_middle_senior_seminar": 8,
+    "community_side_job_seminar": 4,
+    "outcome_senior_placements": 3,
+    "outcome_other_placements": 1,
+    "outcome_silver_registrations": 2,
+    "outcome_satisfaction": Decimal("66.7"),
+    "outcome_job_openings": 7,
+    "outcome_line_registrations": 15,
+    "exchange_companies": 2,
+    "exchange_participants": 6,
+    "exchange_matching_rate": Decimal("35.7"),
+}
+
+
+async def test_a_generated_year_gives_the_figures_known_in_advance(db: AsyncSession) -> None:
+    year = await build_year(db)
+    await indicators.compile_year(db, 2022)
+    await db.commit()
+    report = await read_report(db, year.admin, 2022)
+    assert report.label == "令和4年度"
+    assert report.window.note == "※8月～3月末実績"
+    assert report.months == R4_MONTHS
+    assert report.compiled_at is not None and not report.is_stale
+    got = rows_of(report)
+    assert {code: actual for code, (actual, _) in got.items()} == {
+        k: Decimal(v) for k, v in EXPECTED_TOTALS.items()
+    }
+    # Month boundaries in Tokyo: 2022-08-01 00:10 JST is August (July in UTC); 2023-03-31
+    # 23:30 JST is March of R4; 2023-04-01 00:30 JST is R5; 2022-07-31 is before the window.
+    assert got["matching_outreach_participants"][1] == months(m2208=1, m2209=14, m2303=2)
+    # Employer A at three job fairs counts once, in the month it first took part.
+    assert got["care_job_fair_employers"][1] == months(m2210=2, m2301=1)
+    assert got["care_job_fair_participants"][1] == months(m2210=6, m2212=5, m2301=3)
+    # One company however it is typed, counted in the month of its first support.
+    assert got["matching_supported_companies"][1] == months(m2208=1, m2209=1, m2211=1, m2301=1)
+    assert got["outcome_job_openings"][1] == months(m2209=5, m2303=2)
+    assert got["outcome_line_registrations"][1] == months(m2208=10, m2209=5)
+    satisfaction = next(r for r in report.rows if r.code == "outcome_satisfaction")
+    assert satisfaction.answers == 3 and satisfaction.months["2022-09"] == Decimal("66.7")
+    assert satisfaction.months["2022-10"] is None
+    # Targets from the report, R4 to R6, and whether R4's was reached.
+    outreach = next(r for r in report.rows if r.code == "matching_outreach_participants")
+    assert [(c.label, c.target) for c in outreach.years] == [
+        ("R4", Decimal(45)), ("R5", Decimal(75)), ("R6", Decimal(75))
+    ]  # fmt: skip
+    assert outreach.achieved is False
+    assert [c.actual for c in outreach.years] == [Decimal(17), None, None]
+    assert dict((h, n) for h, _, n in report.heard_from) == {"dm": 58, "line": 8, "unknown": 9}
+
+
+async def test_r5_counts_what_starts_on_april_first_in_tokyo(db: AsyncSession) -> None:
+    year = await build_year(db)
+    await indicators.compile_year(db, 2023)
+    await db.commit()
+    report = await read_report(db, year.admin, 2023)
+    got = rows_of(report)
+    assert got["matching_outreach_participants"][0] == 3
+    assert got["matching_desk_consultations"][0] == 1
+    assert report.window.starts_on == date(2023, 4, 1) and len(report.months) == 12
+
+
+async def test_co_host_staff_see_only_the_events_they_co_host(db: AsyncSession) -> None:
+    year = await build_year(db)
+    await indicators.compile_year(db, 2022)
+    await db.commit()
+    silver = Actor(9999, "s", "s", "cohost", year.silver)
+    got = rows_of(await read_report(db, silver, 2022))
+    assert got["care_job_fair_participants"][0] == 6
+    assert got["care_job_fair_employers"][0] == 2
+    assert got["matching_outreach_participants"][0] == 0
+    # The desk's own work is not a co-host's to read.
+    assert got["matching_desk_consultations"][0] is None
+    assert got["outcome_satisfaction"][0] is None
+    hello_work = rows_of(
+        await read_report(db, Actor(9998, "h", "h", "cohost", year.hello_work), 2022)
+    )
+    assert hello_work["matching_outreach_participants"][0] == 17
+    assert hello_work["care_job_fair_participants"][0] == 0
+    nobody = rows_of(await read_report(db, Actor(9997, "n", "n", "cohost", None), 2022))
+    assert all(actual is None for actual, _ in nobody.values())
+
+
+async def test_recompiling_changes_nothing(db: AsyncSession) -> None:
+    await build_year(db)
+    await indicators.compile_year(db, 2022)
+    await db.commit()
+    repo = IndicatorRepository(db)
+    first = await repo.all_figures_snapshot()
+    assert first
+    await indicators.compile_year(db, 2022)
+    await db.commit()
+    assert await repo.all_figures_snapshot() == first
+
+
+async def test_two_compiles_at_once_leave_the_same_table(
+    db: AsyncSession, settings: Settings
+) -> None:
+    await build_year(db)
+    await indicators.compile_year(db, 2022)
+    await db.commit()
+    expected = await IndicatorRepository(db).all_figures_snapshot()
+    await db.execute(text("DELETE FROM indicator_figures"))
+    await db.commit()
+    engine = make_engine(settings.sqlalchemy_url, 4)
+    factory = make_session_factory(engine)
+
+    async def one() -> None:
+        async with factory() as session:
+            await indicators.compile_year(session, 2022)
+            await session.commit()
+
+    try:
+        await asyncio.gather(one(), one(), one())
+    finally:
+        await engine.dispose()
+    assert await IndicatorRepository(db).all_figures_snapshot() == expected
+
+
+async def test_a_check_in_marks_its_year_stale_until_compiled(db: AsyncSession) -> None:
+    year = await build_year(db)
+    repo = IndicatorRepository(db)
+    await indicators.compile_year(db, 2022)
+    await indicators.compile_year(db, 2023)
+    await db.commit()
+    assert await repo.stale_years() == []
+    # A late arrival checked in (the roster's check-in sets checked_in_at).
+    await db.execute(
+        text("""
+            UPDATE bookings SET checked_in_at = now(), no_show_at = NULL
+            WHERE id = (SELECT min(id) FROM bookings
+                        WHERE session_id = :s AND no_show_at IS NOT NULL)
+        """),
+        {"s": year.session_ids["sep"]},
+    )
+    await db.commit()
+    assert await repo.stale_years() == [2022]
+    await indicators.compile_year(db, 2022)
+    await db.commit()
+    assert await repo.stale_years() == []
+    got = rows_of(await read_report(db, year.admin, 2022))
+    assert got["matching_outreach_participants"][0] == 18
+    # A desk record marks the year of its date.
+    await indicators.add_record(
+        db, year.admin, {"kind": "silver_registration", "occurred_on": "2023-05-01"}
+    )
+    await db.commit()
+    assert await repo.stale_years() == [2023]
+
+
+async def test_a_change_during_a_compile_keeps_the_year_stale(
+    db: AsyncSession, settings: Settings
+) -> None:
+    year = await build_year(db)
+    repo = IndicatorRepository(db)
+    engine = make_engine(settings.sqlalchemy_url, 2)
+    try:
+        async with make_session_factory(engine)() as compiling:
+            # The compile has read its version; a check-in commits before it finishes.
+            version = await IndicatorRepository(compiling).dirty_version(2022)
+            await compiling.commit()
+            await db.execute(
+                text("UPDATE bookings SET checked_in_at = now() WHERE session_id = :s "
+                     "AND status = 'confirmed' AND checked_in_at IS NULL AND no_show_at IS NULL"),
+                {"s": year.session_ids["aug"]},
+            )  # fmt: skip
+            await db.commit()
+            await IndicatorRepository(compiling).replace_figures(2022, [], [], version)
+            await compiling.commit()
+    finally:
+        await engine.dispose()
+    state = await repo.compile_state(2022)
+    assert state is not None and state.compiled_version == version
+    assert state.is_stale and state.stale_since is not None
+
+
+async def test_survey_answers_are_one_per_booking(db: AsyncSession) -> None:
+    year = await build_year(db)
+    booking_id = await db.scalar(
+        text("SELECT min(id) FROM bookings WHERE session_id = :s"), {"s": year.session_ids["sep"]}
+    )
+    repo = IndicatorRepository(db)
+    answer = dict(answered_on=date(2022, 9, 21), comment="", source="web", created_by_id=None)
+    assert await repo.add_survey_answer(SurveyAnswer(booking_id=booking_id, score=5, **answer))
+    assert not await repo.add_survey_answer(SurveyAnswer(booking_id=booking_id, score=1, **answer))
+
+
+def test_fiscal_years_in_tokyo() -> None:
+    assert fiscal.fiscal_year_of(w.jst(2023, 3, 31, 23, 30)) == 2022
+    assert fiscal.fiscal_year_of(w.jst(2023, 4, 1, 0, 30)) == 2023
+    assert fiscal.label(2022) == "令和4年度" and fiscal.short_label(2024) == "R6"
+    window = fiscal.window(2022, date(2022, 8, 1))
+    assert window.months == R4_MONTHS and window.is_partial
+    assert window.starts_at.isoformat() == "2022-07-31T15:00:00+00:00"
+    assert fiscal.window(2023, None).months[0] == "2023-04"
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"kind": "nope", "occurred_on": "2022-08-01"}, "kind"),
+        ({"kind": "consultation", "occurred_on": "2022-02-30", "channel": "desk"}, "occurred_on"),
+        ({"kind": "consultation", "occurred_on": "2022-08-01"}, "channel"),
+        ({"kind": "supported_company", "occurred_on": "2022-08-01"}, "company"),
+        ({"kind": "placement", "occurred_on": "2022-08-01", "company": "A"}, "senior"),
+        (
+            {"kind": "job_opening", "occurred_on": "2022-08-01", "company": "A", "quantity": 0},
+            "quantity",
+        ),
+        ({"kind": "silver_registration", "occurred_on": "2022-08-01", "note": "a\nb"}, "note"),
+    ],
+)
+async def test_bad_records_name_the_field(
+    db: AsyncSession, data: dict[str, object], field: str
+) -> None:
+    from service.domain.errors import InvalidInput
+
+    admin = Actor.of(await make_staff(db, "admin"))
+    with pytest.raises(InvalidInput) as caught:
+        await indicators.add_record(db, admin, data)
+    assert field in caught.value.fields
