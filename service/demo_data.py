@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings.repository import BookingRepository
+from service.demo_indicators import load_indicator_demo
 from service.domain.events.models import Event, EventSession, Organization, Venue
 from service.domain.events.repository import EventRepository
 from service.local_time import TOKYO
@@ -98,7 +99,7 @@ class DemoEvent:
     description: str
     what_to_bring: str
     sessions: list[DemoSession]
-    tags: list[str] = field(default_factory=list)
+    sub_kind: str | None = None
     cohosts: list[str] = field(default_factory=list)
     employers: list[str] = field(default_factory=list)
     status: str = "published"
@@ -165,7 +166,7 @@ EVENTS = [
             DemoSession(35, time(10), time(12), "パルシェ 貸会議室", 30, 10),
             DemoSession(35, time(14), time(16), "パルシェ 貸会議室", 30, 10),
         ],
-        tags=["middle-senior"],
+        sub_kind="middle_senior",
     ),
     DemoEvent(
         title="兼業・副業・プロボノセミナー",
@@ -174,7 +175,7 @@ EVENTS = [
         description="経験を生かして地元の中小企業を支える、兼業・副業・プロボノという働き方を紹介します。",
         what_to_bring="筆記用具",
         sessions=[DemoSession(42, time(18, 30), time(20, 30), "静岡市番町市民活動センター", 20, 5)],
-        tags=["side-job"],
+        sub_kind="side_job",
         cohosts=["静岡商工会議所"],
     ),
     DemoEvent(
@@ -198,7 +199,6 @@ EVENTS = [
         ),
         what_to_bring="筆記用具",
         sessions=[DemoSession(24, time(10), time(12), "レイアップ御幸町ビル 会議室", 40, 10)],
-        tags=["building", "cleaning"],
         cohosts=["静岡市シルバー人材センター"],
         employers=[
             "駿府警備保障株式会社",
@@ -238,6 +238,7 @@ async def load_demo_data(db: AsyncSession, today: date | None = None) -> bool:
         db.add(venues[name])
     await db.flush()
 
+    created: list[Event] = []
     for spec in EVENTS:
         event = Event(
             title=spec.title,
@@ -247,13 +248,14 @@ async def load_demo_data(db: AsyncSession, today: date | None = None) -> bool:
             what_to_bring=spec.what_to_bring,
             audience=spec.audience,
             arrival_note=spec.arrival_note,
-            tags=spec.tags,
+            sub_kind=spec.sub_kind,
             status=spec.status,
             organizer_id=orgs["NEXTワークしずおか"].id,
             contact=CONTACT,
         )
         db.add(event)
         await db.flush()
+        created.append(event)
         await repo.set_organizations(
             event.id,
             cohost_ids=[orgs[n].id for n in spec.cohosts],
@@ -274,4 +276,6 @@ async def load_demo_data(db: AsyncSession, today: date | None = None) -> bool:
             db.add(session)
             await db.flush()
             await BookingRepository(db).add_seats(session.id, 1, s.capacity)
+    held_at = next(v for v in venues.values() if v.ward != "online")
+    await load_indicator_demo(db, today, created, held_at)
     return True

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain.accounts.actor import Actor
 from service.domain.bookings.models import Booking, Person
 from service.domain.events.models import (
     Event,
@@ -17,7 +19,10 @@ from service.domain.events.models import (
     event_cohosts,
     event_employers,
 )
+from service.domain.indicators import service as indicators
+from service.domain.indicators.repository import IndicatorRepository
 from service.local_time import TOKYO
+from tests.manage_support import make_staff
 
 _seq = itertools.count(1)
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -143,3 +148,113 @@ async def bookings(
             )
         )
     await db.flush()
+
+
+@dataclass
+class Year:
+    admin: Actor
+    hello_work: int
+    silver: int
+    session_ids: dict[str, int]
+
+
+async def build_year(db: AsyncSession) -> Year:
+    admin_user = await make_staff(db, "admin")
+    admin = Actor.of(admin_user)
+    organizer = await org(db, "NEXTワークしずおか", "organizer")
+    hw = await org(db, "ハローワーク静岡", "cohost")
+    silver = await org(db, "シルバー人材センター", "cohost")
+    a, b, c, d = [await org(db, f"介護法人{x}", "employer") for x in "ABCD"]
+    place = await venue(db)
+    ids: dict[str, int] = {}
+
+    e1 = await event(db, organizer, kind="consultation", cohosts=(hw,))
+    s = await held_session(db, e1, place, jst(2022, 9, 21))
+    await bookings(db, s, checked_in=10, walk_ins=4, no_shows=3, cancelled=2, waitlisted=2)
+    ids["sep"] = s.id
+    s = await held_session(db, e1, place, jst(2023, 3, 31, 23, 30))
+    await bookings(db, s, checked_in=2)
+    s = await held_session(db, e1, place, jst(2023, 4, 1, 0, 30))
+    await bookings(db, s, checked_in=3)
+    ids["r5"] = s.id
+    s = await held_session(db, e1, place, jst(2022, 7, 31, 23, 30))
+    await bookings(db, s, checked_in=5)
+    s = await held_session(db, e1, place, jst(2022, 8, 1, 0, 10))
+    await bookings(db, s, checked_in=1, confirmed=2)
+    ids["aug"] = s.id
+
+    e2 = await event(
+        db, organizer, kind="job_fair", sector="care", cohosts=(silver,), employers=(a, b)
+    )
+    s = await held_session(db, e2, place, jst(2022, 10, 5))
+    await bookings(db, s, checked_in=6, no_shows=2)
+    e3 = await event(db, organizer, kind="job_fair", sector="care", employers=(a,))
+    s = await held_session(db, e3, place, jst(2022, 12, 1))
+    await bookings(db, s, checked_in=4, walk_ins=1)
+    e4 = await event(db, organizer, kind="job_fair", sector="care", employers=(a, c))
+    s = await held_session(db, e4, place, jst(2023, 1, 15))
+    await bookings(db, s, checked_in=3)
+    # An employer whose only session was cancelled did not take part.
+    e5 = await event(db, organizer, kind="job_fair", sector="care", employers=(d,))
+    s = await held_session(db, e5, place, jst(2022, 11, 1))
+    s.status = "cancelled"
+
+    e6 = await event(db, organizer, kind="training", sector="care")
+    await bookings(db, await held_session(db, e6, place, jst(2022, 11, 10)), checked_in=7)
+    e7 = await event(db, organizer, kind="job_fair", sector="security")
+    s = await held_session(db, e7, place, jst(2022, 11, 20))
+    await bookings(db, s, checked_in=5, cancelled=1)
+    e8 = await event(db, organizer, kind="seminar", sector="cleaning")
+    s = await held_session(db, e8, place, jst(2023, 2, 10))
+    await bookings(db, s, checked_in=3, walk_ins=2)
+    e9 = await event(db, organizer, kind="seminar", sector="community", sub_kind="middle_senior")
+    s = await held_session(db, e9, place, jst(2023, 2, 20))
+    await bookings(db, s, checked_in=8, heard_from="line")
+    e10 = await event(db, organizer, kind="seminar", sector="community", sub_kind="side_job")
+    await bookings(db, await held_session(db, e10, place, jst(2023, 2, 21)), checked_in=4)
+    e11 = await event(db, organizer, kind="seminar", sector="community")
+    s = await held_session(db, e11, place, jst(2023, 2, 22))
+    await bookings(db, s, checked_in=9, heard_from=None)
+    e12 = await event(db, organizer, kind="exchange", employers=(a, b))
+    await bookings(db, await held_session(db, e12, place, jst(2022, 8, 26)), checked_in=6)
+
+    records = [
+        *[{"kind": "consultation", "occurred_on": "2022-08-10", "channel": "desk"}] * 5,
+        *[{"kind": "consultation", "occurred_on": "2022-09-01", "channel": "phone"}] * 3,
+        *[{"kind": "consultation", "occurred_on": "2022-09-21", "channel": "outreach"}] * 2,
+        {"kind": "consultation", "occurred_on": "2022-07-15", "channel": "desk"},
+        {"kind": "consultation", "occurred_on": "2023-04-01", "channel": "desk"},
+        {"kind": "supported_company", "occurred_on": "2022-08-05", "sector": "care",
+         "company": "株式会社ABC"},
+        {"kind": "supported_company", "occurred_on": "2022-10-01", "sector": "care",
+         "company": "株式会社ＡＢＣ "},
+        {"kind": "supported_company", "occurred_on": "2022-09-09", "sector": "cleaning",
+         "company": "清掃サービス株式会社"},
+        {"kind": "supported_company", "occurred_on": "2022-11-11", "sector": "security",
+         "company": "しずおか警備保障"},
+        {"kind": "supported_company", "occurred_on": "2023-01-01", "company": "一般商事"},
+        *[{"kind": "placement", "occurred_on": "2022-12-01", "company": "介護法人A",
+           "senior": True, "sector": "care"}] * 3,
+        {"kind": "placement", "occurred_on": "2022-12-02", "company": "介護法人B",
+         "senior": False},
+        {"kind": "job_opening", "occurred_on": "2022-09-30", "company": "X社", "quantity": 5},
+        {"kind": "job_opening", "occurred_on": "2023-03-31", "company": "Y社", "quantity": "２"},
+        *[{"kind": "silver_registration", "occurred_on": "2022-10-03"}] * 2,
+    ]  # fmt: skip
+    for data in records:
+        await indicators.add_record(db, admin, data)
+    for day, score in [("2022-09-21", 5), ("2022-09-21", 4), ("2022-09-22", 3), ("2022-07-01", 5)]:
+        await indicators.add_paper_answer(db, admin, {"answered_on": day, "score": str(score)})
+    repo = IndicatorRepository(db)
+    line = await repo.definition_by_code("outcome_line_registrations")
+    rate = await repo.definition_by_code("exchange_matching_rate")
+    assert line is not None and rate is not None
+    for month, value in [("2022-07", "50"), ("2022-08", "10"), ("2022-09", "5")]:
+        await indicators.set_hand_figure(
+            db, admin, {"definition_id": str(line.id), "month": month, "value": value}
+        )
+    await indicators.set_hand_figure(
+        db, admin, {"definition_id": rate.id, "month": "2022-08", "value": "35.7"}
+    )
+    await db.commit()
+    return Year(admin, hw.id, silver.id, ids)

@@ -6,7 +6,6 @@ recompiling, concurrent compiles and staleness."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -23,122 +22,13 @@ from service.domain.indicators.report import Report, read_report
 from service.domain.indicators.repository import IndicatorRepository
 from service.settings import Settings
 from tests import indicator_support as w
+from tests.indicator_support import build_year
 from tests.manage_support import make_staff
 
 R4_MONTHS = [
     "2022-08", "2022-09", "2022-10", "2022-11", "2022-12",
     "2023-01", "2023-02", "2023-03",
 ]  # fmt: skip
-
-
-@dataclass
-class Year:
-    admin: Actor
-    hello_work: int
-    silver: int
-    session_ids: dict[str, int]
-
-
-async def build_year(db: AsyncSession) -> Year:
-    admin_user = await make_staff(db, "admin")
-    admin = Actor.of(admin_user)
-    organizer = await w.org(db, "NEXTワークしずおか", "organizer")
-    hw = await w.org(db, "ハローワーク静岡", "cohost")
-    silver = await w.org(db, "シルバー人材センター", "cohost")
-    a, b, c, d = [await w.org(db, f"介護法人{x}", "employer") for x in "ABCD"]
-    place = await w.venue(db)
-    ids: dict[str, int] = {}
-
-    e1 = await w.event(db, organizer, kind="consultation", cohosts=(hw,))
-    s = await w.held_session(db, e1, place, w.jst(2022, 9, 21))
-    await w.bookings(db, s, checked_in=10, walk_ins=4, no_shows=3, cancelled=2, waitlisted=2)
-    ids["sep"] = s.id
-    s = await w.held_session(db, e1, place, w.jst(2023, 3, 31, 23, 30))
-    await w.bookings(db, s, checked_in=2)
-    s = await w.held_session(db, e1, place, w.jst(2023, 4, 1, 0, 30))
-    await w.bookings(db, s, checked_in=3)
-    ids["r5"] = s.id
-    s = await w.held_session(db, e1, place, w.jst(2022, 7, 31, 23, 30))
-    await w.bookings(db, s, checked_in=5)
-    s = await w.held_session(db, e1, place, w.jst(2022, 8, 1, 0, 10))
-    await w.bookings(db, s, checked_in=1, confirmed=2)
-    ids["aug"] = s.id
-
-    e2 = await w.event(
-        db, organizer, kind="job_fair", sector="care", cohosts=(silver,), employers=(a, b)
-    )
-    s = await w.held_session(db, e2, place, w.jst(2022, 10, 5))
-    await w.bookings(db, s, checked_in=6, no_shows=2)
-    e3 = await w.event(db, organizer, kind="job_fair", sector="care", employers=(a,))
-    s = await w.held_session(db, e3, place, w.jst(2022, 12, 1))
-    await w.bookings(db, s, checked_in=4, walk_ins=1)
-    e4 = await w.event(db, organizer, kind="job_fair", sector="care", employers=(a, c))
-    s = await w.held_session(db, e4, place, w.jst(2023, 1, 15))
-    await w.bookings(db, s, checked_in=3)
-    # An employer whose only session was cancelled did not take part.
-    e5 = await w.event(db, organizer, kind="job_fair", sector="care", employers=(d,))
-    s = await w.held_session(db, e5, place, w.jst(2022, 11, 1))
-    s.status = "cancelled"
-
-    e6 = await w.event(db, organizer, kind="training", sector="care")
-    await w.bookings(db, await w.held_session(db, e6, place, w.jst(2022, 11, 10)), checked_in=7)
-    e7 = await w.event(db, organizer, kind="job_fair", sector="security")
-    s = await w.held_session(db, e7, place, w.jst(2022, 11, 20))
-    await w.bookings(db, s, checked_in=5, cancelled=1)
-    e8 = await w.event(db, organizer, kind="seminar", sector="cleaning")
-    s = await w.held_session(db, e8, place, w.jst(2023, 2, 10))
-    await w.bookings(db, s, checked_in=3, walk_ins=2)
-    e9 = await w.event(db, organizer, kind="seminar", sector="community", sub_kind="middle_senior")
-    s = await w.held_session(db, e9, place, w.jst(2023, 2, 20))
-    await w.bookings(db, s, checked_in=8, heard_from="line")
-    e10 = await w.event(db, organizer, kind="seminar", sector="community", sub_kind="side_job")
-    await w.bookings(db, await w.held_session(db, e10, place, w.jst(2023, 2, 21)), checked_in=4)
-    e11 = await w.event(db, organizer, kind="seminar", sector="community")
-    s = await w.held_session(db, e11, place, w.jst(2023, 2, 22))
-    await w.bookings(db, s, checked_in=9, heard_from=None)
-    e12 = await w.event(db, organizer, kind="exchange", employers=(a, b))
-    await w.bookings(db, await w.held_session(db, e12, place, w.jst(2022, 8, 26)), checked_in=6)
-
-    records = [
-        *[{"kind": "consultation", "occurred_on": "2022-08-10", "channel": "desk"}] * 5,
-        *[{"kind": "consultation", "occurred_on": "2022-09-01", "channel": "phone"}] * 3,
-        *[{"kind": "consultation", "occurred_on": "2022-09-21", "channel": "outreach"}] * 2,
-        {"kind": "consultation", "occurred_on": "2022-07-15", "channel": "desk"},
-        {"kind": "consultation", "occurred_on": "2023-04-01", "channel": "desk"},
-        {"kind": "supported_company", "occurred_on": "2022-08-05", "sector": "care",
-         "company": "株式会社ABC"},
-        {"kind": "supported_company", "occurred_on": "2022-10-01", "sector": "care",
-         "company": "株式会社ＡＢＣ "},
-        {"kind": "supported_company", "occurred_on": "2022-09-09", "sector": "cleaning",
-         "company": "清掃サービス株式会社"},
-        {"kind": "supported_company", "occurred_on": "2022-11-11", "sector": "security",
-         "company": "しずおか警備保障"},
-        {"kind": "supported_company", "occurred_on": "2023-01-01", "company": "一般商事"},
-        *[{"kind": "placement", "occurred_on": "2022-12-01", "company": "介護法人A",
-           "senior": True, "sector": "care"}] * 3,
-        {"kind": "placement", "occurred_on": "2022-12-02", "company": "介護法人B",
-         "senior": False},
-        {"kind": "job_opening", "occurred_on": "2022-09-30", "company": "X社", "quantity": 5},
-        {"kind": "job_opening", "occurred_on": "2023-03-31", "company": "Y社", "quantity": "２"},
-        *[{"kind": "silver_registration", "occurred_on": "2022-10-03"}] * 2,
-    ]  # fmt: skip
-    for data in records:
-        await indicators.add_record(db, admin, data)
-    for day, score in [("2022-09-21", 5), ("2022-09-21", 4), ("2022-09-22", 3), ("2022-07-01", 5)]:
-        await indicators.add_paper_answer(db, admin, {"answered_on": day, "score": str(score)})
-    repo = IndicatorRepository(db)
-    line = await repo.definition_by_code("outcome_line_registrations")
-    rate = await repo.definition_by_code("exchange_matching_rate")
-    assert line is not None and rate is not None
-    for month, value in [("2022-07", "50"), ("2022-08", "10"), ("2022-09", "5")]:
-        await indicators.set_hand_figure(
-            db, admin, {"definition_id": str(line.id), "month": month, "value": value}
-        )
-    await indicators.set_hand_figure(
-        db, admin, {"definition_id": rate.id, "month": "2022-08", "value": "35.7"}
-    )
-    await db.commit()
-    return Year(admin, hw.id, silver.id, ids)
 
 
 def rows_of(report: Report) -> dict[str, tuple[Decimal | None, dict[str, Decimal | None]]]:
@@ -382,3 +272,27 @@ async def test_bad_records_name_the_field(
     with pytest.raises(InvalidInput) as caught:
         await indicators.add_record(db, admin, data)
     assert field in caught.value.fields
+
+
+async def test_the_demo_reads_like_the_r4_report_and_counts_this_year(db: AsyncSession) -> None:
+    from service.demo_data import load_demo_data
+    from service.demo_indicators import R4_ACTUALS
+
+    today = date(2026, 12, 1)
+    assert await load_demo_data(db, today)
+    await db.commit()
+    admin = Actor.of(await make_staff(db, "admin"))
+    r4 = {r.code: r for r in (await read_report(db, admin, 2022)).rows}
+    assert {c: r4[c].actual for c in R4_ACTUALS} == {c: Decimal(v) for c, v in R4_ACTUALS.items()}
+    assert r4["outcome_satisfaction"].actual == Decimal(99)
+    assert r4["matching_supported_companies"].years[1].target == Decimal(120)
+    now = {r.code: r for r in (await read_report(db, admin, 2026)).rows}
+    assert now["community_middle_senior_seminar"].actual
+    assert now["care_job_fair_participants"].actual and now["care_job_fair_employers"].actual
+    assert now["matching_desk_consultations"].actual and now["outcome_satisfaction"].answers
+    # The demo's figures follow from its data: compiling again changes nothing.
+    repo = IndicatorRepository(db)
+    before = await repo.all_figures_snapshot()
+    await indicators.compile_year(db, 2026)
+    await db.commit()
+    assert await repo.all_figures_snapshot() == before

@@ -81,6 +81,9 @@ def route_ids(world: World) -> dict[str, int]:
         "session_id": world.session_a.id,
         "booking_id": world.booking_a,
         "user_id": world.cohost_a.id,
+        # Organizer- and admin-only: refused before the id is looked at.
+        "record_id": 1,
+        "definition_id": 1,
     }
 
 

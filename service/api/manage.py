@@ -9,6 +9,7 @@ from service.api.manage_events import (
     ManageReferenceController,
     ManageSessionsController,
 )
+from service.api.manage_indicators import ManageIndicatorsController
 from service.api.manage_rosters import ManageBookingController, ManageRosterController
 from service.api.manage_users import (
     ManageAuditController,
@@ -28,6 +29,7 @@ manage_api_router = Router(
         ManageUsersController,
         ManageAuditController,
         ManageLoginLocksController,
+        ManageIndicatorsController,
     ],
     guards=[staff_guard],
     dependencies=STAFF_DEPENDENCIES,

@@ -35,6 +35,8 @@ class EventBody(msgspec.Struct, forbid_unknown_fields=True):
     arrival_note: str = ""
     cohost_ids: list[int] = msgspec.field(default_factory=list)
     employer_ids: list[int] = msgspec.field(default_factory=list)
+    # middle_senior or side_job: the seminars the programme's report counts apart.
+    sub_kind: str | None = None
 
 
 # A string rather than a datetime: "2025-10-21T10:00" (what a datetime-local input sends) is

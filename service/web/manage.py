@@ -10,6 +10,7 @@ from service.staff_auth import STAFF_DEPENDENCIES, staff_guard
 from service.web.manage_admin import ManageAdminPages
 from service.web.manage_auth import ManageLoginPages, logout_page
 from service.web.manage_events import ManageEventPages
+from service.web.manage_indicators import ManageIndicatorPages
 from service.web.manage_rosters import ManageBookingPages, ManageRosterPages
 
 manage_pages_router = Router(
@@ -19,6 +20,7 @@ manage_pages_router = Router(
         ManageRosterPages,
         ManageBookingPages,
         ManageAdminPages,
+        ManageIndicatorPages,
         logout_page,
     ],
     guards=[staff_guard],

@@ -100,6 +100,14 @@ DONE_MESSAGES = {
     "user_created": "スタッフを登録しました。",
     "user_saved": "スタッフの情報を保存しました。",
     "logged_out": "ログアウトしました。",
+    "compile_queued": "集計を依頼しました。1分ほどで数値が更新されます。",
+    "record_added": "記録を追加しました。",
+    "record_saved": "記録を保存しました。",
+    "record_deleted": "記録を削除しました。",
+    "hand_figure_saved": "手入力の数値を保存しました。",
+    "answer_added": "アンケート用紙の回答を登録しました。",
+    "definition_saved": "指標を保存しました。集計をやり直します。",
+    "definition_retired": "指標を廃止しました。集計をやり直します。",
 }
 
 

@@ -47,6 +47,7 @@ def _event_values(event: EventView) -> dict[str, Any]:
         "sector": event.sector,
         "description": event.description,
         "tags": "、".join(event.tags),
+        "sub_kind": event.sub_kind or "",
         "contact": event.contact,
         "what_to_bring": event.what_to_bring,
         "fee_yen": str(event.fee_yen),

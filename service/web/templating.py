@@ -5,7 +5,7 @@ from __future__ import annotations
 from jinja2 import Environment
 
 from service.domain.bookings.schemas import SessionSummary
-from service.domain.events.enums import EVENT_KINDS, SECTORS, WARDS
+from service.domain.events.enums import EVENT_KINDS, SECTORS, SUB_KINDS, WARDS
 from service.domain.events.schemas import EventView, SessionView
 from service.local_time import jp_date, jp_time
 from service.settings import Settings
@@ -34,5 +34,6 @@ def configure_environment(env: Environment, settings: Settings) -> None:
         },
         EVENT_KINDS=EVENT_KINDS,
         SECTORS=SECTORS,
+        SUB_KINDS=SUB_KINDS,
         WARDS=WARDS,
     )

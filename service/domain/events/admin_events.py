@@ -48,6 +48,7 @@ def _event_values(event: Event, cohost_ids: list[int], employer_ids: list[int]) 
         "sector": event.sector,
         "description": event.description,
         "tags": list(event.tags or []),
+        "sub_kind": event.sub_kind,
         "contact": event.contact,
         "what_to_bring": event.what_to_bring,
         "fee_yen": event.fee_yen,
@@ -160,6 +161,7 @@ async def create_event(db: AsyncSession, actor: Actor, data: EventInput) -> int:
             sector=data.sector,
             description=data.description,
             tags=list(data.tags),
+            sub_kind=data.sub_kind,
             contact=data.contact,
             what_to_bring=data.what_to_bring,
             fee_yen=data.fee_yen,
@@ -199,6 +201,7 @@ async def update_event(db: AsyncSession, actor: Actor, event_id: int, data: Even
     event.sector = data.sector
     event.description = data.description
     event.tags = list(data.tags)
+    event.sub_kind = data.sub_kind
     event.contact = data.contact
     event.what_to_bring = data.what_to_bring
     event.fee_yen = data.fee_yen

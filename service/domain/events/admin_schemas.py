@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from service.domain.errors import InvalidInput
-from service.domain.events.enums import EVENT_KINDS, SECTORS, WARDS
+from service.domain.events.enums import EVENT_KINDS, SECTORS, SUB_KINDS, WARDS
 from service.domain.text_rules import forbidden_chars_message, has_forbidden_chars, is_database_id
 from service.local_time import TOKYO
 
@@ -46,6 +46,8 @@ class EventInput:
     arrival_note: str = ""
     cohost_ids: tuple[int, ...] = ()
     employer_ids: tuple[int, ...] = ()
+    # The report's sub-kinds (middle_senior, side_job seminars), which the indicators match.
+    sub_kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +198,12 @@ def _tags(f: FieldReader) -> tuple[str, ...]:
     return tags
 
 
+def _sub_kind(f: FieldReader) -> str | None:
+    if f.data.get("sub_kind") in (None, ""):
+        return None
+    return f.choice("sub_kind", "小分類", SUB_KINDS)
+
+
 def validate_event_input(data: Mapping[str, object]) -> EventInput:
     f = FieldReader(data)
     event = EventInput(
@@ -211,6 +219,7 @@ def validate_event_input(data: Mapping[str, object]) -> EventInput:
         arrival_note=f.text("arrival_note", "来場の目安", max_len=ARRIVAL_NOTE_MAX),
         cohost_ids=f.ids("cohost_ids", "共催団体"),
         employer_ids=f.ids("employer_ids", "参加企業"),
+        sub_kind=_sub_kind(f),
     )
     f.done()
     return event

@@ -67,6 +67,7 @@ class EventView:
     fee_yen: int = 0
     audience: str = ""
     arrival_note: str = ""
+    sub_kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,6 +83,7 @@ def _event_view(e: Event, counts: dict[int, tuple[int, int]], now: datetime) -> 
         kind=e.kind,
         sector=e.sector,
         tags=list(e.tags or []),
+        sub_kind=e.sub_kind,
         status=e.status,
         organizer=_org(e.organizer),
         cohosts=[_org(o) for o in e.cohosts],

@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.accounts.actor import Actor
+from service.domain.accounts.repository import AccountRepository
 from service.domain.bookings.enums import HEARD_FROM
 from service.domain.indicators import fiscal
 from service.domain.indicators.compile import EVENT_MEASURES
@@ -92,11 +93,15 @@ class Report:
 
 
 async def read_report(
-    db: AsyncSession, actor: Actor, raw_year: object, *, scope_name: str | None = None
+    db: AsyncSession, actor: Actor, raw_year: object, *, field_name: str = "fy"
 ) -> Report:
-    fiscal_year = fiscal_year_value(raw_year, "fy")
+    fiscal_year = fiscal_year_value(raw_year, field_name)
     repo = IndicatorRepository(db)
     scope = ALL_SCOPE if actor.sees_everything else actor.organization_id
+    scope_name = None
+    if not actor.sees_everything:
+        org = await AccountRepository(db).organization_by_id(scope) if scope else None
+        scope_name = org.name if org else ""
     years = [fiscal_year + i for i in range(YEARS_SHOWN)]
     window = await year_window(repo, fiscal_year)
     state = await repo.compile_state(fiscal_year)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +33,10 @@ from service.jobs import enqueue_after_commit
 
 COMPILE_JOB = "compile_indicators"
 RECORDS_PER_PAGE = 50
+
+
+def current_fiscal_year() -> int:
+    return fiscal.fiscal_year_of(datetime.now(UTC))
 
 
 def compile_job_id(fiscal_year: int, version: int) -> str:
@@ -317,6 +321,14 @@ async def _recompile_all(db: AsyncSession) -> None:
 async def list_definitions(db: AsyncSession, actor: Actor) -> list[IndicatorDefinition]:
     require_role(actor, "organizer")
     return await IndicatorRepository(db).definitions(include_retired=True)
+
+
+async def get_definition(db: AsyncSession, actor: Actor, definition_id: int) -> IndicatorDefinition:
+    require_role(actor, "organizer")
+    found = await IndicatorRepository(db).definition(definition_id)
+    if found is None:
+        raise NotFound("指標が見つかりません。", code="definition_not_found")
+    return found
 
 
 async def definition_targets(

@@ -1,0 +1,400 @@
+"""Organizer pages for the programme's indicators: the report (as the programme's report lays
+it out, with a monthly breakdown, how people heard, the SVG chart, an A4 print view and CSV),
+the desk's records, hand-entered figures, paper survey answers and (admins) definitions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from service.dependencies import DB
+from service.domain.errors import Conflict, InvalidInput
+from service.domain.events.enums import EVENT_KINDS, SECTORS, SUB_KINDS
+from service.domain.indicators import service as indicators
+from service.domain.indicators.chart import report_chart
+from service.domain.indicators.csv_export import number, report_csv, report_filename
+from service.domain.indicators.enums import (
+    CONSULTATION_CHANNELS,
+    MEASURES,
+    RECORD_KINDS,
+    SECTIONS,
+    UNITS,
+)
+from service.domain.indicators.fiscal import fiscal_year_of_day
+from service.domain.indicators.models import DeskRecord, IndicatorDefinition
+from service.domain.indicators.report import read_report
+from service.domain.indicators.schemas import fiscal_year_value
+from service.staff_auth import Staff
+from service.web.manage_common import done_message, form_fields, form_lists, page, see_other
+
+ORGANIZER = {"staff_role": "organizer"}
+ADMIN = {"staff_role": "admin"}
+
+VOCABULARY: dict[str, Any] = {
+    "RECORD_KINDS": RECORD_KINDS,
+    "SECTORS": SECTORS,
+    "CONSULTATION_CHANNELS": CONSULTATION_CHANNELS,
+    "SECTIONS": {k: f"{n} {t}".strip() for k, (n, t) in SECTIONS.items()},
+    "UNITS": UNITS,
+    "MEASURES": MEASURES,
+    "EVENT_KINDS": EVENT_KINDS,
+    "SUB_KINDS": SUB_KINDS,
+    "num": number,
+}
+
+
+def _year(fy: str | None) -> object:
+    return fy if fy not in (None, "") else indicators.current_fiscal_year()
+
+
+def _record_values(r: DeskRecord) -> dict[str, str]:
+    return {
+        "kind": r.kind,
+        "occurred_on": r.occurred_on.isoformat(),
+        "sector": r.sector,
+        "channel": r.channel or "",
+        "person_name": r.person_name or "",
+        "company": r.company or "",
+        "senior": "" if r.senior is None else ("true" if r.senior else "false"),
+        "quantity": str(r.quantity),
+        "note": r.note,
+    }
+
+
+def _definition_values(d: IndicatorDefinition, targets: dict[int, Decimal]) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "code": d.code,
+        "name": d.name,
+        "unit": d.unit,
+        "section": d.section,
+        "policy": d.policy,
+        "measure": d.measure,
+        "kinds": list(d.kinds or []),
+        "sectors": list(d.sectors or []),
+        "sub_kinds": list(d.sub_kinds or []),
+        "record_kind": d.record_kind or "",
+        "channels": list(d.channels or []),
+        "senior": "any" if d.senior is None else ("true" if d.senior else "false"),
+        "position": str(d.position),
+    }
+    for year, target in targets.items():
+        values[f"target_{year}"] = number(target) if target is not None else ""
+    return values
+
+
+class ManageIndicatorPages(Controller):
+    path = "/indicators"
+    include_in_schema = False
+
+    @get("/")
+    async def report(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        staff: Staff,
+        fy: FromQuery[str | None] = None,
+    ) -> Template:
+        r = await read_report(db, staff, _year(fy))
+        return page(
+            "manage/indicators.html",
+            staff,
+            flash=done_message(request),
+            r=r,
+            chart=report_chart(r),
+            **VOCABULARY,
+        )
+
+    @get("/print")
+    async def print_view(self, db: DB, staff: Staff, fy: FromQuery[str | None] = None) -> Template:
+        r = await read_report(db, staff, _year(fy))
+        return page("manage/indicators_print.html", staff, r=r, chart=report_chart(r), **VOCABULARY)
+
+    @get("/csv", media_type="text/csv; charset=utf-8")
+    async def csv(self, db: DB, staff: Staff, fy: FromQuery[str | None] = None) -> Response[bytes]:
+        r = await read_report(db, staff, _year(fy))
+        return Response(
+            report_csv(r),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{report_filename(r)}"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @post("/compile", opt=ORGANIZER)
+    async def compile(self, request: Request[Any, Any, Any], db: DB, staff: Staff) -> Redirect:
+        form = await form_fields(request)
+        year, _ = await indicators.request_compile(db, staff, form.get("fiscal_year", ""))
+        return see_other(f"/manage/indicators?fy={year}", done="compile_queued")
+
+    # the desk's records
+
+    async def _records_page(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        staff: Staff,
+        fy: str | None,
+        *,
+        values: dict[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+        form: str = "",
+        status_code: int = 200,
+    ) -> Template:
+        kind = request.query_params.get("kind") or None
+        page_no = request.query_params.get("page", "1")
+        records = await indicators.list_records(
+            db,
+            staff,
+            _year(fy),
+            kind if kind in RECORD_KINDS else None,
+            int(page_no) if page_no.isdecimal() and len(page_no) < 7 else 1,
+        )
+        definitions = [d for d in await indicators.list_definitions(db, staff) if not d.retired_at]
+        return page(
+            "manage/indicator_records.html",
+            staff,
+            status_code=status_code,
+            flash=done_message(request),
+            records=records,
+            kind=kind or "",
+            definitions=definitions,
+            values=values or {"occurred_on": ""},
+            errors=errors or {},
+            form=form,
+            **VOCABULARY,
+        )
+
+    @get("/records", opt=ORGANIZER)
+    async def records(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        staff: Staff,
+        fy: FromQuery[str | None] = None,
+    ) -> Template:
+        return await self._records_page(request, db, staff, fy)
+
+    @post("/records", opt=ORGANIZER)
+    async def add_record(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff
+    ) -> Template | Redirect:
+        data = await form_fields(request)
+        try:
+            row = await indicators.add_record(db, staff, data)
+        except InvalidInput as exc:
+            await db.rollback()
+            return await self._records_page(
+                request,
+                db,
+                staff,
+                data.get("fy"),
+                values=data,
+                errors=exc.fields,
+                form="record",
+                status_code=422,
+            )
+        year = fiscal_year_of_day(row.occurred_on)
+        return see_other(f"/manage/indicators/records?fy={year}", done="record_added")
+
+    @get("/records/{record_id:int}", opt=ORGANIZER)
+    async def edit_record(self, db: DB, staff: Staff, record_id: FromPath[int]) -> Template:
+        row = await indicators.get_record(db, staff, record_id)
+        return page(
+            "manage/indicator_record_form.html",
+            staff,
+            record=row,
+            values=_record_values(row),
+            errors={},
+            **VOCABULARY,
+        )
+
+    @post("/records/{record_id:int}", opt=ORGANIZER)
+    async def save_record(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, record_id: FromPath[int]
+    ) -> Template | Redirect:
+        data = await form_fields(request)
+        try:
+            row = await indicators.update_record(db, staff, record_id, data)
+        except InvalidInput as exc:
+            await db.rollback()
+            row = await indicators.get_record(db, staff, record_id)
+            return page(
+                "manage/indicator_record_form.html",
+                staff,
+                status_code=422,
+                record=row,
+                values=data,
+                errors=exc.fields,
+                **VOCABULARY,
+            )
+        year = fiscal_year_of_day(row.occurred_on)
+        return see_other(f"/manage/indicators/records?fy={year}", done="record_saved")
+
+    @post("/records/{record_id:int}/delete", opt=ORGANIZER)
+    async def delete_record(self, db: DB, staff: Staff, record_id: FromPath[int]) -> Redirect:
+        row = await indicators.get_record(db, staff, record_id)
+        year = fiscal_year_of_day(row.occurred_on)
+        await indicators.delete_record(db, staff, record_id)
+        return see_other(f"/manage/indicators/records?fy={year}", done="record_deleted")
+
+    @post("/hand-figures", opt=ORGANIZER)
+    async def hand_figure(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff
+    ) -> Template | Redirect:
+        data = await form_fields(request)
+        try:
+            await indicators.set_hand_figure(db, staff, data)
+        except InvalidInput as exc:
+            await db.rollback()
+            return await self._records_page(
+                request,
+                db,
+                staff,
+                data.get("fy"),
+                values=data,
+                errors=exc.fields,
+                form="hand",
+                status_code=422,
+            )
+        return see_other(
+            f"/manage/indicators/records?fy={data.get('fy', '')}", done="hand_figure_saved"
+        )
+
+    @post("/survey-answers", opt=ORGANIZER)
+    async def paper_answer(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff
+    ) -> Template | Redirect:
+        data = await form_fields(request)
+        try:
+            await indicators.add_paper_answer(db, staff, data)
+        except InvalidInput as exc:
+            await db.rollback()
+            return await self._records_page(
+                request,
+                db,
+                staff,
+                data.get("fy"),
+                values=data,
+                errors=exc.fields,
+                form="answer",
+                status_code=422,
+            )
+        return see_other(f"/manage/indicators/records?fy={data.get('fy', '')}", done="answer_added")
+
+    # definitions
+
+    @get("/definitions", opt=ORGANIZER)
+    async def definitions(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        staff: Staff,
+        fy: FromQuery[str | None] = None,
+    ) -> Template:
+        year = fiscal_year_value(_year(fy), "fy")
+        years = [year, year + 1, year + 2]
+        return page(
+            "manage/indicator_definitions.html",
+            staff,
+            flash=done_message(request),
+            definitions=await indicators.list_definitions(db, staff),
+            targets=await indicators.definition_targets(db, staff, years),
+            years=years,
+            **VOCABULARY,
+        )
+
+    async def _definition_form(
+        self,
+        db: DB,
+        staff: Staff,
+        definition: IndicatorDefinition | None,
+        values: dict[str, Any],
+        errors: dict[str, str],
+        years: list[int],
+        status_code: int = 200,
+    ) -> Template:
+        return page(
+            "manage/indicator_definition_form.html",
+            staff,
+            status_code=status_code,
+            definition=definition,
+            values=values,
+            errors=errors,
+            years=years,
+            **VOCABULARY,
+        )
+
+    @get("/definitions/new", opt=ADMIN)
+    async def new_definition(self, db: DB, staff: Staff) -> Template:
+        year = indicators.current_fiscal_year()
+        return await self._definition_form(
+            db, staff, None, {"senior": "any"}, {}, [year, year + 1, year + 2]
+        )
+
+    async def _form_values(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = dict(await form_fields(request))
+        for name in ("kinds", "sectors", "sub_kinds", "channels"):
+            values[name] = await form_lists(request, name)
+        return values
+
+    def _years_of(self, values: dict[str, Any]) -> list[int]:
+        return sorted(int(k[7:]) for k in values if k.startswith("target_") and k[7:].isdecimal())[
+            :5
+        ]
+
+    @post("/definitions", opt=ADMIN)
+    async def create_definition(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff
+    ) -> Template | Redirect:
+        values = await self._form_values(request)
+        years = self._years_of(values)
+        try:
+            await indicators.save_definition(db, staff, None, values, years)
+        except (InvalidInput, Conflict) as exc:
+            await db.rollback()
+            return await self._definition_form(
+                db, staff, None, values, exc.fields, years, status_code=422
+            )
+        return see_other("/manage/indicators/definitions", done="definition_saved")
+
+    @get("/definitions/{definition_id:int}", opt=ADMIN)
+    async def edit_definition(self, db: DB, staff: Staff, definition_id: FromPath[int]) -> Template:
+        found = await indicators.get_definition(db, staff, definition_id)
+        year = indicators.current_fiscal_year()
+        years = sorted({2022, 2023, 2024, year, year + 1, year + 2})
+        targets = await indicators.definition_targets(db, staff, years)
+        mine = {y: t for y in years if (t := targets.get((definition_id, y))) is not None}
+        return await self._definition_form(
+            db, staff, found, _definition_values(found, mine), {}, years
+        )
+
+    @post("/definitions/{definition_id:int}", opt=ADMIN)
+    async def save_definition(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, definition_id: FromPath[int]
+    ) -> Template | Redirect:
+        values = await self._form_values(request)
+        years = self._years_of(values)
+        try:
+            await indicators.save_definition(db, staff, definition_id, values, years)
+        except (InvalidInput, Conflict) as exc:
+            await db.rollback()
+            found = await indicators.get_definition(db, staff, definition_id)
+            return await self._definition_form(
+                db, staff, found, values, exc.fields, years, status_code=422
+            )
+        return see_other("/manage/indicators/definitions", done="definition_saved")
+
+    @post("/definitions/{definition_id:int}/retire", opt=ADMIN)
+    async def retire_definition(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, definition_id: FromPath[int]
+    ) -> Redirect:
+        form = await form_fields(request)
+        await indicators.retire_definition(
+            db, staff, definition_id, retire=form.get("restore") != "1"
+        )
+        return see_other("/manage/indicators/definitions", done="definition_retired")
