@@ -43,6 +43,8 @@ class Settings:
     # statement runs longer; either is answered 503 with Retry-After (service/http_errors.py).
     db_lock_timeout_ms: int = 3000
     db_statement_timeout_ms: int = 15000
+    # Personal data of bookings whose session ended longer ago than this is purged.
+    retention_months: int = 24
 
     @property
     def secure_cookies(self) -> bool:
@@ -160,6 +162,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 30, 1, 100000),
         db_lock_timeout_ms=_int(env, "DB_LOCK_TIMEOUT_MS", 3000, 1, 600_000),
         db_statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 15000, 1, 3_600_000),
+        retention_months=_int(env, "RETENTION_MONTHS", 24, 1, 1200),
     )
 
 

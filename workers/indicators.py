@@ -1,5 +1,6 @@
 """Compiling the programme's indicators: on demand (the console button, the staff API), every
-minute for years a check-in, walk-in or record change marked stale, and nightly."""
+minute for years a check-in, walk-in or record change marked stale, and nightly; and the
+retention purge, which leaves every figure as it was."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 
 import structlog
 
+from service.domain.bookings.retention import purge_batch
 from service.domain.indicators import fiscal
 from service.domain.indicators import service as indicators
-from workers.context import transaction
+from workers.context import settings_of, transaction
 
 log = structlog.get_logger("workers.indicators")
 
@@ -45,3 +47,17 @@ async def compile_indicators_nightly(ctx: dict[str, Any]) -> list[int]:
     for year in (current - 1, current):
         await compile_indicators(ctx, year)
     return [current - 1, current]
+
+
+async def purge_personal_data(ctx: dict[str, Any]) -> int:
+    """Daily: the retention purge, one audited batch per transaction, until nothing is due."""
+    months = settings_of(ctx).retention_months
+    total = 0
+    while True:
+        async with transaction(ctx) as db:
+            outcome = await purge_batch(db, datetime.now(UTC), months)
+        if outcome.bookings == 0:
+            break
+        total += outcome.bookings
+        log.info("personal_data_purged", bookings=outcome.bookings, persons=outcome.persons)
+    return total

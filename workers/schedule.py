@@ -11,6 +11,7 @@ from workers.indicators import (
     compile_indicators,
     compile_indicators_nightly,
     compile_stale_indicators,
+    purge_personal_data,
 )
 from workers.notifications import send_notification, sweep_notifications, write_reminders
 from workers.waiting_lists import promote_waiting_lists
@@ -38,4 +39,6 @@ CRON_JOBS: list[CronJob] = [
     cron(compile_stale_indicators, second=40, timeout=600),
     # 3:20 Asia/Tokyo (the worker's timezone).
     cron(compile_indicators_nightly, hour=3, minute=20, second=0, timeout=1200),
+    # 4:10 Asia/Tokyo: personal data past RETENTION_MONTHS (the figures stay as they are).
+    cron(purge_personal_data, hour=4, minute=10, second=0, timeout=3600),
 ]

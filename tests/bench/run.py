@@ -44,6 +44,7 @@ from service.embedded_servers import (
 )
 from service.migrations import upgrade
 from tests.bench import seed, transaction
+from tests.bench.indicators import run_indicators_bench
 from tests.bench.load import Connection, Run, run_calls, run_http
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -472,7 +473,11 @@ async def bench(args: argparse.Namespace) -> bool:
                         f"round {round_no + 1} {case.title} {target}: {r.rate:.0f}/s, "
                         f"p99 {r.p99_ms:.0f} ms, errors {r.errors}, server CPU {r.cpu_ms:.2f} ms"
                     )
-        return report(results, ceiling, args)
+        ok = report(results, ceiling, args)
+        if "i" in wanted:
+            say("indicators: seeding a fiscal year")
+            ok = await run_indicators_bench(b.dsn, args.repeat) and ok
+        return ok
     finally:
         await b.close()
         redis.stop()
@@ -489,7 +494,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers, both apps (1)")
     parser.add_argument("--pool", type=int, default=32, help="DB connections per app (32)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the median is shown (3)")
-    parser.add_argument("--cases", default="a,b,c", type=lambda s: s.split(","))
+    parser.add_argument(
+        "--cases",
+        default="a,b,c,i",
+        type=lambda s: s.split(","),
+        help="a,b,c: booking cases; i: compiling the indicators (tests/bench/indicators.py)",
+    )
     parser.add_argument("--log-level", default="INFO", help="the product's LOG_LEVEL (INFO)")
     parser.add_argument("--timeout", type=float, default=120, help="seconds per run (120)")
     parser.add_argument(

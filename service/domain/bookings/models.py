@@ -85,6 +85,7 @@ class Booking(Timestamped, Base):
             "code ~ '^[0-9]{12}$' OR code ~ '^[2-9A-HJKMNP-Z]{10}$'", name="code_shape"
         ),
         CheckConstraint("party_size >= 1", name="party_size_positive"),
+        CheckConstraint("person_id IS NOT NULL OR purged_at IS NOT NULL", name="person_or_purged"),
         # One live booking per person, per phone and per e-mail address in a session.
         Index(
             "uq_bookings_live_person", "session_id", "person_id", unique=True, postgresql_where=LIVE
@@ -111,7 +112,8 @@ class Booking(Timestamped, Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
-    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    # None once the retention purge has removed the person (purged_at is then set).
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     status: Mapped[str] = mapped_column(String(20))
     waitlist_position: Mapped[int | None] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(20), default="web")
@@ -133,6 +135,7 @@ class Booking(Timestamped, Base):
     party_size: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # 配慮事項 (車いす, 筆談, ...): for staff only, never shown publicly.
     needs: Mapped[str | None] = mapped_column(Text)
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class BookingCompanion(Timestamped, Base):

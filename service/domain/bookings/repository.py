@@ -223,7 +223,9 @@ SELECT (SELECT id FROM bk) AS booking_id, (SELECT id FROM notice) AS notificatio
 """)
 
 _VIEW = """
-    SELECT b.id, b.code, b.status, b.waitlist_position, b.channel, p.name, p.name_kana, b.phone,
+    SELECT b.id, b.code, b.status, b.waitlist_position, b.channel,
+           coalesce(p.name, '（削除済み）') AS name, coalesce(p.name_kana, '') AS name_kana,
+           b.phone,
            b.email, b.created_at, b.confirmed_at, b.waitlisted_at, b.cancelled_at,
            b.cancel_reason, b.checked_in_at, b.no_show_at, b.capacity_override,
            b.party_size, b.needs, se.id AS session_id, e.id AS event_id,
@@ -231,7 +233,7 @@ _VIEW = """
            se.starts_at, se.ends_at, v.name AS venue_name, v.address AS venue_address,
            v.ward, se.status AS session_status
     FROM bookings b
-    JOIN persons p ON p.id = b.person_id
+    LEFT JOIN persons p ON p.id = b.person_id
     JOIN sessions se ON se.id = b.session_id
     JOIN events e ON e.id = se.event_id
     JOIN venues v ON v.id = se.venue_id

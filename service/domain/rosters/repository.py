@@ -25,11 +25,13 @@ _HEADER = text("""
 """)
 
 _ENTRIES = """
-    SELECT b.id, b.code, b.status, b.waitlist_position, b.channel, p.name, p.name_kana, b.phone,
+    SELECT b.id, b.code, b.status, b.waitlist_position, b.channel,
+           coalesce(p.name, '（削除済み）') AS name, coalesce(p.name_kana, '') AS name_kana,
+           b.phone,
            b.email, p.age_band, p.ward, b.heard_from, b.created_at, b.confirmed_at,
            b.waitlisted_at, b.cancelled_at, b.cancel_reason, b.checked_in_at, b.no_show_at,
            b.capacity_override
-    FROM bookings b JOIN persons p ON p.id = b.person_id
+    FROM bookings b LEFT JOIN persons p ON p.id = b.person_id
     WHERE b.session_id = :sid
       AND (CAST(:text AS text) IS NULL
            OR replace(p.name, ' ', '') ILIKE :text ESCAPE '\\'
