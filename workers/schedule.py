@@ -13,7 +13,12 @@ from workers.indicators import (
     compile_stale_indicators,
     purge_personal_data,
 )
-from workers.notifications import send_notification, sweep_notifications, write_reminders
+from workers.notifications import (
+    send_notification,
+    sweep_notifications,
+    write_reminders,
+    write_survey_invitations,
+)
 from workers.waiting_lists import promote_waiting_lists
 
 FUNCTIONS: list[Function] = [
@@ -31,6 +36,9 @@ CRON_JOBS: list[CronJob] = [
     # 9:00 Asia/Tokyo (the worker's timezone), with later runs that only catch up when the
     # worker was down at 9:00: the dedup key keeps one reminder per booking.
     cron(write_reminders, hour={9, 12, 17}, minute=0, second=30, timeout=300),
+    # The survey the day after an attended consultation or seminar: 10:00 Asia/Tokyo, with a
+    # catch-up run (one per booking, whatever runs).
+    cron(write_survey_invitations, hour={10, 15}, minute=5, second=0, timeout=300),
     cron(promote_waiting_lists, minute=set(range(2, 60, 5)), second=15, timeout=300),
     # 3:40 Asia/Tokyo, when nobody books: idempotency records older than 24 hours and expired
     # staff tokens (both would grow forever otherwise). Running twice deletes nothing more.

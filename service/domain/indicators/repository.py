@@ -303,6 +303,22 @@ class IndicatorRepository:
         )
         return row.first() is not None
 
+    async def survey_booking(self, booking_id: int) -> tuple[str, datetime, bool] | None:
+        """(event title, session start, answered already) of an attended booking."""
+        row = (
+            await self.db.execute(
+                text("""
+                    SELECT e.title, s.starts_at,
+                           EXISTS (SELECT 1 FROM survey_answers a WHERE a.booking_id = b.id)
+                    FROM bookings b JOIN sessions s ON s.id = b.session_id
+                    JOIN events e ON e.id = s.event_id
+                    WHERE b.id = :id AND b.status = 'confirmed' AND b.checked_in_at IS NOT NULL
+                """),
+                {"id": booking_id},
+            )
+        ).first()
+        return (str(row[0]), row[1], bool(row[2])) if row else None
+
     async def survey_counts(self, first: date, last: date) -> tuple[int, int]:
         row = (
             await self.db.execute(

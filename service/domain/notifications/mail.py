@@ -19,6 +19,7 @@ from service.domain.bookings.normalize import format_code
 from service.domain.calendars.tokens import calendar_path
 from service.domain.email_address import UnmailableAddress, canonical_email
 from service.domain.events.enums import EVENT_KINDS
+from service.domain.indicators.survey import expires_on, survey_path
 from service.domain.notifications.formatting import jp_when, one_line
 from service.domain.notifications.repository import MailFacts
 from service.settings import Settings
@@ -31,6 +32,7 @@ SUBJECTS = {
     "booking_cancelled": "ご予約を取り消しました",
     "session_cancelled": "開催中止のお知らせ",
     "reminder": "明日のご予約のお知らせ",
+    "survey": "ご参加ありがとうございました（アンケートのお願い）",
 }
 SMTP_TIMEOUT_SECONDS = 30
 
@@ -78,6 +80,8 @@ def render(kind: str, facts: MailFacts, settings: Settings) -> RenderedMail:
         "lookup_url": f"{settings.base_url}/bookings/lookup?code={format_code(facts.code)}",
         "calendar_url": settings.base_url + calendar_path(settings, facts.code),
         "site_url": settings.base_url + "/",
+        "survey_url": settings.base_url + survey_path(settings, facts.booking_id, facts.ends_at),
+        "survey_expires": f"{expires_on(facts.ends_at):%-m月%-d日}",
         "desk": {
             "name": settings.desk_name,
             "phone": settings.desk_phone,

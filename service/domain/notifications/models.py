@@ -18,6 +18,7 @@ NOTIFICATION_KINDS = (
     "booking_cancelled",
     "session_cancelled",
     "reminder",
+    "survey",
 )
 NOTIFICATION_STATUSES = ("pending", "sent", "skipped", "failed")
 

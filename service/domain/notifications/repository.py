@@ -125,6 +125,32 @@ class NotificationRepository:
         )
         return list((await self.db.scalars(stmt)).all())
 
+    async def add_survey_invitations(
+        self, ended_from: datetime, ended_before: datetime, kinds: tuple[str, ...]
+    ) -> list[int]:
+        """A survey invitation for every attended booking with an address of a session of
+        these kinds that ended in the window; at most one per booking, ever."""
+        result = await self.db.execute(
+            text(
+                """
+                INSERT INTO notifications (booking_id, kind, dedup_key, payload)
+                SELECT b.id, 'survey', 'survey:' || b.id, jsonb_build_object('session_id', s.id)
+                FROM bookings b
+                JOIN sessions s ON s.id = b.session_id
+                JOIN events e ON e.id = s.event_id
+                WHERE b.status = 'confirmed' AND b.checked_in_at IS NOT NULL
+                  AND b.email IS NOT NULL AND s.status = 'scheduled'
+                  AND e.kind = ANY(:kinds)
+                  AND s.ends_at >= :ended_from AND s.ends_at < :ended_before
+                ORDER BY b.id
+                ON CONFLICT (dedup_key) DO NOTHING
+                RETURNING id
+                """
+            ),
+            {"ended_from": ended_from, "ended_before": ended_before, "kinds": list(kinds)},
+        )
+        return sorted(int(row[0]) for row in result)
+
     async def add_reminders(self, starts_from: datetime, starts_before: datetime) -> list[int]:
         """A reminder for every confirmed booking of a live session starting in the window; the
         dedup key makes a second run (or a second worker) add nothing."""

@@ -17,6 +17,8 @@ from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain import clock
+from service.domain.indicators.survey import SURVEYED_KINDS
+from service.domain.indicators.survey import VALID_DAYS as SURVEY_VALID_DAYS
 from service.domain.notifications.mail import BadAddress, build_message, recipient, render, send
 from service.domain.notifications.repository import MailFacts, NotificationRepository
 from service.jobs import enqueue_after_commit
@@ -62,6 +64,11 @@ def skip_reason(kind: str, facts: MailFacts, now: datetime) -> str | None:
     if not facts.email or not facts.email.strip():
         return "no_email"
     if kind in ("booking_cancelled", "session_cancelled"):
+        return None
+    if kind == "survey":
+        # Sent after the session; pointless once the link has expired.
+        if facts.ends_at + timedelta(days=SURVEY_VALID_DAYS) <= now:
+            return "survey_expired"
         return None
     if facts.session_status == "cancelled":
         return "session_cancelled"
@@ -153,6 +160,24 @@ def tomorrow_in_tokyo(now: datetime) -> tuple[datetime, datetime]:
     day = now.astimezone(TOKYO).date() + timedelta(days=1)
     start = datetime.combine(day, time(0), tzinfo=TOKYO)
     return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=TOKYO)
+
+
+def yesterday_in_tokyo(now: datetime) -> tuple[datetime, datetime]:
+    """[start, end) of the previous calendar day in Asia/Tokyo."""
+    day = now.astimezone(TOKYO).date() - timedelta(days=1)
+    start = datetime.combine(day, time(0), tzinfo=TOKYO)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=TOKYO)
+
+
+async def write_survey_invitations(db: AsyncSession, now: datetime) -> list[int]:
+    """The day after an attended consultation or seminar: the satisfaction survey, once per
+    booking. Queues them for sending after the caller commits."""
+    ended_from, ended_before = yesterday_in_tokyo(now)
+    ids = await NotificationRepository(db).add_survey_invitations(
+        ended_from, ended_before, SURVEYED_KINDS
+    )
+    queue_pending(db, ids)
+    return ids
 
 
 async def write_reminders(db: AsyncSession, now: datetime) -> list[int]:
