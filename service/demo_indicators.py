@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.bookings.codes import new_code
 from service.domain.bookings.models import Booking
 from service.domain.bookings.repository import BookingRepository
-from service.domain.bookings.schemas import ValidBooking
+from service.domain.bookings.schemas import ValidBooking, ValidCompanion
 from service.domain.events.models import Event, EventSession, Venue
 from service.domain.events.repository import EventRepository
 from service.domain.indicators import fiscal
@@ -95,7 +95,10 @@ async def _hand_r4(db: AsyncSession) -> None:
 
 
 def _person(rng: random.Random, n: int) -> ValidBooking:
+    # Some come with a companion (同伴者), who counts as a participant too.
+    companions = (ValidCompanion("同伴 者", "ドウハン シャ"),) if n % 7 == 0 else ()
     return ValidBooking(
+        companions=companions,
         name=f"{rng.choice(FAMILY)} {rng.choice(GIVEN)}",
         name_kana=f"デモ サンカシャ{n:05d}",
         phone=f"0543{n:06d}",
@@ -111,7 +114,7 @@ async def _past_session(
     """A held session with check-ins, walk-ins and no-shows, through the booking core's seat
     claims. Returns how many people were made."""
     starts = datetime.combine(day, time(10), tzinfo=TOKYO)
-    capacity = 20
+    capacity = 40
     session = EventSession(
         event_id=event.id,
         venue_id=venue_id,
@@ -130,14 +133,15 @@ async def _past_session(
     walk_ins = rng.randint(0, 3)
     for i in range(booked + walk_ins):
         walk_in = i >= booked
-        seat = await bookings.free_seat(session.id)
+        person = _person(rng, n0 + i)
+        seats = await bookings.free_seats(session.id, person.party_size)
         booking_id, _ = await bookings.confirm_directly(
             session.id,
             new_code(),
-            _person(rng, n0 + i),
+            person,
             "walk_in" if walk_in else "web",
             None,
-            seat_id=seat,
+            seat_ids=seats or [],
         )
         booking = await db.get(Booking, booking_id)
         assert booking is not None

@@ -6,11 +6,11 @@ import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.accounts.actor import Actor
-from service.domain.bookings.models import Booking, Person
+from service.domain.bookings.models import Booking, BookingCompanion, Person
 from service.domain.events.models import (
     Event,
     EventSession,
@@ -110,8 +110,10 @@ async def bookings(
     waitlisted: int = 0,
     confirmed: int = 0,
     heard_from: str | None = "dm",
+    with_companion: int = 0,
 ) -> None:
-    """Bookings in each state; only checked-in ones and walk-ins are attendance."""
+    """Bookings in each state; only checked-in ones and walk-ins are attendance. The first
+    `with_companion` checked-in bookings bring one companion each (and one who cancelled)."""
     at = session.starts_at.astimezone(UTC)
     states = (
         [("checked_in", "web")] * checked_in
@@ -122,12 +124,17 @@ async def bookings(
         + [("confirmed", "web")] * confirmed
     )
     position = 0
+    companions_left = with_companion
     for state, channel in states:
         n = next(_seq)
         person = Person(name=f"静岡 花子{n}", name_kana=f"シズオカ ハナコ{n}", phone=f"090{n:08d}")
         db.add(person)
         await db.flush()
         status = {"cancelled": "cancelled", "waitlisted": "waitlisted"}.get(state, "confirmed")
+        party = 1
+        if state == "checked_in" and companions_left > 0:
+            companions_left -= 1
+            party = 2
         if status == "waitlisted":
             position += 1
         db.add(
@@ -145,8 +152,23 @@ async def bookings(
                 cancelled_at=at - timedelta(days=1) if status == "cancelled" else None,
                 checked_in_at=at if state == "checked_in" else None,
                 no_show_at=at + timedelta(hours=3) if state == "no_show" else None,
+                party_size=party,
             )
         )
+        if party > 1:
+            await db.flush()
+            booking_id = await db.scalar(select(Booking.id).where(Booking.person_id == person.id))
+            live = BookingCompanion(
+                booking_id=booking_id, name=f"同伴 {n}", name_kana="ドウハン", position=1
+            )
+            gone = BookingCompanion(
+                booking_id=booking_id,
+                name=f"取消 {n}",
+                name_kana="トリケシ",
+                position=2,
+                cancelled_at=at - timedelta(days=1),
+            )
+            db.add_all([live, gone])
     await db.flush()
 
 
@@ -170,7 +192,9 @@ async def build_year(db: AsyncSession) -> Year:
 
     e1 = await event(db, organizer, kind="consultation", cohosts=(hw,))
     s = await held_session(db, e1, place, jst(2022, 9, 21))
-    await bookings(db, s, checked_in=10, walk_ins=4, no_shows=3, cancelled=2, waitlisted=2)
+    await bookings(
+        db, s, checked_in=10, walk_ins=4, no_shows=3, cancelled=2, waitlisted=2, with_companion=2
+    )
     ids["sep"] = s.id
     s = await held_session(db, e1, place, jst(2023, 3, 31, 23, 30))
     await bookings(db, s, checked_in=2)

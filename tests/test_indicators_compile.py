@@ -45,7 +45,7 @@ def months(**values: int) -> dict[str, Decimal]:
 EXPECTED_TOTALS = {
     "matching_supported_companies": 4,
     "matching_desk_consultations": 8,
-    "matching_outreach_participants": 17,
+    "matching_outreach_participants": 19,
     "care_supported_companies": 1,
     "care_job_fair_participants": 14,
     "care_job_fair_employers": 3,
@@ -79,9 +79,10 @@ async def test_a_generated_year_gives_the_figures_known_in_advance(db: AsyncSess
     assert {code: actual for code, (actual, _) in got.items()} == {
         k: Decimal(v) for k, v in EXPECTED_TOTALS.items()
     }
-    # Month boundaries in Tokyo: 2022-08-01 00:10 JST is August (July in UTC); 2023-03-31
+    # Companions count as people (two parties of two at the September session). Month
+    # boundaries in Tokyo: 2022-08-01 00:10 JST is August (July in UTC); 2023-03-31
     # 23:30 JST is March of R4; 2023-04-01 00:30 JST is R5; 2022-07-31 is before the window.
-    assert got["matching_outreach_participants"][1] == months(m2208=1, m2209=14, m2303=2)
+    assert got["matching_outreach_participants"][1] == months(m2208=1, m2209=16, m2303=2)
     # Employer A at three job fairs counts once, in the month it first took part.
     assert got["care_job_fair_employers"][1] == months(m2210=2, m2301=1)
     assert got["care_job_fair_participants"][1] == months(m2210=6, m2212=5, m2301=3)
@@ -98,8 +99,8 @@ async def test_a_generated_year_gives_the_figures_known_in_advance(db: AsyncSess
         ("R4", Decimal(45)), ("R5", Decimal(75)), ("R6", Decimal(75))
     ]  # fmt: skip
     assert outreach.achieved is False
-    assert [c.actual for c in outreach.years] == [Decimal(17), None, None]
-    assert dict((h, n) for h, _, n in report.heard_from) == {"dm": 58, "line": 8, "unknown": 9}
+    assert [c.actual for c in outreach.years] == [Decimal(19), None, None]
+    assert dict((h, n) for h, _, n in report.heard_from) == {"dm": 60, "line": 8, "unknown": 9}
 
 
 async def test_r5_counts_what_starts_on_april_first_in_tokyo(db: AsyncSession) -> None:
@@ -128,7 +129,7 @@ async def test_co_host_staff_see_only_the_events_they_co_host(db: AsyncSession) 
     hello_work = rows_of(
         await read_report(db, Actor(9998, "h", "h", "cohost", year.hello_work), 2022)
     )
-    assert hello_work["matching_outreach_participants"][0] == 17
+    assert hello_work["matching_outreach_participants"][0] == 19
     assert hello_work["care_job_fair_participants"][0] == 0
     nobody = rows_of(await read_report(db, Actor(9997, "n", "n", "cohost", None), 2022))
     assert all(actual is None for actual, _ in nobody.values())
@@ -192,7 +193,7 @@ async def test_a_check_in_marks_its_year_stale_until_compiled(db: AsyncSession) 
     await db.commit()
     assert await repo.stale_years() == []
     got = rows_of(await read_report(db, year.admin, 2022))
-    assert got["matching_outreach_participants"][0] == 18
+    assert got["matching_outreach_participants"][0] == 20
     # A desk record marks the year of its date.
     await indicators.add_record(
         db, year.admin, {"kind": "silver_registration", "occurred_on": "2023-05-01"}

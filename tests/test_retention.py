@@ -64,6 +64,8 @@ async def test_the_purge_changes_no_figure_and_no_count(
         )
     ).one()
     assert tuple(left) == (0, 0)
+    names = await db.scalars(text("SELECT DISTINCT name FROM booking_companions"))
+    assert list(names) == ["（削除済み）"]
     assert await db.scalar(text("SELECT count(*) FROM persons")) == 1
     assert persons_before and persons_before > 1
     assert (

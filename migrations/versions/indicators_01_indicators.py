@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "indicators_01"
-down_revision: str | None = "0001"
+down_revision: str | None = "companions_01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -631,7 +631,7 @@ TRIGGERS = [
         OR (NEW.checked_in_at IS NOT NULL AND (
             OLD.status IS DISTINCT FROM NEW.status
             OR OLD.heard_from IS DISTINCT FROM NEW.heard_from
-            OR to_jsonb(OLD) -> 'party_size' IS DISTINCT FROM to_jsonb(NEW) -> 'party_size'))
+            OR OLD.party_size IS DISTINCT FROM NEW.party_size))
     )
     EXECUTE FUNCTION indicators_booking_changed()
     """,

@@ -35,6 +35,7 @@ class RetentionRepository:
                     email = NULL,
                     cancel_reason = CASE WHEN b.cancel_reason IS NULL THEN NULL ELSE :purged END,
                     note = CASE WHEN b.note IS NULL THEN NULL ELSE :purged END,
+                    needs = CASE WHEN b.needs IS NULL THEN NULL ELSE :purged END,
                     person_id = NULL,
                     purged_at = now()
                 FROM bookings old
@@ -57,7 +58,15 @@ class RetentionRepository:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def clear_related(self, ids: list[int]) -> None:
-        """Mail payloads (names, addresses) and survey comments of the purged bookings."""
+        """Companions' names, mail payloads (names, addresses) and survey comments of the
+        purged bookings."""
+        await self.db.execute(
+            text("""
+                UPDATE booking_companions SET name = :purged, name_kana = ''
+                WHERE booking_id = ANY(:ids)
+            """),
+            {"ids": ids, "purged": PURGED_TEXT},
+        )
         await self.db.execute(
             text("""
                 UPDATE notifications SET payload = '{}'::jsonb, last_error = NULL

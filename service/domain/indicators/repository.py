@@ -26,10 +26,9 @@ from service.domain.indicators.models import (
 
 
 def people_per_attendance() -> str:
-    """How many people one checked-in or walk-in booking counts. Meant to be the booking's
-    party (bookings.party_size: the holder plus live companions); until the companions change
-    adds that column, one person per booking. The one place to switch."""
-    return "1"
+    """How many people one checked-in or walk-in booking counts: its party
+    (bookings.party_size, the holder plus live companions)."""
+    return "b.party_size"
 
 
 _MONTH = "to_char(s.starts_at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM')"
