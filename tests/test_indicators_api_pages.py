@@ -212,3 +212,28 @@ async def test_an_admin_changes_a_target_and_a_compiled_year_recompiles(
         headers=bearer(organizer_token),
     )
     assert r.status_code == 403
+
+
+async def test_an_admin_moves_the_reporting_window(client: AsyncClient, db: AsyncSession) -> None:
+    from service.domain.indicators import service as indicators
+
+    await build_year(db)
+    token = await issue_token(db, await make_staff(db, "admin"))
+    url = "/api/v1/manage/indicators/window"
+    bad = await client.put(
+        url, json={"fiscal_year": 2022, "starts_on": "2023-04-01"}, headers=bearer(token)
+    )
+    assert bad.status_code == 422 and "starts_on" in bad.json()["fields"]
+    r = await client.put(
+        url, json={"fiscal_year": 2022, "starts_on": "2022-10-01"}, headers=bearer(token)
+    )
+    assert r.status_code == 200
+    await indicators.compile_year(db, 2022)
+    await db.commit()
+    body = (await client.get(R4, headers=bearer(token))).json()
+    assert body["note"] == "※10月～3月末実績" and body["window_starts_on"] == "2022-10-01"
+    outreach = next(i for i in body["indicators"] if i["code"] == "matching_outreach_participants")
+    assert outreach["actual"] == 2 and next(iter(outreach["months"])) == "2022-10"
+    organizer = await issue_token(db, await make_staff(db, "organizer"))
+    r = await client.put(url, json={"fiscal_year": 2022}, headers=bearer(organizer))
+    assert r.status_code == 403

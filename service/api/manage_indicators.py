@@ -151,6 +151,12 @@ class PaperAnswerBody(msgspec.Struct, forbid_unknown_fields=True):
     comment: str = ""
 
 
+class WindowBody(msgspec.Struct, forbid_unknown_fields=True):
+    fiscal_year: int | str
+    # The first day the year's report covers (R4: "2022-08-01"); null: April 1.
+    starts_on: str | None = None
+
+
 class DefinitionBody(msgspec.Struct, forbid_unknown_fields=True):
     code: str
     name: str
@@ -332,6 +338,15 @@ class ManageIndicatorsController(Controller):
     ) -> dict[str, str]:
         await indicators.add_paper_answer(db, staff, msgspec.structs.asdict(data))
         return {"status": "saved"}
+
+    @put(
+        "/window",
+        summary="Where a fiscal year's report starts (admins; R4: 2022-08-01); recompiles it",
+        opt=ADMIN,
+    )
+    async def window(self, db: DB, staff: Staff, data: JSONBody[WindowBody]) -> dict[str, int]:
+        year = await indicators.set_window_start(db, staff, msgspec.structs.asdict(data))
+        return {"fiscal_year": year}
 
     @get("/definitions", summary="Indicator definitions, retired ones included", opt=ORGANIZER)
     async def definitions(self, db: DB, staff: Staff) -> list[DefinitionOut]:

@@ -108,6 +108,7 @@ DONE_MESSAGES = {
     "answer_added": "アンケート用紙の回答を登録しました。",
     "definition_saved": "指標を保存しました。集計をやり直します。",
     "definition_retired": "指標を廃止しました。集計をやり直します。",
+    "window_saved": "集計の開始日を保存しました。集計をやり直します。",
 }
 
 

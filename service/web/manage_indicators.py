@@ -305,6 +305,7 @@ class ManageIndicatorPages(Controller):
             definitions=await indicators.list_definitions(db, staff),
             targets=await indicators.definition_targets(db, staff, years),
             years=years,
+            window=await indicators.window_of(db, staff, year),
             **VOCABULARY,
         )
 
@@ -388,6 +389,11 @@ class ManageIndicatorPages(Controller):
                 db, staff, found, values, exc.fields, years, status_code=422
             )
         return see_other("/manage/indicators/definitions", done="definition_saved")
+
+    @post("/window", opt=ADMIN)
+    async def window(self, request: Request[Any, Any, Any], db: DB, staff: Staff) -> Redirect:
+        year = await indicators.set_window_start(db, staff, await form_fields(request))
+        return see_other(f"/manage/indicators/definitions?fy={year}", done="window_saved")
 
     @post("/definitions/{definition_id:int}/retire", opt=ADMIN)
     async def retire_definition(

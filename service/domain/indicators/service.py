@@ -15,6 +15,7 @@ from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import changed, record
 from service.domain.accounts.repository import AccountRepository
 from service.domain.errors import Conflict, InvalidInput, NotFound
+from service.domain.events.admin_schemas import FieldReader
 from service.domain.indicators import fiscal
 from service.domain.indicators.compile import Match, YearInput
 from service.domain.indicators.compile import compile_year as count_year
@@ -24,6 +25,7 @@ from service.domain.indicators.schemas import (
     RecordInput,
     company_key,
     fiscal_year_value,
+    read_date,
     validate_definition,
     validate_hand_figure,
     validate_paper_answer,
@@ -318,6 +320,11 @@ async def _recompile_all(db: AsyncSession) -> None:
         _queue_compile(db, year, await repo.dirty_version(year))
 
 
+async def window_of(db: AsyncSession, actor: Actor, fiscal_year: int) -> fiscal.Window:
+    require_role(actor, "organizer")
+    return await year_window(IndicatorRepository(db), fiscal_year)
+
+
 async def list_definitions(db: AsyncSession, actor: Actor) -> list[IndicatorDefinition]:
     require_role(actor, "organizer")
     return await IndicatorRepository(db).definitions(include_retired=True)
@@ -420,15 +427,21 @@ async def retire_definition(
     return row
 
 
-async def set_window_start(
-    db: AsyncSession, actor: Actor, raw_year: object, starts_on: date | None
-) -> None:
+async def set_window_start(db: AsyncSession, actor: Actor, data: Mapping[str, object]) -> int:
+    """A year's reporting window starts on this day (none: April 1); the year is compiled
+    again. Returns the fiscal year."""
     require_role(actor, "admin")
-    fiscal_year = fiscal_year_value(raw_year)
+    fiscal_year = fiscal_year_value(data.get("fiscal_year"))
+    starts_on = None
+    if data.get("starts_on") not in (None, ""):
+        f = FieldReader(data)
+        starts_on = read_date(f, "starts_on", "集計の開始日")
+        if f.errors:
+            raise InvalidInput(fields=f.errors)
     if starts_on is not None and not (
         fiscal.first_day(fiscal_year) <= starts_on <= fiscal.last_day(fiscal_year)
     ):
-        raise InvalidInput(fields={"window_starts_on": "その年度の中の日付を入力してください。"})
+        raise InvalidInput(fields={"starts_on": "その年度の中の日付を入力してください。"})
     repo = IndicatorRepository(db)
     await repo.set_window_start(fiscal_year, starts_on)
     await record(
@@ -441,3 +454,4 @@ async def set_window_start(
     )
     version = await repo.touch_year(fiscal_year)
     _queue_compile(db, fiscal_year, version)
+    return fiscal_year
