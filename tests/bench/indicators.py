@@ -55,15 +55,17 @@ async def seed(conn: asyncpg.Connection) -> None:
         for i in range(50)
     ]
     venue = await conn.fetchval(
-        "INSERT INTO venues (name, ward) VALUES ('bench-ind-venue', 'aoi') RETURNING id"
+        "INSERT INTO venues (name, address, ward, access_notes, barrier_free_notes) "
+        "VALUES ('bench-ind-venue', '', 'aoi', '', '') RETURNING id"
     )
     events = []
     for i in range(EVENTS):
         kind = KINDS[i % len(KINDS)]
         sub_kind = ("middle_senior", "side_job", None)[i % 3] if kind == "seminar" else None
         event_id = await conn.fetchval(
-            "INSERT INTO events (title, kind, sector, sub_kind, status, organizer_id) "
-            "VALUES ($1, $2, $3, $4, 'published', $5) RETURNING id",
+            "INSERT INTO events (title, description, kind, sector, sub_kind, status, organizer_id, "
+            "contact, what_to_bring) VALUES ($1, '', $2, $3, $4, 'published', $5, '', '') "
+            "RETURNING id",
             f"bench event {i}",
             kind,
             SECTORS[(i // len(KINDS)) % len(SECTORS)],
@@ -132,7 +134,7 @@ async def seed(conn: asyncpg.Connection) -> None:
     await conn.execute(
         """
         INSERT INTO desk_records (kind, occurred_on, sector, channel, company, company_key, senior,
-                                  quantity)
+                                  quantity, note)
         SELECT k.kind, $1::date + (n % 365), (ARRAY['care', 'security', 'building', 'cleaning',
                'community', 'general'])[n % 6 + 1],
                CASE WHEN k.kind = 'consultation'
@@ -142,7 +144,7 @@ async def seed(conn: asyncpg.Connection) -> None:
                CASE WHEN k.kind IN ('supported_company', 'placement', 'job_opening')
                     THEN 'company' || (n % 3000) END,
                CASE WHEN k.kind = 'placement' THEN n % 9 <> 0 END,
-               CASE WHEN k.kind = 'job_opening' THEN 1 + n % 4 ELSE 1 END
+               CASE WHEN k.kind = 'job_opening' THEN 1 + n % 4 ELSE 1 END, ''
         FROM generate_series(0, $2 - 1) n
         CROSS JOIN LATERAL (SELECT (ARRAY['consultation', 'consultation', 'supported_company',
                'placement', 'job_opening', 'silver_registration'])[n % 6 + 1] AS kind) k
@@ -210,6 +212,6 @@ async def run_indicators_bench(dsn: str, repeat: int) -> bool:
     print(f"  bare GROUP BY over the same rows (asyncpg)           {bare_s * 1000:8.0f} ms")
     print(
         f"  ratio {ratio:.2f} (aim <= 1.5); under 2 s: {'yes' if compile_s < 2 else 'NO'}; "
-        f"出張相談会参加者 compiled: {figure}"
+        f"出張相談会参加者 compiled: {int(figure or 0):,}"
     )
     return rows[0] == SESSIONS * ATTENDING_PER_SESSION
