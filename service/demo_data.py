@@ -8,8 +8,8 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.domain.bookings.repository import BookingRepository
 from service.demo_indicators import load_indicator_demo
+from service.domain.bookings.repository import BookingRepository
 from service.domain.events.models import Event, EventSession, Organization, Venue
 from service.domain.events.repository import EventRepository
 from service.local_time import TOKYO

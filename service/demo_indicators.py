@@ -16,7 +16,6 @@ from service.domain.bookings.models import Booking
 from service.domain.bookings.repository import BookingRepository
 from service.domain.bookings.schemas import ValidBooking, ValidCompanion
 from service.domain.events.models import Event, EventSession, Venue
-from service.domain.events.repository import EventRepository
 from service.domain.indicators import fiscal
 from service.domain.indicators import service as indicators
 from service.domain.indicators.models import DeskRecord, HandFigure, SurveyAnswer
@@ -127,7 +126,7 @@ async def _past_session(
     )
     db.add(session)
     await db.flush()
-    await EventRepository(db).add_seats(session.id, 1, capacity)
+    await BookingRepository(db).add_seats(session.id, 1, capacity)
     bookings = BookingRepository(db)
     booked = rng.randint(6, 14)
     walk_ins = rng.randint(0, 3)

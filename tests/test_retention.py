@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.domain.bookings.retention import months_before, purge_batch
 from service.domain.indicators import service as indicators
 from service.domain.indicators.repository import IndicatorRepository
+from service.domain.indicators.retention import months_before, purge_batch
 from service.local_time import TOKYO
 from service.settings import Settings
 from tests.factories import make_session, person

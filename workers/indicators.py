@@ -4,14 +4,14 @@ retention purge, which leaves every figure as it was."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
-from service.domain.bookings.retention import purge_batch
+from service.domain import clock
 from service.domain.indicators import fiscal
 from service.domain.indicators import service as indicators
+from service.domain.indicators.retention import purge_batch
 from workers.context import settings_of, transaction
 
 log = structlog.get_logger("workers.indicators")
@@ -43,7 +43,7 @@ async def compile_stale_indicators(ctx: dict[str, Any]) -> list[int]:
 async def compile_indicators_nightly(ctx: dict[str, Any]) -> list[int]:
     """The current and the previous fiscal year, whatever their state (a definition's window
     or an event's classification may change the past too)."""
-    current = fiscal.fiscal_year_of(datetime.now(UTC))
+    current = fiscal.fiscal_year_of(clock.now())
     for year in (current - 1, current):
         await compile_indicators(ctx, year)
     return [current - 1, current]
@@ -55,7 +55,7 @@ async def purge_personal_data(ctx: dict[str, Any]) -> int:
     total = 0
     while True:
         async with transaction(ctx) as db:
-            outcome = await purge_batch(db, datetime.now(UTC), months)
+            outcome = await purge_batch(db, clock.now(), months)
         if outcome.bookings == 0:
             break
         total += outcome.bookings

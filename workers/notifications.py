@@ -36,5 +36,5 @@ async def write_survey_invitations(ctx: dict[str, Any]) -> int:
     """The satisfaction survey for yesterday's attended consultations and seminars; repeated
     runs add nothing (one per booking)."""
     async with transaction(ctx) as db:
-        ids = await notifications.write_survey_invitations(db, datetime.now(UTC))
+        ids = await notifications.write_survey_invitations(db, clock.now())
     return len(ids)

@@ -6,13 +6,13 @@ from __future__ import annotations
 from arq.cron import CronJob, cron
 from arq.worker import Function, func
 
-from workers.maintenance import purge_expired_records
 from workers.indicators import (
     compile_indicators,
     compile_indicators_nightly,
     compile_stale_indicators,
     purge_personal_data,
 )
+from workers.maintenance import purge_expired_records
 from workers.notifications import (
     send_notification,
     sweep_notifications,

@@ -29,6 +29,7 @@ from service.domain.indicators.models import DeskRecord, IndicatorDefinition
 from service.domain.indicators.report import read_report
 from service.domain.indicators.schemas import fiscal_year_value
 from service.staff_auth import Staff
+from service.transaction import abandon
 from service.web.manage_common import done_message, form_fields, form_lists, page, see_other
 
 ORGANIZER = {"staff_role": "organizer"}
@@ -187,7 +188,7 @@ class ManageIndicatorPages(Controller):
         try:
             row = await indicators.add_record(db, staff, data)
         except InvalidInput as exc:
-            await db.rollback()
+            await abandon(db)
             return await self._records_page(
                 request,
                 db,
@@ -221,7 +222,7 @@ class ManageIndicatorPages(Controller):
         try:
             row = await indicators.update_record(db, staff, record_id, data)
         except InvalidInput as exc:
-            await db.rollback()
+            await abandon(db)
             row = await indicators.get_record(db, staff, record_id)
             return page(
                 "manage/indicator_record_form.html",
@@ -250,7 +251,7 @@ class ManageIndicatorPages(Controller):
         try:
             await indicators.set_hand_figure(db, staff, data)
         except InvalidInput as exc:
-            await db.rollback()
+            await abandon(db)
             return await self._records_page(
                 request,
                 db,
@@ -273,7 +274,7 @@ class ManageIndicatorPages(Controller):
         try:
             await indicators.add_paper_answer(db, staff, data)
         except InvalidInput as exc:
-            await db.rollback()
+            await abandon(db)
             return await self._records_page(
                 request,
                 db,
@@ -357,7 +358,7 @@ class ManageIndicatorPages(Controller):
         try:
             await indicators.save_definition(db, staff, None, values, years)
         except (InvalidInput, Conflict) as exc:
-            await db.rollback()
+            await abandon(db)
             return await self._definition_form(
                 db, staff, None, values, exc.fields, years, status_code=422
             )
@@ -383,7 +384,7 @@ class ManageIndicatorPages(Controller):
         try:
             await indicators.save_definition(db, staff, definition_id, values, years)
         except (InvalidInput, Conflict) as exc:
-            await db.rollback()
+            await abandon(db)
             found = await indicators.get_definition(db, staff, definition_id)
             return await self._definition_form(
                 db, staff, found, values, exc.fields, years, status_code=422

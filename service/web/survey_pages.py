@@ -12,6 +12,7 @@ from litestar.response import Template
 from service.dependencies import DB, AppSettings, Redis
 from service.domain.errors import Conflict, InvalidInput
 from service.domain.indicators.survey import SCORES, answer_survey, survey_target
+from service.transaction import abandon
 from service.web.public_common import form_values, limit_client, private_page
 
 LABELS = {"score": "満足度", "comment": "ご意見・ご感想"}
@@ -78,7 +79,7 @@ class SurveyPages(Controller):
         try:
             await answer_survey(db, settings, token[:80], values)
         except InvalidInput as exc:
-            await db.rollback()
+            await abandon(db)
             return _form(
                 token, await survey_target(db, settings, token[:80]), values, exc.fields, 422
             )

@@ -9,8 +9,15 @@ from decimal import Decimal
 
 from service.domain.indicators.enums import SECTIONS
 from service.domain.indicators.report import Report
-from service.domain.rosters.csv_export import BOM, safe_cell
 from service.local_time import TOKYO
+
+BOM = "\ufeff"
+# Cells Excel would run as a formula (CSV injection) get an apostrophe in front.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def number(value: Decimal | None) -> str:

@@ -12,7 +12,6 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.accounts.actor import Actor
-from service.domain.accounts.repository import AccountRepository
 from service.domain.bookings.enums import HEARD_FROM
 from service.domain.indicators import fiscal
 from service.domain.indicators.compile import EVENT_MEASURES
@@ -100,8 +99,7 @@ async def read_report(
     scope = ALL_SCOPE if actor.sees_everything else actor.organization_id
     scope_name = None
     if not actor.sees_everything:
-        org = await AccountRepository(db).organization_by_id(scope) if scope else None
-        scope_name = org.name if org else ""
+        scope_name = await repo.organization_name(scope) if scope else ""
     years = [fiscal_year + i for i in range(YEARS_SHOWN)]
     window = await year_window(repo, fiscal_year)
     state = await repo.compile_state(fiscal_year)

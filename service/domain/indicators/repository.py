@@ -302,6 +302,12 @@ class IndicatorRepository:
         )
         return row.first() is not None
 
+    async def organization_name(self, organization_id: int) -> str:
+        name = await self.db.scalar(
+            text("SELECT name FROM organizations WHERE id = :id"), {"id": organization_id}
+        )
+        return str(name or "")
+
     async def survey_booking(self, booking_id: int) -> tuple[str, datetime, bool] | None:
         """(event title, session start, answered already) of an attended booking."""
         row = (
@@ -548,6 +554,9 @@ class IndicatorRepository:
             """)
         )
         return [tuple(r) for r in rows.all()]
+
+    async def reload(self, row: IndicatorDefinition) -> None:
+        await self.db.refresh(row)
 
     async def set_retired(self, definition_id: int, *, retire: bool) -> None:
         await self.db.execute(

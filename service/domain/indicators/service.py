@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain import clock
 from service.domain.accounts.access import require_role
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import changed, record
@@ -38,7 +39,7 @@ RECORDS_PER_PAGE = 50
 
 
 def current_fiscal_year() -> int:
-    return fiscal.fiscal_year_of(datetime.now(UTC))
+    return fiscal.fiscal_year_of(clock.now())
 
 
 def compile_job_id(fiscal_year: int, version: int) -> str:
@@ -413,7 +414,7 @@ async def retire_definition(
         raise NotFound("指標が見つかりません。", code="definition_not_found")
     before = row.retired_at
     await repo.set_retired(definition_id, retire=retire)
-    await db.refresh(row)
+    await repo.reload(row)
     await record(
         AccountRepository(db),
         actor,

@@ -11,10 +11,11 @@ import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain import clock
 from service.domain.errors import Conflict, InvalidInput, NotFound
 from service.domain.events.admin_schemas import FieldReader
 from service.domain.indicators.models import SurveyAnswer
@@ -82,7 +83,7 @@ def _read_token(settings: Settings, token: str, now: datetime) -> int:
 async def survey_target(
     db: AsyncSession, settings: Settings, token: str, now: datetime | None = None
 ) -> SurveyTarget:
-    booking_id = _read_token(settings, token, now or datetime.now(UTC))
+    booking_id = _read_token(settings, token, now or clock.now())
     found = await IndicatorRepository(db).survey_booking(booking_id)
     if found is None:
         raise NotFound("アンケートのページが見つかりません。", code="survey_not_found")
