@@ -81,13 +81,13 @@ async def test_a_bad_fiscal_year_is_named(client: AsyncClient, db: AsyncSession)
 async def test_co_host_api_sees_its_events_only(
     client: AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:
-    from service.domain.accounts.repository import AccountRepository
+    from service.domain.events.models import Organization
     from service.domain.indicators import service as indicators
 
     year = await build_year(db)
     await indicators.compile_year(db, 2022)
     await db.commit()
-    org = await AccountRepository(db).organization_by_id(year.silver)
+    org = await db.get(Organization, year.silver)
     cohost = await make_staff(db, "cohost", organization=org)
     body = (await client.get(R4, headers=bearer(await issue_token(db, cohost)))).json()
     by_code = {i["code"]: i for i in body["indicators"]}

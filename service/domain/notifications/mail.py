@@ -32,7 +32,7 @@ SUBJECTS = {
     "booking_cancelled": "ご予約を取り消しました",
     "session_cancelled": "開催中止のお知らせ",
     "reminder": "明日のご予約のお知らせ",
-    "survey": "ご参加ありがとうございました（アンケートのお願い）",
+    "survey": "アンケートのお願い",
 }
 SMTP_TIMEOUT_SECONDS = 30
 
