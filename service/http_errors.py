@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import asyncpg
 import msgspec
+import redis.exceptions
+import sqlalchemy.exc
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
@@ -66,6 +69,63 @@ HTTP_DEFAULTS: dict[int, tuple[str, str]] = {
     ),
     503: ("unavailable", "ただいま混み合っているか、保守中です。時間をおいてお試しください。"),
 }
+
+# While the database is unreachable: what the person can do, in plain words (pages add the desk's
+# phone number below it).
+UNAVAILABLE = (
+    "service_unavailable",
+    "ただいまシステムにつながりにくくなっています。"
+    "少し時間をおいて（1分ほど）、もう一度お試しください。",
+)
+RETRY_AFTER_SECONDS = "30"
+
+# Errors that mean "the database (or Redis) cannot be reached right now", whoever raised them:
+# SQLAlchemy for ORM queries, asyncpg itself on the booking hot path, the socket when connecting.
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,  # no pooled connection came free in time
+    sqlalchemy.exc.DisconnectionError,
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.CannotConnectNowError,  # 57P03: starting up or shutting down
+    asyncpg.AdminShutdownError,  # 57P01
+    asyncpg.CrashShutdownError,
+    asyncpg.InterfaceError,  # "connection is closed"
+    ConnectionError,
+    socket.gaierror,
+    TimeoutError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+# OSErrors that are about files, not the network, stay 500s.
+_LOCAL_OS_ERRORS = (
+    FileNotFoundError,
+    FileExistsError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 20:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when exc (or what caused it) says a backing server is down or unreachable."""
+    for e in _chain(exc):
+        if isinstance(e, sqlalchemy.exc.DBAPIError) and e.connection_invalidated:
+            return True
+        if isinstance(e, _UNREACHABLE):
+            return True
+        if isinstance(e, OSError) and not isinstance(e, _LOCAL_OS_ERRORS):
+            return True
+    return False
 
 
 # A lock or statement timeout (lock_timeout, statement_timeout on every connection), or a
@@ -145,6 +205,8 @@ def describe(exc: Exception) -> tuple[int, str, str, dict[str, str]]:
     if isinstance(exc, HTTPException):
         code, message = HTTP_DEFAULTS.get(exc.status_code, ("http_error", str(exc.detail)))
         return exc.status_code, code, message, {}
+    if is_unavailable(exc):
+        return HTTP_503_SERVICE_UNAVAILABLE, *UNAVAILABLE, {}
     return HTTP_500_INTERNAL_SERVER_ERROR, *HTTP_DEFAULTS[500], {}
 
 
@@ -198,11 +260,15 @@ def _as_bad_input(request: Request[Any, Any, Any], exc: Exception) -> Exception:
 def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     exc = _as_bad_input(request, exc)
     status, code, message, fields = describe(exc)
-    if status == HTTP_503_SERVICE_UNAVAILABLE and code == TRY_AGAIN_CODE:
+    headers: dict[str, str] = {}
+    if code == UNAVAILABLE[0]:
+        # Expected while a server is down: one line, not a traceback per request.
+        log.warning("backend_unavailable", path=request.url.path, error=repr(exc)[:300])
+        headers["Retry-After"] = RETRY_AFTER_SECONDS
+    elif status == HTTP_503_SERVICE_UNAVAILABLE and code == TRY_AGAIN_CODE:
         log.warning("db_timeout", path=request.url.path, error=type(exc).__name__)
     elif status >= 500:
         log.error("unhandled", exc_info=exc, path=request.url.path)
-    headers: dict[str, str] = {}
     if isinstance(exc, HTTPException) and exc.headers:
         headers.update(exc.headers)
     if status == HTTP_429_TOO_MANY_REQUESTS:
