@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
-from arq.connections import RedisSettings, create_pool
+from arq.connections import ArqRedis
 from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
@@ -17,6 +17,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from redis.asyncio import ConnectionPool
 
 from service.api.auth import OPENAPI_COMPONENTS as STAFF_API_COMPONENTS
 from service.api.health import HealthController
@@ -37,12 +38,28 @@ from service.web.templating import configure_environment
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Redis is asked with short timeouts: while it is down, a rate limit is skipped (logged) and a
+# job is left to the outbox sweep, instead of a request waiting on it.
+REDIS_CONNECT_TIMEOUT_SECONDS = 1.0
+REDIS_COMMAND_TIMEOUT_SECONDS = 2.0
+
+
+def queue_client(redis_url: str) -> ArqRedis:
+    """An arq client that connects on first use (not arq's create_pool, which pings and fails
+    when Redis is down), so the web process starts and serves while Redis is away."""
+    pool = ConnectionPool.from_url(
+        redis_url,
+        socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
+        socket_timeout=REDIS_COMMAND_TIMEOUT_SECONDS,
+        encoding="utf8",
+    )
+    return ArqRedis(pool, default_queue_name="arq:queue")
+
+
 @asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncGenerator[Resources, None]:
     engine = engine_for(settings, settings.db_pool_size)
-    redis = await create_pool(
-        RedisSettings.from_dsn(settings.redis_url), retry=0, default_queue_name="arq:queue"
-    )
+    redis = queue_client(settings.redis_url)
     jobs = JobDispatcher(redis)
     jobs.start()
     # Everything built so far (routes, models, compiled SQL) lives as long as the process: keep
@@ -58,7 +75,7 @@ async def open_resources(settings: Settings) -> AsyncGenerator[Resources, None]:
         )
     finally:
         await jobs.close()
-        await redis.aclose()
+        await redis.aclose(close_connection_pool=True)
         await engine.dispose()
 
 
