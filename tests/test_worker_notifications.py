@@ -170,6 +170,66 @@ async def test_a_notice_locked_by_another_worker_is_not_sent_twice(
     assert len(mailbox.messages) == 1
 
 
+async def test_a_notice_leased_by_a_live_worker_waits_and_a_lapsed_lease_is_sent_again(
+    db: AsyncSession, mail_settings: Settings, mailbox: Mailbox
+) -> None:
+    """Another worker took the notice and is talking to the SMTP server (a live lease): nothing
+    to do. That worker died (the lease ran out): sent, with the Message-ID stored at the first
+    attempt, and marked sent."""
+    session = await session_at(db, tokyo_day(5) + timedelta(hours=10))
+    async with arq_pool(mail_settings) as redis:
+        view = await book_and_commit(db, redis, session.id, person(1, email=True))
+    [notice] = await notices(db, view.id)
+    stored = "<notification-x.abc@example.jp>"
+    await db.execute(
+        text(
+            "UPDATE notifications SET status = 'sending', claims = 1, message_id = :m, "
+            "lease_until = now() + interval '40 seconds' WHERE id = :id"
+        ),
+        {"id": notice["id"], "m": stored},
+    )
+    await db.commit()
+
+    async with worker_context(mail_settings) as ctx:
+        assert await send_notification(ctx, notice["id"]) == "nothing_to_do"
+        assert await sweep_notifications(ctx) == 0
+        await db.execute(text("UPDATE notifications SET lease_until = now() - interval '1 second'"))
+        await db.commit()
+        assert await sweep_notifications(ctx) == 1
+        assert await send_notification(ctx, notice["id"]) == "sent"
+        assert await send_notification(ctx, notice["id"]) == "nothing_to_do"
+
+    [message] = mailbox.messages
+    assert message["Message-ID"] == stored
+    row = (
+        await db.execute(
+            text("SELECT status, claims, lease_until, attempts FROM notifications WHERE id = :id"),
+            {"id": notice["id"]},
+        )
+    ).one()
+    assert (row.status, row.claims, row.lease_until, row.attempts) == ("sent", 2, None, 1)
+
+
+async def test_the_message_id_is_stored_at_the_first_attempt_and_kept_for_retries(
+    db: AsyncSession, settings: Settings, mailbox: Mailbox, smtp: tuple[Mailbox, int]
+) -> None:
+    session = await session_at(db, tokyo_day(5) + timedelta(hours=10))
+    async with arq_pool(settings) as redis:
+        view = await book_and_commit(db, redis, session.id, person(1, email=True))
+    [notice] = await notices(db, view.id)
+    async with worker_context(dead_smtp(settings)) as ctx:
+        assert await send_notification(ctx, notice["id"]) == "retry"
+    first = await db.scalar(
+        text("SELECT message_id FROM notifications WHERE id = :id"), {"id": notice["id"]}
+    )
+    await db.execute(text("UPDATE notifications SET send_after = now()"))
+    await db.commit()
+    async with worker_context(with_smtp_port(settings, smtp[1])) as ctx:
+        assert await send_notification(ctx, notice["id"]) == "sent"
+    assert first and first.startswith(f"<notification-{notice['id']}.")
+    assert [m["Message-ID"] for m in mailbox.messages] == [first]
+
+
 async def test_booking_without_email_is_skipped(
     db: AsyncSession, mail_settings: Settings, mailbox: Mailbox
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from functools import partial
 from typing import Any
 
 from service.domain import clock
@@ -10,19 +12,19 @@ from workers.context import settings_of, transaction
 
 
 async def send_notification(ctx: dict[str, Any], notification_id: int) -> str:
-    """Mail one notice. Safe to run twice: the second run finds it sent (or locked)."""
-    async with transaction(ctx) as db:
-        outcome = await notifications.deliver(db, settings_of(ctx), notification_id)
+    """Mail one notice. Safe to run twice: the second run finds it sent (or leased)."""
+    outcome = await notifications.deliver(
+        partial(transaction, ctx), settings_of(ctx), notification_id
+    )
     return outcome.value
 
 
 async def sweep_notifications(ctx: dict[str, Any]) -> int:
-    """Every minute: enqueue due pending notices, in case the enqueue after the booking's commit
-    was lost (Redis down, process killed) or a failed attempt is due again."""
+    """Every 30 s, at start, and for a rush of bookings (service/jobs.py): enqueue every due
+    notice, in case the enqueue after the booking's commit was lost (Redis down, process killed),
+    a failed attempt is due again, or the worker sending it was killed (its lease ran out)."""
     async with transaction(ctx) as db:
-        ids = await notifications.due_notification_ids(db)
-        notifications.queue_pending(db, ids)
-    return len(ids)
+        return await notifications.queue_due(db, time.time())
 
 
 async def write_reminders(ctx: dict[str, Any]) -> int:

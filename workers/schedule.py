@@ -32,7 +32,8 @@ FUNCTIONS: list[Function] = [
 ]
 
 CRON_JOBS: list[CronJob] = [
-    cron(sweep_notifications, second=5, run_at_startup=True, timeout=60),
+    # Every 30 s, and at start: a killed worker's mail goes out within a lease and a sweep.
+    cron(sweep_notifications, second={5, 35}, run_at_startup=True, timeout=60),
     # 9:00 Asia/Tokyo (the worker's timezone), with later runs that only catch up when the
     # worker was down at 9:00: the dedup key keeps one reminder per booking.
     cron(write_reminders, hour={9, 12, 17}, minute=0, second=30, timeout=300),

@@ -3,6 +3,9 @@ from cleaned values, sent with aiosmtplib."""
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -107,8 +110,15 @@ def recipient(email: str) -> Address:
     return Address(addr_spec=address)
 
 
+def new_message_id(settings: Settings, notification_id: int) -> str:
+    """A Message-ID for a notice's first attempt (stored, then reused by every resend). The
+    random part keeps two databases (test, staging) from ever sharing one."""
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
+    return f"<notification-{notification_id}.{secrets.token_hex(6)}@{domain}>"
+
+
 def build_message(
-    mail: RenderedMail, to: Address, settings: Settings, notification_id: int
+    mail: RenderedMail, to: Address, settings: Settings, message_id: str
 ) -> EmailMessage:
     message = EmailMessage(policy=SMTP)
     message["From"] = settings.mail_from
@@ -116,16 +126,18 @@ def build_message(
     message["Subject"] = mail.subject
     message["Date"] = format_datetime(clock.now())
     # The same id on every attempt, so a receiving server can drop a resend after a crash.
-    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
-    message["Message-ID"] = f"<notification-{notification_id}@{domain}>"
+    message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.body, charset="utf-8")
     return message
 
 
-async def send(message: EmailMessage, settings: Settings) -> None:
-    await aiosmtplib.send(
-        message,
+@asynccontextmanager
+async def smtp_session(settings: Settings) -> AsyncIterator[aiosmtplib.SMTP]:
+    """A connected (and, when configured, STARTTLS'd and logged-in) SMTP client. The goodbye
+    (QUIT) comes after the caller's block, so a sender can record a mail as sent as soon as the
+    server has accepted it; a failed goodbye changes nothing."""
+    client = aiosmtplib.SMTP(
         hostname=settings.smtp_host,
         port=settings.smtp_port,
         username=settings.smtp_username,
@@ -133,3 +145,11 @@ async def send(message: EmailMessage, settings: Settings) -> None:
         start_tls=settings.smtp_starttls,
         timeout=SMTP_TIMEOUT_SECONDS,
     )
+    await client.connect()
+    try:
+        yield client
+    finally:
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            client.close()

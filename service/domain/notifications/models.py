@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -20,7 +31,8 @@ NOTIFICATION_KINDS = (
     "reminder",
     "survey",
 )
-NOTIFICATION_STATUSES = ("pending", "sent", "skipped", "failed")
+# sending: a worker holds a lease on it and is talking to the SMTP server (see service.py).
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "skipped", "failed")
 
 
 class Notification(Timestamped, Base):
@@ -30,6 +42,10 @@ class Notification(Timestamped, Base):
         one_of("status", NOTIFICATION_STATUSES),
         Index("ix_notifications_pending", "id", postgresql_where=text("status = 'pending'")),
         Index("ix_notifications_booking_id", "booking_id"),
+        CheckConstraint("status <> 'sending' OR lease_until IS NOT NULL", name="sending_has_lease"),
+        Index(
+            "ix_notifications_sending", "lease_until", postgresql_where=text("status = 'sending'")
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -43,3 +59,10 @@ class Notification(Timestamped, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     send_after: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # While "sending": until when the worker that took it may still be talking to the server.
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Chosen at the first attempt and kept: a resend after a crash carries the same one, so the
+    # receiving side can drop the copy.
+    message_id: Mapped[str | None] = mapped_column(String(250))
+    # How many times a worker took it (the lease's generation): only the current holder marks it.
+    claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

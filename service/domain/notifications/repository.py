@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain import clock
@@ -43,17 +43,37 @@ class NotificationRepository:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
 
-    async def claim(self, notification_id: int) -> Notification | None:
-        """The notice, row-locked for this transaction, if it is pending and due. Another worker
-        holding it (the same job run twice) makes this None instead of waiting."""
-        stmt = (
-            select(Notification)
+    async def take_lease(
+        self, notification_id: int, lease: timedelta, message_id: str
+    ) -> Notification | None:
+        """Mark the notice "sending" until now + lease, if it is pending and due or its last
+        lease ran out (the worker holding it died). None when it is not to be sent now (sent,
+        skipped, or another worker holds a live lease). The Message-ID is stored on the first
+        lease and kept for every later one."""
+        # SKIP LOCKED: a worker taking the same notice this instant gets it; this one moves on.
+        takeable = (
+            select(Notification.id)
             .where(
                 Notification.id == notification_id,
-                Notification.status == "pending",
-                Notification.send_after <= clock.now(),
+                or_(
+                    and_(Notification.status == "pending", Notification.send_after <= clock.now()),
+                    and_(Notification.status == "sending", Notification.lease_until < func.now()),
+                ),
             )
             .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        stmt = (
+            update(Notification)
+            .where(Notification.id == takeable)
+            .values(
+                status="sending",
+                lease_until=func.now() + lease,
+                claims=Notification.claims + 1,
+                message_id=func.coalesce(Notification.message_id, message_id),
+            )
+            .returning(Notification)
+            .execution_options(populate_existing=True)
         )
         return (await self.db.scalars(stmt)).one_or_none()
 
@@ -91,39 +111,67 @@ class NotificationRepository:
         row = (await self.db.execute(stmt)).one_or_none()
         return None if row is None else MailFacts(**row._asdict())
 
-    async def mark_sent(self, notice: Notification) -> None:
-        await self._update(
-            notice, status="sent", attempts=notice.attempts + 1, sent_at=func.now(), last_error=None
+    async def mark_sent(self, notice: Notification) -> bool:
+        """Sent, if this worker's lease is still the current one (False: the lease ran out and
+        another worker took the notice over, so the receiver may get a copy)."""
+        return await self._update_leased(
+            notice,
+            status="sent",
+            attempts=notice.attempts + 1,
+            sent_at=func.now(),
+            last_error=None,
+            lease_until=None,
         )
 
     async def mark_skipped(self, notice: Notification, reason: str) -> None:
-        await self._update(notice, status="skipped", last_error=reason)
+        await self._update_leased(notice, status="skipped", last_error=reason, lease_until=None)
 
     async def mark_failed_attempt(
         self, notice: Notification, error: str, retry_in: timedelta | None
     ) -> None:
         """One more failed attempt; pending again after `retry_in`, or failed for good."""
-        values: dict[str, Any] = {"attempts": notice.attempts + 1, "last_error": error[:2000]}
-        if retry_in is None:
-            values["status"] = "failed"
-        else:
+        values: dict[str, Any] = {
+            "attempts": notice.attempts + 1,
+            "last_error": error[:2000],
+            "lease_until": None,
+            "status": "failed" if retry_in is None else "pending",
+        }
+        if retry_in is not None:
             values["send_after"] = clock.now() + retry_in
-        await self._update(notice, **values)
+        await self._update_leased(notice, **values)
 
-    async def _update(self, notice: Notification, **values: Any) -> None:
-        await self.db.execute(
-            update(Notification).where(Notification.id == notice.id).values(**values)
+    async def _update_leased(self, notice: Notification, **values: Any) -> bool:
+        result = await self.db.execute(
+            update(Notification)
+            .where(
+                Notification.id == notice.id,
+                Notification.status == "sending",
+                Notification.claims == notice.claims,
+            )
+            .values(**values)
+            .returning(Notification.id)
         )
-        await self.db.refresh(notice)
+        return result.scalar_one_or_none() is not None
 
-    async def due_ids(self, limit: int) -> list[int]:
+    async def due_ids(self, limit: int, settle: timedelta) -> list[tuple[int, bool]]:
+        """Notices a worker should take now (pending and due, or "sending" with a lease that ran
+        out), each with whether it is fresh: pending and written less than `settle` ago, so its
+        job from the commit is most likely still on its way."""
+        fresh = and_(
+            Notification.status == "pending", Notification.created_at > func.now() - settle
+        )
         stmt = (
-            select(Notification.id)
-            .where(Notification.status == "pending", Notification.send_after <= clock.now())
+            select(Notification.id, fresh)
+            .where(
+                or_(
+                    and_(Notification.status == "pending", Notification.send_after <= clock.now()),
+                    and_(Notification.status == "sending", Notification.lease_until < func.now()),
+                )
+            )
             .order_by(Notification.id)
             .limit(limit)
         )
-        return list((await self.db.scalars(stmt)).all())
+        return [(int(i), bool(f)) for i, f in (await self.db.execute(stmt)).all()]
 
     async def add_survey_invitations(
         self, ended_from: datetime, ended_before: datetime, kinds: tuple[str, ...]

@@ -1,14 +1,24 @@
 """The rules of the outbox: which notice becomes a mail, when, and how often it is tried.
 
-A notice is claimed with a row lock (SKIP LOCKED) and the mail is sent while the lock is held,
-then the row is marked in the same transaction: a job that runs twice, or two workers racing,
-send at most one mail. A crash between the SMTP hand-over and the commit can still resend; the
-Message-ID stays the same so receiving servers may drop the copy."""
+Sending is at least once, with a Message-ID that never changes, in three short transactions:
+1. take a lease: the notice becomes "sending" until now + LEASE (committed before any SMTP), with
+   its Message-ID chosen and stored on the first attempt; a job that runs twice, or two workers
+   racing, find it leased and do nothing;
+2. hand the mail to the SMTP server (at most SEND_DEADLINE, well inside the lease);
+3. as soon as the server has accepted it, and before saying goodbye, mark it sent.
+A worker killed before the server accepted leaves the notice "sending"; once the lease runs out
+the sweep (every 30 s) hands it to a worker again and it is sent then. Killed after the server
+accepted but before step 3 committed (a window of one UPDATE), the mail goes out twice with the
+same Message-ID, so the receiving side can drop the copy."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from email.message import EmailMessage
 from enum import StrEnum
 
 import aiosmtplib
@@ -19,7 +29,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain import clock
 from service.domain.indicators.survey import SURVEYED_KINDS
 from service.domain.indicators.survey import VALID_DAYS as SURVEY_VALID_DAYS
-from service.domain.notifications.mail import BadAddress, build_message, recipient, render, send
+from service.domain.notifications.mail import (
+    BadAddress,
+    build_message,
+    new_message_id,
+    recipient,
+    render,
+    smtp_session,
+)
+from service.domain.notifications.models import Notification
 from service.domain.notifications.repository import MailFacts, NotificationRepository
 from service.jobs import enqueue_after_commit
 from service.local_time import TOKYO
@@ -37,6 +55,15 @@ RETRY_DELAYS = (
     timedelta(hours=1),
 )
 SWEEP_LIMIT = 500
+# A worker may talk to the SMTP server for SEND_DEADLINE; its lease lasts longer, so a lease that
+# ran out means the worker is gone, never that it is still sending.
+SEND_DEADLINE = timedelta(seconds=30)
+LEASE = timedelta(seconds=45)
+# A notice this fresh most likely still has the job enqueued after its commit on its way.
+SWEEP_SETTLE = timedelta(seconds=20)
+
+# A transaction of the caller's (a worker job's): commits when the block ends without error.
+UnitOfWork = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
 class Outcome(StrEnum):
@@ -51,11 +78,16 @@ def send_job_id(notification_id: int) -> str:
     return f"notify:{notification_id}"
 
 
-def queue_pending(session: AsyncSession, notification_ids: Sequence[int]) -> None:
+def queue_pending(
+    session: AsyncSession, notification_ids: Sequence[int], job_suffix: str = ""
+) -> None:
     """Have the workers send these notices once `session` commits (the booking core calls this
-    right after writing them). Lost enqueues are picked up by the minute sweep."""
+    right after writing them). Lost enqueues are picked up by the sweep, which passes a suffix of
+    its own: a job id of a killed worker stays blocked in arq until its in-progress key expires,
+    and the sweep's fresh ids get past it (a job that finds nothing to send does nothing)."""
     for notification_id in notification_ids:
-        enqueue_after_commit(session, SEND_JOB, send_job_id(notification_id), notification_id)
+        job_id = send_job_id(notification_id) + job_suffix
+        enqueue_after_commit(session, SEND_JOB, job_id, notification_id)
 
 
 def skip_reason(kind: str, facts: MailFacts, now: datetime) -> str | None:
@@ -99,10 +131,20 @@ def _is_permanent(exc: aiosmtplib.SMTPException) -> bool:
     return isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code >= 500
 
 
-async def deliver(db: AsyncSession, settings: Settings, notification_id: int) -> Outcome:
-    """Send one notice if it is pending and due. The caller commits."""
+@dataclass(frozen=True)
+class Leased:
+    """A notice this worker holds the lease on, with the mail to send."""
+
+    notice: Notification
+    message: EmailMessage
+
+
+async def _take(db: AsyncSession, settings: Settings, notification_id: int) -> Leased | Outcome:
+    """Step 1: the lease, and every decision that needs no SMTP server (skip, render)."""
     repo = NotificationRepository(db)
-    notice = await repo.claim(notification_id)
+    notice = await repo.take_lease(
+        notification_id, LEASE, new_message_id(settings, notification_id)
+    )
     if notice is None:
         return Outcome.NOTHING_TO_DO
     facts = await repo.mail_facts(notice.booking_id)
@@ -119,40 +161,68 @@ async def deliver(db: AsyncSession, settings: Settings, notification_id: int) ->
         await repo.mark_skipped(notice, reason)
         log.info("notification_skipped", id=notice.id, kind=notice.kind, reason=reason)
         return Outcome.SKIPPED
-
     try:
-        message = build_message(render(notice.kind, facts, settings), to, settings, notice.id)
+        rendered = render(notice.kind, facts, settings)
+        message = build_message(rendered, to, settings, notice.message_id or "")
     except (TemplateError, KeyError, ValueError) as exc:
         # A broken template fails the same way every time: no retries.
         await repo.mark_failed_attempt(notice, f"render: {exc!r}", None)
         log.error("notification_render_failed", id=notice.id, kind=notice.kind, error=repr(exc))
         return Outcome.FAILED
+    return Leased(notice, message)
 
+
+async def deliver(unit_of_work: UnitOfWork, settings: Settings, notification_id: int) -> Outcome:
+    """Send one notice if it is due (see the module's docstring for the steps)."""
+    async with unit_of_work() as db:
+        taken = await _take(db, settings, notification_id)
+    if isinstance(taken, Outcome):
+        return taken
+    notice = taken.notice
+    accepted = False
     try:
-        await send(message, settings)
+        async with asyncio.timeout(SEND_DEADLINE.total_seconds()):
+            async with smtp_session(settings) as smtp:
+                await smtp.send_message(taken.message)
+                accepted = True
+                async with unit_of_work() as db:
+                    marked = await NotificationRepository(db).mark_sent(notice)
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        retry_in = (
-            None
-            if isinstance(exc, aiosmtplib.SMTPException) and _is_permanent(exc)
-            else (_retry_in(notice.attempts))
-        )
-        await repo.mark_failed_attempt(notice, f"smtp: {exc!r}", retry_in)
-        log.warning(
-            "notification_send_failed",
-            id=notice.id,
-            attempts=notice.attempts,
-            retry_in=str(retry_in) if retry_in else None,
-            error=repr(exc),
-        )
-        return Outcome.RETRY if retry_in is not None else Outcome.FAILED
-
-    await repo.mark_sent(notice)
+        if accepted:
+            raise  # the database, not SMTP: the lease runs out and the mail goes again
+        return await _record_failure(unit_of_work, notice, exc)
+    if not marked:
+        log.warning("notification_lease_lost", id=notice.id, message_id=notice.message_id)
     log.info("notification_sent", id=notice.id, kind=notice.kind)
     return Outcome.SENT
 
 
-async def due_notification_ids(db: AsyncSession, limit: int = SWEEP_LIMIT) -> list[int]:
-    return await NotificationRepository(db).due_ids(limit)
+async def _record_failure(
+    unit_of_work: UnitOfWork, notice: Notification, exc: BaseException
+) -> Outcome:
+    permanent = isinstance(exc, aiosmtplib.SMTPException) and _is_permanent(exc)
+    retry_in = None if permanent else _retry_in(notice.attempts)
+    async with unit_of_work() as db:
+        await NotificationRepository(db).mark_failed_attempt(notice, f"smtp: {exc!r}", retry_in)
+    log.warning(
+        "notification_send_failed",
+        id=notice.id,
+        attempts=notice.attempts + 1,
+        retry_in=str(retry_in) if retry_in else None,
+        error=repr(exc),
+    )
+    return Outcome.RETRY if retry_in is not None else Outcome.FAILED
+
+
+async def queue_due(db: AsyncSession, now: float, limit: int = SWEEP_LIMIT) -> int:
+    """Queue (after commit) a job for every notice that is due. Fresh notices keep their usual job
+    id, so this and the job from their commit are one job. Older ones, and lapsed leases, get job
+    ids of this minute: the usual id may belong to a killed worker, and arq keeps such an id
+    blocked for minutes (a second job for a notice that is sent meanwhile does nothing)."""
+    due = await NotificationRepository(db).due_ids(limit, SWEEP_SETTLE)
+    queue_pending(db, [i for i, fresh in due if fresh])
+    queue_pending(db, [i for i, fresh in due if not fresh], job_suffix=f":sweep:{int(now // 60)}")
+    return len(due)
 
 
 def tomorrow_in_tokyo(now: datetime) -> tuple[datetime, datetime]:
