@@ -180,6 +180,7 @@ async def deliver(unit_of_work: UnitOfWork, settings: Settings, notification_id:
         return taken
     notice = taken.notice
     accepted = False
+    marked: bool | None = None
     try:
         async with asyncio.timeout(SEND_DEADLINE.total_seconds()):
             async with smtp_session(settings) as smtp:
@@ -188,9 +189,11 @@ async def deliver(unit_of_work: UnitOfWork, settings: Settings, notification_id:
                 async with unit_of_work() as db:
                     marked = await NotificationRepository(db).mark_sent(notice)
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        if accepted:
+        if not accepted:
+            return await _record_failure(unit_of_work, notice, exc)
+        if marked is None:
             raise  # the database, not SMTP: the lease runs out and the mail goes again
-        return await _record_failure(unit_of_work, notice, exc)
+        # Only the goodbye ran out of time: the mail is accepted and recorded.
     if not marked:
         log.warning("notification_lease_lost", id=notice.id, message_id=notice.message_id)
     log.info("notification_sent", id=notice.id, kind=notice.kind)
