@@ -38,10 +38,11 @@ from service.web.templating import configure_environment
 ROOT = Path(__file__).resolve().parent.parent
 
 
-# Redis is asked with short timeouts: while it is down, a rate limit is skipped (logged) and a
-# job is left to the outbox sweep, instead of a request waiting on it.
+# A Redis that is down refuses at once; one that does not answer the connection is given up after
+# this, so a rate limit is skipped (logged) and a job left to the outbox sweep. (No per-command
+# socket_timeout: redis-py's timeout around reads can swallow a task's cancellation, which hung
+# the job dispatcher's shutdown.)
 REDIS_CONNECT_TIMEOUT_SECONDS = 1.0
-REDIS_COMMAND_TIMEOUT_SECONDS = 2.0
 
 
 def queue_client(redis_url: str) -> ArqRedis:
@@ -50,7 +51,6 @@ def queue_client(redis_url: str) -> ArqRedis:
     pool = ConnectionPool.from_url(
         redis_url,
         socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
-        socket_timeout=REDIS_COMMAND_TIMEOUT_SECONDS,
         encoding="utf8",
     )
     return ArqRedis(pool, default_queue_name="arq:queue")
