@@ -14,6 +14,7 @@ from service.domain import clock
 from service.domain.bookings import service as rules
 from service.domain.errors import Conflict
 from service.domain.notifications import service as notifications
+from service.domain.notifications.models import Notification
 from service.domain.notifications.repository import NotificationRepository
 from service.local_time import TOKYO
 from tests.factories import make_session, person
@@ -84,18 +85,23 @@ async def test_a_failed_mail_is_due_again_exactly_after_its_delay(db: AsyncSessi
         text("SELECT id FROM notifications WHERE booking_id = :b"), {"b": booked.id}
     )
     failed_at = datetime.now(UTC) + timedelta(seconds=5)
+
+    async def claim(notice_id: int) -> Notification | None:
+        # Taking the lease is what a worker does before it talks to the SMTP server.
+        return await repo.take_lease(notice_id, notifications.LEASE, "<clock-test@example.jp>")
+
     for attempts, delay in enumerate(notifications.RETRY_DELAYS):
         with clock.frozen_at(failed_at):
-            notice = await repo.claim(notice_id)
+            notice = await claim(notice_id)
             assert notice is not None and notice.attempts == attempts
             await repo.mark_failed_attempt(notice, "smtp: down", notifications._retry_in(attempts))
         await db.commit()
         with clock.frozen_at(failed_at + delay - TICK):
-            assert await repo.claim(notice_id) is None
+            assert await claim(notice_id) is None
         await db.rollback()
         failed_at += delay
     with clock.frozen_at(failed_at):
-        notice = await repo.claim(notice_id)
+        notice = await claim(notice_id)
         assert notice is not None and notice.attempts == len(notifications.RETRY_DELAYS)
         # The last allowed attempt fails for good: no delay, no retry.
         assert notifications._retry_in(notice.attempts) is None
