@@ -48,7 +48,11 @@ def test_the_purge_runs_nightly_and_the_sweeps_often() -> None:
     assert first == datetime(2026, 12, 2, 3, 40, tzinfo=TOKYO)
     assert _next(purge, first + timedelta(seconds=1)) == first + timedelta(days=1)
     sweep = _cron("sweep_notifications")
+    # Every 30 s: a killed worker's mail waits at most its lease and half a minute.
     assert _next(sweep, datetime(2026, 12, 1, 9, 0, 6, tzinfo=TOKYO)) == datetime(
+        2026, 12, 1, 9, 0, 35, tzinfo=TOKYO
+    )
+    assert _next(sweep, datetime(2026, 12, 1, 9, 0, 36, tzinfo=TOKYO)) == datetime(
         2026, 12, 1, 9, 1, 5, tzinfo=TOKYO
     )
     waiting = _cron("promote_waiting_lists")
