@@ -5,7 +5,7 @@ right after the server accepts it; a notice whose lease ran out (the worker was 
 again with the same stored Message-ID.
 
 Revision ID: resilience_01
-Revises: pages_02
+Revises: indicators_03
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "resilience_01"
-down_revision: str | None = "pages_02"
+down_revision: str | None = "indicators_03"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
