@@ -80,6 +80,13 @@ VENUES = [
     ),
 ]
 
+# Approximate positions (WGS 84) of the venues at a known address, written as GEO in
+# calendar files so phones can show them on a map.
+VENUE_COORDINATES = {
+    "清水区役所 1階 正面玄関ロビー": (35.0153, 138.4892),
+    "パルシェ 貸会議室": (34.9716, 138.3889),
+}
+
 
 @dataclass
 class DemoSession:
@@ -234,6 +241,8 @@ async def load_demo_data(db: AsyncSession, today: date | None = None) -> bool:
             ward=ward,
             access_notes=access,
             barrier_free_notes=barrier_free,
+            latitude=VENUE_COORDINATES.get(name, (None, None))[0],
+            longitude=VENUE_COORDINATES.get(name, (None, None))[1],
         )
         db.add(venues[name])
     await db.flush()

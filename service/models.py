@@ -3,6 +3,7 @@
 from service.db import Base
 from service.domain.accounts.models import AuditEntry, StaffToken, StaffUser
 from service.domain.bookings.models import Booking, IdempotencyRecord, Person
+from service.domain.calendars.models import CalendarChanges, Installation, StaffFeedLink
 from service.domain.events.models import (
     Event,
     EventSession,
@@ -29,6 +30,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Booking",
+    "CalendarChanges",
     "DeskRecord",
     "Event",
     "EventSession",
@@ -40,10 +42,12 @@ __all__ = [
     "IndicatorDefinition",
     "IndicatorFigure",
     "IndicatorTarget",
+    "Installation",
     "Notification",
     "Organization",
     "Person",
     "SessionSeat",
+    "StaffFeedLink",
     "StaffToken",
     "StaffUser",
     "SurveyAnswer",

@@ -10,11 +10,13 @@ from icalendar import Calendar
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain.accounts.actor import Actor
 from service.domain.accounts.models import StaffUser
 from service.domain.bookings.normalize import format_code
 from service.domain.bookings.service import book, cancel_booking
-from service.domain.calendars import calendar_path, calendar_token, staff_feed_path
-from service.domain.calendars.tokens import staff_feed_token, staff_feed_user_id
+from service.domain.calendars import links
+from service.domain.calendars import service as calendars
+from service.domain.calendars.tokens import calendar_path, legacy_calendar_token
 from service.domain.events.models import event_cohosts
 from service.local_time import TOKYO
 from service.settings import Settings
@@ -22,6 +24,12 @@ from tests.factories import make_event, make_org, make_session, person
 from tests.mail_support import session_at, tokyo_day
 
 ICS = "text/calendar; charset=utf-8"
+
+
+@pytest.fixture(autouse=True)
+def feeds_look_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No 5-second memo of the public feed's version: each request here sees the last edit."""
+    monkeypatch.setattr(calendars, "PUBLIC_VERSION_TTL", 0.0)
 
 
 def parse(body: bytes) -> Calendar:
@@ -32,6 +40,23 @@ def parse(body: bytes) -> Calendar:
 
 def events_of(body: bytes) -> list[object]:
     return list(parse(body).walk("VEVENT"))
+
+
+async def booking_path(db: AsyncSession, code: str) -> str:
+    path = await calendars.booking_calendar_path(db, code)
+    assert path is not None
+    return path
+
+
+async def staff_link(
+    db: AsyncSession, settings: Settings, user_id: int, name: str = "スマートフォン", **filters: str
+) -> str:
+    """A new feed link of the user, as its path."""
+    user = await db.get(StaffUser, user_id)
+    assert user is not None
+    made = await links.create_link(db, settings, Actor.of(user), name=name, **filters)
+    await db.commit()
+    return made.url.removeprefix(settings.base_url)
 
 
 async def get_ics(client: AsyncClient, path: str) -> bytes:
@@ -49,7 +74,7 @@ async def test_booking_calendar_has_the_event_in_tokyo_time(
     view = await book(db, session.id, person(1, email=True))
     await db.commit()
 
-    body = await get_ics(client, calendar_path(settings, view.code))
+    body = await get_ics(client, await booking_path(db, view.code))
 
     [event] = events_of(body)
     start = event.decoded("dtstart")  # type: ignore[attr-defined]
@@ -72,7 +97,7 @@ async def test_booking_calendar_has_the_event_in_tokyo_time(
         assert personal not in text_body
     # The UID stays the same on every download (calendars update instead of duplicating),
     # and does not give away the code.
-    again = events_of(await get_ics(client, calendar_path(settings, view.code)))[0]
+    again = events_of(await get_ics(client, await booking_path(db, view.code)))[0]
     assert str(again["uid"]) == str(event["uid"])  # type: ignore[index]
     assert view.code not in str(event["uid"])  # type: ignore[index]
 
@@ -84,17 +109,19 @@ async def test_booking_calendar_link_needs_the_right_token(
     view = await book(db, session.id, person(1))
     other = await book(db, session.id, person(2))
     await db.commit()
-    token = calendar_token(settings, view.code)
+    token = (await booking_path(db, view.code)).rpartition("t=")[2]
+    other_token = (await booking_path(db, other.code)).rpartition("t=")[2]
     base = f"/bookings/{view.code}/calendar.ics"
 
     for path in (
         base,
         f"{base}?t=",
         f"{base}?t=wrong",
-        f"{base}?t={calendar_token(settings, other.code)}",
+        f"{base}?t={other_token}",
+        f"{base}?t={legacy_calendar_token(settings, other.code)}",
         f"{base}?t={token[:-1]}",
         f"{base}?t={'x' * 5000}",
-        f"/bookings/{'2' * 10}/calendar.ics?t={calendar_token(settings, '2' * 10)}",
+        f"/bookings/{'2' * 10}/calendar.ics?t={legacy_calendar_token(settings, '2' * 10)}",
         f"/bookings/<script>/calendar.ics?t={token}",
     ):
         r = await client.get(path)
@@ -117,16 +144,16 @@ async def test_booking_calendar_follows_the_booking_state(
     waiting = await book(db, session.id, person(2))
     await db.commit()
 
-    [event] = events_of(await get_ics(client, calendar_path(settings, waiting.code)))
+    [event] = events_of(await get_ics(client, await booking_path(db, waiting.code)))
     assert str(event["status"]) == "TENTATIVE"  # type: ignore[index]
     assert str(event["summary"]).startswith("【キャンセル待ち】")  # type: ignore[index]
     assert "1番目" in str(event["description"])  # type: ignore[index]
 
     await cancel_booking(db, confirmed.code, confirmed.phone)
     await db.commit()
-    [event] = events_of(await get_ics(client, calendar_path(settings, confirmed.code)))
+    [event] = events_of(await get_ics(client, await booking_path(db, confirmed.code)))
     assert str(event["status"]) == "CANCELLED"  # type: ignore[index]
-    [event] = events_of(await get_ics(client, calendar_path(settings, waiting.code)))
+    [event] = events_of(await get_ics(client, await booking_path(db, waiting.code)))
     assert str(event["status"]) == "CONFIRMED"  # type: ignore[index]
 
 
@@ -138,7 +165,7 @@ async def test_commas_semicolons_and_newlines_in_titles_are_escaped(
     view = await book(db, session.id, person(1))
     await db.commit()
 
-    body = await get_ics(client, calendar_path(settings, view.code))
+    body = await get_ics(client, await booking_path(db, view.code))
 
     unfolded = body.replace(b"\r\n ", b"").decode()
     assert "SUMMARY:説明会\\, 午前の部\\; 午後の部\\n第2部\\\\特別編\r\n" in unfolded
@@ -175,10 +202,11 @@ async def test_public_feed_lists_published_upcoming_sessions_only(
     assert r.headers["content-type"] == ICS
     assert "public" in r.headers["cache-control"]
     events = {str(e["summary"]): e for e in events_of(r.content)}  # type: ignore[index]
-    assert set(events) == {"公開セミナー", "【中止】中止の相談会"}
+    # Ended sessions stay (60 days), so they do not vanish from subscribers' calendars.
+    assert set(events) == {"公開セミナー", "【中止】中止の相談会", "終わった研修"}
     seminar = events["公開セミナー"]
     assert seminar.decoded("dtstart") == tokyo_day(5) + timedelta(hours=13)  # type: ignore[attr-defined]
-    assert str(seminar["uid"]).startswith(f"session-{published.id}@")  # type: ignore[index]
+    assert str(seminar["uid"]).startswith(f"session-{published.id}-")  # type: ignore[index]
     assert str(events["【中止】中止の相談会"]["status"]) == "CANCELLED"  # type: ignore[index]
     assert f"/events/{published.event_id}" in str(seminar["url"])  # type: ignore[index]
     body = r.text
@@ -221,14 +249,14 @@ async def test_staff_feeds_show_counts_for_what_each_user_may_see(
     await book(db, cohosted.id, person(2))
     await db.commit()
 
-    organizer_feed = await get_ics(client, staff_feed_path(settings, organizer_id))
+    organizer_feed = await get_ics(client, await staff_link(db, settings, organizer_id))
     summaries = {str(e["summary"]) for e in events_of(organizer_feed)}  # type: ignore[index]
     assert summaries == {
         "共催の説明会（予約1/1・待ち1）",
         "単独の研修（予約0/15・待ち0）",
         "【下書き】準備中の面談会（予約0/15・待ち0）",
     }
-    cohost_feed = await get_ics(client, staff_feed_path(settings, cohost_id))
+    cohost_feed = await get_ics(client, await staff_link(db, settings, cohost_id))
     [event] = events_of(cohost_feed)
     assert str(event["summary"]) == "共催の説明会（予約1/1・待ち1）"  # type: ignore[index]
     assert "予約確定：1名（定員1名）" in str(event["description"])  # type: ignore[index]
@@ -239,41 +267,38 @@ async def test_staff_feeds_show_counts_for_what_each_user_may_see(
             assert personal not in decoded
 
 
-async def test_staff_feed_refuses_made_up_and_revoked_tokens(
+async def test_staff_feed_refuses_made_up_and_disabled_users_links(
     db: AsyncSession, client: AsyncClient, settings: Settings
 ) -> None:
     user_id = await _staff_user(db, "aoki", "organizer")
     await db.commit()
-    token = staff_feed_token(settings, user_id)
-    assert staff_feed_user_id(settings, token) == user_id
-    other = staff_feed_token(settings, user_id + 1)
-    forged = f"{user_id + 1}-{token.split('-', 1)[1]}"
+    path = await staff_link(db, settings, user_id)
+    token = path.removeprefix("/calendar/staff/").removesuffix(".ics")
 
-    for path in (
-        f"/calendar/staff/{forged}.ics",
-        f"/calendar/staff/{other}.ics",  # a valid token for a user that does not exist
+    for bad in (
+        f"/calendar/staff/{token[:-1]}x.ics",
         f"/calendar/staff/{token}",
         f"/calendar/staff/{token}.ics.ics",
         "/calendar/staff/.ics",
-        f"/calendar/staff/{'9' * 30}-{token.split('-', 1)[1]}.ics",
+        f"/calendar/staff/{user_id}-{token}.ics",
     ):
-        r = await client.get(path)
-        assert r.status_code == 404, path
+        r = await client.get(bad)
+        assert r.status_code == 404, bad
 
-    assert (await client.get(staff_feed_path(settings, user_id))).status_code == 200
+    assert (await client.get(path)).status_code == 200
     await db.execute(text("UPDATE staff_users SET is_active = false WHERE id = :u"), {"u": user_id})
     await db.commit()
-    assert (await client.get(staff_feed_path(settings, user_id))).status_code == 404
+    assert (await client.get(path)).status_code == 404
 
 
 @pytest.mark.parametrize(
     "code", ["123456789012", "1234-5678-9012", "1234 5678 9012", "１２３４ー５６７８－９０１２"]
 )
-def test_calendar_token_is_the_same_for_every_way_of_writing_the_code(
+def test_old_calendar_links_are_the_same_for_every_way_of_writing_the_code(
     settings: Settings, code: str
 ) -> None:
-    assert calendar_token(settings, code) == calendar_token(settings, "123456789012")
-    assert calendar_path(settings, code).startswith("/bookings/123456789012/calendar.ics?t=")
+    assert legacy_calendar_token(settings, code) == legacy_calendar_token(settings, "123456789012")
+    assert calendar_path(code, "t0").startswith("/bookings/123456789012/calendar.ics?t=t0")
 
 
 async def test_feed_times_are_tokyo_times(db: AsyncSession, client: AsyncClient) -> None:

@@ -295,13 +295,20 @@ async def test_admin_reads_the_audit_log_page(client: AsyncClient, db: AsyncSess
     assert bad.status_code == 200
 
 
-async def test_home_shows_the_staff_members_own_calendar_feed(
+async def test_staff_member_makes_a_calendar_link_in_the_console(
     client: AsyncClient, db: AsyncSession
 ) -> None:
     world = await make_world(db)
     await web_login(client, db, world.cohost_b)
     home = await client.get("/manage")
-    feed = re.search(r'value="(http://[^"]+/calendar/staff/[^"]+\.ics)"', home.text)
+    assert "/manage/calendar-links/" in home.text
+    token = await csrf_token(client)
+    made = await client.post(
+        "/manage/calendar-links/",
+        data={"name": "仕事用スマホ", "_csrf_token": token},
+    )
+    assert made.status_code == 200, made.text
+    feed = re.search(r'value="(http://[^"]+/calendar/staff/[^"]+\.ics)"', made.text)
     assert feed is not None
     path = feed.group(1).split("://", 1)[1].split("/", 1)[1]
     ics = await client.get("/" + path)

@@ -56,6 +56,7 @@ def facts(**changes: object) -> MailFacts:
         venue_address="静岡市葵区呉服町一丁目1-2",
         venue_ward="aoi",
         access_notes="",
+        calendar_token="0123456789abcdef0123456789abcdef",
     )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings.normalize import format_code
 from service.domain.bookings.repository import BookingRepository
-from service.domain.calendars.tokens import calendar_token
+from service.domain.calendars import service as calendars
 from service.domain.notifications import service as notifications
 from service.local_time import TOKYO
 from service.settings import Settings
@@ -92,8 +92,16 @@ async def test_confirmation_mail_arrives_in_japanese(
     assert "http://127.0.0.1:8000/bookings/lookup" in body
     assert "054-254-2770" in body
     assert "9:00〜17:00（土日祝を除く）" in body
-    token = calendar_token(mail_settings, view.code)
-    assert f"/bookings/{view.code}/calendar.ics?t={token}" in body
+    assert f"{await calendars.booking_calendar_path(db, view.code)}" in body
+    # The same event as an attachment beside the link, for phones that add it with a tap.
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content_type() == "text/calendar"
+    assert attachment.get_param("method") == "PUBLISH"
+    assert attachment.get_filename() == "nextwork.ics"
+    ics = attachment.get_content()
+    ics_text = ics if isinstance(ics, str) else ics.decode()
+    assert "METHOD:PUBLISH" in ics_text and "BEGIN:VALARM" in ics_text
+    assert "SUMMARY:介護のお仕事説明会" in ics_text
     [notice] = await notices(db, view.id)
     assert notice["kind"] == "booking_confirmed"
     assert notice["status"] == "sent"

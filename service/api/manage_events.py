@@ -37,6 +37,10 @@ class EventBody(msgspec.Struct, forbid_unknown_fields=True):
     employer_ids: list[int] = msgspec.field(default_factory=list)
     # middle_senior or side_job: the seminars the programme's report counts apart.
     sub_kind: str | None = None
+    # Alarms in the attendee's .ics: the day before at 9:00, and this many minutes before the
+    # start (null: none).
+    alarm_day_before: bool = True
+    alarm_minutes_before: int | None = 120
 
 
 # A string rather than a datetime: "2025-10-21T10:00" (what a datetime-local input sends) is
@@ -71,6 +75,9 @@ class VenueBody(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     ward: str
     address: str = ""
+    # WGS 84, both or neither; written as GEO in calendar files.
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class OrganizationBody(msgspec.Struct, forbid_unknown_fields=True):

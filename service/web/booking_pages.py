@@ -30,7 +30,7 @@ from service.domain.bookings.schemas import (
     format_code,
     validate_booking_input,
 )
-from service.domain.calendars.tokens import calendar_path
+from service.domain.calendars import service as calendars
 from service.domain.errors import DomainError, InvalidInput, NotFound
 from service.domain.events import service as events
 from service.domain.events.schemas import EventView, SessionView
@@ -274,5 +274,5 @@ class BookingPages(Controller):
             s=s,
             receipt=receipt,
             display_code=format_code(receipt.code),
-            calendar_url=calendar_path(settings, receipt.code),
+            calendar_url=await calendars.booking_calendar_path(db, receipt.code),
         )

@@ -9,6 +9,7 @@ from litestar.types import ControllerRouterHandler
 from service.staff_auth import STAFF_DEPENDENCIES, staff_guard
 from service.web.manage_admin import ManageAdminPages
 from service.web.manage_auth import ManageLoginPages, logout_page
+from service.web.manage_calendar_links import ManageCalendarLinkPages
 from service.web.manage_events import ManageEventPages
 from service.web.manage_indicators import ManageIndicatorPages
 from service.web.manage_rosters import ManageBookingPages, ManageRosterPages
@@ -21,6 +22,7 @@ manage_pages_router = Router(
         ManageBookingPages,
         ManageAdminPages,
         ManageIndicatorPages,
+        ManageCalendarLinkPages,
         logout_page,
     ],
     guards=[staff_guard],

@@ -12,7 +12,6 @@ from litestar.response import Redirect, Template
 
 from service.dependencies import DB, AppSettings
 from service.domain.accounts.actor import Actor
-from service.domain.calendars.tokens import staff_feed_path
 from service.domain.errors import Conflict, InvalidInput
 from service.domain.events import admin_events, admin_places, admin_sessions
 from service.domain.events.admin_schemas import (
@@ -53,6 +52,8 @@ def _event_values(event: EventView) -> dict[str, Any]:
         "fee_yen": str(event.fee_yen),
         "audience": event.audience,
         "arrival_note": event.arrival_note,
+        "alarm_day_before": "1" if event.alarm_day_before else "0",
+        "alarm_minutes_before": str(event.alarm_minutes_before or ""),
         "cohost_ids": [str(o.id) for o in event.cohosts],
         "employer_ids": [str(o.id) for o in event.employers],
     }
@@ -108,7 +109,6 @@ class ManageEventPages(Controller):
             q=q or "",
             past=past,
             error=error,
-            feed_url=settings.base_url + staff_feed_path(settings, staff.id),
         )
 
     # --- events --------------------------------------------------------------------------

@@ -9,13 +9,14 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.params import QueryParameter
 from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.dependencies import DB, AppSettings, Redis
 from service.domain.bookings import service as bookings
 from service.domain.bookings import use_cases
 from service.domain.bookings.normalize import format_phone
 from service.domain.bookings.schemas import BookingView
-from service.domain.calendars.tokens import calendar_path
+from service.domain.calendars import service as calendars
 from service.domain.errors import DomainError, NotFound
 from service.settings import Settings
 from service.web.form_errors import Refusal, rerender
@@ -54,15 +55,16 @@ def _missing(values: dict[str, str]) -> dict[str, str]:
     return errors
 
 
-def _details(settings: Settings, booking: BookingView, values: dict[str, str]) -> Template:
+async def _details(db: AsyncSession, booking: BookingView, values: dict[str, str]) -> Template:
     live = booking.status in ("confirmed", "waitlisted")
+    calendar_url = await calendars.booking_calendar_path(db, booking.code) if live else None
     return private_page(
         "booking_detail.html",
         booking=booking,
         phone_shown=format_phone(booking.phone),
         values=values,
         can_cancel=live and booking.session.status != "cancelled" and booking.checked_in_at is None,
-        calendar_url=calendar_path(settings, booking.code) if live else None,
+        calendar_url=calendar_url,
     )
 
 
@@ -88,7 +90,7 @@ class LookupPages(Controller):
         if isinstance(found, Template):
             return found
         values, booking = found
-        return _details(settings, booking, values)
+        return await _details(db, booking, values)
 
     @post("/bookings/cancel", name="booking_cancel_confirm")
     async def cancel_confirm(
@@ -103,7 +105,7 @@ class LookupPages(Controller):
             return found
         values, booking = found
         if booking.status == "cancelled" or booking.checked_in_at is not None:
-            return _details(settings, booking, values)
+            return await _details(db, booking, values)
         return private_page("cancel_confirm.html", booking=booking, values=values)
 
     @post("/bookings/cancel/complete", name="booking_cancel_complete")

@@ -10,6 +10,7 @@ Each case is run against all three at 64 concurrent connections, on fresh sessio
   (a) rush: 2,000 attempts on one 15-seat session with a waiting list of 100
   (b) spread: 2,000 bookings over 1,000 sessions
   (c) job fair: 2,000 attempts on one 500-seat session with a waiting list of 100
+  (f) the public calendar feed with 5,000 sessions (tests/bench/feeds.py)
 and prints attempts/s, p50, p99, errors and the oversell check, with the ratios to the floors.
 Every answer counts as an attempt: a 409 waitlist_full is a correct, expected answer (refused);
 anything else that is not a 201 is an error.
@@ -496,9 +497,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the median is shown (3)")
     parser.add_argument(
         "--cases",
-        default="a,b,c,i",
+        default="a,b,c,i,f",
         type=lambda s: s.split(","),
-        help="a,b,c: booking cases; i: compiling the indicators (tests/bench/indicators.py)",
+        help=(
+            "a,b,c: booking cases; i: compiling the indicators (tests/bench/indicators.py);"
+            " f: the calendar feed (tests/bench/feeds.py)"
+        ),
     )
     parser.add_argument("--log-level", default="INFO", help="the product's LOG_LEVEL (INFO)")
     parser.add_argument("--timeout", type=float, default=120, help="seconds per run (120)")
@@ -513,4 +517,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.attempts <= 20000 or not 1 <= args.concurrency <= 256:
         parser.error("attempts 1..20000, concurrency 1..256")
-    return 0 if asyncio.run(bench(args)) else 1
+    wanted = list(args.cases)
+    ok = True
+    args.cases = [c for c in wanted if c != "f"]
+    if args.cases:
+        ok = asyncio.run(bench(args))
+    if "f" in wanted:
+        from tests.bench.feeds import feed_bench
+
+        ok = asyncio.run(feed_bench(args.log_level)) and ok
+    return 0 if ok else 1

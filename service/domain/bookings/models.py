@@ -136,6 +136,11 @@ class Booking(Timestamped, Base):
     # 配慮事項 (車いす, 筆談, ...): for staff only, never shown publicly.
     needs: Mapped[str | None] = mapped_column(Text)
     purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The `t` of the booking's calendar link: random, stored, so rotating SECRET_KEY keeps
+    # links already mailed working. Kept readable because reminder mails repeat the link.
+    calendar_token: Mapped[str] = mapped_column(
+        String(64), server_default=text("md5(gen_random_uuid()::text || gen_random_uuid()::text)")
+    )
 
 
 class BookingCompanion(Timestamped, Base):

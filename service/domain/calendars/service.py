@@ -1,34 +1,56 @@
 """Calendar files: a booking's own event, the public feed and the staff feeds.
 
 What each holder gets: the booking file only what its holder already knows (the event, the
-code); the public feed only published events; staff feeds counts, never names."""
+code); the public feed only published events; staff feeds counts, never names.
+
+Feeds hold every session of a window (by default 60 days back to 18 months ahead, never cut);
+cancelled sessions stay in it, marked CANCELLED, for 30 days after their start, so calendars
+that subscribed remove or mark them instead of losing them silently."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from datetime import datetime, timedelta
+import hmac
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain import clock
 from service.domain.bookings.normalize import format_code, normalize_code
-from service.domain.calendars.ics import add_event, new_calendar, to_bytes, uid_domain
+from service.domain.calendars.feed_cache import FEEDS, FeedFile, FeedVersion
+from service.domain.calendars.ics import CalendarFile, alarms_for, make_uid
 from service.domain.calendars.repository import (
     BookingEntry,
     CalendarRepository,
-    FeedOwner,
+    FeedLinkOwner,
+    FeedScope,
+    FeedWindow,
     SessionEntry,
     StaffEntry,
 )
-from service.domain.calendars.tokens import calendar_token_is_valid, staff_feed_user_id
-from service.domain.errors import NotFound
+from service.domain.calendars.tokens import (
+    calendar_path,
+    legacy_calendar_token,
+    link_token_hash,
+)
+from service.domain.errors import InvalidInput, NotFound
+from service.local_time import TOKYO
 from service.settings import Settings
 
-FEED_LIMIT = 1000
-STAFF_FEED_PAST = timedelta(days=62)
+PAST_DAYS = 60
+PAST_DAYS_MAX = 366
+MONTHS_AHEAD = 18
+MONTHS_AHEAD_MAX = 36
+CANCELLED_KEPT = timedelta(days=30)
 PUBLIC_REFRESH = timedelta(hours=1)
 STAFF_REFRESH = timedelta(minutes=30)
 TITLE_MAX = 120
+# An edit reaches the public feed's ETag within this many seconds (a poll in between is
+# answered from memory).
+PUBLIC_VERSION_TTL = 5.0
 
 
 def _not_found() -> NotFound:
@@ -37,6 +59,10 @@ def _not_found() -> NotFound:
 
 def event_url(settings: Settings, event_id: int) -> str:
     return f"{settings.base_url}/events/{event_id}"
+
+
+def roster_url(settings: Settings, session_id: int) -> str:
+    return f"{settings.base_url}/manage/sessions/{session_id}/"
 
 
 def _desk_line(settings: Settings) -> str:
@@ -60,18 +86,73 @@ def _title(entry: SessionEntry) -> str:
     return title if len(title) <= TITLE_MAX else title[: TITLE_MAX - 1] + "…"
 
 
+def _is_cancelled(entry: SessionEntry) -> bool:
+    return entry.session_status == "cancelled" or entry.event_status == "cancelled"
+
+
+# -- the window ----------------------------------------------------------------------------
+
+
+def _add_months(day: datetime, months: int) -> datetime:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return day.replace(year=year, month=month, day=1)
+
+
+def _whole_number(value: str | None, field: str, lo: int, hi: int, label: str) -> int | None:
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    if not text.isascii() or not text.isdigit() or not lo <= int(text) <= hi:
+        raise InvalidInput(fields={field: f"{label}は{lo}から{hi}までの整数で指定してください。"})
+    return int(text)
+
+
+def feed_window(
+    now: datetime, past_days: str | None = None, months_ahead: str | None = None
+) -> FeedWindow:
+    """From midnight (Japan time) `past_days` days ago to the end of the month `months_ahead`
+    months on; whole days, so the window (and the ETag) moves once a day."""
+    past = _whole_number(past_days, "past_days", 0, PAST_DAYS_MAX, "過去の日数")
+    ahead = _whole_number(months_ahead, "months_ahead", 1, MONTHS_AHEAD_MAX, "先の月数")
+    past = PAST_DAYS if past is None else past
+    ahead = MONTHS_AHEAD if ahead is None else ahead
+    today = datetime.combine(now.astimezone(TOKYO).date(), time(0), tzinfo=TOKYO)
+    starts_from = today - timedelta(days=past)
+    return FeedWindow(
+        starts_from=starts_from,
+        cancelled_from=max(starts_from, today - CANCELLED_KEPT),
+        starts_before=_add_months(today, ahead + 1),
+    )
+
+
+def _version(
+    key: str, digest: str, count: int, window: FeedWindow, modified: datetime | None
+) -> FeedVersion:
+    span = f"{window.starts_from.isoformat()}|{window.starts_before.isoformat()}"
+    basis = f"{key}|{span}|{count}|{digest}"
+    etag = 'W/"' + hashlib.sha256(basis.encode()).hexdigest()[:32] + '"'
+    # The window's own start counts: a session leaving the window is a change too.
+    last_modified = max(filter(None, [modified, window.starts_from.astimezone(UTC)]))
+    return FeedVersion(key, etag, last_modified.replace(microsecond=0))
+
+
+def _database(settings: Settings) -> str:
+    # Part of every cache key: one process may serve several databases (the tests do), and
+    # the base URL is written into the files.
+    basis = f"{settings.database_url}|{settings.base_url}"
+    return hashlib.sha256(basis.encode()).hexdigest()[:16]
+
+
 # -- one booking ---------------------------------------------------------------------------
 
 
-def _booking_uid(settings: Settings, code: str) -> str:
-    # Stable per booking, and not the code itself: calendars get shared and synced.
-    digest = hashlib.sha256(f"{settings.secret_key}:booking-uid:{code}".encode()).hexdigest()
-    return f"booking-{digest[:24]}@{uid_domain(settings)}"
-
-
-def booking_ics(settings: Settings, booking: BookingEntry, now: datetime) -> bytes:
+def booking_ics(
+    settings: Settings, booking: BookingEntry, now: datetime, installation: uuid.UUID
+) -> bytes:
     entry = booking.session
-    if entry.session_status == "cancelled" or entry.event_status == "cancelled":
+    alarms = []
+    if _is_cancelled(entry):
         prefix, status = "【中止】", "CANCELLED"
         state = "このイベントは中止になりました。"
     elif booking.status == "cancelled":
@@ -86,6 +167,7 @@ def booking_ics(settings: Settings, booking: BookingEntry, now: datetime) -> byt
     else:
         prefix, status = "", "CONFIRMED"
         state = "ご予約が確定しています。当日は受付で予約番号またはお名前をお伝えください。"
+        alarms = [a for a in alarms_for(entry) if a.trigger > now]
     lines = [f"予約番号：{format_code(booking.code)}", state, *_venue_lines(entry)]
     if entry.what_to_bring.strip():
         lines.append(f"持ち物：{entry.what_to_bring.strip()}")
@@ -93,18 +175,27 @@ def booking_ics(settings: Settings, booking: BookingEntry, now: datetime) -> byt
         f"ご予約の確認・取り消し：{settings.base_url}/bookings/lookup",
         _desk_line(settings),
     ]
-    calendar = new_calendar(settings.desk_name)
-    add_event(
-        calendar,
-        uid=_booking_uid(settings, booking.code),
+    calendar = CalendarFile(settings.desk_name)
+    calendar.add_event(
+        uid=make_uid(settings, installation, "booking", booking.booking_id),
         entry=entry,
         summary=prefix + _title(entry),
         description="\n".join(lines),
         status=status,
         url=event_url(settings, entry.event_id),
         now=now,
+        alarms=alarms,
     )
-    return to_bytes(calendar)
+    return calendar.to_bytes()
+
+
+def calendar_token_is_valid(settings: Settings, booking: BookingEntry, token: str) -> bool:
+    """The stored token; links mailed before it existed (an HMAC of the code under the current
+    SECRET_KEY) keep working until the key is rotated, as they always did."""
+    if hmac.compare_digest(booking.calendar_token.encode(), token.encode()):
+        return True
+    legacy = legacy_calendar_token(settings, booking.code)
+    return hmac.compare_digest(legacy.encode(), token.encode())
 
 
 async def booking_calendar(
@@ -112,29 +203,45 @@ async def booking_calendar(
 ) -> tuple[str, bytes]:
     """(display code, .ics) for a booking link; an unknown code and a wrong token look the same."""
     canonical = normalize_code(code)
-    if canonical is None or not token or not calendar_token_is_valid(settings, canonical, token):
+    if canonical is None or not token:
         raise _not_found()
-    booking = await CalendarRepository(db).booking(canonical)
+    repo = CalendarRepository(db)
+    booking = await repo.booking(canonical)
+    if booking is None or not calendar_token_is_valid(settings, booking, token):
+        raise _not_found()
+    body = booking_ics(settings, booking, clock.now(), await repo.installation_id())
+    return format_code(canonical), body
+
+
+async def booking_calendar_path(db: AsyncSession, code: str) -> str | None:
+    """The path (token included) of a booking's calendar link, for pages and mails."""
+    canonical = normalize_code(code) or code
+    token = await CalendarRepository(db).calendar_token(canonical)
+    return None if token is None else calendar_path(canonical, token)
+
+
+async def booking_calendar_file(db: AsyncSession, settings: Settings, code: str) -> bytes | None:
+    """The .ics of a booking for a mail attachment (the mail already proves who asks)."""
+    repo = CalendarRepository(db)
+    booking = await repo.booking(code)
     if booking is None:
-        raise _not_found()
-    return format_code(canonical), booking_ics(settings, booking, clock.now())
+        return None
+    return booking_ics(settings, booking, clock.now(), await repo.installation_id())
 
 
 # -- the public feed -----------------------------------------------------------------------
 
 
-def _session_uid(settings: Settings, session_id: int) -> str:
-    return f"session-{session_id}@{uid_domain(settings)}"
-
-
 def _session_status(entry: SessionEntry) -> tuple[str, str]:
-    if entry.session_status == "cancelled" or entry.event_status == "cancelled":
+    if _is_cancelled(entry):
         return "【中止】", "CANCELLED"
     return "", "CONFIRMED"
 
 
-def public_ics(settings: Settings, entries: list[SessionEntry], now: datetime) -> bytes:
-    calendar = new_calendar(f"{settings.desk_name} イベント・セミナー", refresh=PUBLIC_REFRESH)
+def public_ics(
+    settings: Settings, entries: list[SessionEntry], now: datetime, installation: uuid.UUID
+) -> bytes:
+    calendar = CalendarFile(f"{settings.desk_name} イベント・セミナー", refresh=PUBLIC_REFRESH)
     for entry in entries:
         prefix, status = _session_status(entry)
         lines = [*_venue_lines(entry)]
@@ -144,9 +251,8 @@ def public_ics(settings: Settings, entries: list[SessionEntry], now: datetime) -
             f"詳しい内容・お申し込み：{event_url(settings, entry.event_id)}",
             _desk_line(settings),
         ]
-        add_event(
-            calendar,
-            uid=_session_uid(settings, entry.session_id),
+        calendar.add_event(
+            uid=make_uid(settings, installation, "session", entry.session_id),
             entry=entry,
             summary=prefix + _title(entry),
             description="\n".join(lines),
@@ -154,29 +260,76 @@ def public_ics(settings: Settings, entries: list[SessionEntry], now: datetime) -
             url=event_url(settings, entry.event_id),
             now=now,
         )
-    return to_bytes(calendar)
+    return calendar.to_bytes()
 
 
-async def public_calendar(db: AsyncSession, settings: Settings) -> bytes:
-    now = clock.now()
-    entries = await CalendarRepository(db).public_sessions(now, FEED_LIMIT)
-    return public_ics(settings, entries, now)
+PUBLIC_SCOPE = FeedScope(public=True)
+
+
+async def public_feed_version(
+    db: AsyncSession, settings: Settings, window: FeedWindow
+) -> FeedVersion:
+    key = f"public|{_database(settings)}"
+
+    async def look_up() -> FeedVersion:
+        # One row read: the public feed shows no counts, so only edits (which raise the
+        # generation, see migration calendars_01) change it.
+        generation, changed_at = await CalendarRepository(db).public_generation()
+        return _version(key, str(generation), 0, window, changed_at)
+
+    span = f"{window.starts_from.isoformat()}|{window.starts_before.isoformat()}"
+    return await FEEDS.version(f"{key}|{span}", PUBLIC_VERSION_TTL, look_up)
+
+
+async def public_feed_file(
+    db: AsyncSession, settings: Settings, window: FeedWindow, version: FeedVersion
+) -> FeedFile:
+    async def render() -> bytes:
+        repo = CalendarRepository(db)
+        entries = await repo.public_sessions(window, PUBLIC_SCOPE)
+        installation = await repo.installation_id()
+        # icalendar builds every line in Python: seconds for thousands of sessions, off the loop.
+        return await asyncio.to_thread(public_ics, settings, entries, clock.now(), installation)
+
+    return await FEEDS.file(version, render)
 
 
 # -- staff feeds ---------------------------------------------------------------------------
 
 
-async def resolve_staff_feed(db: AsyncSession, settings: Settings, token: str) -> FeedOwner:
-    """The active staff user a feed token was made for; NotFound for anything else."""
-    user_id = staff_feed_user_id(settings, token)
-    owner = await CalendarRepository(db).feed_owner(user_id) if user_id is not None else None
+@dataclass(frozen=True)
+class StaffFeed:
+    owner: FeedLinkOwner
+    scope: FeedScope
+
+
+async def open_staff_feed(
+    db: AsyncSession, settings: Settings, token: str, address: str
+) -> StaffFeed:
+    """The live link of an active staff member this token belongs to (its fetch recorded);
+    NotFound for anything else, the moment a link is revoked or its user disabled."""
+    repo = CalendarRepository(db)
+    owner = await repo.link_owner(link_token_hash(token))
     if owner is None:
         raise _not_found()
-    return owner
+    cohost_org = owner.organization_id if owner.role == "cohost" else None
+    if owner.role == "cohost" and cohost_org is None:
+        raise _not_found()
+    await repo.record_fetch(owner.link_id, address[:64], await repo.now())
+    scope = FeedScope(
+        public=False,
+        cohost_organization_id=cohost_org,
+        sector=owner.sector,
+        kind=owner.kind,
+        organization_id=owner.filter_organization_id,
+    )
+    return StaffFeed(owner, scope)
 
 
-def staff_ics(settings: Settings, entries: list[StaffEntry], now: datetime) -> bytes:
-    calendar = new_calendar(f"{settings.desk_name} 開催予定（スタッフ用）", refresh=STAFF_REFRESH)
+def staff_ics(
+    settings: Settings, entries: list[StaffEntry], now: datetime, installation: uuid.UUID
+) -> bytes:
+    calendar = CalendarFile(f"{settings.desk_name} 開催予定（スタッフ用）", refresh=STAFF_REFRESH)
     for item in entries:
         entry = item.session
         prefix, status = _session_status(entry)
@@ -187,26 +340,45 @@ def staff_ics(settings: Settings, entries: list[StaffEntry], now: datetime) -> b
             f"予約確定：{item.confirmed}名（定員{item.capacity}名）",
             f"キャンセル待ち：{item.waitlisted}名",
             *_venue_lines(entry),
+            f"名簿：{roster_url(settings, entry.session_id)}",
         ]
-        add_event(
-            calendar,
-            uid=f"staff-{_session_uid(settings, entry.session_id)}",
+        calendar.add_event(
+            uid=make_uid(settings, installation, "staff-session", entry.session_id),
             entry=entry,
             summary=f"{prefix}{_title(entry)}（{counts}）",
             description="\n".join(lines),
             status=status,
+            url=roster_url(settings, entry.session_id),
             now=now,
         )
-    return to_bytes(calendar)
+    return calendar.to_bytes()
 
 
-async def staff_calendar(db: AsyncSession, settings: Settings, token: str) -> bytes:
-    owner = await resolve_staff_feed(db, settings, token)
-    now = clock.now()
-    cohost_org = owner.organization_id if owner.role == "cohost" else None
-    if owner.role == "cohost" and cohost_org is None:
-        raise _not_found()
-    entries = await CalendarRepository(db).staff_sessions(
-        now - STAFF_FEED_PAST, FEED_LIMIT, cohost_organization_id=cohost_org
+def _staff_key(settings: Settings, feed: StaffFeed) -> str:
+    # Links with the same view share one rendering.
+    s = feed.scope
+    return (
+        f"staff|{_database(settings)}|{s.cohost_organization_id}|{s.sector}|{s.kind}"
+        f"|{s.organization_id}"
     )
-    return staff_ics(settings, entries, now)
+
+
+async def staff_feed_version(
+    db: AsyncSession, settings: Settings, feed: StaffFeed, window: FeedWindow
+) -> FeedVersion:
+    state = await CalendarRepository(db).feed_state(window, feed.scope, staff=True)
+    return _version(
+        _staff_key(settings, feed), state.digest, state.count, window, state.last_modified
+    )
+
+
+async def staff_feed_file(
+    db: AsyncSession, settings: Settings, feed: StaffFeed, window: FeedWindow, version: FeedVersion
+) -> FeedFile:
+    async def render() -> bytes:
+        repo = CalendarRepository(db)
+        entries = await repo.staff_sessions(window, feed.scope)
+        installation = await repo.installation_id()
+        return await asyncio.to_thread(staff_ics, settings, entries, clock.now(), installation)
+
+    return await FEEDS.file(version, render)

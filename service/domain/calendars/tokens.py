@@ -1,60 +1,43 @@
-"""Capability tokens for calendar links, derived with HMAC from SECRET_KEY (nothing stored).
+"""Capability tokens in calendar links.
 
-A booking's link works without the phone number because the token proves it came from the
-service (the done page or the mail); a staff feed URL works without a login because calendar
-apps cannot log in. Changing SECRET_KEY revokes every link at once."""
+A booking's link carries its stored random token (bookings.calendar_token), so the link works
+without the phone number and survives a SECRET_KEY rotation. Staff feed links carry a random
+token of which only the SHA-256 is stored; calendar apps cannot log in, the URL is the key."""
 
 from __future__ import annotations
 
-import hmac
-import re
+import hashlib
+import secrets
 
 from service import signing
 from service.domain.bookings.normalize import normalize_code
 from service.settings import Settings
 
-_FEED_TOKEN = re.compile(r"^([1-9][0-9]{0,17})-([A-Za-z0-9_-]{22,64})$")
-
-
-def _mac(settings: Settings, purpose: str, value: str) -> str:
-    return signing.mac(settings.secret_key, purpose, value)
+LINK_TOKEN_BYTES = 24  # 192 bits
 
 
 def _canonical(code: str) -> str:
-    # The display form ABCDE-FGHJK and the stored form get the same token.
+    # The display form ABCDE-FGHJK and the stored form are one booking.
     return normalize_code(code) or code
 
 
-def calendar_token(settings: Settings, code: str) -> str:
-    """The `t` parameter of GET /bookings/{code}/calendar.ics."""
-    return _mac(settings, "booking-calendar", _canonical(code))
-
-
-def calendar_token_is_valid(settings: Settings, code: str, token: str) -> bool:
-    return signing.is_valid(settings.secret_key, "booking-calendar", _canonical(code), token)
-
-
-def calendar_path(settings: Settings, code: str) -> str:
+def calendar_path(code: str, token: str) -> str:
     """The path (without BASE_URL) of a booking's .ics file, token included."""
-    canonical = _canonical(code)
-    return f"/bookings/{canonical}/calendar.ics?t={calendar_token(settings, canonical)}"
+    return f"/bookings/{_canonical(code)}/calendar.ics?t={token}"
 
 
-def staff_feed_token(settings: Settings, user_id: int) -> str:
-    """The token in /calendar/staff/{token}.ics: the user id (to find the user) and its MAC."""
-    return f"{user_id}-{_mac(settings, 'staff-feed', str(user_id))}"
+def legacy_calendar_token(settings: Settings, code: str) -> str:
+    """The token of links mailed before tokens were stored: an HMAC of the code."""
+    return signing.mac(settings.secret_key, "booking-calendar", _canonical(code))
 
 
-def staff_feed_path(settings: Settings, user_id: int) -> str:
-    return f"/calendar/staff/{staff_feed_token(settings, user_id)}.ics"
+def new_link_token() -> str:
+    return secrets.token_urlsafe(LINK_TOKEN_BYTES)
 
 
-def staff_feed_user_id(settings: Settings, token: str) -> int | None:
-    """The user id a feed token was made for, or None when it was not made by this service."""
-    match = _FEED_TOKEN.match(token)
-    if match is None:
-        return None
-    user_id = int(match.group(1))
-    if not hmac.compare_digest(staff_feed_token(settings, user_id).encode(), token.encode()):
-        return None
-    return user_id
+def link_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def staff_feed_path(token: str) -> str:
+    return f"/calendar/staff/{token}.ics"

@@ -51,6 +51,8 @@ def _event_values(event: Event, cohost_ids: list[int], employer_ids: list[int]) 
         "sub_kind": event.sub_kind,
         "contact": event.contact,
         "what_to_bring": event.what_to_bring,
+        "alarm_day_before": event.alarm_day_before,
+        "alarm_minutes_before": event.alarm_minutes_before,
         "fee_yen": event.fee_yen,
         "audience": event.audience,
         "arrival_note": event.arrival_note,
@@ -164,6 +166,8 @@ async def create_event(db: AsyncSession, actor: Actor, data: EventInput) -> int:
             sub_kind=data.sub_kind,
             contact=data.contact,
             what_to_bring=data.what_to_bring,
+            alarm_day_before=data.alarm_day_before,
+            alarm_minutes_before=data.alarm_minutes_before,
             fee_yen=data.fee_yen,
             audience=data.audience,
             arrival_note=data.arrival_note,
@@ -204,6 +208,8 @@ async def update_event(db: AsyncSession, actor: Actor, event_id: int, data: Even
     event.sub_kind = data.sub_kind
     event.contact = data.contact
     event.what_to_bring = data.what_to_bring
+    event.alarm_day_before = data.alarm_day_before
+    event.alarm_minutes_before = data.alarm_minutes_before
     event.fee_yen = data.fee_yen
     event.audience = data.audience
     event.arrival_note = data.arrival_note

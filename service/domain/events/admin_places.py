@@ -23,14 +23,28 @@ async def add_venue(db: AsyncSession, actor: Actor, data: VenueInput) -> int:
     if await repo.venue_named(data.name) is not None:
         message = "同じ名前の会場がすでにあります。"
         raise Conflict(message, code="venue_exists", fields={"name": message})
-    venue = await repo.add_venue(Venue(name=data.name, address=data.address, ward=data.ward))
+    venue = await repo.add_venue(
+        Venue(
+            name=data.name,
+            address=data.address,
+            ward=data.ward,
+            latitude=data.latitude,
+            longitude=data.longitude,
+        )
+    )
     await record(
         AccountRepository(db),
         actor,
         "venue.create",
         "venue",
         venue.id,
-        after={"name": data.name, "address": data.address, "ward": data.ward},
+        after={
+            "name": data.name,
+            "address": data.address,
+            "ward": data.ward,
+            "latitude": data.latitude,
+            "longitude": data.longitude,
+        },
     )
     return venue.id
 

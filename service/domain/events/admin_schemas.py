@@ -29,6 +29,9 @@ TAGS_MAX = 10
 CAPACITY_MAX = 1_000
 WAITLIST_MAX = 500
 REASON_MAX = 500
+ALARM_MINUTES_DEFAULT = 120
+ALARM_MINUTES_MIN = 5
+ALARM_MINUTES_MAX = 10_080  # a week
 _TAG_SPLIT = re.compile(r"[,、，\s]+")
 
 
@@ -48,6 +51,9 @@ class EventInput:
     employer_ids: tuple[int, ...] = ()
     # The report's sub-kinds (middle_senior, side_job seminars), which the indicators match.
     sub_kind: str | None = None
+    # Reminders in the attendee's calendar file (see service/domain/calendars/ics.py).
+    alarm_day_before: bool = True
+    alarm_minutes_before: int | None = ALARM_MINUTES_DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,8 @@ class VenueInput:
     name: str
     address: str
     ward: str
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +134,38 @@ class FieldReader:
             return 0
         if not lo <= value <= hi:
             self.errors[key] = f"{label}は{lo}から{hi}までの数で入力してください。"
+        return value
+
+    def flag(self, key: str, label: str, *, default: bool) -> bool:
+        """A yes/no: JSON true/false, or a form's "1"/"0" (absent: the default)."""
+        raw = self.data.get(key)
+        if raw is None or raw == "":
+            return default
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in ("1", "true", "on"):
+            return True
+        if isinstance(raw, str) and raw.strip().lower() in ("0", "false", "off"):
+            return False
+        self.errors[key] = f"{label}は「する」か「しない」で指定してください。"
+        return default
+
+    def coordinate(self, key: str, label: str, *, limit: float) -> float | None:
+        raw = self.data.get(key)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        try:
+            if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+                raise ValueError(raw)
+            value = float(
+                unicodedata.normalize("NFKC", raw).strip() if isinstance(raw, str) else raw
+            )
+        except ValueError:
+            self.errors[key] = f"{label}は数字で入力してください（例：34.9756）。"
+            return None
+        if not -limit <= value <= limit:
+            self.errors[key] = f"{label}は-{limit:g}から{limit:g}までの数で入力してください。"
+            return None
         return value
 
     def ids(self, key: str, label: str) -> tuple[int, ...]:
@@ -220,9 +260,23 @@ def validate_event_input(data: Mapping[str, object]) -> EventInput:
         cohost_ids=f.ids("cohost_ids", "共催団体"),
         employer_ids=f.ids("employer_ids", "参加企業"),
         sub_kind=_sub_kind(f),
+        alarm_day_before=f.flag("alarm_day_before", "前日の通知", default=True),
+        alarm_minutes_before=_alarm_minutes(f),
     )
     f.done()
     return event
+
+
+def _alarm_minutes(f: FieldReader) -> int | None:
+    """Absent: the default (2 hours); null or empty: no such alarm."""
+    if "alarm_minutes_before" not in f.data:
+        return ALARM_MINUTES_DEFAULT
+    raw = f.data.get("alarm_minutes_before")
+    if raw is None or raw == "":
+        return None
+    return f.integer(
+        "alarm_minutes_before", "開始前の通知", lo=ALARM_MINUTES_MIN, hi=ALARM_MINUTES_MAX
+    )
 
 
 def validate_session_input(data: Mapping[str, object]) -> SessionInput:
@@ -268,7 +322,12 @@ def validate_venue_input(data: Mapping[str, object]) -> VenueInput:
         name=f.text("name", "会場名", max_len=200, required=True),
         address=f.text("address", "住所", max_len=300),
         ward=f.choice("ward", "区", WARDS),
+        latitude=f.coordinate("latitude", "緯度", limit=90),
+        longitude=f.coordinate("longitude", "経度", limit=180),
     )
+    if (venue.latitude is None) != (venue.longitude is None) and not f.errors:
+        missing = "latitude" if venue.latitude is None else "longitude"
+        f.errors[missing] = "緯度と経度は両方とも入力してください（地図に表示するときに使います）。"
     f.done()
     return venue
 

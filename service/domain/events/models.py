@@ -6,9 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -46,7 +48,14 @@ class Organization(Timestamped, Base):
 
 class Venue(Timestamped, Base):
     __tablename__ = "venues"
-    __table_args__ = (one_of("ward", WARDS),)
+    __table_args__ = (
+        one_of("ward", WARDS),
+        CheckConstraint(
+            "(latitude IS NULL AND longitude IS NULL) OR (latitude BETWEEN -90 AND 90"
+            " AND longitude BETWEEN -180 AND 180)",
+            name="coordinates_valid",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -54,6 +63,9 @@ class Venue(Timestamped, Base):
     ward: Mapped[str] = mapped_column(String(20))
     access_notes: Mapped[str] = mapped_column(Text, default="")
     barrier_free_notes: Mapped[str] = mapped_column(Text, default="")
+    # WGS 84, written as GEO in calendar files so phones can show the place on a map.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
 
 
 event_cohosts = Table(
@@ -82,6 +94,10 @@ class Event(Timestamped, Base):
         CheckConstraint("max_companions BETWEEN 0 AND 5", name="max_companions_range"),
         CheckConstraint("fee_yen >= 0", name="fee_not_negative"),
         Index("ix_events_status_sector_kind", "status", "sector", "kind"),
+        CheckConstraint(
+            "alarm_minutes_before IS NULL OR alarm_minutes_before BETWEEN 5 AND 10080",
+            name="alarm_minutes_before_range",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -107,6 +123,14 @@ class Event(Timestamped, Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+    # Set by the database on first publication: a cancelled draft never reaches public feeds.
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Reminders in the attendee's calendar file: the day before at 9:00 Japan time, and
+    # this many minutes before the start (None: no such alarm).
+    alarm_day_before: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    alarm_minutes_before: Mapped[int | None] = mapped_column(
+        Integer, default=120, server_default="120"
+    )
 
     organizer: Mapped[Organization] = relationship(lazy="raise")
     cohosts: Mapped[list[Organization]] = relationship(secondary=event_cohosts, lazy="raise")
@@ -131,6 +155,7 @@ class EventSession(Timestamped, Base):
         ),
         Index("ix_sessions_starts_at", "starts_at"),
         Index("ix_sessions_event_id", "event_id"),
+        CheckConstraint("revision >= 0", name="revision_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -147,6 +172,10 @@ class EventSession(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(20), default="scheduled", server_default="scheduled")
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # Raised by a trigger (migration calendars_01) when the time, place, online mode or status
+    # changes: the SEQUENCE calendar apps compare. updated_at moves with it.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     event: Mapped[Event] = relationship(back_populates="sessions", lazy="raise")
     venue: Mapped[Venue] = relationship(lazy="raise")

@@ -68,6 +68,8 @@ class EventView:
     audience: str = ""
     arrival_note: str = ""
     sub_kind: str | None = None
+    alarm_day_before: bool = True
+    alarm_minutes_before: int | None = 120
 
 
 @dataclass(frozen=True, slots=True)

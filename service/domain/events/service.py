@@ -94,6 +94,8 @@ def _event_view(e: Event, counts: dict[int, tuple[int, int]], now: datetime) -> 
         fee_yen=e.fee_yen,
         audience=e.audience,
         arrival_note=e.arrival_note,
+        alarm_day_before=e.alarm_day_before,
+        alarm_minutes_before=e.alarm_minutes_before,
     )
 
 

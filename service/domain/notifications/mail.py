@@ -81,7 +81,7 @@ def render(kind: str, facts: MailFacts, settings: Settings) -> RenderedMail:
         "cancel_reason": (facts.session_cancel_reason or "").strip(),
         # The look-up form opens with the code filled in: only the phone number is left to type.
         "lookup_url": f"{settings.base_url}/bookings/lookup?code={format_code(facts.code)}",
-        "calendar_url": settings.base_url + calendar_path(settings, facts.code),
+        "calendar_url": settings.base_url + calendar_path(facts.code, facts.calendar_token),
         "site_url": settings.base_url + "/",
         "survey_url": settings.base_url + survey_path(settings, facts.booking_id, facts.ends_at),
         "survey_expires": f"{expires_on(facts.ends_at):%-m月%-d日}",
@@ -118,7 +118,12 @@ def new_message_id(settings: Settings, notification_id: int) -> str:
 
 
 def build_message(
-    mail: RenderedMail, to: Address, settings: Settings, message_id: str
+    mail: RenderedMail,
+    to: Address,
+    settings: Settings,
+    message_id: str,
+    *,
+    calendar: bytes | None = None,
 ) -> EmailMessage:
     message = EmailMessage(policy=SMTP)
     message["From"] = settings.mail_from
@@ -129,6 +134,15 @@ def build_message(
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.body, charset="utf-8")
+    if calendar is not None:
+        # Phones add it with one tap; METHOD:PUBLISH, so no client reads it as an invitation.
+        message.add_attachment(
+            calendar,
+            maintype="text",
+            subtype="calendar",
+            filename="nextwork.ics",
+            params={"method": "PUBLISH", "charset": "utf-8"},
+        )
     return message
 
 

@@ -37,6 +37,7 @@ class MailFacts:
     venue_address: str
     venue_ward: str
     access_notes: str
+    calendar_token: str
 
 
 class NotificationRepository:
@@ -101,6 +102,7 @@ class NotificationRepository:
                 Venue.address.label("venue_address"),
                 Venue.ward.label("venue_ward"),
                 Venue.access_notes,
+                Booking.calendar_token,
             )
             .join(Person, Person.id == Booking.person_id)
             .join(EventSession, EventSession.id == Booking.session_id)

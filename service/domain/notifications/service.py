@@ -27,6 +27,7 @@ from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain import clock
+from service.domain.calendars import service as calendars
 from service.domain.indicators.survey import SURVEYED_KINDS
 from service.domain.indicators.survey import VALID_DAYS as SURVEY_VALID_DAYS
 from service.domain.notifications.mail import (
@@ -47,6 +48,8 @@ log = structlog.get_logger("service.notifications")
 
 SEND_JOB = "send_notification"
 MAX_ATTEMPTS = 5
+# Mails that confirm a seat carry the booking's .ics beside its link.
+CALENDAR_ATTACHED = frozenset({"booking_confirmed", "booking_promoted"})
 # Waits after the 1st, 2nd, ... failed attempt; after MAX_ATTEMPTS the notice is failed.
 RETRY_DELAYS = (
     timedelta(minutes=1),
@@ -161,9 +164,12 @@ async def _take(db: AsyncSession, settings: Settings, notification_id: int) -> L
         await repo.mark_skipped(notice, reason)
         log.info("notification_skipped", id=notice.id, kind=notice.kind, reason=reason)
         return Outcome.SKIPPED
+    calendar = None
+    if notice.kind in CALENDAR_ATTACHED:
+        calendar = await calendars.booking_calendar_file(db, settings, facts.code)
     try:
         rendered = render(notice.kind, facts, settings)
-        message = build_message(rendered, to, settings, notice.message_id or "")
+        message = build_message(rendered, to, settings, notice.message_id or "", calendar=calendar)
     except (TemplateError, KeyError, ValueError) as exc:
         # A broken template fails the same way every time: no retries.
         await repo.mark_failed_attempt(notice, f"render: {exc!r}", None)
