@@ -3,15 +3,20 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock 2>/dev/null | cut -c1-12)
+LOCKS := requirements/runtime.lock requirements/dev.lock
+# The stamp names both locks' hash: a change to either reinstalls.
+STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) 2>/dev/null | sha1sum | cut -c1-12)
+PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
 
 .PHONY: install run test lint bench screenshots lock clean
 
 install: $(STAMP)
 
-$(STAMP): requirements.lock
+$(STAMP): $(LOCKS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r requirements/runtime.lock -r requirements/dev.lock
 	@rm -f $(VENV)/.installed-* && touch $@
 
 run: install
@@ -32,9 +37,11 @@ bench: install
 screenshots: install
 	$(BIN)/python -m tests.browser.screenshots
 
-# Re-pin every dependency (after editing pyproject.toml).
+# Re-pin every dependency (after editing pyproject.toml): the runtime lock (what the image
+# installs) first, then the development lock, held to the runtime lock's versions.
 lock: install
-	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe --strip-extras -o requirements.lock pyproject.toml
+	$(PIP_COMPILE) -o requirements/runtime.lock pyproject.toml
+	$(PIP_COMPILE) --extra dev -c requirements/runtime.lock -o requirements/dev.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
