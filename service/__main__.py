@@ -95,6 +95,14 @@ def user_create(name: str, role: str, organization: str | None, display_name: st
 
 
 @cli.command()
+def serve() -> None:
+    """Serve the API in production: API_WORKERS uvicorn processes, metrics on METRICS_PORT."""
+    from service.server import main
+
+    raise SystemExit(main())
+
+
+@cli.command()
 def run() -> None:
     """Start everything (what `make run` does)."""
     from service.runner import main

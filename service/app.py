@@ -7,6 +7,7 @@ import sys
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from arq.connections import ArqRedis
 from litestar import Litestar, Router
@@ -115,6 +116,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         header_name="x-csrftoken",
         exclude=["/api", "/health", "/schema"],
     )
+    middleware: list[Any] = [request_id_middleware]
+    if settings.metrics_port:
+        # Counted here, shown by the metrics app on METRICS_PORT (service/observability).
+        from service.observability.metrics import request_metrics
+
+        middleware.append(request_metrics().middleware)
     return Litestar(
         route_handlers=[
             HealthController,
@@ -132,7 +139,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[_lifespan(settings)],
         exception_handlers={Exception: exception_handler},
         before_request=check_request,
-        middleware=[request_id_middleware],
+        middleware=middleware,
         after_request=record_response_status,  # type: ignore[arg-type]
         before_send=[security_headers_hook(hsts=settings.secure_cookies)],
         template_config=template_config,

@@ -27,6 +27,7 @@ _KEY = "after_commit_jobs"
 # of all of them (it reads what is due from the database).
 COALESCE = {"send_notification": "sweep_notifications"}
 COALESCE_ABOVE = 3
+COALESCE_IDS_KEPT = 20
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,18 @@ class Job:
     name: str
     job_id: str
     args: tuple[Any, ...] = ()
+    # The request (or job) that caused it: the worker binds it into its log lines.
+    request_id: str | None = None
+
+
+def current_request_id() -> str | None:
+    value = structlog.contextvars.get_contextvars().get("request_id")
+    return str(value) if value else None
 
 
 def enqueue_after_commit(session: AsyncSession, name: str, job_id: str, *args: Any) -> None:
-    session.info.setdefault(_KEY, []).append(Job(name, job_id, args))
+    job = Job(name, job_id, args, current_request_id())
+    session.info.setdefault(_KEY, []).append(job)
 
 
 def take_after_commit_jobs(session: AsyncSession) -> list[Job]:
@@ -48,7 +57,8 @@ def take_after_commit_jobs(session: AsyncSession) -> list[Job]:
 async def enqueue(redis: ArqRedis, jobs: Iterable[Job]) -> None:
     for job in jobs:
         try:
-            await redis.enqueue_job(job.name, *job.args, _job_id=job.job_id)
+            kwargs: dict[str, Any] = {"request_id": job.request_id} if job.request_id else {}
+            await redis.enqueue_job(job.name, *job.args, _job_id=job.job_id, **kwargs)
         except Exception as exc:  # the outbox sweep picks the work up later
             log.warning("enqueue_failed", job=job.name, job_id=job.job_id, error=str(exc))
 
@@ -67,8 +77,10 @@ def coalesce(jobs: list[Job], now: float) -> list[Job]:
     for name, sweep in COALESCE.items():
         same = [j for j in jobs if j.name == name]
         if len(same) > COALESCE_ABOVE:
-            # One sweep per second per process at most, whatever the rush.
-            out.append(Job(sweep, f"{sweep}:{int(now)}"))
+            # One sweep per second per process at most, whatever the rush; its log lines name
+            # the requests that caused it.
+            causes = sorted({j.request_id for j in same if j.request_id})[:COALESCE_IDS_KEPT]
+            out.append(Job(sweep, f"{sweep}:{int(now)}", (), ",".join(causes) or None))
             jobs = [j for j in jobs if j.name != name]
     return out + jobs
 
@@ -81,6 +93,7 @@ class JobDispatcher:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._closing = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -97,6 +110,8 @@ class JobDispatcher:
             await self._wake.wait()
             self._wake.clear()
             await self._drain()
+            if self._closing:
+                return
             # Let a burst gather, so it is sent as one batch.
             await asyncio.sleep(self._pause)
 
@@ -110,9 +125,19 @@ class JobDispatcher:
         """Wait until everything submitted so far is in Redis."""
         await self._idle.wait()
 
-    async def close(self) -> None:
+    async def close(self, give_up_after: float = 10.0) -> None:
+        """At shutdown, after the last request: send what is pending. A batch being sent is
+        finished, not cut off; only a Redis that does not answer within `give_up_after` is given up
+        on (the outbox sweep sends those notices later)."""
+        self._closing = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), give_up_after)
+            except TimeoutError:
+                log.warning("dispatcher_close_timeout", pending=len(self._pending))
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+                return
         await self._drain()

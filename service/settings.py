@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -45,6 +46,16 @@ class Settings:
     db_statement_timeout_ms: int = 15000
     # Personal data of bookings whose session ended longer ago than this is purged.
     retention_months: int = 24
+    # `python -m service serve`: uvicorn processes, the proxies trusted for X-Forwarded-For,
+    # and how long requests in flight may take to finish after SIGTERM.
+    api_workers: int = 1
+    forwarded_allow_ips: str = "127.0.0.1"
+    graceful_timeout: int = 30
+    # Prometheus metrics on their own port (0: off), never on the public one.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
+    # Names this worker's health-check key in Redis (default: the host name).
+    worker_name: str = ""
 
     @property
     def secure_cookies(self) -> bool:
@@ -163,7 +174,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         db_lock_timeout_ms=_int(env, "DB_LOCK_TIMEOUT_MS", 3000, 1, 600_000),
         db_statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 15000, 1, 3_600_000),
         retention_months=_int(env, "RETENTION_MONTHS", 24, 1, 1200),
+        api_workers=_int(env, "API_WORKERS", 1, 1, 64),
+        forwarded_allow_ips=(env.get("FORWARDED_ALLOW_IPS") or "127.0.0.1").strip(),
+        graceful_timeout=_int(env, "GRACEFUL_TIMEOUT", 30, 1, 600),
+        metrics_host=(env.get("METRICS_HOST") or "127.0.0.1").strip(),
+        metrics_port=_metrics_port(env, port),
+        worker_name=(env.get("WORKER_NAME") or socket.gethostname()).strip(),
     )
+
+
+def _metrics_port(env: Mapping[str, str], port: int) -> int:
+    value = _int(env, "METRICS_PORT", 0, 0, 65535)
+    if value and value == port:
+        raise SettingsError(f"METRICS_PORT must differ from PORT ({port}): metrics are not public")
+    return value
 
 
 @lru_cache(maxsize=1)

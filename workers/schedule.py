@@ -19,35 +19,36 @@ from workers.notifications import (
     write_reminders,
     write_survey_invitations,
 )
+from workers.observed import observed
 from workers.waiting_lists import promote_waiting_lists
 
 FUNCTIONS: list[Function] = [
     # No result kept: the sweep must be able to enqueue notify:{id} again for a retry.
-    func(send_notification, keep_result=0, timeout=120, max_tries=3),
+    func(observed(send_notification), keep_result=0, timeout=120, max_tries=3),
     # The web process sends one of these instead of many send_notification jobs in a rush
     # (service/jobs.py); the cron of the same task runs under the name cron:sweep_notifications.
-    func(sweep_notifications, keep_result=0, timeout=60, max_tries=3),
+    func(observed(sweep_notifications), keep_result=0, timeout=60, max_tries=3),
     # Enqueued with the id indicators:<year>:<version> (one run per change of the year).
-    func(compile_indicators, keep_result=0, timeout=600, max_tries=3),
+    func(observed(compile_indicators), keep_result=0, timeout=600, max_tries=3),
 ]
 
 CRON_JOBS: list[CronJob] = [
     # Every 30 s, and at start: a killed worker's mail goes out within a lease and a sweep.
-    cron(sweep_notifications, second={5, 35}, run_at_startup=True, timeout=60),
+    cron(observed(sweep_notifications), second={5, 35}, run_at_startup=True, timeout=60),
     # 9:00 Asia/Tokyo (the worker's timezone), with later runs that only catch up when the
     # worker was down at 9:00: the dedup key keeps one reminder per booking.
-    cron(write_reminders, hour={9, 12, 17}, minute=0, second=30, timeout=300),
+    cron(observed(write_reminders), hour={9, 12, 17}, minute=0, second=30, timeout=300),
     # The survey the day after an attended consultation or seminar: 10:00 Asia/Tokyo, with a
     # catch-up run (one per booking, whatever runs).
-    cron(write_survey_invitations, hour={10, 15}, minute=5, second=0, timeout=300),
-    cron(promote_waiting_lists, minute=set(range(2, 60, 5)), second=15, timeout=300),
+    cron(observed(write_survey_invitations), hour={10, 15}, minute=5, second=0, timeout=300),
+    cron(observed(promote_waiting_lists), minute=set(range(2, 60, 5)), second=15, timeout=300),
     # 3:40 Asia/Tokyo, when nobody books: idempotency records older than 24 hours and expired
     # staff tokens (both would grow forever otherwise). Running twice deletes nothing more.
-    cron(purge_expired_records, hour=3, minute=40, second=0, timeout=600),
+    cron(observed(purge_expired_records), hour=3, minute=40, second=0, timeout=600),
     # A check-in, walk-in or record change marks its year stale: compiled within a minute.
-    cron(compile_stale_indicators, second=40, timeout=600),
+    cron(observed(compile_stale_indicators), second=40, timeout=600),
     # 3:20 Asia/Tokyo (the worker's timezone).
-    cron(compile_indicators_nightly, hour=3, minute=20, second=0, timeout=1200),
+    cron(observed(compile_indicators_nightly), hour=3, minute=20, second=0, timeout=1200),
     # 4:10 Asia/Tokyo: personal data past RETENTION_MONTHS (the figures stay as they are).
-    cron(purge_personal_data, hour=4, minute=10, second=0, timeout=3600),
+    cron(observed(purge_personal_data), hour=4, minute=10, second=0, timeout=3600),
 ]

@@ -8,6 +8,7 @@ from arq.connections import RedisSettings
 
 from service.local_time import TOKYO
 from service.logging import configure_logging
+from service.observability.keys import HEALTH_CHECK_INTERVAL, QUEUE, worker_health_key
 from service.settings import SettingsError, get_settings
 from workers.context import close_context, open_context
 from workers.schedule import CRON_JOBS, FUNCTIONS
@@ -37,7 +38,15 @@ class WorkerSettings:
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)
-    queue_name = "arq:queue"
+    queue_name = QUEUE
     timezone = TOKYO
     max_tries = 5
     handle_signals = True
+    # SIGTERM: take no new jobs, let running ones finish for up to this long, then cancel the
+    # rest, which arq puts back on the queue for another worker (every task is safe to rerun).
+    # Below the orchestrators' stop timeouts (deploy/: 130 s).
+    job_completion_wait = 110
+    # Each worker's own heartbeat key: `arq --check` in its probe reads the same one, and
+    # /health/worker looks for any (service/observability/keys.py).
+    health_check_interval = HEALTH_CHECK_INTERVAL
+    health_check_key = worker_health_key(_settings.worker_name)

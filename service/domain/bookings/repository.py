@@ -641,3 +641,10 @@ class BookingRepository:
             {"sid": session_id},
         )
         return int(value or 0)
+
+    async def count_by_status(self) -> dict[str, int]:
+        """Every booking, counted by status (the operators' metrics)."""
+        rows = await self.db.execute(
+            text("SELECT status, count(*) AS n FROM bookings GROUP BY status")
+        )
+        return {str(r.status): int(r.n) for r in rows}

@@ -225,3 +225,17 @@ class NotificationRepository:
             {"starts_from": starts_from, "starts_before": starts_before},
         )
         return sorted(int(row[0]) for row in result)
+
+    async def outbox_backlog(self) -> tuple[int, float]:
+        """(pending notices, age in seconds of the oldest one; 0 when none): the operators'
+        signal that mail is not going out."""
+        row = (
+            await self.db.execute(
+                text(
+                    "SELECT count(*) AS n, "
+                    "coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age "
+                    "FROM notifications WHERE status = 'pending'"
+                )
+            )
+        ).one()
+        return int(row.n), float(row.age)

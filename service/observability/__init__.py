@@ -1,0 +1,1 @@
+"""Metrics, worker heartbeats and the keys the API and the workers share for them."""
