@@ -152,5 +152,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             components=[STAFF_API_COMPONENTS],
         ),
         debug=False,
+        # Logging is configured once, as JSON (service/logging.py), not by Litestar's default.
+        logging_config=None,
         request_max_body_size=256 * 1024,
     )

@@ -9,8 +9,9 @@ from typing import Any
 
 import structlog
 
-# Libraries that install their own text handlers (uvicorn's and arq's command lines).
-_FOREIGN = ("uvicorn", "uvicorn.error", "uvicorn.access", "arq")
+# Libraries that install their own text handlers (uvicorn's and arq's command lines). Not
+# uvicorn.access: it is off (--no-access-log: no propagation), the request log is ours.
+_FOREIGN = ("uvicorn", "uvicorn.error", "arq")
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -35,6 +36,7 @@ def configure_logging(level: str = "INFO") -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+        logger.setLevel(level)
     structlog.configure(
         processors=[
             *shared,

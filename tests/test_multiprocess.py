@@ -29,8 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.embedded_servers import free_port
 from service.settings import Settings
+from service.staff_auth import LOGIN_LIMIT_PER_USERNAME
 from tests.factories import make_session
 from tests.mail_support import Mailbox, smtp_server
+from tests.manage_support import PASSWORD, make_staff
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 60
@@ -294,8 +296,8 @@ async def test_two_api_processes_and_two_workers_share_one_database_and_redis(
 ) -> None:
     d = deployment
     capacity, waitlist = 15, 30
-    session = await make_session(db, capacity=capacity, waitlist_limit=waitlist)
-    rush = Rush(session.id, 120, "a")
+    session_id = (await make_session(db, capacity=capacity, waitlist_limit=waitlist)).id
+    rush = Rush(session_id, 120, "a")
     await _run_rush(d, rush)
 
     statuses = collections.Counter(r.status_code for r in rush.answers.values())
@@ -303,7 +305,7 @@ async def test_two_api_processes_and_two_workers_share_one_database_and_redis(
     assert all(
         r.json()["error"] == "waitlist_full" for r in rush.answers.values() if r.status_code == 409
     )
-    state = await _session_state(db, session.id)
+    state = await _session_state(db, session_id)
     _assert_consistent(state, capacity)
     assert state["by_status"] == {"confirmed": capacity, "waitlisted": waitlist}
     booked = {_code(r.json()["code"]): r for r in rush.answers.values() if r.status_code == 201}
@@ -327,7 +329,7 @@ async def test_two_api_processes_and_two_workers_share_one_database_and_redis(
             )
         )
     assert [a.status_code for a in answers] == [200] * 10, [a.text for a in answers]
-    state = await _session_state(db, session.id)
+    state = await _session_state(db, session_id)
     _assert_consistent(state, capacity)
     # Five from the waiting list moved up into the freed seats; five left it: 30 - 10 wait.
     assert state["by_status"] == {
@@ -357,6 +359,44 @@ async def test_two_api_processes_and_two_workers_share_one_database_and_redis(
     assert "nextwork_workers_alive 2.0" in metrics
     assert 'nextwork_job_runs_total{job="send_notification"}' in metrics
     assert 'path="/api/v1/sessions/{session_id}/bookings",status_code="201"} ' in metrics, metrics
+
+    await _nothing_is_kept_in_one_process(d, db, session_id)
+
+
+async def _nothing_is_kept_in_one_process(d: Deployment, db: AsyncSession, session_id: int) -> None:
+    """Sessions, CSRF tokens, rate-limit counts and idempotency keys made on one API process
+    hold on the other."""
+    user = await make_staff(db, "organizer")
+    async with httpx.AsyncClient(timeout=30.0) as client:
+        await client.get(f"{d.url(0)}/manage/login")
+        token = client.cookies["csrftoken"]
+        login = await client.post(
+            f"{d.url(1)}/manage/login",
+            data={"username": user.username, "password": PASSWORD, "_csrf_token": token},
+        )
+        assert login.status_code == 303, login.text
+        console = await client.get(f"{d.url(0)}/manage/")
+        assert console.status_code == 200 and user.username in console.text
+
+        # The login limit per username counts attempts on both processes together.
+        answers = []
+        for i in range(LOGIN_LIMIT_PER_USERNAME + 1):
+            r = await client.post(
+                f"{d.url(i % 2)}/api/v1/auth/token",
+                json={"username": "someone-else", "password": "wrong password"},
+            )
+            answers.append(r.status_code)
+        assert answers == [401] * LOGIN_LIMIT_PER_USERNAME + [429], answers
+
+        # A retry on the other process replays the first answer instead of booking again.
+        body = {"name": "静岡 花子", "name_kana": "しずおか はなこ", "phone": "08055556666"}
+        headers = {"Idempotency-Key": "multi-process-retry-1"}
+        path = f"/api/v1/sessions/{session_id}/bookings"
+        first = await client.post(f"{d.url(0)}{path}", json=body, headers=headers)
+        again = await client.post(f"{d.url(1)}{path}", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["code"] == first.json()["code"]
 
 
 async def test_sigterm_to_one_api_process_and_one_worker_mid_rush_loses_no_answered_request(

@@ -12,6 +12,8 @@ Each case is run against all three at 64 concurrent connections, on fresh sessio
   (c) job fair: 2,000 attempts on one 500-seat session with a waiting list of 100
   (f) the public calendar feed with 5,000 sessions (tests/bench/feeds.py)
 and prints attempts/s, p50, p99, errors and the oversell check, with the ratios to the floors.
+The rush (a) is also run on the product with 2 uvicorn processes (`API_WORKERS=2`, the same
+pool in total) beside the 1-process product of the same run: the ratio and the CPU used.
 Every answer counts as an attempt: a 409 waitlist_full is a correct, expected answer (refused);
 anything else that is not a 201 is an error.
 """
@@ -51,6 +53,7 @@ from tests.bench.load import Connection, Run, run_calls, run_http
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 EXPECTED_REFUSALS = {"waitlist_full", "session_full"}
+SCALED = "product ×N"
 
 
 def cases(attempts: int) -> list[seed.Case]:
@@ -222,20 +225,21 @@ class Bench:
         self.event_venue = await seed.base_event(self.admin)
         pool = self.args.pool
         workers = self.args.workers
+        product_env = {
+            "APP_ENV": "production",
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "BASE_URL": "http://127.0.0.1",
+            "DATABASE_URL": self.dsn,
+            "REDIS_URL": redis_url,
+            # The product's pool is fixed (max_overflow=0, service/db.py): the same number
+            # of connections as the floors' pools.
+            "DB_POOL_SIZE": str(pool),
+            "LOG_LEVEL": self.args.log_level,
+        }
         self.servers["product"] = Server(
             "product",
             self.args.product_app,
-            {
-                "APP_ENV": "production",
-                "SECRET_KEY": secrets.token_urlsafe(32),
-                "BASE_URL": "http://127.0.0.1",
-                "DATABASE_URL": self.dsn,
-                "REDIS_URL": redis_url,
-                # The product's pool is fixed (max_overflow=0, service/db.py): the same number
-                # of connections as the floors' pools.
-                "DB_POOL_SIZE": str(pool),
-                "LOG_LEVEL": self.args.log_level,
-            },
+            product_env,
             workers,
             self.work / "product.log",
             self.work / "product.prof" if self.args.profile else None,
@@ -247,6 +251,19 @@ class Bench:
             workers,
             self.work / "floor.log",
         )
+        if self.args.scale > 1:
+            # The same deployment with more processes and the same connections in total.
+            self.servers[SCALED] = Server(
+                SCALED,
+                self.args.product_app,
+                {
+                    **product_env,
+                    "DB_POOL_SIZE": str(max(pool // self.args.scale, 1)),
+                },
+                self.args.scale,
+                self.work / "product-scaled.log",
+            )
+            await self.servers[SCALED].wait_ready("/health")
         self.floor_pool = await transaction.create_pool(self.dsn, pool)
         await self.servers["product"].wait_ready("/health")
         await self.servers["HTTP floor"].wait_ready("/ping")
@@ -301,8 +318,11 @@ class Bench:
     async def warm_up(self) -> None:
         """Connections opened and statements prepared on every target before measuring."""
         case = seed.Case("w", "warm-up", 1, 400, 0, 400)
-        for target in ("product", "HTTP floor", "DB floor"):
+        for target in ("product", "HTTP floor", "DB floor", *self.scaled()):
             await self.run_case(case, target)
+
+    def scaled(self) -> list[str]:
+        return [SCALED] if SCALED in self.servers else []
 
     async def client_ceiling(self) -> Run:
         """How fast this client can go against the cheapest route there is."""
@@ -436,6 +456,22 @@ def report(
         "Target, product vs HTTP floor: >= 0.70 of its throughput, p99 <= 1.5x: "
         + ", ".join(verdicts)
     )
+    one, many = chosen.get(("a", "product")), chosen.get(("a", SCALED))
+    if one and many:
+
+        def busy(s: Summary) -> float:
+            return statistics.median(r.server_cpu / r.run.wall for r in s.rounds if r.run.wall)
+
+        print(
+            f"Processes, the rush (a): {args.scale} API processes {many.rate:.0f}/s "
+            f"(p99 {many.p99_ms:.0f} ms, {many.cpu_ms:.2f} ms CPU per attempt, "
+            f"{busy(many):.2f} cores busy) vs {args.workers} process "
+            f"{one.rate:.0f}/s (p99 {one.p99_ms:.0f} ms, {one.cpu_ms:.2f} ms CPU per attempt, "
+            f"{busy(one):.2f} cores busy): ratio {many.rate / one.rate:.2f} on "
+            f"{os.cpu_count()} cores shared with PostgreSQL, Redis and this client; oversell "
+            f"{'ok' if not many.oversold else 'OVERSOLD'}."
+        )
+        ok = ok and not many.oversold and many.errors == 0
     product_runs = [r for (_, t), rs in results.items() if t != "DB floor" for r in rs]
     busiest = max((r.run.client_cpu / r.run.wall for r in product_runs if r.run.wall), default=0)
     print(
@@ -467,7 +503,10 @@ async def bench(args: argparse.Namespace) -> bool:
                 # Alternated, so that neither the product nor the floor always runs first
                 # (on a warmer or a more tired machine).
                 order = ("product", "HTTP floor", "DB floor")
-                for target in order if round_no % 2 == 0 else tuple(reversed(order)):
+                scaled = b.scaled() if case.name == "a" else []
+                for target in (
+                    (*order, *scaled) if round_no % 2 == 0 else (*scaled, *reversed(order))
+                ):
                     r = await b.run_case(case, target)
                     results.setdefault((case.name, target), []).append(r)
                     say(
@@ -494,6 +533,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=64, help="connections (64)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers, both apps (1)")
     parser.add_argument("--pool", type=int, default=32, help="DB connections per app (32)")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=2,
+        help="also run the rush (a) on the product with this many processes (2; 1: skip)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the median is shown (3)")
     parser.add_argument(
         "--cases",
