@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import ctypes
 import os
 import signal
 import subprocess
@@ -36,6 +37,8 @@ from tests.manage_support import PASSWORD, make_staff
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 60
+PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl
 
 
 @dataclass
@@ -57,9 +60,23 @@ class Deployment:
         return "\n".join(out)
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the test process dies, however it dies (an interrupted run
+    must not leave workers taking jobs from the next run's queue)."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
-        return subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            args,
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            # Only a C call between fork and exec (the SMTP server's thread is running).
+            preexec_fn=_die_with_parent,
+        )
 
 
 def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -251,7 +268,16 @@ async def _all_mailed(db: AsyncSession, d: Deployment, seconds: float = 90) -> i
         )
         if pending == 0:
             break
-        assert time.monotonic() < deadline, f"{pending} notices never mailed\n{d.log_tail()}"
+        if time.monotonic() > deadline:
+            rows = (
+                await db.execute(
+                    text(
+                        "SELECT id, kind, send_after, attempts, last_error, now() AS now "
+                        "FROM notifications WHERE status = 'pending' ORDER BY id"
+                    )
+                )
+            ).all()
+            raise AssertionError(f"{pending} notices never mailed: {rows}\n{d.log_tail()}")
         await asyncio.sleep(0.5)
     sent = await db.scalar(text("SELECT count(*) FROM notifications WHERE status = 'sent'"))
     failed = await db.scalar(text("SELECT count(*) FROM notifications WHERE status = 'failed'"))
