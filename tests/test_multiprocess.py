@@ -29,8 +29,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.embedded_servers import free_port
+from service.login_limits import LOGIN_LIMIT_PER_USERNAME_ADDRESS
 from service.settings import Settings
-from service.staff_auth import LOGIN_LIMIT_PER_USERNAME
 from tests.factories import make_session
 from tests.mail_support import Mailbox, smtp_server
 from tests.manage_support import PASSWORD, make_staff
@@ -406,13 +406,13 @@ async def _nothing_is_kept_in_one_process(d: Deployment, db: AsyncSession, sessi
 
         # The login limit per username counts attempts on both processes together.
         answers = []
-        for i in range(LOGIN_LIMIT_PER_USERNAME + 1):
+        for i in range(LOGIN_LIMIT_PER_USERNAME_ADDRESS + 1):
             r = await client.post(
                 f"{d.url(i % 2)}/api/v1/auth/token",
                 json={"username": "someone-else", "password": "wrong password"},
             )
             answers.append(r.status_code)
-        assert answers == [401] * LOGIN_LIMIT_PER_USERNAME + [429], answers
+        assert answers == [401] * LOGIN_LIMIT_PER_USERNAME_ADDRESS + [429], answers
 
         # A retry on the other process replays the first answer instead of booking again.
         body = {"name": "静岡 花子", "name_kana": "しずおか はなこ", "phone": "08055556666"}
