@@ -15,6 +15,7 @@ from service.domain.calendars import links
 from service.domain.calendars.repository import CalendarRepository
 from service.domain.errors import InvalidInput
 from service.staff_auth import Staff
+from service.web.form_errors import rerender
 from service.web.manage_common import done_message, form_fields, page, see_other
 
 PATH = "/manage/calendar-links"
@@ -71,9 +72,12 @@ class ManageCalendarLinkPages(Controller):
                 organization_id=data.get("organization_id"),
             )
         except InvalidInput as exc:
-            await db.rollback()
-            return await _page(
-                db, staff, everyone=False, values=data, errors=exc.fields, status_code=422
+            return await rerender(
+                db,
+                exc,
+                lambda refusal: _page(
+                    db, staff, everyone=False, values=data, errors=refusal.fields
+                ),
             )
         # The address is shown this once: only its hash is kept.
         return await _page(db, staff, everyone=False, new_link=made)
