@@ -108,6 +108,10 @@ def ids_of(world: World) -> dict[str, int]:
 
 def check(method: str, path: str, r: Response) -> None:
     where = f"{method} {path} -> {r.status_code}"
+    if path.startswith("/health/") and r.status_code == 503:
+        # The probes' own answer when a part is down: no arq worker runs beside this test.
+        assert r.json().get("status"), where
+        return
     assert r.status_code < 500, f"{where}: {r.text[:300]}"
     assert "content-security-policy" in r.headers, where
     if r.status_code < 400 or r.status_code in (401, 303):
