@@ -1,5 +1,5 @@
 """Many processes against one PostgreSQL and one Redis, as deployed: two API processes
-(`python -m service serve`) and two arq workers (`python -m arq workers.settings.WorkerSettings`),
+(`python -m service serve`) and two arq workers (`python -m workers.run`),
 mail to a real SMTP server on loopback.
 
 A booking rush split over both API processes, then cancellations: no oversell, a gapless
@@ -147,7 +147,7 @@ async def deployment(
         )
     workers = [
         _spawn(
-            [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"],
+            [sys.executable, "-m", "workers.run"],
             {**base, "WORKER_NAME": f"w{i}"},
             tmp_path / f"worker{i}.log",
         )
