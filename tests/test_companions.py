@@ -4,8 +4,12 @@ can be cancelled on their own. Through the API and the booking core on the real 
 from __future__ import annotations
 
 import asyncio
+import csv
+import dataclasses
+import io
 import random
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 from httpx import AsyncClient
@@ -14,8 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings import service as bookings
 from service.domain.bookings.schemas import ValidBooking, ValidCompanion
+from tests.browser.data import add_event
 from tests.factories import make_event, make_session, person
+from tests.manage_support import bearer, issue_token, make_staff, move_session, web_login
 from tests.test_booking_concurrency import check_session_invariants
+from tests.test_pages_public import GOOD, hidden_of, post_form
 
 
 def couple(**overrides: Any) -> dict[str, Any]:
@@ -252,3 +259,149 @@ async def test_200_parties_at_once_on_30_seats_never_oversell(
     )
     # Whatever is left free is too small for the first party still waiting.
     assert not head or head[0] > (free or 0)
+
+
+async def test_the_public_form_takes_a_companion_and_needs(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    seeded = await add_event(db, capacity=5)
+    event_id, session_id = seeded.event_id, seeded.session_ids[0]
+    base = f"/events/{event_id}/sessions/{session_id}/book"
+    form = await client.get(base)
+    assert 'name="companions.0.name"' in form.text and 'name="needs"' in form.text
+    assert "筆談" in form.text  # the examples
+    typed = {
+        **GOOD,
+        "companions.0.name": "静岡 一郎",
+        "companions.0.name_kana": "x",
+        "needs": "車いすで参加します",
+    }
+    bad = await post_form(client, form, base + "/confirm", typed)
+    assert bad.status_code == 422
+    assert 'href="#companions.0.name_kana"' in bad.text and "同伴者1のふりがな" in bad.text
+    assert 'value="静岡 一郎"' in bad.text  # what was typed is kept
+    confirm = await post_form(
+        client, bad, base + "/confirm", {**typed, "companions.0.name_kana": "しずおか いちろう"}
+    )
+    assert confirm.status_code == 200, confirm.text
+    assert "静岡 一郎（シズオカ イチロウ）" in confirm.text and "2名" in confirm.text
+    assert "車いすで参加します" in confirm.text
+    done = await client.post(base + "/complete", data=hidden_of(confirm))
+    assert done.status_code == 303
+    row = (await db.execute(text("SELECT id, party_size, needs, status FROM bookings"))).one()
+    assert (row.party_size, row.needs, row.status) == (2, "車いすで参加します", "confirmed")
+    # Never public: neither the needs nor the companion's name.
+    for url in ("/", f"/events/{event_id}", "/api/v1/events", "/events.ics"):
+        page = await client.get(url)
+        assert "車いすで参加します" not in page.text and "一郎" not in page.text
+
+
+async def test_desk_forms_roster_print_and_csv_count_every_person(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    user = await make_staff(db, "organizer")
+    headers = bearer(await issue_token(db, user))
+    s = await make_session(db, capacity=4, waitlist_limit=2)
+    url = f"/api/v1/manage/sessions/{s.id}/phone-bookings"
+    phoned = await client.post(
+        url,
+        json={**couple(), "needs": "補聴器を使っています"},
+        headers=headers,
+    )
+    assert phoned.status_code == 201, phoned.text
+    assert phoned.json()["party_size"] == 2
+    assert phoned.json()["companions"][0]["name_kana"] == "シミズ サチコ"
+
+    # The walk-in party of three does not fit the two seats left: whole, or with the override.
+    await move_session(db, s.id, starts_in=timedelta(minutes=30))
+    walkers = {
+        "name": "当日 参加",
+        "name_kana": "とうじつ さんか",
+        "phone": "090-5555-0001",
+        "companions": [
+            {"name": "当日 二郎", "name_kana": "とうじつ じろう"},
+            {"name": "当日 三郎", "name_kana": "とうじつ さぶろう"},
+        ],
+    }
+    walk_url = f"/api/v1/manage/sessions/{s.id}/walk-ins"
+    full = await client.post(walk_url, json=walkers, headers=headers)
+    assert full.status_code == 409 and full.json()["error"] == "session_full"
+    over = await client.post(walk_url, json={**walkers, "override": True}, headers=headers)
+    assert over.status_code == 201 and over.json()["capacity_override"] is True
+    await check_session_invariants(db, s.id)
+
+    roster = (await client.get(f"/api/v1/manage/sessions/{s.id}/roster", headers=headers)).json()
+    assert [e["party_size"] for e in roster["confirmed"]] == [2, 3]
+
+    await web_login(client, db, user)
+    page = await client.get(f"/manage/sessions/{s.id}")
+    assert "同伴：清水 幸子" in page.text and "配慮：補聴器を使っています" in page.text
+    assert "予約確定（5人・2組）" in page.text
+    assert "配慮事項あり <strong>1</strong>件" in page.text
+    printed = await client.get(f"/manage/sessions/{s.id}/print")
+    assert "清水 一郎さんの同伴者" in printed.text and "予約 5人" in printed.text
+    # Search finds a party by a companion's name.
+    found = await client.get(f"/manage/sessions/{s.id}", params={"q": "さぶろう"})
+    assert "当日 参加" in found.text and "清水 一郎" not in found.text
+
+    # One companion cancelled by the desk: one seat back, the roster says so.
+    booking_id = phoned.json()["id"]
+    cancelled = await client.post(
+        f"/api/v1/manage/bookings/{booking_id}/companions/1/cancel", headers=headers
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["party_size"] == 1
+    await check_session_invariants(db, s.id)
+
+    r = await client.get(f"/api/v1/manage/sessions/{s.id}/roster.csv", headers=headers)
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"), newline="")))
+    assert rows[0][-3:] == ["区分", "人数", "配慮事項"]
+    kinds = [(row[3], row[-3], row[1]) for row in rows[1:]]
+    assert ("清水 幸子", "同伴者", "取消") in kinds
+    assert ("当日 三郎", "同伴者", "予約確定") in kinds
+    holder = next(row for row in rows if row[3] == "清水 一郎")
+    assert holder[-2:] == ["1", "補聴器を使っています"]
+    assert len(rows) == 1 + 5  # one line per person, companions included
+
+
+async def test_the_look_up_page_cancels_one_companion(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    session_id = (await make_session(db, capacity=4)).id
+    r = await client.post(f"/api/v1/sessions/{session_id}/bookings", json=couple())
+    code = r.json()["code"]
+    page = await client.get("/bookings/lookup")
+    details = await post_form(
+        client, page, "/bookings/lookup", {"code": code, "phone": "054-354-2111"}
+    )
+    assert "清水 幸子（シミズ サチコ）" in details.text and "2名" in details.text
+    done = await post_form(
+        client,
+        details,
+        "/bookings/cancel-companion",
+        {"code": code, "phone": "054-354-2111", "position": "1"},
+    )
+    assert done.status_code == 200
+    assert "清水 幸子 さんの参加を取り消しました" in done.text and "1名になりました" in done.text
+    assert await check_session_invariants(db, session_id) == (1, 0)
+    seats = await db.scalar(
+        text("SELECT count(*) FROM session_seats WHERE session_id = :s AND booking_id IS NULL"),
+        {"s": session_id},
+    )
+    assert seats == 3
+
+
+async def test_the_event_page_counts_needs_and_sets_the_companion_limit(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    user = await make_staff(db, "organizer")
+    s = await make_session(db, capacity=4)
+    await bookings.book(db, s.id, dataclasses.replace(person(1), needs="車いす"))
+    await bookings.book(db, s.id, person(2))
+    await db.commit()
+    await web_login(client, db, user)
+    page = await client.get(f"/manage/events/{s.event_id}")
+    assert "配慮事項 1件" in page.text
+    assert "車いす" not in page.text  # the text itself is on the roster only
+    form = await client.get(f"/manage/events/{s.event_id}/edit")
+    assert 'name="max_companions"' in form.text and 'value="1"' in form.text

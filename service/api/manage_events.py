@@ -33,6 +33,9 @@ class EventBody(msgspec.Struct, forbid_unknown_fields=True):
     fee_yen: int = 0
     audience: str = ""
     arrival_note: str = ""
+    max_companions: Annotated[
+        int, msgspec.Meta(description="Companions one booking may bring (0-5, 0: none).")
+    ] = 1
     cohost_ids: list[int] = msgspec.field(default_factory=list)
     employer_ids: list[int] = msgspec.field(default_factory=list)
     # middle_senior or side_job: the seminars the programme's report counts apart.

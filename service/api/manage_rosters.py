@@ -9,6 +9,7 @@ from litestar import Controller, Response, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from service.api.schemas_bookings import CompanionIn
 from service.api.schemas_common import IdempotencyKey
 from service.dependencies import DB
 from service.domain.rosters import service as rosters
@@ -35,6 +36,8 @@ class PersonBody(msgspec.Struct, forbid_unknown_fields=True):
     age_band: str | None = None
     ward: str | None = None
     heard_from: str | None = None
+    companions: list[CompanionIn] | None = None
+    needs: str | None = None
 
 
 class WalkInBody(PersonBody, forbid_unknown_fields=True):
@@ -55,7 +58,7 @@ class Marked(msgspec.Struct):
 
 
 def _person(data: PersonBody) -> dict[str, object]:
-    values = msgspec.structs.asdict(data)
+    values: dict[str, object] = msgspec.to_builtins(data)
     values.pop("override", None)
     return values
 
@@ -178,6 +181,16 @@ class ManageBookingController(Controller):
     ) -> RosterEntry:
         override = data.override if data else False
         return await rosters.promote(db, staff, booking_id, override=override)
+
+    @post(
+        "/companions/{position:int}/cancel",
+        status_code=HTTP_200_OK,
+        summary="Cancel one companion of a party (one seat back, the waiting list moves up)",
+    )
+    async def cancel_companion(
+        self, db: DB, staff: Staff, booking_id: FromPath[int], position: FromPath[int]
+    ) -> RosterEntry:
+        return await rosters.cancel_companion_for(db, staff, booking_id, position)
 
     @post("/cancel", status_code=HTTP_200_OK, summary="Cancel for someone, with a reason")
     async def cancel(

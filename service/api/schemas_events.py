@@ -68,6 +68,9 @@ class EventOut(msgspec.Struct):
     contact: str
     what_to_bring: str
     sessions: list[SessionOut]
+    max_companions: Annotated[
+        int, Meta(description="同伴者: how many companions one booking may bring (0: none).")
+    ] = 1
 
 
 class EventPageOut(msgspec.Struct):
@@ -127,6 +130,7 @@ def event_out(e: EventView) -> EventOut:
         contact=e.contact,
         what_to_bring=e.what_to_bring,
         sessions=[_session(s) for s in e.sessions],
+        max_companions=e.max_companions,
     )
 
 

@@ -25,6 +25,8 @@ from service.domain.bookings.enums import AGE_BANDS, HEARD_FROM, PERSON_WARDS
 from service.domain.bookings.errors import session_not_found
 from service.domain.bookings.normalize import clean_text, format_phone
 from service.domain.bookings.schemas import (
+    COMPANIONS_MAX,
+    NEEDS_EXAMPLES,
     BookingView,
     ValidBooking,
     format_code,
@@ -35,10 +37,10 @@ from service.domain.errors import DomainError, InvalidInput, NotFound
 from service.domain.events import service as events
 from service.domain.events.schemas import EventView, SessionView
 from service.web.form_errors import Refusal, rerender
+from service.web.party_form import companion_rows, companions_from_form
 from service.web.public_common import form_values, limit_client, private_page
 from service.web.public_receipts import Receipt, read_receipt, sign_receipt
 
-BOOKING_FIELDS = ("name", "name_kana", "phone", "email", "age_band", "ward", "heard_from")
 # The order of the error summary is the order of the form.
 FIELD_LABELS = {
     "name": "お名前",
@@ -48,7 +50,15 @@ FIELD_LABELS = {
     "age_band": "年代",
     "ward": "お住まいの区",
     "heard_from": "このイベントを知ったきっかけ",
+    **{
+        f"companions.{i}.{key}": f"同伴者{i + 1}の{label}"
+        for i in range(COMPANIONS_MAX)
+        for key, label in (("name", "お名前"), ("name_kana", "ふりがな"))
+    },
+    "companions": "同伴者",
+    "needs": "配慮事項",
 }
+BOOKING_FIELDS = tuple(k for k in FIELD_LABELS if k != "companions")
 CHOICES = {"age_band": AGE_BANDS, "ward": PERSON_WARDS, "heard_from": HEARD_FROM}
 EXPECT_SEAT, EXPECT_WAITLIST = "seat", "waitlist"
 FORM_KEY_FIELD = "form_key"
@@ -95,6 +105,8 @@ def _form_page(
         message=message,
         labels=FIELD_LABELS,
         choices=CHOICES,
+        companion_rows=companion_rows(event.max_companions),
+        needs_examples=NEEDS_EXAMPLES,
         action=_base(event.id, s.id) + "/confirm",
     )
 
@@ -104,20 +116,38 @@ def _unavailable_page(event: EventView, s: SessionView, message: str | None = No
 
 
 def _hidden(valid: ValidBooking) -> dict[str, str]:
-    return {k: v or "" for k, v in asdict(valid).items()}
+    values = {k: v or "" for k, v in asdict(valid).items() if k != "companions"}
+    for i, c in enumerate(valid.companions):
+        values[f"companions.{i}.name"] = c.name
+        values[f"companions.{i}.name_kana"] = c.name_kana
+    return values
 
 
-def _shown(valid: ValidBooking) -> dict[str, str]:
-    """The values as a person reads them back on the confirmation page."""
-    return {
-        "name": valid.name,
-        "name_kana": valid.name_kana,
-        "phone": format_phone(valid.phone),
-        "email": valid.email or "",
-        "age_band": AGE_BANDS.get(valid.age_band or "", ""),
-        "ward": PERSON_WARDS.get(valid.ward or "", ""),
-        "heard_from": HEARD_FROM.get(valid.heard_from or "", ""),
-    }
+def _raw(values: dict[str, str]) -> dict[str, object]:
+    """The form's values as the booking input: the companion rows become one list."""
+    return {**values, "companions": companions_from_form(values)}
+
+
+def _validate(values: dict[str, str]) -> ValidBooking:
+    return validate_booking_input(_raw(values))
+
+
+def _shown(valid: ValidBooking, typed_kana: str) -> list[tuple[str, str]]:
+    """(label, value) as a person reads them back on the confirmation page."""
+    shown = [
+        ("お名前", valid.name),
+        ("ふりがな", typed_kana or valid.name_kana),
+        ("電話番号", format_phone(valid.phone)),
+        ("メールアドレス", valid.email or ""),
+        ("年代", AGE_BANDS.get(valid.age_band or "", "")),
+        ("お住まいの区", PERSON_WARDS.get(valid.ward or "", "")),
+        ("このイベントを知ったきっかけ", HEARD_FROM.get(valid.heard_from or "", "")),
+    ]
+    for i, c in enumerate(valid.companions, 1):
+        shown.append((f"同伴者{i}", f"{c.name}（{c.name_kana}）"))
+    shown.append(("人数", f"{valid.party_size}名"))
+    shown.append(("配慮事項", valid.needs or ""))
+    return shown
 
 
 def _full_page(
@@ -149,7 +179,7 @@ async def _refused(
         return _full_page(event, s, values, can_waitlist=True)
     if refusal.code in FULL_CODES:
         return _full_page(event, s, values, can_waitlist=False)
-    if refusal.code == "already_booked":
+    if refusal.code in ("already_booked", "too_many_companions"):
         return _form_page(event, s, values, refusal.fields, message=refusal.message)
     return _unavailable_page(event, s, refusal.message)
 
@@ -206,7 +236,7 @@ class BookingPages(Controller):
         if not s.bookable:
             return _unavailable_page(event, s)
         try:
-            valid = validate_booking_input(values)
+            valid = _validate(values)
         except InvalidInput as exc:
             return _form_page(event, s, values, exc.fields, status=422)
         return private_page(
@@ -214,9 +244,9 @@ class BookingPages(Controller):
             event=event,
             s=s,
             # The reading as they typed it (hiragana stays hiragana); katakana is what is stored.
-            shown={**_shown(valid), "name_kana": clean_text(values.get("name_kana", ""))},
+            shown=_shown(valid, clean_text(values.get("name_kana", ""))),
+            has_email=bool(valid.email),
             hidden=_hidden(valid),
-            labels=FIELD_LABELS,
             expect=_expect(s),
             form_key=secrets.token_urlsafe(16),
             action=_base(event.id, s.id) + "/complete",
@@ -241,7 +271,7 @@ class BookingPages(Controller):
             outcome = await use_cases.book(
                 db,
                 session_id,
-                values,
+                _raw(values),
                 key=form_key if 16 <= len(form_key) <= 64 else None,
                 channel="web",
                 join_waitlist=expect == EXPECT_WAITLIST,

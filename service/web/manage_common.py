@@ -92,6 +92,7 @@ DONE_MESSAGES = {
     "no_show_undone": "無断欠席を取り消しました。",
     "promoted": "キャンセル待ちから予約確定にしました。",
     "booking_cancelled": "予約を取り消しました。",
+    "companion_cancelled": "同伴者を取り消しました。",
     "venue_added": "会場を登録しました。",
     "organization_added": "団体を登録しました。",
     "phone_booked": "電話予約を登録しました。予約番号をお伝えください。",

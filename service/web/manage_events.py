@@ -20,6 +20,7 @@ from service.domain.events.admin_schemas import (
     validate_venue_input,
 )
 from service.domain.events.schemas import EventView, SessionView
+from service.domain.rosters import service as rosters
 from service.local_time import TOKYO
 from service.staff_auth import Staff
 from service.web.form_errors import Refusal, rerender
@@ -54,6 +55,7 @@ def _event_values(event: EventView) -> dict[str, Any]:
         "arrival_note": event.arrival_note,
         "alarm_day_before": "1" if event.alarm_day_before else "0",
         "alarm_minutes_before": str(event.alarm_minutes_before or ""),
+        "max_companions": str(event.max_companions),
         "cohost_ids": [str(o.id) for o in event.cohosts],
         "employer_ids": [str(o.id) for o in event.employers],
     }
@@ -135,7 +137,13 @@ class ManageEventPages(Controller):
 
     @get("/events/new", opt=ORGANIZER)
     async def new_event(self, db: DB, staff: Staff) -> Template:
-        values: dict[str, Any] = {"kind": "", "sector": "", "cohost_ids": [], "employer_ids": []}
+        values: dict[str, Any] = {
+            "kind": "",
+            "sector": "",
+            "max_companions": "1",
+            "cohost_ids": [],
+            "employer_ids": [],
+        }
         return await self._event_form(db, staff, values=values, errors={})
 
     @post("/events", opt=ORGANIZER, status_code=303)
@@ -158,7 +166,10 @@ class ManageEventPages(Controller):
         self, request: Request[Any, Any, Any], db: DB, staff: Staff, event_id: FromPath[int]
     ) -> Template:
         event = await admin_events.show_event(db, staff, event_id)
-        return page("manage/event.html", staff, flash=done_message(request), event=event)
+        needs = await rosters.needs_by_session(db, staff, event_id)
+        return page(
+            "manage/event.html", staff, flash=done_message(request), event=event, needs=needs
+        )
 
     @get("/events/{event_id:int}/edit", opt=ORGANIZER)
     async def edit_event(self, db: DB, staff: Staff, event_id: FromPath[int]) -> Template:

@@ -20,8 +20,18 @@ from service.domain.rosters.schemas import SessionHeader
 from service.staff_auth import Staff
 from service.web.form_errors import Refusal, rerender
 from service.web.manage_common import NO_STORE, done_message, form_fields, page, see_other
+from service.web.party_form import companion_rows, companions_from_form
 
-PERSON_FIELDS = ("name", "name_kana", "phone", "email", "age_band", "ward", "heard_from")
+PERSON_FIELDS = (
+    "name",
+    "name_kana",
+    "phone",
+    "email",
+    "age_band",
+    "ward",
+    "heard_from",
+    "needs",
+)
 
 
 def _roster_url(session_id: FromPath[int], q: str | None = None) -> str:
@@ -109,6 +119,7 @@ class ManageRosterPages(Controller):
             status_code=status_code,
             s=header,
             kind=kind,
+            companion_rows=companion_rows(header.max_companions if kind == "phone" else 5),
             values=values,
             errors=errors,
             error=error,
@@ -138,7 +149,8 @@ class ManageRosterPages(Controller):
         self, request: Request[Any, Any, Any], db: DB, staff: Staff, session_id: FromPath[int]
     ) -> Template | Redirect:
         data = await form_fields(request)
-        person = {k: data.get(k, "") for k in PERSON_FIELDS}
+        person: dict[str, object] = {k: data.get(k, "") for k in PERSON_FIELDS}
+        person["companions"] = companions_from_form(data)
         try:
             entry = await rosters.phone_booking(db, staff, session_id, person)
         except (InvalidInput, Conflict) as exc:
@@ -157,7 +169,8 @@ class ManageRosterPages(Controller):
         self, request: Request[Any, Any, Any], db: DB, staff: Staff, session_id: FromPath[int]
     ) -> Template | Redirect:
         data = await form_fields(request)
-        person = {k: data.get(k, "") for k in PERSON_FIELDS}
+        person: dict[str, object] = {k: data.get(k, "") for k in PERSON_FIELDS}
+        person["companions"] = companions_from_form(data)
         try:
             entry = await rosters.walk_in(
                 db, staff, session_id, person, override=data.get("override") == "1"
@@ -262,6 +275,31 @@ class ManageBookingPages(Controller):
         self, request: Request[Any, Any, Any], db: DB, staff: Staff, booking_id: FromPath[int]
     ) -> Template | Redirect:
         return await self._act(request, db, staff, booking_id, "promote", "promoted")
+
+    @post("/companions/{position:int}/cancel", status_code=303)
+    async def cancel_companion(
+        self,
+        db: DB,
+        staff: Staff,
+        booking_id: FromPath[int],
+        position: FromPath[int],
+    ) -> Template | Redirect:
+        try:
+            await rosters.cancel_companion_for(db, staff, booking_id, position)
+        except Conflict as exc:
+            await db.rollback()
+            entry = await rosters.get_booking(db, staff, booking_id)
+            session_id = await rosters.session_of_booking(db, staff, booking_id)
+            header = await rosters.session_header(db, staff, session_id)
+            return page(
+                "manage/booking.html",
+                staff,
+                status_code=409,
+                error=exc.message,
+                entry=entry,
+                s=header,
+            )
+        return see_other(f"/manage/bookings/{booking_id}", done="companion_cancelled")
 
     @get("/cancel")
     async def cancel_form(self, db: DB, staff: Staff, booking_id: FromPath[int]) -> Template:

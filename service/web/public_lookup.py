@@ -55,12 +55,15 @@ def _missing(values: dict[str, str]) -> dict[str, str]:
     return errors
 
 
-async def _details(db: AsyncSession, booking: BookingView, values: dict[str, str]) -> Template:
+async def _details(
+    db: AsyncSession, booking: BookingView, values: dict[str, str], notice: str | None = None
+) -> Template:
     live = booking.status in ("confirmed", "waitlisted")
     calendar_url = await calendars.booking_calendar_path(db, booking.code) if live else None
     return private_page(
         "booking_detail.html",
         booking=booking,
+        notice=notice,
         phone_shown=format_phone(booking.phone),
         values=values,
         can_cancel=live and booking.session.status != "cancelled" and booking.checked_in_at is None,
@@ -130,9 +133,48 @@ class LookupPages(Controller):
             "cancel_done.html", booking=done.booking, was=done.was, again=done.was == "cancelled"
         )
 
+    @post("/bookings/cancel-companion", name="booking_cancel_companion")
+    async def cancel_companion(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        redis: Redis,
+        settings: AppSettings,
+    ) -> Template:
+        """One companion no longer comes; the rest of the party keeps the booking."""
+        found = await _find_from_form(request, db, redis, settings, "cancel")
+        if isinstance(found, Template):
+            return found
+        values, booking = found
+        raw = (await form_values(request, ("position",)))["position"]
+        companion = next(
+            (c for c in booking.live_companions if str(c.position) == raw.strip()), None
+        )
+        if companion is None or booking.status == "cancelled":
+            return await _details(db, booking, values, "この同伴者はすでに取り消されています。")
+        try:
+            after = await use_cases.cancel_companion(
+                db, values["code"], values["phone"], companion.position
+            )
+        except DomainError as exc:
+            return await rerender(db, exc, partial(_companion_refused, db, booking, values))
+        return await _details(
+            db,
+            after,
+            values,
+            f"同伴者 {companion.name} さんの参加を取り消しました。"
+            f"ご予約は{after.party_size}名になりました。",
+        )
+
 
 def _refused(values: dict[str, str], refusal: Refusal) -> Template:
     return _lookup_form(values, refusal.fields, message=refusal.message)
+
+
+async def _companion_refused(
+    db: AsyncSession, booking: BookingView, values: dict[str, str], refusal: Refusal
+) -> Template:
+    return await _details(db, booking, values, refusal.message)
 
 
 async def _find_from_form(

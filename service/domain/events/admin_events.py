@@ -56,6 +56,7 @@ def _event_values(event: Event, cohost_ids: list[int], employer_ids: list[int]) 
         "fee_yen": event.fee_yen,
         "audience": event.audience,
         "arrival_note": event.arrival_note,
+        "max_companions": event.max_companions,
         "status": event.status,
         "cohost_ids": sorted(cohost_ids),
         "employer_ids": sorted(employer_ids),
@@ -171,6 +172,7 @@ async def create_event(db: AsyncSession, actor: Actor, data: EventInput) -> int:
             fee_yen=data.fee_yen,
             audience=data.audience,
             arrival_note=data.arrival_note,
+            max_companions=data.max_companions,
             status="draft",
             organizer_id=organizer.id,
         )
@@ -213,6 +215,7 @@ async def update_event(db: AsyncSession, actor: Actor, event_id: int, data: Even
     event.fee_yen = data.fee_yen
     event.audience = data.audience
     event.arrival_note = data.arrival_note
+    event.max_companions = data.max_companions
     await repo.save()
     await EventRepository(db).set_organizations(
         event.id, cohost_ids=list(data.cohost_ids), employer_ids=list(data.employer_ids)

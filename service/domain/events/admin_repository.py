@@ -38,7 +38,7 @@ _LIST = """
            CAST(count(se.id) FILTER (WHERE se.status = 'scheduled') AS int) AS scheduled_sessions,
            CAST(coalesce(sum(se.capacity) FILTER (WHERE se.status = 'scheduled'), 0) AS int)
                AS capacity,
-           CAST(coalesce(sum((SELECT count(*) FROM bookings b
+           CAST(coalesce(sum((SELECT sum(b.party_size) FROM bookings b
                               WHERE b.session_id = se.id AND b.status = 'confirmed')), 0) AS int)
                AS confirmed,
            CAST(coalesce(sum(se.waitlist_count), 0) AS int) AS waitlisted

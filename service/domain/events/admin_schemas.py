@@ -27,6 +27,7 @@ ARRIVAL_NOTE_MAX = 500
 TAG_MAX = 50
 TAGS_MAX = 10
 CAPACITY_MAX = 1_000
+COMPANIONS_MAX = 5  # the schema's ceiling (events.max_companions)
 WAITLIST_MAX = 500
 REASON_MAX = 500
 ALARM_MINUTES_DEFAULT = 120
@@ -47,6 +48,7 @@ class EventInput:
     fee_yen: int = 0
     audience: str = ""
     arrival_note: str = ""
+    max_companions: int = 1
     cohost_ids: tuple[int, ...] = ()
     employer_ids: tuple[int, ...] = ()
     # The report's sub-kinds (middle_senior, side_job seminars), which the indicators match.
@@ -257,6 +259,9 @@ def validate_event_input(data: Mapping[str, object]) -> EventInput:
         fee_yen=f.integer("fee_yen", "参加費", lo=0, hi=FEE_MAX, default=0),
         audience=f.text("audience", "対象", max_len=AUDIENCE_MAX),
         arrival_note=f.text("arrival_note", "来場の目安", max_len=ARRIVAL_NOTE_MAX),
+        max_companions=f.integer(
+            "max_companions", "同伴者の上限", lo=0, hi=COMPANIONS_MAX, default=1
+        ),
         cohost_ids=f.ids("cohost_ids", "共催団体"),
         employer_ids=f.ids("employer_ids", "参加企業"),
         sub_kind=_sub_kind(f),

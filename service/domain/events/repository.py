@@ -90,13 +90,13 @@ class EventRepository:
         return [by_id[i] for i in ids if i in by_id]
 
     async def session_counts(self, session_ids: list[int]) -> dict[int, tuple[int, int]]:
-        """session id -> (confirmed bookings, free seats)."""
+        """session id -> (confirmed people, counting every person of a party, free seats)."""
         if not session_ids:
             return {}
         rows = await self.db.execute(
             text("""
             SELECT s.id,
-                   (SELECT count(*) FROM bookings b
+                   (SELECT coalesce(sum(b.party_size), 0) FROM bookings b
                     WHERE b.session_id = s.id AND b.status = 'confirmed') AS confirmed,
                    (SELECT count(*) FROM session_seats st
                     WHERE st.session_id = s.id AND st.booking_id IS NULL) AS free

@@ -70,6 +70,8 @@ class EventView:
     sub_kind: str | None = None
     alarm_day_before: bool = True
     alarm_minutes_before: int | None = 120
+    # Companions (同伴者) one booking may bring; 0: none.
+    max_companions: int = 1
 
 
 @dataclass(frozen=True, slots=True)

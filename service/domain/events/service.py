@@ -96,6 +96,7 @@ def _event_view(e: Event, counts: dict[int, tuple[int, int]], now: datetime) -> 
         arrival_note=e.arrival_note,
         alarm_day_before=e.alarm_day_before,
         alarm_minutes_before=e.alarm_minutes_before,
+        max_companions=e.max_companions,
     )
 
 

@@ -15,6 +15,7 @@ from service.domain.bookings.enums import (
     HEARD_FROM,
     PERSON_WARDS,
 )
+from service.domain.bookings.schemas import CompanionView
 from service.domain.rosters.schemas import Roster, RosterEntry
 from service.local_time import TOKYO
 
@@ -41,6 +42,9 @@ HEADER = (
     "取消日時",
     "取消理由",
     "定員超過",
+    "区分",
+    "人数",
+    "配慮事項",
 )
 
 
@@ -72,13 +76,32 @@ def _row(e: RosterEntry) -> list[str]:
         _when(e.cancelled_at),
         e.cancel_reason or "",
         "あり" if e.capacity_override else "",
+        "本人",
+        str(e.party_size),
+        e.needs or "",
     ]
+
+
+def _companion_row(e: RosterEntry, c: CompanionView) -> list[str]:
+    """A companion on a line of their own under the holder (one line per person, so that
+    Excel counts people); the booking's contact and state, the companion's own name."""
+    status = "取消" if c.cancelled_at and e.status != "cancelled" else e.status
+    row = _row(e)
+    row[1] = BOOKING_STATUSES.get(status, status)
+    row[3], row[4] = c.name, c.name_kana
+    row[6:10] = ["", "", "", ""]
+    row[14] = _when(c.cancelled_at or e.cancelled_at)
+    row[15] = "" if c.cancelled_at else row[15]
+    row[-3:] = ["同伴者", "", ""]
+    return row
 
 
 def roster_rows(roster: Roster) -> Iterable[list[str]]:
     yield list(HEADER)
     for entry in (*roster.confirmed, *roster.waitlisted, *roster.cancelled):
         yield [safe_cell(cell) for cell in _row(entry)]
+        for companion in entry.companions:
+            yield [safe_cell(cell) for cell in _companion_row(entry, companion)]
 
 
 def roster_csv(roster: Roster) -> bytes:

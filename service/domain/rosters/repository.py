@@ -10,13 +10,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import contains_pattern
+from service.domain.bookings.schemas import CompanionView
 from service.domain.rosters.schemas import RosterEntry, SessionHeader
 
 _HEADER = text("""
     SELECT se.id, e.id AS event_id, e.title AS event_title, e.kind AS event_kind,
            e.status AS event_status, se.starts_at, se.ends_at, v.name AS venue_name, v.ward,
            se.capacity, se.status, se.waitlist_count, se.waitlist_limit, se.booking_opens_at,
-           se.booking_closes_at,
+           se.booking_closes_at, e.max_companions,
            (SELECT count(*) FROM session_seats st
             WHERE st.session_id = se.id AND st.booking_id IS NULL) AS free_seats,
            now() AS now
@@ -30,13 +31,16 @@ _ENTRIES = """
            b.phone,
            b.email, p.age_band, p.ward, b.heard_from, b.created_at, b.confirmed_at,
            b.waitlisted_at, b.cancelled_at, b.cancel_reason, b.checked_in_at, b.no_show_at,
-           b.capacity_override
+           b.capacity_override, b.party_size, b.needs
     FROM bookings b LEFT JOIN persons p ON p.id = b.person_id
     WHERE b.session_id = :sid
       AND (CAST(:text AS text) IS NULL
            OR replace(p.name, ' ', '') ILIKE :text ESCAPE '\\'
            OR replace(p.name_kana, ' ', '') LIKE :kana ESCAPE '\\'
-           OR (CAST(:digits AS text) IS NOT NULL AND b.phone LIKE :digits))
+           OR (CAST(:digits AS text) IS NOT NULL AND b.phone LIKE :digits)
+           OR EXISTS (SELECT 1 FROM booking_companions c WHERE c.booking_id = b.id
+                      AND (replace(c.name, ' ', '') ILIKE :text ESCAPE '\\'
+                           OR replace(c.name_kana, ' ', '') LIKE :kana ESCAPE '\\')))
     ORDER BY CASE b.status WHEN 'confirmed' THEN 0 WHEN 'waitlisted' THEN 1 ELSE 2 END,
              b.waitlist_position, p.name_kana, b.cancelled_at, b.id
 """
@@ -60,8 +64,8 @@ class BookingState:
     no_show_at: datetime | None
 
 
-def _entry(row: Any) -> RosterEntry:
-    return RosterEntry(**row._mapping)
+def _entry(row: Any, companions: dict[int, list[CompanionView]]) -> RosterEntry:
+    return RosterEntry(**row._mapping, companions=tuple(companions.get(row.id, ())))
 
 
 class RosterRepository:
@@ -78,8 +82,26 @@ class RosterRepository:
             params["text"] = contains_pattern(search.text)
             params["kana"] = contains_pattern(search.kana)
             params["digits"] = f"%{search.digits}%" if search.digits else None
-        rows = await self.db.execute(text(_ENTRIES), params)
-        return [_entry(r) for r in rows]
+        rows = list(await self.db.execute(text(_ENTRIES), params))
+        companions = await self.companions([r.id for r in rows])
+        return [_entry(r, companions) for r in rows]
+
+    async def companions(self, booking_ids: list[int]) -> dict[int, list[CompanionView]]:
+        out: dict[int, list[CompanionView]] = {}
+        if not booking_ids:
+            return out
+        rows = await self.db.execute(
+            text("""
+            SELECT booking_id, position, name, name_kana, cancelled_at FROM booking_companions
+            WHERE booking_id = ANY(:ids) ORDER BY booking_id, position
+        """),
+            {"ids": booking_ids},
+        )
+        for r in rows:
+            out.setdefault(r.booking_id, []).append(
+                CompanionView(r.position, r.name, r.name_kana, r.cancelled_at)
+            )
+        return out
 
     async def entry(self, booking_id: int) -> RosterEntry | None:
         sql = _ENTRIES.replace("WHERE b.session_id = :sid", "WHERE b.id = :bid", 1)
@@ -88,7 +110,21 @@ class RosterRepository:
                 text(sql), {"bid": booking_id, "text": None, "kana": None, "digits": None}
             )
         ).first()
-        return _entry(row) if row else None
+        return _entry(row, await self.companions([row.id])) if row else None
+
+    async def needs_by_session(self, event_id: int) -> dict[int, int]:
+        """session id -> live bookings that told us what they need at the door (配慮事項)."""
+        rows = await self.db.execute(
+            text("""
+            SELECT b.session_id, count(*) AS n FROM bookings b
+            JOIN sessions se ON se.id = b.session_id
+            WHERE se.event_id = :eid AND b.status IN ('confirmed', 'waitlisted')
+              AND b.needs IS NOT NULL
+            GROUP BY b.session_id
+        """),
+            {"eid": event_id},
+        )
+        return {int(r.session_id): int(r.n) for r in rows}
 
     async def lock_booking(self, booking_id: int) -> BookingState | None:
         row = (

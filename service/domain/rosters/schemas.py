@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from service.domain.bookings.normalize import format_code, format_phone
+from service.domain.bookings.schemas import CompanionView
 from service.local_time import TOKYO
 
 
@@ -31,6 +32,13 @@ class RosterEntry:
     checked_in_at: datetime | None
     no_show_at: datetime | None
     capacity_override: bool
+    party_size: int = 1
+    needs: str | None = None
+    companions: tuple[CompanionView, ...] = ()
+
+    @property
+    def live_companions(self) -> tuple[CompanionView, ...]:
+        return tuple(c for c in self.companions if c.cancelled_at is None)
 
     @property
     def display_code(self) -> str:
@@ -58,6 +66,7 @@ class SessionHeader:
     waitlist_limit: int
     booking_opens_at: datetime
     booking_closes_at: datetime
+    max_companions: int
     free_seats: int
     now: datetime
 
@@ -88,10 +97,24 @@ class Roster:
     cancelled: list[RosterEntry]
     query: str
 
+    # Counts are of people: a party of three checked in is three people at the door.
+    @property
+    def confirmed_people(self) -> int:
+        return sum(e.party_size for e in self.confirmed)
+
+    @property
+    def waitlisted_people(self) -> int:
+        return sum(e.party_size for e in self.waitlisted)
+
     @property
     def checked_in(self) -> int:
-        return sum(1 for e in self.confirmed if e.checked_in_at)
+        return sum(e.party_size for e in self.confirmed if e.checked_in_at)
 
     @property
     def walk_ins(self) -> int:
-        return sum(1 for e in self.confirmed if e.channel == "walk_in")
+        return sum(e.party_size for e in self.confirmed if e.channel == "walk_in")
+
+    @property
+    def with_needs(self) -> int:
+        """Live bookings that told us what they need at the door (配慮事項)."""
+        return sum(1 for e in (*self.confirmed, *self.waitlisted) if e.needs)

@@ -16,7 +16,7 @@ import jaconv
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.domain.accounts.access import require_booking, require_session
+from service.domain.accounts.access import require_booking, require_event, require_session
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import record
 from service.domain.accounts.repository import AccountRepository
@@ -29,6 +29,7 @@ from service.domain.bookings.schemas import ValidBooking, validate_booking_input
 from service.domain.bookings.service import (
     book,
     cancel_booking_by_id,
+    cancel_companion,
     promote_booking,
     queue_notices,
 )
@@ -51,6 +52,7 @@ _AUDITED = (
     "no_show_at",
     "cancel_reason",
     "capacity_override",
+    "party_size",
 )
 
 
@@ -391,3 +393,23 @@ async def cancel_for(
         raise _booking_not_found()
     await cancel_booking_by_id(db, booking_id, staff_id=actor.id, reason=text_reason)
     return await _audit_change(db, actor, "booking.cancel", before, booking_id)
+
+
+async def cancel_companion_for(
+    db: AsyncSession, actor: Actor, booking_id: int, position: int
+) -> RosterEntry:
+    """One companion of a party no longer comes (told the desk by phone): one seat back, the
+    waiting list moves up when its first party now fits."""
+    await require_booking(AccountRepository(db), actor, booking_id)
+    before = await RosterRepository(db).entry(booking_id)
+    if before is None:
+        raise _booking_not_found()
+    await cancel_companion(db, booking_id, position, staff_id=actor.id, self_service=False)
+    return await _audit_change(db, actor, "booking.companion_cancel", before, booking_id)
+
+
+async def needs_by_session(db: AsyncSession, actor: Actor, event_id: int) -> dict[int, int]:
+    """How many live bookings of each session of the event asked for help at the door: a count
+    for the event page (the texts themselves are on the roster)."""
+    await require_event(AccountRepository(db), actor, event_id)
+    return await RosterRepository(db).needs_by_session(event_id)
