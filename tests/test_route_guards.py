@@ -87,6 +87,7 @@ def route_ids(world: World) -> dict[str, int]:
         # No calendar link exists in the world: revoking one is a 404 for everybody (the
         # owner and admin rules are tested in test_calendar_feeds.py).
         "link_id": 1,
+        "position": 1,  # a companion of the booking
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Router
 
+from service.api.manage_calls import ManageCallOutcomeController, ManageCallsController
 from service.api.manage_events import (
     ManageEventsController,
     ManageReferenceController,
@@ -26,6 +27,8 @@ manage_api_router = Router(
         ManageReferenceController,
         ManageRosterController,
         ManageBookingController,
+        ManageCallsController,
+        ManageCallOutcomeController,
         ManageUsersController,
         ManageAuditController,
         ManageLoginLocksController,

@@ -10,6 +10,7 @@ from service.staff_auth import STAFF_DEPENDENCIES, staff_guard
 from service.web.manage_admin import ManageAdminPages
 from service.web.manage_auth import ManageLoginPages, logout_page
 from service.web.manage_calendar_links import ManageCalendarLinkPages
+from service.web.manage_calls import ManageCallPages
 from service.web.manage_events import ManageEventPages
 from service.web.manage_indicators import ManageIndicatorPages
 from service.web.manage_rosters import ManageBookingPages, ManageRosterPages
@@ -20,6 +21,7 @@ manage_pages_router = Router(
         ManageEventPages,
         ManageRosterPages,
         ManageBookingPages,
+        ManageCallPages,
         ManageAdminPages,
         ManageIndicatorPages,
         ManageCalendarLinkPages,

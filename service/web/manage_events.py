@@ -3,7 +3,7 @@ cancelling, and adding venues and organizations."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -20,6 +20,7 @@ from service.domain.events.admin_schemas import (
     validate_venue_input,
 )
 from service.domain.events.schemas import EventView, SessionView
+from service.domain.notifications.calls import call_counts
 from service.domain.rosters import service as rosters
 from service.local_time import TOKYO
 from service.staff_auth import Staff
@@ -111,6 +112,7 @@ class ManageEventPages(Controller):
             q=q or "",
             past=past,
             error=error,
+            calls=await call_counts(db, staff, datetime.now(UTC)),
         )
 
     # --- events --------------------------------------------------------------------------

@@ -287,19 +287,16 @@ class ManageBookingPages(Controller):
         try:
             await rosters.cancel_companion_for(db, staff, booking_id, position)
         except Conflict as exc:
-            await db.rollback()
-            entry = await rosters.get_booking(db, staff, booking_id)
-            session_id = await rosters.session_of_booking(db, staff, booking_id)
-            header = await rosters.session_header(db, staff, session_id)
-            return page(
-                "manage/booking.html",
-                staff,
-                status_code=409,
-                error=exc.message,
-                entry=entry,
-                s=header,
-            )
+            return await rerender(db, exc, partial(self._booking_page, db, staff, booking_id))
         return see_other(f"/manage/bookings/{booking_id}", done="companion_cancelled")
+
+    async def _booking_page(
+        self, db: DB, staff: Staff, booking_id: int, refusal: Refusal
+    ) -> Template:
+        entry = await rosters.get_booking(db, staff, booking_id)
+        session_id = await rosters.session_of_booking(db, staff, booking_id)
+        header = await rosters.session_header(db, staff, session_id)
+        return page("manage/booking.html", staff, error=refusal.message, entry=entry, s=header)
 
     @get("/cancel")
     async def cancel_form(self, db: DB, staff: Staff, booking_id: FromPath[int]) -> Template:

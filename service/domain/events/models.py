@@ -120,6 +120,8 @@ class Event(Timestamped, Base):
     arrival_note: Mapped[str] = mapped_column(String(500), default="", server_default="")
     # How many companions (同伴者) one booking may bring; 0 turns companions off.
     max_companions: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
+    # People without e-mail get a call (電話連絡リスト) for the day-before reminder.
+    call_reminders: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

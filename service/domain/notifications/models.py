@@ -66,3 +66,37 @@ class Notification(Timestamped, Base):
     message_id: Mapped[str | None] = mapped_column(String(250))
     # How many times a worker took it (the lease's generation): only the current holder marks it.
     claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+CALL_STATES = ("open", "done", "declined")
+CALL_REASONS = ("no_email", "mail_failed")
+
+
+class CallTask(Timestamped, Base):
+    """A notice that has to be told by phone (電話連絡リスト): the person has no e-mail address,
+    or the mail failed for good. One task per notice; staff record the outcome of the call."""
+
+    __tablename__ = "call_tasks"
+    __table_args__ = (
+        one_of("state", CALL_STATES),
+        one_of("reason", CALL_REASONS),
+        CheckConstraint("(state = 'open') = (closed_at IS NULL)", name="closed_iff_not_open"),
+        Index("ix_call_tasks_booking_id", "booking_id"),
+        Index("ix_call_tasks_open_due", "due_at", postgresql_where=text("state = 'open'")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    notification_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notifications.id", ondelete="SET NULL"), unique=True
+    )
+    kind: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(String(20))
+    # What to tell them, in plain Japanese, written when the task is made.
+    script: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(20), default="open", server_default="open")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

@@ -38,6 +38,9 @@ class MailFacts:
     venue_ward: str
     access_notes: str
     calendar_token: str
+    party_size: int = 1
+    call_reminders: bool = False
+    phone: str = ""
 
 
 class NotificationRepository:
@@ -103,6 +106,9 @@ class NotificationRepository:
                 Venue.ward.label("venue_ward"),
                 Venue.access_notes,
                 Booking.calendar_token,
+                Booking.party_size,
+                Event.call_reminders,
+                Booking.phone,
             )
             .join(Person, Person.id == Booking.person_id)
             .join(EventSession, EventSession.id == Booking.session_id)

@@ -30,6 +30,8 @@ from service.domain import clock
 from service.domain.calendars import service as calendars
 from service.domain.indicators.survey import SURVEYED_KINDS
 from service.domain.indicators.survey import VALID_DAYS as SURVEY_VALID_DAYS
+from service.domain.notifications.call_scripts import CALL_KINDS
+from service.domain.notifications.calls import facts_with_address, needs_call, open_call_task
 from service.domain.notifications.mail import (
     BadAddress,
     build_message,
@@ -154,7 +156,8 @@ async def _take(db: AsyncSession, settings: Settings, notification_id: int) -> L
     if facts is None:
         await repo.mark_skipped(notice, "booking_missing")
         return Outcome.SKIPPED
-    reason = skip_reason(notice.kind, facts, clock.now())
+    now = clock.now()
+    reason = skip_reason(notice.kind, facts, now)
     if reason is None:
         try:
             to = recipient(facts.email or "")
@@ -163,6 +166,20 @@ async def _take(db: AsyncSession, settings: Settings, notification_id: int) -> L
     if reason is not None:
         await repo.mark_skipped(notice, reason)
         log.info("notification_skipped", id=notice.id, kind=notice.kind, reason=reason)
+        if (
+            reason in ("no_email", "invalid_email")
+            and needs_call(notice.kind, facts)
+            and skip_reason(notice.kind, facts_with_address(facts), now) is None
+        ):
+            # Nobody to mail: the desk phones them instead (電話連絡リスト).
+            await open_call_task(
+                db,
+                notification_id=notice.id,
+                kind=notice.kind,
+                facts=facts,
+                reason="no_email",
+                now=now,
+            )
         return Outcome.SKIPPED
     calendar = None
     if notice.kind in CALENDAR_ATTACHED:
@@ -212,7 +229,20 @@ async def _record_failure(
     permanent = isinstance(exc, aiosmtplib.SMTPException) and _is_permanent(exc)
     retry_in = None if permanent else _retry_in(notice.attempts)
     async with unit_of_work() as db:
-        await NotificationRepository(db).mark_failed_attempt(notice, f"smtp: {exc!r}", retry_in)
+        repo = NotificationRepository(db)
+        await repo.mark_failed_attempt(notice, f"smtp: {exc!r}", retry_in)
+        facts = await repo.mail_facts(notice.booking_id)
+        if retry_in is None and facts is not None and notice.kind in CALL_KINDS:
+            # Failed for good: the person still has to be told, so the desk phones them
+            # (not about the survey: nobody is phoned about that).
+            await open_call_task(
+                db,
+                notification_id=notice.id,
+                kind=notice.kind,
+                facts=facts,
+                reason="mail_failed",
+                now=clock.now(),
+            )
     log.warning(
         "notification_send_failed",
         id=notice.id,

@@ -31,7 +31,9 @@ _ENTRIES = """
            b.phone,
            b.email, p.age_band, p.ward, b.heard_from, b.created_at, b.confirmed_at,
            b.waitlisted_at, b.cancelled_at, b.cancel_reason, b.checked_in_at, b.no_show_at,
-           b.capacity_override, b.party_size, b.needs
+           b.capacity_override, b.party_size, b.needs,
+           (SELECT count(*) FROM call_tasks t
+            WHERE t.booking_id = b.id AND t.state = 'open') AS open_calls
     FROM bookings b LEFT JOIN persons p ON p.id = b.person_id
     WHERE b.session_id = :sid
       AND (CAST(:text AS text) IS NULL

@@ -34,6 +34,8 @@ class RosterEntry:
     capacity_override: bool
     party_size: int = 1
     needs: str | None = None
+    # Open tasks on the call list (要連絡): the person still has to be phoned.
+    open_calls: int = 0
     companions: tuple[CompanionView, ...] = ()
 
     @property

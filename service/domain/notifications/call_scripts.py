@@ -1,0 +1,74 @@
+"""What the desk says on the phone (the script line of a call task), in plain Japanese."""
+
+from __future__ import annotations
+
+from service.domain.bookings.normalize import format_code
+from service.domain.notifications.formatting import jp_when
+from service.domain.notifications.repository import MailFacts
+
+# What each notice is about, for the call list's columns.
+CALL_KINDS = {
+    "booking_promoted": "キャンセル待ちから確定",
+    "session_changed": "日時・会場の変更",
+    "session_cancelled": "開催中止",
+    "reminder": "前日のお知らせ",
+    "booking_confirmed": "予約の確認",
+    "booking_waitlisted": "キャンセル待ちの受付",
+    "booking_cancelled": "取消の確認",
+}
+# The lower, the more urgent (a seat given from the waiting list must be taken up or freed).
+KIND_RANK = {
+    "booking_promoted": 0,
+    "session_changed": 1,
+    "session_cancelled": 2,
+    "reminder": 3,
+}
+
+
+def _place(facts: MailFacts) -> str:
+    if facts.venue_ward == "online":
+        return "オンラインで"
+    return f"{facts.venue_name.strip()}で"
+
+
+def call_script(kind: str, facts: MailFacts, reason: str) -> str:
+    """One paragraph to read out: who we are, what happened, what they should do."""
+    name = facts.name.strip()
+    title = facts.event_title.strip()
+    when = jp_when(facts.starts_at, facts.ends_at)
+    code = format_code(facts.code)
+    people = f"（{facts.party_size}名様）" if facts.party_size > 1 else ""
+    opening = f"{name}様でいらっしゃいますか。"
+    if reason == "mail_failed":
+        opening += "お送りしたメールが届かなかったため、お電話しました。"
+    if kind == "booking_promoted":
+        body = (
+            f"キャンセル待ちでお申し込みの「{title}」{when}に空きが出て、"
+            f"ご予約{people}が確定しました。予約番号は {code} です。"
+            "ご都合が悪くなった場合は、お知らせください。"
+        )
+    elif kind == "session_changed":
+        body = (
+            f"ご予約の「{title}」の日時または会場が変わりました。"
+            f"新しい日時は{when}、{_place(facts)}行います。"
+            "ご都合が合わない場合は、取り消しもできます。"
+        )
+    elif kind == "session_cancelled":
+        reason_text = (facts.session_cancel_reason or "").strip()
+        because = f"{reason_text}のため、" if reason_text else ""
+        body = f"ご予約の「{title}」{when}は、{because}中止になりました。申し訳ございません。"
+    elif kind == "reminder":
+        if facts.venue_ward == "online":
+            body = f"明日{when}の「{title}」（オンライン）のご案内です。参加方法をお伝えします。"
+        else:
+            body = f"明日{when}、{_place(facts)}「{title}」があります。お気をつけてお越しください。"
+    elif kind == "booking_cancelled":
+        body = f"「{title}」{when}のご予約の取り消しを承りました（予約番号 {code}）。"
+    elif kind == "booking_waitlisted":
+        body = (
+            f"「{title}」{when}はキャンセル待ち（{facts.waitlist_position}番目）で受け付けました。"
+            f"予約番号は {code} です。"
+        )
+    else:
+        body = f"「{title}」{when}のご予約を承っています。予約番号は {code} です。"
+    return opening + body

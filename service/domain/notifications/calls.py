@@ -1,0 +1,223 @@
+"""The call list (電話連絡リスト): every notice that could not go by mail becomes a call task
+with the person, the phone number, what to tell them and when.
+
+A notice turns into a task where the mail would have gone: the worker finds no (usable) e-mail
+address, or the mail fails for good. Only notices that change what the person should do are
+phoned: a seat given from the waiting list, a changed or cancelled session, and the day-before
+reminder when the event asks for it; any mail that fails becomes a task, as the person expected
+to hear from us."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.domain.accounts.access import require_booking
+from service.domain.accounts.actor import Actor
+from service.domain.accounts.audit import record
+from service.domain.accounts.repository import AccountRepository
+from service.domain.bookings.service import cancel_booking_by_id
+from service.domain.errors import Conflict, InvalidInput, NotFound
+from service.domain.notifications.call_repository import CallRepository
+from service.domain.notifications.call_schemas import (
+    CALL_OUTCOMES,
+    CALL_REASON_LABELS,
+    CALL_STATE_LABELS,
+    CallCounts,
+    CallTaskView,
+)
+from service.domain.notifications.call_scripts import CALL_KINDS, call_script
+from service.domain.notifications.repository import MailFacts
+from service.domain.rosters.csv_export import BOM, safe_cell
+from service.domain.rosters.repository import RosterRepository
+from service.domain.rosters.schemas import RosterEntry
+from service.local_time import TOKYO
+
+PHONED_KINDS = ("booking_promoted", "session_changed", "session_cancelled")
+# 不在: try again a little later the same day (the desk is open 9:00-17:00).
+TRY_AGAIN_AFTER = timedelta(hours=2)
+CALL_STATES = ("open", "done", "declined")
+
+
+def needs_call(kind: str, facts: MailFacts) -> bool:
+    """Whether a notice that cannot be mailed must be phoned instead."""
+    return kind in PHONED_KINDS or (kind == "reminder" and facts.call_reminders)
+
+
+async def open_call_task(
+    db: AsyncSession,
+    *,
+    notification_id: int | None,
+    kind: str,
+    facts: MailFacts,
+    reason: str,
+    now: datetime,
+) -> int | None:
+    """The task for one notice (at most one: the notice id is unique among tasks)."""
+    return await CallRepository(db).add(
+        booking_id=facts.booking_id,
+        notification_id=notification_id,
+        kind=kind,
+        reason=reason,
+        script=call_script(kind, facts, reason),
+        due_at=now,
+    )
+
+
+def facts_with_address(facts: MailFacts) -> MailFacts:
+    """The same booking as if it had an address: to judge whether the notice is still
+    current (a promotion cancelled since needs no call either)."""
+    return replace(facts, email="call-list@example.invalid")
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), tzinfo=TOKYO)
+    return start, start + timedelta(days=1)
+
+
+def today(now: datetime) -> date:
+    return now.astimezone(TOKYO).date()
+
+
+async def list_call_tasks(
+    db: AsyncSession,
+    actor: Actor,
+    now: datetime,
+    *,
+    day: date | None = None,
+    state: str | None = "open",
+) -> list[CallTaskView]:
+    """Today's (or `day`'s) tasks first, by urgency: open before handled, due by the end of
+    today before later, the sooner session first, a promotion before other notices. `day`:
+    open tasks due by its end, handled ones closed on it. Co-host staff see their events'."""
+    _, today_end = _day_bounds(today(now))
+    day_start, day_end = _day_bounds(day) if day is not None else (None, None)
+    return await CallRepository(db).tasks(
+        org_id=None if actor.sees_everything else actor.organization_id or -1,
+        state=state,
+        day_start=day_start,
+        day_end=day_end,
+        today_end=today_end,
+    )
+
+
+async def call_counts(db: AsyncSession, actor: Actor, now: datetime) -> CallCounts:
+    _, today_end = _day_bounds(today(now))
+    org = None if actor.sees_everything else actor.organization_id or -1
+    due_today, total = await CallRepository(db).open_counts(org, today_end)
+    return CallCounts(today=due_today, total=total)
+
+
+async def export_call_tasks(
+    db: AsyncSession, actor: Actor, now: datetime, *, day: date | None, state: str | None
+) -> bytes:
+    """The list as CSV; exporting personal data goes to the audit log, as rosters do."""
+    tasks = await list_call_tasks(db, actor, now, day=day, state=state)
+    await record(
+        AccountRepository(db),
+        actor,
+        "calls.export",
+        "call_tasks",
+        None,
+        after={"rows": len(tasks), "day": day.isoformat() if day else None, "state": state},
+    )
+    return calls_csv(tasks)
+
+
+def calls_csv(tasks: list[CallTaskView]) -> bytes:
+    """For Excel: UTF-8 with a BOM, CRLF, formula-looking cells escaped."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(
+        [
+            "期限",
+            "状態",
+            "内容",
+            "理由",
+            "氏名",
+            "フリガナ",
+            "電話番号",
+            "人数",
+            "イベント",
+            "開催日時",
+            "予約番号",
+            "伝えること",
+            "試行回数",
+        ]
+    )
+    for t in tasks:
+        row = [
+            t.due_at.astimezone(TOKYO).strftime("%Y/%m/%d %H:%M"),
+            CALL_STATE_LABELS.get(t.state, t.state),
+            CALL_KINDS.get(t.kind, t.kind),
+            CALL_REASON_LABELS.get(t.reason, t.reason),
+            t.name,
+            t.name_kana,
+            t.display_phone,
+            str(t.party_size),
+            t.event_title,
+            t.starts_at.astimezone(TOKYO).strftime("%Y/%m/%d %H:%M"),
+            t.display_code,
+            t.script,
+            str(t.attempts),
+        ]
+        writer.writerow([safe_cell(c) for c in row])
+    return (BOM + out.getvalue()).encode("utf-8")
+
+
+def parse_filters(day: str | None, state: str | None) -> tuple[date | None, str | None]:
+    """The list's filters as typed: a day (YYYY-MM-DD, Japan) and a state (or `all`)."""
+    fields: dict[str, str] = {}
+    parsed_day: date | None = None
+    if day:
+        try:
+            parsed_day = date.fromisoformat(day.strip())
+        except ValueError:
+            fields["day"] = "日付は 2025-10-21 の形で指定してください。"
+    chosen = (state or "open").strip()
+    if chosen not in (*CALL_STATES, "all"):
+        fields["state"] = "状態は open, done, declined, all のどれかです。"
+    if fields:
+        raise InvalidInput(fields=fields)
+    return parsed_day, None if chosen == "all" else chosen
+
+
+async def call_outcome(
+    db: AsyncSession, actor: Actor, booking_id: int, outcome: str, now: datetime
+) -> RosterEntry:
+    """What came of a call to the person behind a booking; it settles every open call task of
+    the booking (one call tells them everything). 連絡済 closes them; 不在 keeps them open and
+    due again later; 辞退 cancels the booking (the next party on the waiting list moves up)."""
+    await require_booking(AccountRepository(db), actor, booking_id)
+    before = await RosterRepository(db).entry(booking_id)
+    if before is None:
+        raise NotFound("予約が見つかりません。", code="booking_not_found")
+    if outcome not in CALL_OUTCOMES:
+        raise InvalidInput(fields={"outcome": "連絡の結果を選んでください。"})
+    calls = CallRepository(db)
+    if outcome == "declined":
+        if before.status == "cancelled":
+            raise Conflict("この予約はすでに取り消されています。", code="already_cancelled")
+        await cancel_booking_by_id(db, booking_id, staff_id=actor.id, reason="電話連絡で辞退")
+    tasks = await calls.lock_open(booking_id)
+    if not tasks:
+        raise Conflict("この方への連絡は、すでに済んでいます。", code="no_open_call")
+    if outcome == "no_answer":
+        await calls.try_later(tasks, now + TRY_AGAIN_AFTER)
+    else:
+        await calls.close(tasks, "done" if outcome == "reached" else "declined", actor.id)
+    await record(
+        AccountRepository(db),
+        actor,
+        f"call.{outcome}",
+        "booking",
+        booking_id,
+        after={"call_tasks": tasks, "outcome": outcome},
+    )
+    after = await RosterRepository(db).entry(booking_id)
+    assert after is not None
+    return after
