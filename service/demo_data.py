@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.demo_indicators import load_indicator_demo
 from service.domain.bookings.repository import BookingRepository
+from service.domain.bookings.schemas import ValidBooking, ValidCompanion
+from service.domain.bookings.service import book, cancel_booking
 from service.domain.events.models import Event, EventSession, Organization, Venue
 from service.domain.events.repository import EventRepository
 from service.local_time import TOKYO
@@ -288,3 +290,66 @@ async def load_demo_data(db: AsyncSession, today: date | None = None) -> bool:
     held_at = next(v for v in venues.values() if v.ward != "online")
     await load_indicator_demo(db, today, created, held_at)
     return True
+
+
+DEMO_FAMILY_NAMES = (
+    "佐藤 鈴木 高橋 田中 伊藤 渡辺 山本 中村 小林 加藤 吉田 山田 佐々木 山口 松本".split()
+)
+DEMO_FAMILY_KANA = (
+    "サトウ スズキ タカハシ タナカ イトウ ワタナベ ヤマモト ナカムラ コバヤシ カトウ ヨシダ "
+    "ヤマダ ササキ ヤマグチ マツモト"
+).split()
+
+
+def _demo_person(i: int) -> ValidBooking:
+    return ValidBooking(
+        name=f"{DEMO_FAMILY_NAMES[i]} 一男",
+        name_kana=f"{DEMO_FAMILY_KANA[i]} カズオ",
+        phone=f"0543{i:06d}",
+        age_band="65_69",
+        ward="shimizu",
+        heard_from="dm",
+    )
+
+
+async def load_demo_bookings(db: AsyncSession) -> None:
+    """A few bookings that show what the desk deals with: a couple on one landline (同伴者)
+    with a need at the door, and a full 出張相談会 whose waiting list moved up a person without
+    e-mail, who is then on the call list (電話連絡リスト) once the worker has handled the
+    notice. Booked through the booking core, as the desk would."""
+    consultation = await db.scalar(
+        select(Event).where(Event.title.like("%出張相談会%")).order_by(Event.id)
+    )
+    if consultation is None:
+        return
+    sessions = list(
+        await db.scalars(
+            select(EventSession)
+            .where(EventSession.event_id == consultation.id)
+            .order_by(EventSession.starts_at)
+        )
+    )
+    first, second = sessions[0], sessions[-1]
+    couple = ValidBooking(
+        name="清水 一郎",
+        name_kana="シミズ イチロウ",
+        phone="0543542111",
+        age_band="70_74",
+        ward="shimizu",
+        heard_from="magazine",
+        companions=(ValidCompanion("清水 幸子", "シミズ サチコ"),),
+        needs="妻は補聴器を使っています。前のほうの席を希望",
+    )
+    await book(db, first.id, couple, channel="phone")
+    booked = [await book(db, second.id, _demo_person(i), channel="phone") for i in range(15)]
+    waiting = ValidBooking(
+        name="松井 春子",
+        name_kana="マツイ ハルコ",
+        phone="0543667788",
+        age_band="70_74",
+        ward="shimizu",
+        heard_from="hello_work",
+    )
+    await book(db, second.id, waiting, channel="phone")
+    # One of the fifteen calls off: the seat goes to 松井さん, who has no e-mail address.
+    await cancel_booking(db, booked[3].code, booked[3].phone, reason="体調不良のため")

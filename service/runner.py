@@ -144,7 +144,7 @@ async def _load_demo(database_url: str, *, with_staff: bool = False) -> bool:
     """Demo events; in development also demo staff logins with fresh random passwords, written
     to .data/demo-logins.txt (never a fixed password, never outside development)."""
     from service.db import make_engine, make_session_factory
-    from service.demo_data import load_demo_data
+    from service.demo_data import load_demo_bookings, load_demo_data
     from service.domain.accounts.repository import AccountRepository
     from service.domain.accounts.service import create_staff_user
     from service.settings import to_asyncpg_url
@@ -154,6 +154,8 @@ async def _load_demo(database_url: str, *, with_staff: bool = False) -> bool:
     try:
         async with make_session_factory(engine)() as db:
             loaded = await load_demo_data(db)
+            if loaded:
+                await load_demo_bookings(db)
             logins: list[str] = []
             if loaded and with_staff:
                 repo = AccountRepository(db)

@@ -15,6 +15,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.demo_data import load_demo_bookings, load_demo_data
 from service.domain.bookings import service as bookings
 from service.domain.bookings.normalize import format_code
 from service.jobs import enqueue_after_commit_jobs
@@ -30,9 +31,11 @@ from tests.mail_support import (
     smtp_server,
     tokyo_day,
     with_smtp_port,
+    worker_context,
 )
 from tests.manage_support import bearer, csrf_token, issue_token, make_staff, web_login
 from tests.test_booking_concurrency import check_session_invariants
+from workers.notifications import sweep_notifications
 
 
 @pytest.fixture
@@ -173,3 +176,25 @@ async def test_declining_by_phone_promotes_the_next_party(
     assert rows[0][:3] == ["期限", "状態", "内容"] and len(rows) == 3
     bad = await client.get("/api/v1/manage/call-tasks", params={"day": "昨日"}, headers=headers)
     assert bad.status_code == 422 and "day" in bad.json()["fields"]
+
+
+async def test_the_demo_has_a_couple_and_a_promoted_person_on_the_call_list(
+    db: AsyncSession, mail_settings: Settings
+) -> None:
+    assert await load_demo_data(db)
+    await load_demo_bookings(db)
+    await db.commit()
+    async with worker_context(mail_settings) as ctx:
+        await sweep_notifications(ctx)
+    await run_worker(mail_settings)
+    couple = (
+        await db.execute(text("SELECT party_size, needs FROM bookings WHERE phone = '0543542111'"))
+    ).one()
+    assert couple.party_size == 2 and couple.needs
+    [task] = await tasks(db)
+    assert task.kind == "booking_promoted" and task.reason == "no_email"
+    name = await db.scalar(
+        text("SELECT p.name FROM bookings b JOIN persons p ON p.id = b.person_id WHERE b.id = :b"),
+        {"b": task.booking_id},
+    )
+    assert name == "松井 春子"
