@@ -116,6 +116,7 @@ class DemoEvent:
     arrival_note: str = ""
 
 
+DEMO_JOIN_URL = "https://meet.example.jp/nextwork-shinkoryukai-demo"
 CONTACT = ""  # the desk itself: its phone number and hours come from the settings (the call box)
 
 EVENTS = [
@@ -284,6 +285,11 @@ async def load_demo_data(db: AsyncSession, today: date | None = None) -> bool:
                 booking_opens_at=_at(today - timedelta(days=1), time(9)),
                 booking_closes_at=_at(day - timedelta(days=1), time(17)),
             )
+            if venues[s.venue].ward == "online":
+                # A made-up link: it reaches only confirmed people (done page, mails, calls).
+                session.is_online = True
+                session.join_url = DEMO_JOIN_URL
+                session.join_instructions = "ミーティングID: 000 0000 0000　パスコード: 2770"
             db.add(session)
             await db.flush()
             await BookingRepository(db).add_seats(session.id, 1, s.capacity)
@@ -353,3 +359,18 @@ async def load_demo_bookings(db: AsyncSession) -> None:
     await book(db, second.id, waiting, channel="phone")
     # One of the fifteen calls off: the seat goes to 松井さん, who has no e-mail address.
     await cancel_booking(db, booked[3].code, booked[3].phone, reason="体調不良のため")
+    online = await db.scalar(
+        select(EventSession).where(EventSession.is_online.is_(True)).order_by(EventSession.id)
+    )
+    if online is not None:
+        # Her confirmation mail (in .data/mail/new/) carries the join link; public pages do not.
+        online_person = ValidBooking(
+            name="駿河 花子",
+            name_kana="スルガ ハナコ",
+            phone="09012345678",
+            email="hanako@example.jp",
+            age_band="55_59",
+            ward="suruga",
+            heard_from="website",
+        )
+        await book(db, online.id, online_person)

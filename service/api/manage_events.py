@@ -68,6 +68,15 @@ class SessionBody(msgspec.Struct, forbid_unknown_fields=True):
     waitlist_limit: int = 0
     booking_opens_at: Moment | None = None
     booking_closes_at: Moment | None = None
+    is_online: bool = False
+    join_url: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="Online sessions: the join link, told only to confirmed people (done "
+            "page, look-up, mails, call list), never on public pages, feeds or .ics files."
+        ),
+    ] = None
+    join_instructions: str | None = None
 
 
 class ReasonBody(msgspec.Struct, forbid_unknown_fields=True):

@@ -20,6 +20,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.dependencies import DB, AppSettings, Redis
+from service.domain.bookings import service as bookings
 from service.domain.bookings import use_cases
 from service.domain.bookings.enums import AGE_BANDS, HEARD_FROM, PERSON_WARDS
 from service.domain.bookings.errors import session_not_found
@@ -305,4 +306,5 @@ class BookingPages(Controller):
             receipt=receipt,
             display_code=format_code(receipt.code),
             calendar_url=await calendars.booking_calendar_path(db, receipt.code),
+            joining=await bookings.joining(db, receipt.code),
         )

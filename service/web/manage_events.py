@@ -296,9 +296,11 @@ class ManageEventPages(Controller):
     @get("/sessions/{session_id:int}/edit", opt=ORGANIZER)
     async def edit_session(self, db: DB, staff: Staff, session_id: FromPath[int]) -> Template:
         event, session = await admin_sessions.show_session(db, staff, session_id)
-        return await self._session_form(
-            db, staff, event, values=_session_values(session), errors={}, session=session
-        )
+        values = {
+            **_session_values(session),
+            **await admin_sessions.session_joining(db, staff, session_id),
+        }
+        return await self._session_form(db, staff, event, values=values, errors={}, session=session)
 
     @post("/sessions/{session_id:int}", opt=ORGANIZER, status_code=303)
     async def update_session(

@@ -231,7 +231,7 @@ _VIEW = """
            b.party_size, b.needs, se.id AS session_id, e.id AS event_id,
            e.title AS event_title, e.kind AS event_kind,
            se.starts_at, se.ends_at, v.name AS venue_name, v.address AS venue_address,
-           v.ward, se.status AS session_status
+           v.ward, se.status AS session_status, se.is_online, se.join_url, se.join_instructions
     FROM bookings b
     LEFT JOIN persons p ON p.id = b.person_id
     JOIN sessions se ON se.id = b.session_id
@@ -294,6 +294,9 @@ def _view(row: Any, companions: tuple[CompanionView, ...]) -> BookingView:
             venue_address=m["venue_address"],
             ward=m["ward"],
             status=m["session_status"],
+            is_online=m["is_online"],
+            join_url=m["join_url"],
+            join_instructions=m["join_instructions"],
         ),
         party_size=m["party_size"],
         needs=m["needs"],

@@ -80,6 +80,10 @@ class SessionSummary:
     venue_address: str
     ward: str
     status: str
+    # Online sessions: how to join. Only for the booked person's own views (never public).
+    is_online: bool = False
+    join_url: str | None = None
+    join_instructions: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,11 @@ class BookingView:
     @property
     def live_companions(self) -> tuple[CompanionView, ...]:
         return tuple(c for c in self.companions if c.cancelled_at is None)
+
+    @property
+    def can_join(self) -> bool:
+        """A confirmed booking of an online session is told how to join."""
+        return self.status == "confirmed" and self.session.is_online
 
     @property
     def display_code(self) -> str:

@@ -198,6 +198,13 @@ async def find_booking(db: AsyncSession, code: str, phone: str) -> BookingView:
     return view
 
 
+async def joining(db: AsyncSession, code: str) -> BookingView | None:
+    """The booking behind a signed receipt (the done page), when it is a confirmed booking of
+    an online session: its join link is shown there. None otherwise."""
+    view = await BookingRepository(db).view_by_code(code)
+    return view if view is not None and view.can_join else None
+
+
 async def cancel_booking(
     db: AsyncSession, code: str, phone: str, *, reason: str | None = None
 ) -> BookingView:

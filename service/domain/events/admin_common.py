@@ -29,6 +29,8 @@ def _session_values(s: EventSession) -> dict[str, Any]:
         "booking_closes_at": s.booking_closes_at,
         "status": s.status,
         "cancel_reason": s.cancel_reason,
+        "is_online": s.is_online,
+        "join_url": s.join_url,
     }
 
 

@@ -114,6 +114,9 @@ class EventAdminRepository:
         stmt = select(Event).where(Event.id == event_id).with_for_update()
         return (await self.db.scalars(stmt)).one_or_none()
 
+    async def session(self, session_id: int) -> EventSession | None:
+        return await self.db.get(EventSession, session_id)
+
     async def session_for_update(self, session_id: int) -> EventSession | None:
         """The session row under the same lock as every other change to its seats and waiting
         list (FOR NO KEY UPDATE, see bookings.repository): a plain FOR UPDATE also blocks the

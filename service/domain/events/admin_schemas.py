@@ -27,6 +27,9 @@ ARRIVAL_NOTE_MAX = 500
 TAG_MAX = 50
 TAGS_MAX = 10
 CAPACITY_MAX = 1_000
+JOIN_URL_MAX = 500
+JOIN_INSTRUCTIONS_MAX = 1000
+_URL = re.compile(r"^https?://[^\s<>\"']+$")
 COMPANIONS_MAX = 5  # the schema's ceiling (events.max_companions)
 WAITLIST_MAX = 500
 REASON_MAX = 500
@@ -85,6 +88,9 @@ class SessionInput:
     waitlist_limit: int
     booking_opens_at: datetime | None
     booking_closes_at: datetime | None
+    is_online: bool = False
+    join_url: str | None = None
+    join_instructions: str | None = None
 
 
 class FieldReader:
@@ -301,9 +307,19 @@ def validate_session_input(data: Mapping[str, object]) -> SessionInput:
         f.errors["booking_closes_at"] = "受付締切は終了日時より前にしてください。"
     if opens and closes and closes <= opens:
         f.errors["booking_closes_at"] = "受付締切は受付開始より後にしてください。"
+    is_online = f.data.get("is_online") in (True, "1", "true", "on")
+    join_url = f.text("join_url", "参加用URL", max_len=JOIN_URL_MAX)
+    if join_url and (not _URL.match(join_url)):
+        f.errors["join_url"] = "参加用URLは https:// で始まるURLを入力してください。"
+    instructions = f.text("join_instructions", "参加方法の案内", max_len=JOIN_INSTRUCTIONS_MAX)
+    if (join_url or instructions) and not is_online:
+        f.errors["is_online"] = "参加用URLや参加方法は、オンラインの回にだけ設定できます。"
     f.done()
     assert starts_at is not None and ends_at is not None
     return SessionInput(
+        is_online=is_online,
+        join_url=join_url or None,
+        join_instructions=instructions or None,
         venue_id=venue_id,
         starts_at=starts_at,
         ends_at=ends_at,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -76,6 +77,9 @@ async def add_session(
             waitlist_limit=data.waitlist_limit,
             booking_opens_at=opens,
             booking_closes_at=closes,
+            is_online=data.is_online,
+            join_url=data.join_url,
+            join_instructions=data.join_instructions,
         )
     )
     # The seats are what bookers claim; a session without them could never be booked.
@@ -120,6 +124,9 @@ async def update_session(
     session.waitlist_limit = data.waitlist_limit
     session.booking_opens_at = opens
     session.booking_closes_at = closes
+    session.is_online = data.is_online
+    session.join_url = data.join_url
+    session.join_instructions = data.join_instructions
     await repo.save()
     promoted: list[int] = []
     if data.capacity != session.capacity:
@@ -226,3 +233,16 @@ async def cancel_event(db: AsyncSession, actor: Actor, event_id: int, reason: ob
         before={"status": before},
         after={"status": "cancelled", "reason": text_reason},
     )
+
+
+async def session_joining(db: AsyncSession, actor: Actor, session_id: int) -> dict[str, Any]:
+    """The online fields of a session for its edit form (staff only: never on public views)."""
+    await show_session(db, actor, session_id)
+    session = await EventAdminRepository(db).session(session_id)
+    if session is None:
+        raise session_not_found()
+    return {
+        "is_online": "1" if session.is_online else "",
+        "join_url": session.join_url or "",
+        "join_instructions": session.join_instructions or "",
+    }

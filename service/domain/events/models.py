@@ -178,6 +178,11 @@ class EventSession(Timestamped, Base):
     # changes: the SEQUENCE calendar apps compare. updated_at moves with it.
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Online: how to join, told only to confirmed people (done page, look-up, mails, calls),
+    # never on public pages, feeds or .ics files.
+    is_online: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    join_url: Mapped[str | None] = mapped_column(String(500))
+    join_instructions: Mapped[str | None] = mapped_column(Text)
 
     event: Mapped[Event] = relationship(back_populates="sessions", lazy="raise")
     venue: Mapped[Venue] = relationship(lazy="raise")

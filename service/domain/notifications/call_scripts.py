@@ -25,10 +25,26 @@ KIND_RANK = {
 }
 
 
+def _online(facts: MailFacts) -> bool:
+    return facts.is_online or facts.venue_ward == "online"
+
+
 def _place(facts: MailFacts) -> str:
-    if facts.venue_ward == "online":
+    if _online(facts):
         return "オンラインで"
     return f"{facts.venue_name.strip()}で"
+
+
+def _joining(facts: MailFacts) -> str:
+    """How to join, read out to a confirmed person of an online session."""
+    if not _online(facts) or facts.booking_status != "confirmed":
+        return ""
+    parts = []
+    if facts.join_url:
+        parts.append(f"参加用のURLは {facts.join_url.strip()} です。")
+    if facts.join_instructions:
+        parts.append(" ".join(facts.join_instructions.split()))
+    return "".join(parts)
 
 
 def call_script(kind: str, facts: MailFacts, reason: str) -> str:
@@ -46,7 +62,7 @@ def call_script(kind: str, facts: MailFacts, reason: str) -> str:
             f"キャンセル待ちでお申し込みの「{title}」{when}に空きが出て、"
             f"ご予約{people}が確定しました。予約番号は {code} です。"
             "ご都合が悪くなった場合は、お知らせください。"
-        )
+        ) + _joining(facts)
     elif kind == "session_changed":
         body = (
             f"ご予約の「{title}」の日時または会場が変わりました。"
@@ -58,8 +74,11 @@ def call_script(kind: str, facts: MailFacts, reason: str) -> str:
         because = f"{reason_text}のため、" if reason_text else ""
         body = f"ご予約の「{title}」{when}は、{because}中止になりました。申し訳ございません。"
     elif kind == "reminder":
-        if facts.venue_ward == "online":
-            body = f"明日{when}の「{title}」（オンライン）のご案内です。参加方法をお伝えします。"
+        if _online(facts):
+            body = (
+                f"明日{when}の「{title}」はオンラインで行います。開始の少し前に参加してください。"
+                + _joining(facts)
+            )
         else:
             body = f"明日{when}、{_place(facts)}「{title}」があります。お気をつけてお越しください。"
     elif kind == "booking_cancelled":

@@ -64,7 +64,9 @@ def _environment() -> Environment:
 
 
 def render(kind: str, facts: MailFacts, settings: Settings) -> RenderedMail:
-    online = facts.venue_ward == "online"
+    online = facts.is_online or facts.venue_ward == "online"
+    # The join link goes only to a confirmed booking (never to the waiting list).
+    joins = online and facts.booking_status == "confirmed"
     context = {
         "name": facts.name.strip(),
         "code": format_code(facts.code),
@@ -75,6 +77,8 @@ def render(kind: str, facts: MailFacts, settings: Settings) -> RenderedMail:
         "venue_address": "" if online else facts.venue_address.strip(),
         "access_notes": facts.access_notes.strip(),
         "online": online,
+        "join_url": (facts.join_url or "").strip() if joins else "",
+        "join_instructions": (facts.join_instructions or "").strip() if joins else "",
         "what_to_bring": facts.what_to_bring.strip(),
         "contact": facts.contact.strip(),
         "waitlist_position": facts.waitlist_position,

@@ -41,6 +41,9 @@ class MailFacts:
     party_size: int = 1
     call_reminders: bool = False
     phone: str = ""
+    is_online: bool = False
+    join_url: str | None = None
+    join_instructions: str | None = None
 
 
 class NotificationRepository:
@@ -109,6 +112,9 @@ class NotificationRepository:
                 Booking.party_size,
                 Event.call_reminders,
                 Booking.phone,
+                EventSession.is_online,
+                EventSession.join_url,
+                EventSession.join_instructions,
             )
             .join(Person, Person.id == Booking.person_id)
             .join(EventSession, EventSession.id == Booking.session_id)
