@@ -114,8 +114,9 @@ def test_online_session_has_no_address_line(settings: Settings) -> None:
         facts(venue_ward="online", venue_name="オンライン（Zoom）", venue_address="どこか"),
         settings,
     )
-    assert "会場：オンライン（Zoom）" in mail.body
-    assert "住所：" not in mail.body
+    # An online session is joined, not visited: no venue or address lines.
+    assert "参加方法：オンライン" in mail.body
+    assert "会場：" not in mail.body and "住所：" not in mail.body
 
 
 def test_subject_is_one_line_and_bounded(settings: Settings) -> None:
