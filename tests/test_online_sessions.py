@@ -112,8 +112,11 @@ async def test_the_join_link_reaches_only_confirmed_people(
     assert SECRET_URL not in bodies[str(waiting.email)]
     assert "お越しください" not in bodies["a@example.jp"]
 
-    # The reminder speaks of joining, not of coming.
+    # The reminder speaks of joining, not of coming (booked days ago, due 2 days before).
     mailbox.messages.clear()
+    await db.execute(text("UPDATE bookings SET confirmed_at = confirmed_at - interval '9 days'"))
+    await db.execute(text("UPDATE events SET reminder_days = '{2}' WHERE id = :e"), {"e": event_id})
+    await db.commit()
     async with worker_context(mail_settings) as ctx:
         await write_reminders(ctx)
     await run_worker(mail_settings)

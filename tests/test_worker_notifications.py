@@ -377,6 +377,16 @@ async def test_reminder_cron_writes_one_reminder_per_booking_even_when_run_twice
     assert waiting.status == "waitlisted"
     await run_worker(mail_settings)
     mailbox.messages.clear()
+    # Booked days ago; tomorrow's reminder is due whatever the hour of this run (2 days
+    # before, at 9:00), the later session's only tomorrow.
+    await db.execute(text("UPDATE bookings SET confirmed_at = confirmed_at - interval '9 days'"))
+    await db.execute(
+        text("UPDATE events SET reminder_days = '{2}' WHERE id = :e"), {"e": tomorrow.event_id}
+    )
+    await db.execute(
+        text("UPDATE events SET reminder_days = '{1}' WHERE id = :e"), {"e": later.event_id}
+    )
+    await db.commit()
 
     async with worker_context(mail_settings) as ctx:
         assert await write_reminders(ctx) == 2

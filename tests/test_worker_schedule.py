@@ -30,16 +30,20 @@ def _next(job: CronJob, after: datetime) -> datetime:
     return job.next_run.replace(microsecond=0)  # arq runs at .123456 of the second
 
 
-def test_reminders_run_at_nine_tokyo_with_catch_ups() -> None:
+def test_reminders_are_written_every_quarter_hour_and_at_start() -> None:
+    # Reminders are due at 9:00 Tokyo; the first run after that writes them, and a worker that
+    # was down catches up at start-up (the dedup key keeps one per booking and day).
     job = _cron("write_reminders")
+    assert job.run_at_startup
     assert _next(job, datetime(2026, 12, 1, 8, 59, 59, tzinfo=TOKYO)) == datetime(
         2026, 12, 1, 9, 0, 30, tzinfo=TOKYO
     )
-    # Just after the 9:00 run, the next is the noon catch-up, then 17:00, then 9:00 next day.
-    assert _next(job, datetime(2026, 12, 1, 9, 0, 31, tzinfo=TOKYO)).hour == 12
-    assert _next(job, datetime(2026, 12, 1, 12, 0, 31, tzinfo=TOKYO)).hour == 17
-    after_last = _next(job, datetime(2026, 12, 1, 17, 0, 31, tzinfo=TOKYO))
-    assert after_last == datetime(2026, 12, 2, 9, 0, 30, tzinfo=TOKYO)
+    assert _next(job, datetime(2026, 12, 1, 9, 0, 31, tzinfo=TOKYO)) == datetime(
+        2026, 12, 1, 9, 15, 30, tzinfo=TOKYO
+    )
+    assert _next(job, datetime(2026, 12, 1, 23, 45, 31, tzinfo=TOKYO)) == datetime(
+        2026, 12, 2, 0, 0, 30, tzinfo=TOKYO
+    )
 
 
 def test_the_purge_runs_nightly_and_the_sweeps_often() -> None:

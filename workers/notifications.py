@@ -28,7 +28,7 @@ async def sweep_notifications(ctx: dict[str, Any]) -> int:
 
 
 async def write_reminders(ctx: dict[str, Any]) -> int:
-    """Reminders for tomorrow's sessions; repeated runs add nothing (one per booking)."""
+    """The reminders that are due; repeated runs add nothing (one per booking and day)."""
     async with transaction(ctx) as db:
         ids = await notifications.write_reminders(db, clock.now())
     return len(ids)

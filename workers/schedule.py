@@ -35,9 +35,16 @@ FUNCTIONS: list[Function] = [
 CRON_JOBS: list[CronJob] = [
     # Every 30 s, and at start: a killed worker's mail goes out within a lease and a sweep.
     cron(observed(sweep_notifications), second={5, 35}, run_at_startup=True, timeout=60),
-    # 9:00 Asia/Tokyo (the worker's timezone), with later runs that only catch up when the
-    # worker was down at 9:00: the dedup key keeps one reminder per booking.
-    cron(observed(write_reminders), hour={9, 12, 17}, minute=0, second=30, timeout=300),
+    # Reminders are due at 9:00 Asia/Tokyo; every quarter hour and at start-up, what is due
+    # and not yet written is written (a worker down at 9:00 catches up when it starts). The
+    # dedup key keeps one reminder per booking and day.
+    cron(
+        observed(write_reminders),
+        minute={0, 15, 30, 45},
+        second=30,
+        run_at_startup=True,
+        timeout=300,
+    ),
     # The survey the day after an attended consultation or seminar: 10:00 Asia/Tokyo, with a
     # catch-up run (one per booking, whatever runs).
     cron(observed(write_survey_invitations), hour={10, 15}, minute=5, second=0, timeout=300),

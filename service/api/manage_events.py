@@ -36,6 +36,14 @@ class EventBody(msgspec.Struct, forbid_unknown_fields=True):
     max_companions: Annotated[
         int, msgspec.Meta(description="Companions one booking may bring (0-5, 0: none).")
     ] = 1
+    reminder_days: Annotated[
+        list[int],
+        msgspec.Meta(description="Days before a session that reminders go out, at 9:00 JST."),
+    ] = msgspec.field(default_factory=lambda: [3, 1])
+    call_reminders: Annotated[
+        bool,
+        msgspec.Meta(description="People without e-mail are phoned for the reminder."),
+    ] = False
     cohost_ids: list[int] = msgspec.field(default_factory=list)
     employer_ids: list[int] = msgspec.field(default_factory=list)
     # middle_senior or side_job: the seminars the programme's report counts apart.

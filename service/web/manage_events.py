@@ -3,7 +3,7 @@ cancelling, and adding venues and organizations."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from service.dependencies import DB, AppSettings
+from service.domain import clock
 from service.domain.accounts.actor import Actor
 from service.domain.errors import Conflict, InvalidInput
 from service.domain.events import admin_events, admin_places, admin_sessions
@@ -57,6 +58,8 @@ def _event_values(event: EventView) -> dict[str, Any]:
         "alarm_day_before": "1" if event.alarm_day_before else "0",
         "alarm_minutes_before": str(event.alarm_minutes_before or ""),
         "max_companions": str(event.max_companions),
+        "reminder_days": "、".join(str(d) for d in event.reminder_days),
+        "call_reminders": "1" if event.call_reminders else "",
         "cohost_ids": [str(o.id) for o in event.cohosts],
         "employer_ids": [str(o.id) for o in event.employers],
     }
@@ -112,7 +115,7 @@ class ManageEventPages(Controller):
             q=q or "",
             past=past,
             error=error,
-            calls=await call_counts(db, staff, datetime.now(UTC)),
+            calls=await call_counts(db, staff, clock.now()),
         )
 
     # --- events --------------------------------------------------------------------------
@@ -143,6 +146,7 @@ class ManageEventPages(Controller):
             "kind": "",
             "sector": "",
             "max_companions": "1",
+            "reminder_days": "3、1",
             "cohost_ids": [],
             "employer_ids": [],
         }

@@ -57,6 +57,8 @@ def _event_values(event: Event, cohost_ids: list[int], employer_ids: list[int]) 
         "audience": event.audience,
         "arrival_note": event.arrival_note,
         "max_companions": event.max_companions,
+        "reminder_days": list(event.reminder_days or []),
+        "call_reminders": event.call_reminders,
         "status": event.status,
         "cohost_ids": sorted(cohost_ids),
         "employer_ids": sorted(employer_ids),
@@ -173,6 +175,8 @@ async def create_event(db: AsyncSession, actor: Actor, data: EventInput) -> int:
             audience=data.audience,
             arrival_note=data.arrival_note,
             max_companions=data.max_companions,
+            reminder_days=list(data.reminder_days),
+            call_reminders=data.call_reminders,
             status="draft",
             organizer_id=organizer.id,
         )
@@ -216,6 +220,8 @@ async def update_event(db: AsyncSession, actor: Actor, event_id: int, data: Even
     event.audience = data.audience
     event.arrival_note = data.arrival_note
     event.max_companions = data.max_companions
+    event.reminder_days = list(data.reminder_days)
+    event.call_reminders = data.call_reminders
     await repo.save()
     await EventRepository(db).set_organizations(
         event.id, cohost_ids=list(data.cohost_ids), employer_ids=list(data.employer_ids)

@@ -77,6 +77,18 @@ SELECT (SELECT array_agg(id ORDER BY id) FROM cancelled) AS bookings,
 """)
 
 
+_CHANGE_NOTICES = text("""
+    INSERT INTO notifications (booking_id, kind, dedup_key, payload)
+    SELECT b.id, 'session_changed', 'session_changed:' || b.id || ':' || :key,
+           jsonb_build_object('session_id', b.session_id)
+    FROM bookings b
+    WHERE b.session_id = :sid AND b.status IN ('confirmed', 'waitlisted')
+    ORDER BY b.id
+    ON CONFLICT (dedup_key) DO NOTHING
+    RETURNING id
+""")
+
+
 class EventAdminRepository:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
@@ -216,6 +228,12 @@ class EventAdminRepository:
     async def cohost_ids(self, event_id: int) -> list[int]:
         stmt = select(event_cohosts.c.organization_id).where(event_cohosts.c.event_id == event_id)
         return sorted(int(i) for i in (await self.db.scalars(stmt)))
+
+    async def add_change_notices(self, session_id: int, change_key: str) -> list[int]:
+        """「変更のお知らせ」 for every live booking of the session, one per booking and change
+        (the dedup key); the mails read the session at send time. Returns the new ids."""
+        result = await self.db.execute(_CHANGE_NOTICES, {"sid": session_id, "key": change_key})
+        return sorted(int(row[0]) for row in result)
 
     async def cancel_live_bookings(
         self, session_id: int, *, reason: str, staff_id: int

@@ -28,6 +28,7 @@ TAG_MAX = 50
 TAGS_MAX = 10
 CAPACITY_MAX = 1_000
 JOIN_URL_MAX = 500
+REMINDER_DAYS_MAX = 14
 JOIN_INSTRUCTIONS_MAX = 1000
 _URL = re.compile(r"^https?://[^\s<>\"']+$")
 COMPANIONS_MAX = 5  # the schema's ceiling (events.max_companions)
@@ -52,6 +53,8 @@ class EventInput:
     audience: str = ""
     arrival_note: str = ""
     max_companions: int = 1
+    reminder_days: tuple[int, ...] = (3, 1)
+    call_reminders: bool = False
     cohost_ids: tuple[int, ...] = ()
     employer_ids: tuple[int, ...] = ()
     # The report's sub-kinds (middle_senior, side_job seminars), which the indicators match.
@@ -252,6 +255,31 @@ def _sub_kind(f: FieldReader) -> str | None:
     return f.choice("sub_kind", "小分類", SUB_KINDS)
 
 
+def _reminder_days(f: FieldReader) -> tuple[int, ...]:
+    """Days before a session that reminders go out: "3、1", "3,1" or [3, 1]; empty: none."""
+    raw = f.data.get("reminder_days")
+    if raw is None:
+        return (3, 1)
+    if isinstance(raw, str):
+        parts: list[object] = [p for p in _TAG_SPLIT.split(unicodedata.normalize("NFKC", raw)) if p]
+    elif isinstance(raw, list | tuple):
+        parts = list(raw)
+    else:
+        parts = [raw]
+    days: set[int] = set()
+    for part in parts:
+        value = part if isinstance(part, int) and not isinstance(part, bool) else None
+        if isinstance(part, str) and part.strip().isdecimal():
+            value = int(part.strip())
+        if value is None or not 1 <= value <= REMINDER_DAYS_MAX:
+            f.errors["reminder_days"] = (
+                f"お知らせを送る日は、1〜{REMINDER_DAYS_MAX}日前の数字で入力してください（例：3、1）。"
+            )
+            return ()
+        days.add(value)
+    return tuple(sorted(days, reverse=True))
+
+
 def validate_event_input(data: Mapping[str, object]) -> EventInput:
     f = FieldReader(data)
     event = EventInput(
@@ -268,6 +296,8 @@ def validate_event_input(data: Mapping[str, object]) -> EventInput:
         max_companions=f.integer(
             "max_companions", "同伴者の上限", lo=0, hi=COMPANIONS_MAX, default=1
         ),
+        reminder_days=_reminder_days(f),
+        call_reminders=f.data.get("call_reminders") in (True, "1", "true", "on"),
         cohost_ids=f.ids("cohost_ids", "共催団体"),
         employer_ids=f.ids("employer_ids", "参加企業"),
         sub_kind=_sub_kind(f),

@@ -5,6 +5,7 @@ Every change is written to the audit log in the same transaction.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -51,6 +52,10 @@ def _booking_window(
     if closes <= opens:
         raise InvalidInput(fields={"booking_closes_at": "受付締切は受付開始より後にしてください。"})
     return opens, closes
+
+
+# What people booked must be told of: the time and the place (or going online).
+_NOTICED_CHANGES = ("starts_at", "ends_at", "venue_id", "is_online", "join_url")
 
 
 async def add_session(
@@ -136,6 +141,14 @@ async def update_session(
     old, new = changed(before, after)
     if promoted:
         new["promoted_booking_ids"] = promoted
+    if any(k in new for k in _NOTICED_CHANGES):
+        # Everyone booked hears of the new time or place (a mail, or a call without e-mail).
+        key = "-".join(str(after[k]) for k in _NOTICED_CHANGES)
+        notices = await repo.add_change_notices(
+            session_id, hashlib.sha256(key.encode()).hexdigest()[:32]
+        )
+        queue_notices(db, *notices)
+        new["change_notices"] = len(notices)
     if new:
         await record(
             AccountRepository(db),

@@ -93,6 +93,10 @@ class Event(Timestamped, Base):
         CheckConstraint("length(btrim(title)) > 0", name="title_not_blank"),
         CheckConstraint("max_companions BETWEEN 0 AND 5", name="max_companions_range"),
         CheckConstraint("fee_yen >= 0", name="fee_not_negative"),
+        CheckConstraint(
+            "reminder_days <@ ARRAY[1,2,3,4,5,6,7,8,9,10,11,12,13,14]::smallint[]",
+            name="reminder_days_range",
+        ),
         Index("ix_events_status_sector_kind", "status", "sector", "kind"),
         CheckConstraint(
             "alarm_minutes_before IS NULL OR alarm_minutes_before BETWEEN 5 AND 10080",
@@ -120,6 +124,10 @@ class Event(Timestamped, Base):
     arrival_note: Mapped[str] = mapped_column(String(500), default="", server_default="")
     # How many companions (同伴者) one booking may bring; 0 turns companions off.
     max_companions: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
+    # Reminders go out this many days before a session, at 9:00 Japan time.
+    reminder_days: Mapped[list[int]] = mapped_column(
+        ARRAY(SmallInteger), default=lambda: [3, 1], server_default=text("'{3,1}'")
+    )
     # People without e-mail get a call (電話連絡リスト) for the day-before reminder.
     call_reminders: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     updated_at: Mapped[datetime] = mapped_column(

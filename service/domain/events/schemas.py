@@ -72,6 +72,8 @@ class EventView:
     alarm_minutes_before: int | None = 120
     # Companions (同伴者) one booking may bring; 0: none.
     max_companions: int = 1
+    reminder_days: tuple[int, ...] = (3, 1)
+    call_reminders: bool = False
 
 
 @dataclass(frozen=True, slots=True)

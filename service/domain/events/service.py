@@ -97,6 +97,8 @@ def _event_view(e: Event, counts: dict[int, tuple[int, int]], now: datetime) -> 
         alarm_day_before=e.alarm_day_before,
         alarm_minutes_before=e.alarm_minutes_before,
         max_companions=e.max_companions,
+        reminder_days=tuple(e.reminder_days or ()),
+        call_reminders=e.call_reminders,
     )
 
 

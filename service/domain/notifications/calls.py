@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,9 +45,13 @@ TRY_AGAIN_AFTER = timedelta(hours=2)
 CALL_STATES = ("open", "done", "declined")
 
 
-def needs_call(kind: str, facts: MailFacts) -> bool:
-    """Whether a notice that cannot be mailed must be phoned instead."""
-    return kind in PHONED_KINDS or (kind == "reminder" and facts.call_reminders)
+def needs_call(kind: str, facts: MailFacts, payload: Mapping[str, Any] | None = None) -> bool:
+    """Whether a notice that cannot be mailed must be phoned instead: the day-before reminder
+    only when the event asks for it (earlier reminders are not phoned)."""
+    if kind == "reminder":
+        days = (payload or {}).get("days_before", 1)
+        return facts.call_reminders and days == 1
+    return kind in PHONED_KINDS
 
 
 async def open_call_task(

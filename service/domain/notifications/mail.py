@@ -7,6 +7,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -25,6 +26,7 @@ from service.domain.events.enums import EVENT_KINDS
 from service.domain.indicators.survey import expires_on, survey_path
 from service.domain.notifications.formatting import jp_when, one_line
 from service.domain.notifications.repository import MailFacts
+from service.local_time import TOKYO
 from service.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "mail"
@@ -34,8 +36,9 @@ SUBJECTS = {
     "booking_promoted": "キャンセル待ちから予約が確定しました",
     "booking_cancelled": "ご予約を取り消しました",
     "session_cancelled": "開催中止のお知らせ",
-    "reminder": "明日のご予約のお知らせ",
+    "reminder": "{day}のご予約のお知らせ",
     "survey": "アンケートのお願い",
+    "session_changed": "【変更のお知らせ】ご予約のイベントの日時・会場",
 }
 SMTP_TIMEOUT_SECONDS = 30
 
@@ -63,7 +66,16 @@ def _environment() -> Environment:
     )
 
 
+def day_word(starts_at: datetime, now: datetime) -> str:
+    """明日, あさって or N日後, counted in Tokyo days."""
+    days = (starts_at.astimezone(TOKYO).date() - now.astimezone(TOKYO).date()).days
+    if days <= 0:
+        return "本日"
+    return {1: "明日", 2: "あさって"}.get(days, f"{days}日後")
+
+
 def render(kind: str, facts: MailFacts, settings: Settings) -> RenderedMail:
+    day = day_word(facts.starts_at, clock.now())
     online = facts.is_online or facts.venue_ward == "online"
     # The join link goes only to a confirmed booking (never to the waiting list).
     joins = online and facts.booking_status == "confirmed"
@@ -77,6 +89,7 @@ def render(kind: str, facts: MailFacts, settings: Settings) -> RenderedMail:
         "venue_address": "" if online else facts.venue_address.strip(),
         "access_notes": facts.access_notes.strip(),
         "online": online,
+        "day": day,
         "join_url": (facts.join_url or "").strip() if joins else "",
         "join_instructions": (facts.join_instructions or "").strip() if joins else "",
         "what_to_bring": facts.what_to_bring.strip(),
@@ -97,8 +110,9 @@ def render(kind: str, facts: MailFacts, settings: Settings) -> RenderedMail:
     }
     body = _environment().get_template(f"{kind}.txt").render(context)
     title = one_line(facts.event_title, 60)
+    what = SUBJECTS[kind].format(day=day)
     # 「：」 rather than （…）: titles often end in their own brackets, （…（…）） reads badly.
-    subject = one_line(f"【{settings.desk_name}】{SUBJECTS[kind]}：{title}", 150)
+    subject = one_line(f"【{settings.desk_name}】{what}：{title}", 150)
     return RenderedMail(subject=subject, body=body)
 
 

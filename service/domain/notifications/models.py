@@ -30,6 +30,7 @@ NOTIFICATION_KINDS = (
     "session_cancelled",
     "reminder",
     "survey",
+    "session_changed",
 )
 # sending: a worker holds a lease on it and is talking to the SMTP server (see service.py).
 NOTIFICATION_STATUSES = ("pending", "sending", "sent", "skipped", "failed")

@@ -213,28 +213,44 @@ class NotificationRepository:
         )
         return sorted(int(row[0]) for row in result)
 
-    async def add_reminders(self, starts_from: datetime, starts_before: datetime) -> list[int]:
-        """A reminder for every confirmed booking of a live session starting in the window; the
-        dedup key makes a second run (or a second worker) add nothing."""
+    async def add_reminders(self, now: datetime) -> list[int]:
+        """Every due reminder: for each of the event's reminder days, due at 9:00 Tokyo that
+        many days before the session's day. The dedup key (booking, days) makes a second run,
+        or a second worker, add nothing."""
         result = await self.db.execute(
             text(
                 """
+                WITH due AS (
+                    SELECT b.id AS booking_id, s.id AS session_id, d.days, b.confirmed_at,
+                           (((s.starts_at AT TIME ZONE 'Asia/Tokyo')::date - d.days)
+                            + time '09:00') AT TIME ZONE 'Asia/Tokyo' AS due_at
+                    FROM bookings b
+                    JOIN sessions s ON s.id = b.session_id
+                    JOIN events e ON e.id = s.event_id
+                    CROSS JOIN LATERAL unnest(e.reminder_days) AS d(days)
+                    WHERE b.status = 'confirmed'
+                      AND s.status = 'scheduled'
+                      AND e.status = 'published'
+                      AND s.starts_at > :now
+                      AND s.starts_at < :now + interval '15 days'
+                ),
+                latest AS (
+                    SELECT DISTINCT ON (booking_id) booking_id, session_id, days, due_at,
+                           confirmed_at
+                    FROM due WHERE due_at <= :now
+                    ORDER BY booking_id, days
+                )
                 INSERT INTO notifications (booking_id, kind, dedup_key, payload)
-                SELECT b.id, 'reminder', 'reminder:' || b.id,
-                       jsonb_build_object('session_id', s.id)
-                FROM bookings b
-                JOIN sessions s ON s.id = b.session_id
-                JOIN events e ON e.id = s.event_id
-                WHERE b.status = 'confirmed'
-                  AND s.status = 'scheduled'
-                  AND e.status = 'published'
-                  AND s.starts_at >= :starts_from AND s.starts_at < :starts_before
-                ORDER BY b.id
+                SELECT booking_id, 'reminder', 'reminder:' || booking_id || ':' || days,
+                       jsonb_build_object('session_id', session_id, 'days_before', days)
+                FROM latest
+                WHERE confirmed_at < due_at
+                ORDER BY booking_id
                 ON CONFLICT (dedup_key) DO NOTHING
                 RETURNING id
                 """
             ),
-            {"starts_from": starts_from, "starts_before": starts_before},
+            {"now": now},
         )
         return sorted(int(row[0]) for row in result)
 

@@ -111,6 +111,8 @@ def skip_reason(kind: str, facts: MailFacts, now: datetime) -> str | None:
         return "session_cancelled"
     if kind == "booking_waitlisted" and facts.booking_status != "waitlisted":
         return "superseded"
+    if kind == "session_changed" and facts.booking_status == "cancelled":
+        return "superseded"
     if kind in ("booking_confirmed", "booking_promoted", "reminder") and (
         facts.booking_status != "confirmed"
     ):
@@ -168,7 +170,7 @@ async def _take(db: AsyncSession, settings: Settings, notification_id: int) -> L
         log.info("notification_skipped", id=notice.id, kind=notice.kind, reason=reason)
         if (
             reason in ("no_email", "invalid_email")
-            and needs_call(notice.kind, facts)
+            and needs_call(notice.kind, facts, notice.payload)
             and skip_reason(notice.kind, facts_with_address(facts), now) is None
         ):
             # Nobody to mail: the desk phones them instead (電話連絡リスト).
@@ -290,9 +292,11 @@ async def write_survey_invitations(db: AsyncSession, now: datetime) -> list[int]
 
 
 async def write_reminders(db: AsyncSession, now: datetime) -> list[int]:
-    """Reminder notices for confirmed bookings of sessions starting tomorrow (Tokyo), each
-    at most once ever. Queues them for sending after the caller commits."""
-    starts_from, starts_before = tomorrow_in_tokyo(now)
-    ids = await NotificationRepository(db).add_reminders(starts_from, starts_before)
+    """The reminders that are due (each event's days before, at 9:00 Tokyo) for confirmed
+    bookings of sessions yet to start: each at most once per booking and day. After a worker
+    outage only the latest due one goes out (not a 3-day and a 1-day reminder together), and
+    none for a booking confirmed after it was due (its confirmation said it all). Queues them
+    for sending after the caller commits."""
+    ids = await NotificationRepository(db).add_reminders(now)
     queue_pending(db, ids)
     return ids
