@@ -88,6 +88,7 @@ def route_ids(world: World) -> dict[str, int]:
         # owner and admin rules are tested in test_calendar_feeds.py).
         "link_id": 1,
         "position": 1,  # a companion of the booking
+        "notification_id": 1,  # the first notice written: that of A's booking
     }
 
 

@@ -13,6 +13,7 @@ from service.web.manage_calendar_links import ManageCalendarLinkPages
 from service.web.manage_calls import ManageCallPages
 from service.web.manage_events import ManageEventPages
 from service.web.manage_indicators import ManageIndicatorPages
+from service.web.manage_mails import ManageMailPages
 from service.web.manage_rosters import ManageBookingPages, ManageRosterPages
 
 manage_pages_router = Router(
@@ -22,6 +23,7 @@ manage_pages_router = Router(
         ManageRosterPages,
         ManageBookingPages,
         ManageCallPages,
+        ManageMailPages,
         ManageAdminPages,
         ManageIndicatorPages,
         ManageCalendarLinkPages,

@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from service.dependencies import DB
 from service.domain.accounts.actor import Actor
 from service.domain.errors import Conflict, InvalidInput
+from service.domain.notifications import history
 from service.domain.rosters import service as rosters
 from service.domain.rosters.csv_export import roster_csv, roster_filename
 from service.domain.rosters.schemas import SessionHeader
@@ -211,6 +212,10 @@ class ManageBookingPages(Controller):
             flash=done_message(request),
             entry=entry,
             s=header,
+            mails=await history.booking_mails(db, staff, booking_id),
+            MAIL_KINDS=history.MAIL_KINDS,
+            MAIL_STATUSES=history.MAIL_STATUSES,
+            SKIP_REASONS=history.SKIP_REASONS,
         )
 
     async def _act(

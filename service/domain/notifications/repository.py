@@ -267,3 +267,81 @@ class NotificationRepository:
             )
         ).one()
         return int(row.n), float(row.age)
+
+
+@dataclass(frozen=True, slots=True)
+class MailRecord:
+    """One notice of a booking as staff see it: what, when, and what went wrong."""
+
+    id: int
+    booking_id: int
+    kind: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    send_after: datetime
+    code: str = ""
+    name: str = ""
+    email: str | None = None
+    event_title: str = ""
+    session_id: int = 0
+
+
+_RECORDS = """
+    SELECT n.id, n.booking_id, n.kind, n.status, n.attempts, n.last_error, n.created_at,
+           n.sent_at, n.send_after, b.code, coalesce(p.name, '（削除済み）') AS name, b.email,
+           e.title AS event_title,
+           b.session_id
+    FROM notifications n
+    JOIN bookings b ON b.id = n.booking_id
+    LEFT JOIN persons p ON p.id = b.person_id
+    JOIN sessions se ON se.id = b.session_id
+    JOIN events e ON e.id = se.event_id
+"""
+
+
+class MailHistoryRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def of_booking(self, booking_id: int) -> list[MailRecord]:
+        rows = await self.db.execute(
+            text(_RECORDS + " WHERE n.booking_id = :b ORDER BY n.created_at, n.id"),
+            {"b": booking_id},
+        )
+        return [MailRecord(**r._mapping) for r in rows]
+
+    async def failed(self, org_id: int | None, limit: int = 500) -> list[MailRecord]:
+        rows = await self.db.execute(
+            text(
+                _RECORDS
+                + """
+            WHERE n.status = 'failed'
+              AND (CAST(:org AS bigint) IS NULL OR EXISTS (
+                   SELECT 1 FROM event_cohosts c
+                   WHERE c.event_id = e.id AND c.organization_id = :org))
+            ORDER BY n.created_at DESC, n.id DESC LIMIT :limit
+        """
+            ),
+            {"org": org_id, "limit": limit},
+        )
+        return [MailRecord(**r._mapping) for r in rows]
+
+    async def booking_of(self, notification_id: int) -> int | None:
+        value = await self.db.scalar(
+            text("SELECT booking_id FROM notifications WHERE id = :n"), {"n": notification_id}
+        )
+        return int(value) if value is not None else None
+
+    async def retry(self, notification_ids: list[int]) -> list[int]:
+        """Failed notices pending again, due now, with a fresh count of attempts."""
+        rows = await self.db.scalars(
+            text("""
+            UPDATE notifications SET status = 'pending', attempts = 0, send_after = now()
+            WHERE id = ANY(:ids) AND status = 'failed' RETURNING id
+        """),
+            {"ids": notification_ids},
+        )
+        return sorted(int(r) for r in rows)

@@ -49,16 +49,23 @@ from service.settings import Settings
 log = structlog.get_logger("service.notifications")
 
 SEND_JOB = "send_notification"
-MAX_ATTEMPTS = 5
 # Mails that confirm a seat carry the booking's .ics beside its link.
 CALENDAR_ATTACHED = frozenset({"booking_confirmed", "booking_promoted"})
-# Waits after the 1st, 2nd, ... failed attempt; after MAX_ATTEMPTS the notice is failed.
+# Waits after the 1st, 2nd, ... failed attempt; after the last the notice is failed (and the
+# person goes on the call list). Together a little over a day: an SMTP outage of a night or a
+# weekend day loses no mail.
 RETRY_DELAYS = (
     timedelta(minutes=1),
     timedelta(minutes=5),
     timedelta(minutes=15),
     timedelta(hours=1),
+    timedelta(hours=2),
+    timedelta(hours=4),
+    timedelta(hours=8),
+    timedelta(hours=8),
+    timedelta(hours=8),
 )
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 SWEEP_LIMIT = 500
 # A worker may talk to the SMTP server for SEND_DEADLINE; its lease lasts longer, so a lease that
 # ran out means the worker is gone, never that it is still sending.
