@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.demo_indicators import load_indicator_demo
+from service.domain import clock
 from service.domain.bookings.repository import BookingRepository
 from service.domain.bookings.schemas import ValidBooking, ValidCompanion
 from service.domain.bookings.service import book, cancel_booking
@@ -332,9 +333,12 @@ async def load_demo_bookings(db: AsyncSession) -> None:
         await db.scalars(
             select(EventSession)
             .where(EventSession.event_id == consultation.id)
+            .where(EventSession.starts_at > clock.now())  # the demo's history is in the past
             .order_by(EventSession.starts_at)
         )
     )
+    if not sessions:
+        return
     first, second = sessions[0], sessions[-1]
     couple = ValidBooking(
         name="清水 一郎",
