@@ -4,6 +4,8 @@ desk's record forms and definitions an admin changes (which recompiles)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +35,11 @@ async def test_compile_on_demand_answers_202_and_a_worker_compiles(
     job_id = r.json()["job_id"]
     assert job_id.startswith("indicators:2022:")
     async with arq_pool(settings) as redis:
+        # The dispatcher enqueues after commit, off the request path: a moment after the 202.
+        for _ in range(100):
+            if await redis.exists(f"arq:job:{job_id}"):
+                break
+            await asyncio.sleep(0.05)
         assert await redis.exists(f"arq:job:{job_id}")
     await run_worker(settings)
 
