@@ -35,14 +35,14 @@ FUNCTIONS: list[Function] = [
 CRON_JOBS: list[CronJob] = [
     # Every 30 s, and at start: a killed worker's mail goes out within a lease and a sweep.
     cron(observed(sweep_notifications), second={5, 35}, run_at_startup=True, timeout=60),
-    # Reminders are due at 9:00 Asia/Tokyo; every quarter hour and at start-up, what is due
-    # and not yet written is written (a worker down at 9:00 catches up when it starts). The
-    # dedup key keeps one reminder per booking and day.
+    # Reminders are due at 9:00 Asia/Tokyo; every quarter hour what is due and not yet written
+    # is written (a worker down at 9:00 catches up within a quarter hour of starting; not at
+    # start-up itself, which would hold up the mail a restarted worker owes). The dedup key
+    # keeps one reminder per booking and day.
     cron(
         observed(write_reminders),
         minute={0, 15, 30, 45},
         second=30,
-        run_at_startup=True,
         timeout=300,
     ),
     # The survey the day after an attended consultation or seminar: 10:00 Asia/Tokyo, with a
