@@ -91,7 +91,7 @@ async def seed(dsn: str, n: int) -> datetime:
             )
             INSERT INTO bookings (code, session_id, person_id, status, channel, phone, email,
                                   confirmed_at, created_at)
-            SELECT lpad(p.id::text, 10, '0'), $1, p.id, 'confirmed', 'web', p.phone, p.email,
+            SELECT lpad(p.id::text, 12, '0'), $1, p.id, 'confirmed', 'web', p.phone, p.email,
                    now() - interval '30 days', now() - interval '30 days'
             FROM p
             """,
