@@ -14,6 +14,7 @@ from arq.worker import Worker
 from httpx import AsyncClient
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.jobs import Job, JobDispatcher
@@ -142,8 +143,25 @@ async def test_metrics_app_reports_bookings_outbox_and_workers(
     for phone in ("09011112222", "09033334444"):
         r = await client.post(f"/api/v1/sessions/{sid}/bookings", json={**BOOKER, "phone": phone})
         assert r.status_code == 201
+    # One call task due now and one next week, both open; one already done.
+    booking_id = (await db.execute(sql("SELECT min(id) FROM bookings"))).scalar_one()
+    for due, state, closed in (
+        ("now()", "open", "NULL"),
+        ("now() + interval '7 days'", "open", "NULL"),
+        ("now()", "done", "now()"),
+    ):
+        await db.execute(
+            sql(
+                "INSERT INTO call_tasks (booking_id, kind, reason, script, due_at, state,"
+                f" closed_at) VALUES (:b, 'promoted', 'no_email', 'x', {due}, :s, {closed})"
+            ),
+            {"b": booking_id, "s": state},
+        )
+    await db.commit()
     async with AsyncTestClient(app=create_metrics_app(settings)) as metrics:
         text = (await metrics.get("/metrics")).text
+    assert "nextwork_call_tasks_open 2.0" in text
+    assert "nextwork_call_tasks_due_today 1.0" in text
     assert 'nextwork_bookings{status="confirmed"} 1.0' in text
     assert 'nextwork_bookings{status="waitlisted"} 1.0' in text
     assert "nextwork_outbox_pending 2.0" in text

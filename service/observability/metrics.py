@@ -29,7 +29,9 @@ from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 
 from service.db import make_engine, make_session_factory
+from service.domain import clock
 from service.domain.bookings.repository import BookingRepository
+from service.domain.notifications.calls import open_counts_everywhere
 from service.domain.notifications.repository import NotificationRepository
 from service.observability.keys import JOB_FAILURES, JOB_RUNS, JOB_SECONDS
 from service.observability.workers_alive import live_workers
@@ -56,6 +58,8 @@ class Figures:
     bookings: dict[str, int] = field(default_factory=dict)
     outbox_pending: int = 0
     outbox_oldest_seconds: float = 0.0
+    call_tasks_open: int = 0
+    call_tasks_due_today: int = 0
     workers_alive: int = 0
     job_runs: dict[str, int] = field(default_factory=dict)
     job_failures: dict[str, int] = field(default_factory=dict)
@@ -85,6 +89,8 @@ async def read_figures(state: State) -> Figures:
             figures.bookings = await BookingRepository(db).count_by_status()
             pending, oldest = await NotificationRepository(db).outbox_backlog()
             figures.outbox_pending, figures.outbox_oldest_seconds = pending, oldest
+            calls = await open_counts_everywhere(db, clock.now())
+            figures.call_tasks_open, figures.call_tasks_due_today = calls.total, calls.today
         figures.up["database"] = True
     except Exception:
         figures.up["database"] = False
@@ -127,6 +133,16 @@ class FiguresCollector(Collector):
                 f"{PREFIX}_outbox_oldest_age_seconds",
                 "Age of the oldest notice not yet mailed (0 when none)",
                 value=f.outbox_oldest_seconds,
+            )
+            yield GaugeMetricFamily(
+                f"{PREFIX}_call_tasks_open",
+                "Open call tasks (people to phone: no e-mail, or a mail that failed)",
+                value=f.call_tasks_open,
+            )
+            yield GaugeMetricFamily(
+                f"{PREFIX}_call_tasks_due_today",
+                "Open call tasks due by the end of today (Tokyo)",
+                value=f.call_tasks_due_today,
             )
         if f.up.get("redis"):
             yield GaugeMetricFamily(

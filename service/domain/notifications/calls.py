@@ -118,6 +118,13 @@ async def call_counts(db: AsyncSession, actor: Actor, now: datetime) -> CallCoun
     return CallCounts(today=due_today, total=total)
 
 
+async def open_counts_everywhere(db: AsyncSession, now: datetime) -> CallCounts:
+    """Every organization's open tasks, for the deployment's metrics (no actor: no names)."""
+    _, today_end = _day_bounds(today(now))
+    due_today, total = await CallRepository(db).open_counts(None, today_end)
+    return CallCounts(today=due_today, total=total)
+
+
 async def export_call_tasks(
     db: AsyncSession, actor: Actor, now: datetime, *, day: date | None, state: str | None
 ) -> bytes:
