@@ -432,3 +432,42 @@ async def test_staff_set_alarms_per_event_and_venue_coordinates(
         (starts - timedelta(hours=1)).astimezone(UTC)
     ]
     assert round(event_ics["geo"].latitude, 4) == 34.9716  # type: ignore[index]
+
+
+async def test_staff_feed_shows_todays_open_calls_and_changes_when_one_is_handled(
+    db: AsyncSession, client: AsyncClient, settings: Settings
+) -> None:
+    s = await session_at(db, tokyo_day(2) + timedelta(hours=10))
+    booking = await book(db, s.id, person(4))
+    await db.commit()
+    user = await staff_user(db, "ueda")
+    path = await new_link(db, settings, user)
+    quiet = await client.get(path)
+    assert "電話連絡" not in quiet.text
+    for _ in range(2):
+        await db.execute(
+            text(
+                "INSERT INTO call_tasks (booking_id, kind, reason, script, due_at)"
+                " VALUES (:b, 'promoted', 'no_email', 'お電話ください', now())"
+            ),
+            {"b": booking.id},
+        )
+    await db.commit()
+    busy = await client.get(path, headers={"If-None-Match": quiet.headers["etag"]})
+    assert busy.status_code == 200
+    notes = [e for e in vevents(busy.content).values() if "電話連絡" in str(e["summary"])]  # type: ignore[index]
+    assert len(notes) == 1
+    [note] = notes
+    assert str(note["summary"]) == "電話連絡 2件（要連絡）"  # type: ignore[index]
+    assert str(note["url"]) == f"{settings.base_url}/manage/calls"  # type: ignore[index]
+    assert note["dtstart"].dt == tokyo_day(0).date()  # type: ignore[index]
+    await db.execute(
+        text(
+            "UPDATE call_tasks SET state = 'done', closed_at = now()"
+            " WHERE id = (SELECT min(id) FROM call_tasks)"
+        )
+    )
+    await db.commit()
+    fewer = await client.get(path, headers={"If-None-Match": busy.headers["etag"]})
+    assert fewer.status_code == 200
+    assert "電話連絡 1件" in fewer.text.replace("\r\n ", "")

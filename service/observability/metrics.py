@@ -31,7 +31,7 @@ from redis.asyncio import Redis
 from service.db import make_engine, make_session_factory
 from service.domain import clock
 from service.domain.bookings.repository import BookingRepository
-from service.domain.notifications.calls import open_counts_everywhere
+from service.domain.notifications.calls import open_call_counts
 from service.domain.notifications.repository import NotificationRepository
 from service.observability.keys import JOB_FAILURES, JOB_RUNS, JOB_SECONDS
 from service.observability.workers_alive import live_workers
@@ -89,7 +89,7 @@ async def read_figures(state: State) -> Figures:
             figures.bookings = await BookingRepository(db).count_by_status()
             pending, oldest = await NotificationRepository(db).outbox_backlog()
             figures.outbox_pending, figures.outbox_oldest_seconds = pending, oldest
-            calls = await open_counts_everywhere(db, clock.now())
+            calls = await open_call_counts(db, clock.now())
             figures.call_tasks_open, figures.call_tasks_due_today = calls.total, calls.today
         figures.up["database"] = True
     except Exception:

@@ -15,10 +15,12 @@ from litestar.params import FromPath, FromQuery
 from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
 
 from service.dependencies import DB, AppSettings
+from service.domain import clock
 from service.domain.calendars import service as calendars
 from service.domain.calendars.feed_cache import FeedFile, FeedVersion
 from service.domain.calendars.repository import FeedWindow
 from service.domain.errors import NotFound
+from service.domain.notifications.calls import open_call_counts
 from service.rate_limit import client_address
 from service.settings import Settings
 
@@ -152,11 +154,12 @@ async def _staff(
     token = _staff_token(feed_file)
     window = _window(past_days, months_ahead)
     feed = await calendars.open_staff_feed(db, settings, token, client_address(request))
-    version = await calendars.staff_feed_version(db, settings, feed, window)
+    calls = await open_call_counts(db, clock.now(), feed.scope.cohost_organization_id)
+    version = await calendars.staff_feed_version(db, settings, feed, window, calls.total)
     return await _feed_response(
         request,
         version,
-        lambda: calendars.staff_feed_file(db, settings, feed, window, version),
+        lambda: calendars.staff_feed_file(db, settings, feed, window, version, calls.total),
         cache=STAFF_CACHE,
         filename="nextwork-staff.ics",
         secret_url=True,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -185,6 +185,25 @@ class CalendarFile:
                 "END:VALARM",
             ]
         lines.append("END:VEVENT")
+        self._chunks.append(b"".join(fold(line) for line in lines))
+
+    def add_day_note(
+        self, *, uid: str, day: date, summary: str, description: str, url: str, now: datetime
+    ) -> None:
+        """An all-day entry that blocks no time (TRANSPARENT): a reminder to staff, not a
+        session."""
+        lines = [
+            "BEGIN:VEVENT",
+            f"UID:{escape_text(uid)}",
+            f"DTSTAMP:{_utc(now)}",
+            f"DTSTART;VALUE=DATE:{day:%Y%m%d}",
+            f"DTEND;VALUE=DATE:{day + timedelta(days=1):%Y%m%d}",
+            f"SUMMARY:{escape_text(clean_text(summary))}",
+            f"DESCRIPTION:{escape_text(clean_text(description))}",
+            "TRANSP:TRANSPARENT",
+            f"URL:{url}",
+            "END:VEVENT",
+        ]
         self._chunks.append(b"".join(fold(line) for line in lines))
 
     def to_bytes(self) -> bytes:

@@ -326,10 +326,31 @@ async def open_staff_feed(
     return StaffFeed(owner, scope)
 
 
+def calls_url(settings: Settings) -> str:
+    return f"{settings.base_url}/manage/calls"
+
+
 def staff_ics(
-    settings: Settings, entries: list[StaffEntry], now: datetime, installation: uuid.UUID
+    settings: Settings,
+    entries: list[StaffEntry],
+    now: datetime,
+    installation: uuid.UUID,
+    open_calls: int = 0,
 ) -> bytes:
     calendar = CalendarFile(f"{settings.desk_name} 開催予定（スタッフ用）", refresh=STAFF_REFRESH)
+    if open_calls:
+        day = now.astimezone(TOKYO).date()
+        calendar.add_day_note(
+            uid=make_uid(settings, installation, "staff-calls", int(f"{day:%Y%m%d}")),
+            day=day,
+            summary=f"電話連絡 {open_calls}件（要連絡）",
+            description=(
+                f"メールで連絡できない方への電話連絡が {open_calls}件 残っています。\n"
+                f"電話連絡リスト：{calls_url(settings)}"
+            ),
+            url=calls_url(settings),
+            now=now,
+        )
     for item in entries:
         entry = item.session
         prefix, status = _session_status(entry)
@@ -364,21 +385,35 @@ def _staff_key(settings: Settings, feed: StaffFeed) -> str:
 
 
 async def staff_feed_version(
-    db: AsyncSession, settings: Settings, feed: StaffFeed, window: FeedWindow
+    db: AsyncSession, settings: Settings, feed: StaffFeed, window: FeedWindow, open_calls: int = 0
 ) -> FeedVersion:
+    """`open_calls`: the open call tasks the feed's owner may see (the note for today), part
+    of the version so a handled call or a new day is a new file."""
     state = await CalendarRepository(db).feed_state(window, feed.scope, staff=True)
+    today = clock.now().astimezone(TOKYO).date()
     return _version(
-        _staff_key(settings, feed), state.digest, state.count, window, state.last_modified
+        f"{_staff_key(settings, feed)}|calls={open_calls}@{today}",
+        state.digest,
+        state.count,
+        window,
+        state.last_modified,
     )
 
 
 async def staff_feed_file(
-    db: AsyncSession, settings: Settings, feed: StaffFeed, window: FeedWindow, version: FeedVersion
+    db: AsyncSession,
+    settings: Settings,
+    feed: StaffFeed,
+    window: FeedWindow,
+    version: FeedVersion,
+    open_calls: int = 0,
 ) -> FeedFile:
     async def render() -> bytes:
         repo = CalendarRepository(db)
         entries = await repo.staff_sessions(window, feed.scope)
         installation = await repo.installation_id()
-        return await asyncio.to_thread(staff_ics, settings, entries, clock.now(), installation)
+        return await asyncio.to_thread(
+            staff_ics, settings, entries, clock.now(), installation, open_calls
+        )
 
     return await FEEDS.file(version, render)

@@ -118,10 +118,13 @@ async def call_counts(db: AsyncSession, actor: Actor, now: datetime) -> CallCoun
     return CallCounts(today=due_today, total=total)
 
 
-async def open_counts_everywhere(db: AsyncSession, now: datetime) -> CallCounts:
-    """Every organization's open tasks, for the deployment's metrics (no actor: no names)."""
+async def open_call_counts(
+    db: AsyncSession, now: datetime, organization_id: int | None = None
+) -> CallCounts:
+    """Open tasks (counts, no names): every organization's for the deployment's metrics and
+    the desk's calendar feeds, or those of one co-host organization's events."""
     _, today_end = _day_bounds(today(now))
-    due_today, total = await CallRepository(db).open_counts(None, today_end)
+    due_today, total = await CallRepository(db).open_counts(organization_id, today_end)
     return CallCounts(today=due_today, total=total)
 
 
