@@ -11,8 +11,10 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain.accounts.actor import Actor
 from service.domain.bookings import service as bookings
-from service.domain.calendars.tokens import calendar_path, staff_feed_path
+from service.domain.calendars import links
+from service.domain.calendars import service as calendars
 from service.domain.events.models import EventSession
 from service.settings import Settings
 from tests.factories import person
@@ -91,14 +93,18 @@ async def test_the_join_link_reaches_only_confirmed_people(
 
     # Never public: pages, the API, the feeds, the booking's own .ics.
     staff = await make_staff(db, "organizer")
+    feed_link = await links.create_link(db, settings, Actor.of(staff), name="スマホ")
+    await db.commit()
+    booking_ics = await calendars.booking_calendar_path(db, str(confirmed_code))
+    assert booking_ics is not None
     public = [
         "/",
         f"/events/{event_id}",
         "/api/v1/events",
         f"/api/v1/events/{event_id}",
         "/events.ics",
-        calendar_path(settings, str(confirmed_code)),
-        staff_feed_path(settings, staff.id),
+        booking_ics,
+        feed_link.url.removeprefix(settings.base_url),
     ]
     for url in public:
         r = await client.get(url)
