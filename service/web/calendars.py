@@ -167,6 +167,13 @@ async def _staff(
     )
 
 
+def _without_body(response: Response[bytes]) -> Response[None]:
+    """HEAD: the GET's status and headers (ETag, Last-Modified, length), no body."""
+    return Response(
+        None, status_code=response.status_code, media_type=ICS_MEDIA_TYPE, headers=response.headers
+    )
+
+
 class CalendarFiles(Controller):
     include_in_schema = False
 
@@ -206,12 +213,7 @@ class CalendarFiles(Controller):
         months_ahead: FromQuery[str | None] = None,
     ) -> Response[None]:
         response = await _public(request, db, settings, past_days, months_ahead, head_only=True)
-        return Response(
-            None,
-            status_code=response.status_code,
-            media_type=ICS_MEDIA_TYPE,
-            headers=response.headers,
-        )
+        return _without_body(response)
 
     @get("/calendar/staff/{feed_file:str}", name="staff_calendar", opt=NO_CSRF)
     async def staff_feed(
@@ -240,9 +242,4 @@ class CalendarFiles(Controller):
         response = await _staff(
             request, db, settings, feed_file, past_days, months_ahead, head_only=True
         )
-        return Response(
-            None,
-            status_code=response.status_code,
-            media_type=ICS_MEDIA_TYPE,
-            headers=response.headers,
-        )
+        return _without_body(response)
