@@ -15,6 +15,7 @@ from service.domain import clock
 from service.domain.notifications import calls
 from service.domain.notifications.call_schemas import CallCounts, CallTaskView
 from service.domain.rosters.schemas import RosterEntry
+from service.downloads import csv_download
 from service.staff_auth import Staff
 
 # `state` is a name Litestar keeps for the app state: the query parameter is renamed.
@@ -66,14 +67,7 @@ class ManageCallsController(Controller):
         body = await calls.export_call_tasks(
             db, staff, clock.now(), day=parsed_day, state=parsed_state
         )
-        return Response(
-            body,
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Cache-Control": "no-store",
-                "Content-Disposition": 'attachment; filename="call-list.csv"',
-            },
-        )
+        return csv_download(body, "call-list.csv")
 
 
 class ManageCallOutcomeController(Controller):

@@ -17,6 +17,7 @@ from service.domain.indicators.csv_export import report_csv, report_filename
 from service.domain.indicators.models import DeskRecord, IndicatorDefinition
 from service.domain.indicators.report import Report, plain_number, read_report
 from service.domain.indicators.schemas import fiscal_year_value
+from service.downloads import csv_download
 from service.staff_auth import Staff
 
 ORGANIZER = {"staff_role": "organizer"}
@@ -249,14 +250,7 @@ class ManageIndicatorsController(Controller):
     async def report_csv(self, db: DB, staff: Staff, fiscal_year: Year = None) -> Response[bytes]:
         year = fiscal_year if fiscal_year is not None else indicators.current_fiscal_year()
         r = await read_report(db, staff, year, field_name="fiscal_year")
-        return Response(
-            report_csv(r),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="{report_filename(r)}"',
-                "Cache-Control": "no-store",
-            },
-        )
+        return csv_download(report_csv(r), report_filename(r))
 
     @post(
         "/compile",

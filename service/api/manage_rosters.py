@@ -15,6 +15,7 @@ from service.dependencies import DB
 from service.domain.rosters import service as rosters
 from service.domain.rosters.csv_export import roster_csv, roster_filename
 from service.domain.rosters.schemas import RosterEntry, SessionHeader
+from service.downloads import csv_download
 from service.staff_auth import Staff
 
 
@@ -89,14 +90,7 @@ class ManageRosterController(Controller):
     )
     async def roster_csv(self, db: DB, staff: Staff, session_id: FromPath[int]) -> Response[bytes]:
         r = await rosters.get_roster(db, staff, session_id, purpose="export")
-        return Response(
-            roster_csv(r),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="{roster_filename(r)}"',
-                "Cache-Control": "no-store",
-            },
-        )
+        return csv_download(roster_csv(r), roster_filename(r))
 
     @post(
         "/phone-bookings",

@@ -19,9 +19,10 @@ from service.domain.notifications.call_schemas import (
     CALL_STATE_LABELS,
 )
 from service.domain.notifications.call_scripts import CALL_KINDS
+from service.downloads import csv_download
 from service.staff_auth import Staff
 from service.web.form_errors import rerender
-from service.web.manage_common import NO_STORE, done_message, page, see_other
+from service.web.manage_common import done_message, page, see_other
 
 # `state` is a name Litestar keeps for the app state: the query parameter is renamed.
 StateQuery = Annotated[str | None, QueryParameter(name="state", required=False)]
@@ -95,11 +96,7 @@ class ManageCallPages(Controller):
         body = await calls.export_call_tasks(
             db, staff, clock.now(), day=parsed_day, state=parsed_state
         )
-        return Response(
-            body,
-            media_type="text/csv; charset=utf-8",
-            headers={**NO_STORE, "Content-Disposition": 'attachment; filename="call-list.csv"'},
-        )
+        return csv_download(body, "call-list.csv")
 
     async def _outcome(
         self, db: DB, staff: Staff, booking_id: int, outcome: str

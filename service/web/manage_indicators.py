@@ -28,6 +28,7 @@ from service.domain.indicators.fiscal import fiscal_year_of_day
 from service.domain.indicators.models import DeskRecord, IndicatorDefinition
 from service.domain.indicators.report import read_report
 from service.domain.indicators.schemas import fiscal_year_value
+from service.downloads import csv_download
 from service.staff_auth import Staff
 from service.transaction import abandon
 from service.web.manage_common import done_message, form_fields, form_lists, page, see_other
@@ -117,14 +118,7 @@ class ManageIndicatorPages(Controller):
     @get("/csv", media_type="text/csv; charset=utf-8")
     async def csv(self, db: DB, staff: Staff, fy: FromQuery[str | None] = None) -> Response[bytes]:
         r = await read_report(db, staff, _year(fy))
-        return Response(
-            report_csv(r),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="{report_filename(r)}"',
-                "Cache-Control": "no-store",
-            },
-        )
+        return csv_download(report_csv(r), report_filename(r))
 
     @post("/compile", opt=ORGANIZER)
     async def compile(self, request: Request[Any, Any, Any], db: DB, staff: Staff) -> Redirect:

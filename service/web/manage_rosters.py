@@ -18,9 +18,10 @@ from service.domain.notifications import history
 from service.domain.rosters import service as rosters
 from service.domain.rosters.csv_export import roster_csv, roster_filename
 from service.domain.rosters.schemas import SessionHeader
+from service.downloads import csv_download
 from service.staff_auth import Staff
 from service.web.form_errors import Refusal, rerender
-from service.web.manage_common import NO_STORE, done_message, form_fields, page, see_other
+from service.web.manage_common import done_message, form_fields, page, see_other
 from service.web.party_form import companion_rows, companions_from_form
 
 PERSON_FIELDS = (
@@ -94,14 +95,7 @@ class ManageRosterPages(Controller):
     @get("/roster.csv")
     async def export(self, db: DB, staff: Staff, session_id: FromPath[int]) -> Response[bytes]:
         roster = await rosters.get_roster(db, staff, session_id, purpose="export")
-        return Response(
-            roster_csv(roster),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                **NO_STORE,
-                "Content-Disposition": f'attachment; filename="{roster_filename(roster)}"',
-            },
-        )
+        return csv_download(roster_csv(roster), roster_filename(roster))
 
     async def _booking_form(
         self,
