@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.db import LANE_ALLOWED, close_session, release_lane
 from service.jobs import discard_after_commit_jobs
 from service.settings import Settings
 from service.state import Resources
@@ -24,16 +25,20 @@ def resources(state: State) -> Resources:
 
 async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
     res = resources(state)
-    async with res.session_factory() as session:
-        try:
-            yield session
-        except Exception:
-            # Closing the session returns its connection with a rollback (the pool's reset on
-            # return); an explicit session.rollback() first would only add its bookkeeping.
-            discard_after_commit_jobs(session)
-            raise
-        else:
-            res.jobs.submit(await finish(session, commit=request_commits(session)))
+    session = res.session_factory()
+    session.info[LANE_ALLOWED] = True
+    try:
+        yield session
+    except Exception:
+        # Closing the session (and its lane) returns the connection with a rollback (the
+        # pool's reset on return); an explicit rollback first would only add bookkeeping.
+        discard_after_commit_jobs(session)
+        await release_lane(session)
+        raise
+    else:
+        res.jobs.submit(await finish(session, commit=request_commits(session)))
+    finally:
+        await close_session(session)
 
 
 def provide_settings(state: State) -> Settings:

@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from litestar import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.db import lane_of, release_lane
 from service.jobs import Job, discard_after_commit_jobs, take_after_commit_jobs
 
 _response_status: ContextVar[int | None] = ContextVar("response_status", default=None)
@@ -39,20 +40,51 @@ def response_commits() -> bool:
 
 
 async def finish(session: AsyncSession, *, commit: bool) -> list[Job]:
-    """Commits and returns the jobs to hand over, or rolls back and drops them."""
-    if commit:
-        await session.commit()
-        return take_after_commit_jobs(session)
-    await abandon(session)
-    return []
+    """Commits and returns the jobs to hand over, or rolls back and drops them. The session's
+    driver lane (service.db.DriverLane), if it opened one, goes back to the pool either way."""
+    try:
+        if commit:
+            if _sqlalchemy_work(session):
+                await session.commit()
+            await _end_lane_transaction(session, commit=True)
+            return take_after_commit_jobs(session)
+        await abandon(session)
+        return []
+    finally:
+        await release_lane(session)
 
 
 async def abandon(session: AsyncSession) -> None:
     """Undoes everything so far (jobs included), e.g. before re-rendering a refused form with
     fresh reads; the transaction then rolls back at its end as well."""
     discard_after_commit_jobs(session)
-    await session.rollback()
+    if _sqlalchemy_work(session):
+        await session.rollback()
+    await _end_lane_transaction(session, commit=False)
     session.info.pop(_KEEP, None)
+
+
+def _sqlalchemy_work(session: AsyncSession) -> bool:
+    """Whether SQLAlchemy has a transaction or pending objects to end. A session that only
+    used its driver lane has neither, and committing it would begin and end an empty one."""
+    return (
+        lane_of(session) is None
+        or session.in_transaction()
+        or bool(session.new or session.dirty or session.deleted)
+    )
+
+
+async def _end_lane_transaction(session: AsyncSession, *, commit: bool) -> None:
+    """A lane's transaction that SQLAlchemy never joined (the booking hot path: BEGIN, one
+    statement, here COMMIT) is ended on the driver; one it joined ended with session.commit()."""
+    lane = lane_of(session)
+    if lane is None:
+        return
+    adapted = lane.adapted
+    if adapted._transaction is not None:
+        end = adapted._transaction.commit if commit else adapted._transaction.rollback
+        # The adapter's own way: its transaction is over whether or not this succeeds.
+        await adapted._call_and_discard(end)
 
 
 _KEEP = "keep_despite_status"
