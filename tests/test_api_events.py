@@ -144,6 +144,26 @@ async def test_one_event(client: AsyncClient, db: AsyncSession) -> None:
     assert [s["id"] for s in out["sessions"]] == [first.id, second.id]
     assert [s["state"] for s in out["sessions"]] == ["open", "cancelled"]
     assert out["sessions"][0]["venue"]["ward_label"] == "清水区"
+    # Set by no one yet: free, for anyone, no arrival guidance.
+    assert (out["fee_yen"], out["audience"], out["arrival_note"]) == (0, "", "")
+
+
+async def test_fee_audience_and_arrival_note_as_the_event_page_shows_them(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    event = await make_event(db, title="介護のいろは研修", kind="training", sector="care")
+    await make_session(db, event=event, starts_in=timedelta(days=3))
+    event.fee_yen = 500
+    event.audience = "介護の仕事に関心のある50歳以上の方"
+    event.arrival_note = "午前は混み合います。14時以降がおすすめです。"
+    await db.commit()
+
+    one = (await client.get(f"/api/v1/events/{event.id}")).json()
+    listed = (await events(client))["items"][0]
+    for out in (one, listed):
+        assert out["fee_yen"] == 500
+        assert out["audience"] == "介護の仕事に関心のある50歳以上の方"
+        assert out["arrival_note"] == "午前は混み合います。14時以降がおすすめです。"
 
 
 @pytest.mark.parametrize("path", ["draft", "999999", "123456789012345678901234567890", "0"])

@@ -376,3 +376,18 @@ async def test_lookup_is_rate_limited_with_a_page_that_explains(strict_client: A
     assert "しばらくお待ちください" in r.text
     assert "1分ほど待って" in r.text
     assert r.headers["retry-after"] == "60"
+
+
+@pytest.mark.parametrize(("months", "said"), [(24, "2年（24か月）"), (18, "18か月"), (1, "1か月")])
+async def test_privacy_page_states_the_retention_period_from_the_setting(
+    settings: Settings, months: int, said: str
+) -> None:
+    configured = dataclasses.replace(settings, retention_months=months)
+    async with open_app(configured) as app:
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as c:
+            r = await c.get("/privacy")
+    assert r.status_code == 200
+    paragraph = re.search(r'<p id="retention">(.*?)</p>', r.text, re.S)
+    assert paragraph, r.text
+    assert f"<strong>{said}</strong>" in paragraph.group(1)
+    assert "自動で消去" in paragraph.group(1)

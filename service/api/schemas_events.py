@@ -68,6 +68,11 @@ class EventOut(msgspec.Struct):
     contact: str
     what_to_bring: str
     sessions: list[SessionOut]
+    fee_yen: Annotated[int, Meta(description="参加費 in yen; 0: free (無料).")] = 0
+    audience: Annotated[str, Meta(description="対象: who the event is for; empty: anyone.")] = ""
+    arrival_note: Annotated[
+        str, Meta(description="来場の目安: when to come on a long consultation day.")
+    ] = ""
     max_companions: Annotated[
         int, Meta(description="同伴者: how many companions one booking may bring (0: none).")
     ] = 1
@@ -130,6 +135,9 @@ def event_out(e: EventView) -> EventOut:
         contact=e.contact,
         what_to_bring=e.what_to_bring,
         sessions=[_session(s) for s in e.sessions],
+        fee_yen=e.fee_yen,
+        audience=e.audience,
+        arrival_note=e.arrival_note,
         max_companions=e.max_companions,
     )
 

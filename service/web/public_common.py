@@ -32,6 +32,13 @@ def month_range(month: str) -> tuple[date, date] | None:
     return date(year, mon, 1), date(year, mon, calendar.monthrange(year, mon)[1])
 
 
+def retention_period(months: int) -> str:
+    """RETENTION_MONTHS as the privacy page says it: 24 -> 2年（24か月）, 18 -> 18か月."""
+    if months % 12 == 0:
+        return f"{months // 12}年（{months}か月）"
+    return f"{months}か月"
+
+
 async def limit_client(
     request: Request[Any, Any, Any], redis: Redis, settings: Settings, action: str
 ) -> None:

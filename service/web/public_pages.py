@@ -11,13 +11,13 @@ from litestar import Controller, get
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
-from service.dependencies import DB
+from service.dependencies import DB, AppSettings
 from service.domain import clock
 from service.domain.events import service as events
 from service.domain.events.enums import SECTORS, WARDS
 from service.domain.events.schemas import EventView, SessionView
 from service.local_time import TOKYO
-from service.web.public_common import month_range
+from service.web.public_common import month_range, retention_period
 
 PER_PAGE = 20
 MONTHS_AHEAD = 6
@@ -126,8 +126,11 @@ class PublicPages(Controller):
         )
 
     @get("/privacy", name="privacy")
-    async def privacy(self) -> Template:
-        return Template(template_name="privacy.html")
+    async def privacy(self, settings: AppSettings) -> Template:
+        return Template(
+            template_name="privacy.html",
+            context={"retention": retention_period(settings.retention_months)},
+        )
 
     @get("/accessibility", name="accessibility")
     async def accessibility(self) -> Template:
