@@ -10,11 +10,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from playwright.async_api import Page
+from redis import asyncio as aioredis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings import service as bookings
 from service.domain.bookings.schemas import validate_booking_input
+from service.domain.errors import RateLimited
+from service.login_limits import (
+    LOGIN_LIMIT_PER_USERNAME_ADDRESS,
+    LOGIN_SLOW_AFTER_FAILURES,
+    count_login_attempt,
+    login_failed,
+)
 from tests.factories import make_event, make_session, make_venue
 from tests.manage_support import PASSWORD, make_staff, move_session
 
@@ -46,6 +54,10 @@ CONSOLE_STOPS = (
     "users",
     "user-new",
     "audit",
+    "login-locks",
+    "calendar-links",
+    "calendar-link-new",
+    "calendar-link-errors",
 )
 
 ROSTER_SIZE = 40
@@ -82,8 +94,28 @@ class ConsoleData:
     booking_id: int  # someone on it
 
 
-async def seed_console(db: AsyncSession, *, username: str = "desk-admin") -> ConsoleData:
-    """An admin (who sees every page), and an event whose session of 40 is today."""
+async def seed_login_locks(redis_url: str) -> None:
+    """Someone guessing a password: one username refused from one address, and slowed."""
+    client = aioredis.from_url(redis_url)
+    try:
+        for _ in range(LOGIN_LIMIT_PER_USERNAME_ADDRESS + 1):
+            try:
+                await count_login_attempt(client, username="guesser", address="203.0.113.9")
+            except RateLimited:
+                break
+        for _ in range(LOGIN_SLOW_AFTER_FAILURES):
+            await login_failed(client, username="guesser")
+    finally:
+        await client.aclose()
+
+
+async def seed_console(
+    db: AsyncSession, *, username: str = "desk-admin", redis_url: str | None = None
+) -> ConsoleData:
+    """An admin (who sees every page), and an event whose session of 40 is today; with
+    redis_url, login locks to list as well."""
+    if redis_url:
+        await seed_login_locks(redis_url)
     admin = await make_staff(db, "admin", username=username)
     venue = await make_venue(db)
     event = await make_event(db, title="お仕事面談会（介護・福祉のお仕事）", kind="job_fair")
@@ -188,3 +220,15 @@ async def console_tour(page: Page, base_url: str, data: ConsoleData, stop: Stop)
     await stop("user-new")
     await _go(page, url("/manage/audit"))
     await stop("audit")
+    await _go(page, url("/manage/login-locks"))
+    await stop("login-locks")
+
+    await _go(page, url("/manage/calendar-links/"))
+    await stop("calendar-links")
+    await page.locator("#name").fill("受付のタブレット")
+    await page.locator("#sector").select_option(index=1)
+    await _press(page, "アドレスを作る")
+    await stop("calendar-link-new")
+    await page.locator("#name").fill("")
+    await _press(page, "アドレスを作る")
+    await stop("calendar-link-errors")

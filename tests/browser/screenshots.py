@@ -117,7 +117,7 @@ async def shoot_all(settings: Settings) -> list[Path]:
     try:
         async with make_session_factory(engine)() as db, async_playwright() as pw:
             data = await seed_tour(db, tours=len(WIDTHS))
-            console = await seed_console(db)
+            console = await seed_console(db, redis_url=settings.redis_url)
             browser = await pw.chromium.launch(
                 executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
             )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.settings import Settings
 from tests.browser.a11y import axe_violations, describe_violations, low_contrast_text
 from tests.browser.conftest import NewPage
 from tests.browser.console_tour import CONSOLE_STOPS, console_tour, seed_console
@@ -16,9 +17,13 @@ from tests.browser.live_server import LiveServer
 
 @pytest.mark.parametrize("width", [390, 768, 1280])
 async def test_every_console_page_is_accessible(
-    live_server: LiveServer, new_page: NewPage, db: AsyncSession, width: int
+    live_server: LiveServer,
+    new_page: NewPage,
+    db: AsyncSession,
+    settings: Settings,
+    width: int,
 ) -> None:
-    data = await seed_console(db)
+    data = await seed_console(db, redis_url=settings.redis_url)
     page = await new_page(width=width, height=900)
     seen: list[str] = []
     problems: list[str] = []
