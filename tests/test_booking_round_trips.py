@@ -16,7 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.browser.data import add_event
-from tests.test_pages_public import GOOD, hidden_of, post_form
+from tests.test_pages_public import GOOD, hidden_of, submit
 
 MAX_ROUND_TRIPS = 4
 
@@ -58,7 +58,7 @@ async def _delivered() -> None:
 
 async def _confirmed_form(client: AsyncClient, base: str, phone: str) -> dict[str, str]:
     form = await client.get(base)
-    confirm = await post_form(client, form, base + "/confirm", {**GOOD, "phone": phone})
+    confirm = await submit(client, form, base + "/confirm", {**GOOD, "phone": phone})
     assert confirm.status_code == 200
     return hidden_of(confirm)
 

@@ -31,7 +31,7 @@ from tests.mail_support import (
     worker_context,
 )
 from tests.manage_support import make_staff
-from tests.test_pages_public import GOOD, hidden_of, post_form
+from tests.test_pages_public import GOOD, hidden_of, submit
 from workers.notifications import sweep_notifications, write_reminders
 
 SECRET_URL = "https://meet.example.jp/j/secret-room-4711"
@@ -67,7 +67,7 @@ async def test_the_join_link_reaches_only_confirmed_people(
     # Booked on the public pages: the done page tells how to join.
     base = f"/events/{event_id}/sessions/{session_id}/book"
     form = await client.get(base)
-    confirm = await post_form(client, form, base + "/confirm", {**GOOD, "email": "a@example.jp"})
+    confirm = await submit(client, form, base + "/confirm", {**GOOD, "email": "a@example.jp"})
     done = await client.post(base + "/complete", data=hidden_of(confirm))
     page = await client.get(done.headers["location"])
     assert SECRET_URL in page.text and SECRET_NOTE in page.text
@@ -78,7 +78,7 @@ async def test_the_join_link_reaches_only_confirmed_people(
         waiting = await book_and_commit(db, redis, session_id, person(2, email=True))
     assert waiting.status == "waitlisted"
     lookup = await client.get("/bookings/lookup")
-    waiting_page = await post_form(
+    waiting_page = await submit(
         client, lookup, "/bookings/lookup", {"code": waiting.code, "phone": waiting.phone}
     )
     assert SECRET_URL not in waiting_page.text
@@ -86,7 +86,7 @@ async def test_the_join_link_reaches_only_confirmed_people(
         text("SELECT code FROM bookings WHERE status = 'confirmed' AND session_id = :s"),
         {"s": session_id},
     )
-    own_page = await post_form(
+    own_page = await submit(
         client, lookup, "/bookings/lookup", {"code": confirmed_code, "phone": GOOD["phone"]}
     )
     assert SECRET_URL in own_page.text

@@ -59,6 +59,17 @@ async def post_form(
     return await client.post(url, data={**data, "_csrf_token": csrf_of(page)})
 
 
+async def follow(client: AsyncClient, answer: Response) -> Response:
+    """The GET page a public POST redirects to (every one answers 303)."""
+    assert answer.status_code == 303, (answer.status_code, answer.text[:500])
+    return await client.get(answer.headers["location"])
+
+
+async def submit(client: AsyncClient, page: Response, url: str, data: dict[str, str]) -> Response:
+    """Posts a form of page, with its CSRF token, and follows the 303."""
+    return await follow(client, await post_form(client, page, url, data))
+
+
 async def test_home_lists_events_with_weekday_availability_and_desk(
     client: AsyncClient, db: AsyncSession
 ) -> None:
@@ -152,10 +163,15 @@ async def test_book_confirm_complete_and_done(client: AsyncClient, db: AsyncSess
     base = f"/events/{seeded.event_id}/sessions/{seeded.session_ids[0]}/book"
     form = await client.get(base)
     assert form.status_code == 200
-    confirm = await post_form(
+    answer = await post_form(
         client, form, base + "/confirm", {**GOOD, "phone": "０５４ー２５４ー２７７０"}
     )
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith(base + "/confirm?d=")
+    assert "054" not in answer.headers["location"]  # nothing typed goes into the address
+    confirm = await client.get(answer.headers["location"])
     assert confirm.status_code == 200
+    assert confirm.headers["cache-control"] == "no-store"
     assert "入力内容の確認" in confirm.text
     assert "054-254-2770" in confirm.text  # normalised and shown back
     assert "<dd>しずおか はなこ</dd>" in confirm.text  # shown as typed
@@ -185,9 +201,7 @@ async def test_done_page_says_mail_will_be_sent(client: AsyncClient, db: AsyncSe
     seeded = await add_event(db)
     base = f"/events/{seeded.event_id}/sessions/{seeded.session_ids[0]}/book"
     form = await client.get(base)
-    confirm = await post_form(
-        client, form, base + "/confirm", {**GOOD, "email": "hanako@example.jp"}
-    )
+    confirm = await submit(client, form, base + "/confirm", {**GOOD, "email": "hanako@example.jp"})
     done = await client.post(base + "/complete", data=hidden_of(confirm))
     page = await client.get(done.headers["location"])
     assert "確認のメールをお送りします" in page.text
@@ -198,8 +212,10 @@ async def test_errors_are_listed_kept_and_plain(client: AsyncClient, db: AsyncSe
     base = f"/events/{seeded.event_id}/sessions/{seeded.session_ids[0]}/book"
     form = await client.get(base)
     bad = {**GOOD, "name": "", "phone": "でんわ"}
-    r = await post_form(client, form, base + "/confirm", bad)
-    assert r.status_code == 422
+    answer = await post_form(client, form, base + "/confirm", bad)
+    assert answer.status_code == 303 and answer.headers["location"].startswith(base + "?d=")
+    r = await client.get(answer.headers["location"])
+    assert r.status_code == 200
     assert "入力内容を確認してください（2か所）" in r.text
     assert '<a href="#name">' in r.text and '<a href="#phone">' in r.text
     assert "電話番号は数字で入力してください（例：090-1234-5678）" in r.text
@@ -215,7 +231,7 @@ async def test_names_are_escaped(client: AsyncClient, db: AsyncSession) -> None:
     base = f"/events/{seeded.event_id}/sessions/{seeded.session_ids[0]}/book"
     form = await client.get(base)
     evil = "<script>alert(1)</script>"
-    r = await post_form(client, form, base + "/confirm", {**GOOD, "name": evil})
+    r = await submit(client, form, base + "/confirm", {**GOOD, "name": evil})
     assert evil not in r.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
 
@@ -241,11 +257,12 @@ async def test_full_between_form_and_confirm_offers_the_waiting_list(
     sid = seeded.session_ids[0]
     base = f"/events/{seeded.event_id}/sessions/{sid}/book"
     form = await client.get(base)
-    confirm = await post_form(client, form, base + "/confirm", GOOD)
+    confirm = await submit(client, form, base + "/confirm", GOOD)
     assert hidden_of(confirm)["expect"] == "seat"
     await book_someone(db, sid, 1)  # someone else takes the last seat meanwhile
-    r = await client.post(base + "/complete", data=hidden_of(confirm))
-    assert r.status_code == 409
+    answer = await client.post(base + "/complete", data=hidden_of(confirm))
+    assert answer.headers["location"].startswith(base + "/full?d=")
+    r = await follow(client, answer)
     assert "満席になりました" in r.text
     assert "キャンセル待ちに申し込む" in r.text
     # Nothing was kept: only the other person's booking exists.
@@ -265,10 +282,9 @@ async def test_full_without_waiting_list_says_so(client: AsyncClient, db: AsyncS
     sid = seeded.session_ids[0]
     base = f"/events/{seeded.event_id}/sessions/{sid}/book"
     form = await client.get(base)
-    confirm = await post_form(client, form, base + "/confirm", GOOD)
+    confirm = await submit(client, form, base + "/confirm", GOOD)
     await book_someone(db, sid, 1)
-    r = await client.post(base + "/complete", data=hidden_of(confirm))
-    assert r.status_code == 409
+    r = await follow(client, await client.post(base + "/complete", data=hidden_of(confirm)))
     assert "キャンセル待ちもいっぱい" in r.text
     # And the form itself now says the session is not open.
     r = await client.get(base)
@@ -282,9 +298,10 @@ async def test_already_booked_is_explained_on_the_form(
     base = f"/events/{seeded.event_id}/sessions/{seeded.session_ids[0]}/book"
     for _ in range(2):
         form = await client.get(base)
-        confirm = await post_form(client, form, base + "/confirm", GOOD)
+        confirm = await submit(client, form, base + "/confirm", GOOD)
         r = await client.post(base + "/complete", data=hidden_of(confirm))
-    assert r.status_code == 409
+    assert r.status_code == 303 and r.headers["location"].startswith(base + "?d=")
+    r = await client.get(r.headers["location"])
     assert "すでに予約があります" in r.text
     assert "/bookings/lookup" in r.text
 
@@ -292,9 +309,8 @@ async def test_already_booked_is_explained_on_the_form(
 async def _book(client: AsyncClient, event_id: int, session_id: int, data: dict[str, str]) -> str:
     base = f"/events/{event_id}/sessions/{session_id}/book"
     form = await client.get(base)
-    confirm = await post_form(client, form, base + "/confirm", data)
-    done = await client.post(base + "/complete", data=hidden_of(confirm))
-    page = await client.get(done.headers["location"])
+    confirm = await submit(client, form, base + "/confirm", data)
+    page = await follow(client, await client.post(base + "/complete", data=hidden_of(confirm)))
     match = re.search(r'id="booking-code">([A-Z0-9-]+)<', page.text)
     assert match
     return match.group(1)
@@ -305,32 +321,52 @@ async def test_lookup_and_cancel_with_confirmation(client: AsyncClient, db: Asyn
     code = await _book(client, seeded.event_id, seeded.session_ids[0], GOOD)
     form = await client.get(f"/bookings/lookup?code={code}")
     assert f'value="{code}"' in form.text
-    wrong = await post_form(client, form, "/bookings/lookup", {"code": code, "phone": "0541111111"})
-    assert wrong.status_code == 404
+    wrong = await submit(client, form, "/bookings/lookup", {"code": code, "phone": "0541111111"})
+    assert wrong.status_code == 200
     assert "予約が見つかりませんでした" in wrong.text
     assert f'value="{code}"' in wrong.text
-    found = await post_form(
+    answer = await post_form(
         client, form, "/bookings/lookup", {"code": code.lower(), "phone": "054 254 2770"}
     )
+    assert answer.status_code == 303
+    location = answer.headers["location"]
+    assert location.startswith("/bookings/details?g=")
+    assert code.replace("-", "") not in location.replace("-", "") and "2770" not in location
+    found = await client.get(location)
     assert found.status_code == 200
     assert "予約確定" in found.text and "静岡 花子" in found.text
     assert found.headers["cache-control"] == "no-store"
-    ask = await client.post("/bookings/cancel", data=hidden_of(found))
+    grant = hidden_of(found)["g"]
+    assert '<form method="get" action="/bookings/cancel"' in found.text
+    ask = await client.get("/bookings/cancel", params={"g": grant})
     assert "この予約を取り消しますか" in ask.text
+    assert ask.headers["cache-control"] == "no-store"
     assert await db.scalar(select(Booking.status)) == "confirmed"  # not yet
-    done = await client.post("/bookings/cancel/complete", data=hidden_of(ask))
+    answer = await post_form(client, ask, "/bookings/cancel/complete", {"g": grant})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/bookings/cancel/done?g={grant}"
+    done = await client.get(answer.headers["location"])
     assert done.status_code == 200
     assert "予約を取り消しました" in done.text
+    assert done.headers["cache-control"] == "no-store"
     db.expire_all()
     assert await db.scalar(select(Booking.status)) == "cancelled"
-    again = await client.post("/bookings/cancel/complete", data=hidden_of(ask))
-    assert "すでに取り消されています" in again.text
+    # Reloaded: the same page; the details (Back, or the look-up result again) say cancelled.
+    assert "予約を取り消しました" in (await client.get(answer.headers["location"])).text
+    for again in (await client.get(location), await client.get("/bookings/cancel?g=" + grant)):
+        assert again.status_code == 200 and "取り消し済み" in again.text
+        assert 'action="/bookings/cancel"' not in again.text
+    twice = await submit(client, ask, "/bookings/cancel/complete", {"g": grant})
+    assert "すでに取り消されています" in twice.text
 
 
 async def test_lookup_names_missing_fields(client: AsyncClient) -> None:
     form = await client.get("/bookings/lookup")
-    r = await post_form(client, form, "/bookings/lookup", {"code": "", "phone": ""})
-    assert r.status_code == 422
+    answer = await post_form(client, form, "/bookings/lookup", {"code": "", "phone": ""})
+    assert answer.status_code == 303 and answer.headers["location"].startswith(
+        "/bookings/lookup?d="
+    )
+    r = await client.get(answer.headers["location"])
     assert '<a href="#code">' in r.text and '<a href="#phone">' in r.text
 
 
@@ -339,13 +375,11 @@ async def test_leaving_the_waiting_list(client: AsyncClient, db: AsyncSession) -
     await book_someone(db, seeded.session_ids[0], 1)
     code = await _book(client, seeded.event_id, seeded.session_ids[0], GOOD)
     form = await client.get("/bookings/lookup")
-    found = await post_form(
-        client, form, "/bookings/lookup", {"code": code, "phone": GOOD["phone"]}
-    )
+    found = await submit(client, form, "/bookings/lookup", {"code": code, "phone": GOOD["phone"]})
     assert "キャンセル待ち（1番目）" in found.text
-    ask = await client.post("/bookings/cancel", data=hidden_of(found))
+    ask = await client.get("/bookings/cancel", params={"g": hidden_of(found)["g"]})
     assert "キャンセル待ちをやめますか" in ask.text
-    done = await client.post("/bookings/cancel/complete", data=hidden_of(ask))
+    done = await submit(client, ask, "/bookings/cancel/complete", hidden_of(ask))
     assert "キャンセル待ちをやめました" in done.text
 
 
@@ -372,7 +406,7 @@ async def test_lookup_is_rate_limited_with_a_page_that_explains(strict_client: A
             strict_client, form, "/bookings/lookup", {"code": "123456789012", "phone": "0542542770"}
         )
         statuses.append(r.status_code)
-    assert statuses == [404, 404, 404, 429]
+    assert statuses == [303, 303, 303, 429]
     assert "しばらくお待ちください" in r.text
     assert "1分ほど待って" in r.text
     assert r.headers["retry-after"] == "60"

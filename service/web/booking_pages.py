@@ -1,22 +1,28 @@
 """The public booking flow: form -> check what you typed -> done (with the booking code).
 
-Everything works with plain HTML forms (no JavaScript). The typed values travel between the
-steps in hidden fields and are validated again at the end. A person who was shown a free seat
-is never silently put on the waiting list: the final step books with join_waitlist=False unless
-they chose the waiting list, so if the last seat went while they were typing, nothing is booked
-and they are asked whether they want the waiting list instead.
+Everything works with plain HTML forms (no JavaScript). Every POST answers 303 to a GET page
+(POST-redirect-GET), so Back and Reload never post again: what the next page shows is kept in a
+booking draft (service.web.page_drafts: an hour, under a random token in the address). The
+confirmation page and the waiting-list question still carry the checked values in hidden fields
+to the final step, which validates them again and does not need the draft, and their one-time
+form key is the draft's: the page reached again with Back posts the same key, which the booking
+Idempotency-Key records answer with the same done page, never a second booking.
+
+A person who was shown a free seat is never silently put on the waiting list: the final step
+books with join_waitlist=False unless they chose the waiting list, so if the last seat went
+while they were typing, nothing is booked and they are asked whether they want the waiting list.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import asdict
-from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
+from redis.asyncio import Redis as RedisClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.dependencies import DB, AppSettings, Redis
@@ -37,7 +43,8 @@ from service.domain.calendars import service as calendars
 from service.domain.errors import DomainError, InvalidInput, NotFound
 from service.domain.events import service as events
 from service.domain.events.schemas import EventView, SessionView
-from service.web.form_errors import Refusal, rerender
+from service.web import page_drafts
+from service.web.form_errors import Refusal, refusal_of
 from service.web.party_form import companion_rows, companions_from_form
 from service.web.public_common import form_values, limit_client, private_page
 from service.web.public_receipts import Receipt, read_receipt, sign_receipt
@@ -64,6 +71,14 @@ CHOICES = {"age_band": AGE_BANDS, "ward": PERSON_WARDS, "heard_from": HEARD_FROM
 EXPECT_SEAT, EXPECT_WAITLIST = "seat", "waitlist"
 FORM_KEY_FIELD = "form_key"
 FULL_CODES = ("session_full", "waitlist_full")
+DRAFT_FIELD = "d"
+# The steps a booking draft can be at, and the page each is shown on.
+FORM, CONFIRM, FULL, UNAVAILABLE = "form", "confirm", "full", "unavailable"
+EXPIRED = (
+    "入力の途中の内容は、安全のため60分で消えるようになっています。"
+    "お手数ですが、もう一度はじめから入力してください。"
+)
+Token = Annotated[str, QueryParameter(max_length=64)]
 
 
 def _base(event_id: int, session_id: int) -> str:
@@ -91,6 +106,7 @@ def _form_page(
     errors: dict[str, str] | None = None,
     *,
     message: str | None = None,
+    notice: str | None = None,
     status: int = 200,
 ) -> Template:
     errors = {k: v for k, v in (errors or {}).items() if k in FIELD_LABELS}
@@ -104,6 +120,7 @@ def _form_page(
         errors=errors,
         error_list=ordered,
         message=message,
+        notice=notice,
         labels=FIELD_LABELS,
         choices=CHOICES,
         companion_rows=companion_rows(event.max_companions),
@@ -151,38 +168,133 @@ def _shown(valid: ValidBooking, typed_kana: str) -> list[tuple[str, str]]:
     return shown
 
 
-def _full_page(
-    event: EventView, s: SessionView, values: dict[str, str], *, can_waitlist: bool
-) -> Template:
-    return private_page(
-        "book_full.html",
-        409,
-        event=event,
-        s=s,
-        can_waitlist=can_waitlist,
-        hidden=values,
+def _url(event_id: int, session_id: int, step: str, token: str) -> str:
+    page = {FORM: "", UNAVAILABLE: "", CONFIRM: "/confirm", FULL: "/full"}[step]
+    return f"{_base(event_id, session_id)}{page}?{DRAFT_FIELD}={token}"
+
+
+def _draft(
+    event: EventView, s: SessionView, step: str, values: dict[str, str], **more: Any
+) -> dict[str, Any]:
+    return {"event_id": event.id, "session_id": s.id, "step": step, "values": values, **more}
+
+
+def _confirm_draft(event: EventView, s: SessionView, typed: dict[str, str]) -> dict[str, Any]:
+    valid = _validate(typed)
+    return _draft(
+        event,
+        s,
+        CONFIRM,
+        _hidden(valid),
+        # The reading as they typed it (hiragana stays hiragana); katakana is what is stored.
+        typed_kana=clean_text(typed.get("name_kana", "")),
+        # Fixed here, with the key: the page reached again with Back posts what it posted.
+        expect=_expect(s),
         form_key=secrets.token_urlsafe(16),
-        action=_base(event.id, s.id) + "/complete",
     )
 
 
-async def _refused(
-    db: AsyncSession, event_id: int, session_id: int, values: dict[str, str], refusal: Refusal
-) -> Template:
+def _refusal_draft(
+    event: EventView, s: SessionView, values: dict[str, str], refusal: Refusal
+) -> dict[str, Any]:
     """The final step refused: the form with what is wrong, the question whether to wait, or
     why the session cannot be booked."""
-    if isinstance(refusal.error, NotFound):
-        raise refusal.error
-    event, s = await _event_session(db, event_id, session_id)
     if isinstance(refusal.error, InvalidInput):
-        return _form_page(event, s, values, refusal.fields)
-    if refusal.code == "waitlist_only":
-        return _full_page(event, s, values, can_waitlist=True)
-    if refusal.code in FULL_CODES:
-        return _full_page(event, s, values, can_waitlist=False)
+        return _draft(event, s, FORM, values, errors=refusal.fields)
+    if refusal.code == "waitlist_only" or refusal.code in FULL_CODES:
+        return _draft(
+            event,
+            s,
+            FULL,
+            values,
+            can_waitlist=refusal.code == "waitlist_only",
+            expect=EXPECT_WAITLIST,
+            form_key=secrets.token_urlsafe(16),
+        )
     if refusal.code in ("already_booked", "too_many_companions"):
-        return _form_page(event, s, values, refusal.fields, message=refusal.message)
-    return _unavailable_page(event, s, refusal.message)
+        return _draft(event, s, FORM, values, errors=refusal.fields, message=refusal.message)
+    return _draft(event, s, UNAVAILABLE, values, message=refusal.message)
+
+
+def _page(
+    event: EventView, s: SessionView, draft: dict[str, Any], token: str | None, status: int
+) -> Template:
+    """The page a draft is at. token None: answering the POST itself (Redis is away)."""
+    step, values = draft["step"], draft["values"]
+    if step == UNAVAILABLE or (step == FORM and not s.bookable):
+        return _unavailable_page(event, s, draft.get("message"))
+    if step == FORM:
+        return _form_page(
+            event, s, values, draft.get("errors"), message=draft.get("message"), status=status
+        )
+    if step == FULL:
+        return private_page(
+            "book_full.html",
+            status,
+            event=event,
+            s=s,
+            can_waitlist=draft["can_waitlist"],
+            hidden=values,
+            form_key=draft["form_key"],
+            draft=token,
+            done_url=draft.get("done"),
+            action=_base(event.id, s.id) + "/complete",
+        )
+    valid = _validate(values)
+    return private_page(
+        "book_confirm.html",
+        status,
+        event=event,
+        s=s,
+        shown=_shown(valid, draft["typed_kana"]),
+        has_email=bool(valid.email),
+        hidden=values,
+        expect=draft["expect"],
+        form_key=draft["form_key"],
+        draft=token,
+        done_url=draft.get("done"),
+        action=_base(event.id, s.id) + "/complete",
+        edit_url=_url(event.id, s.id, FORM, token) if token else None,
+        edit_action=_base(event.id, s.id),
+    )
+
+
+# What the POST answers with when the draft cannot be kept (Redis away).
+_DIRECT_STATUS = {FORM: 422, CONFIRM: 200, FULL: 409, UNAVAILABLE: 409}
+
+
+async def _answer(
+    redis: RedisClient, event: EventView, s: SessionView, draft: dict[str, Any]
+) -> Template | Redirect:
+    """303 to the GET page of the draft: Back and Reload are then always safe."""
+    token = await page_drafts.save(redis, page_drafts.BOOKING, draft)
+    if token is None:
+        return _page(event, s, draft, None, _DIRECT_STATUS[draft["step"]])
+    return Redirect(_url(event.id, s.id, draft["step"], token), status_code=303)
+
+
+async def _shown_draft(
+    db: AsyncSession,
+    redis: RedisClient,
+    event_id: int,
+    session_id: int,
+    token: str,
+    steps: tuple[str, ...],
+) -> tuple[EventView, SessionView, dict[str, Any] | None]:
+    """The session and the draft behind a GET page; None for a token that is not a live draft
+    of this session at one of these steps (expired, mistyped or another session's)."""
+    event, s = await _event_session(db, event_id, session_id)
+    draft = await page_drafts.load(redis, page_drafts.BOOKING, token)
+    if draft is None or (draft.get("event_id"), draft.get("session_id")) != (event_id, session_id):
+        return event, s, None
+    return event, s, draft if draft.get("step") in steps else None
+
+
+def _start_again(event: EventView, s: SessionView) -> Template:
+    """An unknown or expired draft: the empty form, saying why (or why it cannot be booked)."""
+    if not s.bookable:
+        return _unavailable_page(event, s)
+    return _form_page(event, s, {}, notice=EXPIRED)
 
 
 def _receipt(booking: BookingView, event_id: int) -> Receipt:
@@ -200,26 +312,69 @@ class BookingPages(Controller):
     include_in_schema = False
 
     @get("/events/{event_id:int}/sessions/{session_id:int}/book", name="booking_form")
-    async def form(self, db: DB, event_id: FromPath[int], session_id: FromPath[int]) -> Template:
-        event, s = await _event_session(db, event_id, session_id)
-        if not s.bookable:
-            return _unavailable_page(event, s)
-        return _form_page(event, s, {})
+    async def form(
+        self,
+        db: DB,
+        redis: Redis,
+        event_id: FromPath[int],
+        session_id: FromPath[int],
+        d: Token = "",
+    ) -> Template:
+        if not d:
+            event, s = await _event_session(db, event_id, session_id)
+            if not s.bookable:
+                return _unavailable_page(event, s)
+            return _form_page(event, s, {})
+        event, s, draft = await _shown_draft(
+            db, redis, event_id, session_id, d, (FORM, UNAVAILABLE, CONFIRM, FULL)
+        )
+        if draft is None:
+            return _start_again(event, s)
+        if draft["step"] in (CONFIRM, FULL):
+            # 入力内容を直す: the checked values back on the form, the reading as typed.
+            values = dict(draft["values"])
+            values["name_kana"] = draft.get("typed_kana") or values.get("name_kana", "")
+            draft = {**draft, "step": FORM, "values": values}
+        return _page(event, s, draft, d, 200)
+
+    @get("/events/{event_id:int}/sessions/{session_id:int}/book/confirm", name="booking_check")
+    async def check(
+        self,
+        db: DB,
+        redis: Redis,
+        event_id: FromPath[int],
+        session_id: FromPath[int],
+        d: Token = "",
+    ) -> Template:
+        event, s, draft = await _shown_draft(db, redis, event_id, session_id, d, (CONFIRM,))
+        return _start_again(event, s) if draft is None else _page(event, s, draft, d, 200)
+
+    @get("/events/{event_id:int}/sessions/{session_id:int}/book/full", name="booking_full")
+    async def full(
+        self,
+        db: DB,
+        redis: Redis,
+        event_id: FromPath[int],
+        session_id: FromPath[int],
+        d: Token = "",
+    ) -> Template:
+        event, s, draft = await _shown_draft(db, redis, event_id, session_id, d, (FULL,))
+        return _start_again(event, s) if draft is None else _page(event, s, draft, d, 200)
 
     @post("/events/{event_id:int}/sessions/{session_id:int}/book", name="booking_edit")
     async def edit(
         self,
         request: Request[Any, Any, Any],
         db: DB,
+        redis: Redis,
         event_id: FromPath[int],
         session_id: FromPath[int],
-    ) -> Template:
-        """Back from the confirmation page to the form, with everything still filled in."""
+    ) -> Template | Redirect:
+        """Back from a confirmation page answered without a draft (Redis was away) to the form,
+        with everything still filled in."""
         values = await form_values(request, BOOKING_FIELDS)
         event, s = await _event_session(db, event_id, session_id)
-        if not s.bookable:
-            return _unavailable_page(event, s)
-        return _form_page(event, s, values)
+        return await _answer(redis, event, s, _draft(event, s, FORM, values))
 
     @post("/events/{event_id:int}/sessions/{session_id:int}/book/confirm", name="booking_confirm")
     async def confirm(
@@ -230,29 +385,17 @@ class BookingPages(Controller):
         settings: AppSettings,
         event_id: FromPath[int],
         session_id: FromPath[int],
-    ) -> Template:
+    ) -> Template | Redirect:
         await limit_client(request, redis, settings, "booking")
         values = await form_values(request, BOOKING_FIELDS)
         event, s = await _event_session(db, event_id, session_id)
         if not s.bookable:
-            return _unavailable_page(event, s)
+            return await _answer(redis, event, s, _draft(event, s, UNAVAILABLE, {}))
         try:
-            valid = _validate(values)
+            draft = _confirm_draft(event, s, values)
         except InvalidInput as exc:
-            return _form_page(event, s, values, exc.fields, status=422)
-        return private_page(
-            "book_confirm.html",
-            event=event,
-            s=s,
-            # The reading as they typed it (hiragana stays hiragana); katakana is what is stored.
-            shown=_shown(valid, clean_text(values.get("name_kana", ""))),
-            has_email=bool(valid.email),
-            hidden=_hidden(valid),
-            expect=_expect(s),
-            form_key=secrets.token_urlsafe(16),
-            action=_base(event.id, s.id) + "/complete",
-            edit_action=_base(event.id, s.id),
-        )
+            draft = _draft(event, s, FORM, values, errors=exc.fields)
+        return await _answer(redis, event, s, draft)
 
     @post("/events/{event_id:int}/sessions/{session_id:int}/book/complete", name="booking_complete")
     async def complete(
@@ -265,9 +408,12 @@ class BookingPages(Controller):
         session_id: FromPath[int],
     ) -> Template | Redirect:
         await limit_client(request, redis, settings, "booking")
-        values = await form_values(request, (*BOOKING_FIELDS, "expect", FORM_KEY_FIELD))
+        values = await form_values(
+            request, (*BOOKING_FIELDS, "expect", FORM_KEY_FIELD, DRAFT_FIELD)
+        )
         expect = EXPECT_WAITLIST if values.pop("expect") == EXPECT_WAITLIST else EXPECT_SEAT
         form_key = values.pop(FORM_KEY_FIELD)
+        token = values.pop(DRAFT_FIELD)
         try:
             outcome = await use_cases.book(
                 db,
@@ -278,11 +424,18 @@ class BookingPages(Controller):
                 join_waitlist=expect == EXPECT_WAITLIST,
             )
         except DomainError as exc:
-            return await rerender(db, exc, partial(_refused, db, event_id, session_id, values))
+            refusal = await refusal_of(db, exc)
+            if isinstance(refusal.error, NotFound):
+                raise refusal.error from exc
+            event, s = await _event_session(db, event_id, session_id)
+            return await _answer(redis, event, s, _refusal_draft(event, s, values, refusal))
         booking = outcome.value
         if booking.session.event_id != event_id:
             raise session_not_found()  # a form posted under another event's address
         location = "/bookings/done?r=" + sign_receipt(settings, _receipt(booking, event_id))
+        if token:
+            # The confirmation page reached again with Back then says it is done.
+            await page_drafts.update(redis, page_drafts.BOOKING, token, {"done": location})
         return Redirect(location, status_code=303)
 
     @get("/bookings/done", name="booking_done")

@@ -24,6 +24,15 @@ class Refusal:
     error: DomainError
 
 
+async def refusal_of(db: AsyncSession, exc: DomainError) -> Refusal:
+    """What the mapping says of a refused action, once what the attempt wrote (and the jobs it
+    queued) is undone: the answer may then read afresh, and commit what it writes itself."""
+    await abandon(db)
+    keep_despite_status(db)
+    status, code, message, fields = describe(exc)
+    return Refusal(status, code, message, fields, exc)
+
+
 async def rerender(
     db: AsyncSession,
     exc: DomainError,
@@ -32,10 +41,8 @@ async def rerender(
     """The page for a refused action, answered with the mapping's status code. What the
     attempt wrote (and the jobs it queued) is undone first, so the page can read afresh; what
     the page itself records (who was shown a roster) is kept."""
-    await abandon(db)
-    keep_despite_status(db)
-    status, code, message, fields = describe(exc)
-    shown = page(Refusal(status, code, message, fields, exc))
+    refusal = await refusal_of(db, exc)
+    shown = page(refusal)
     template = await shown if inspect.isawaitable(shown) else shown
-    template.status_code = status
+    template.status_code = refusal.status
     return template

@@ -1,14 +1,25 @@
 """Checking and cancelling a booking: the booking code and the phone number it was made with,
-then the details, then cancel with a confirmation step. Leaving the waiting list is the same."""
+then the details, then cancel with a confirmation step. Leaving the waiting list is the same.
+
+Every POST answers 303 to a GET page (POST-redirect-GET), so Back and Reload never post again.
+A look-up that passes the code-and-phone check (rate limited) is given a grant
+(service.web.page_drafts.GRANT: 15 minutes, an unguessable token in the address) naming that one
+booking; the details, the cancel question and the cancel-done page are GET pages of the grant,
+read afresh each time (after cancelling, the details say so), and the cancel and companion
+forms post the grant, not a code. A grant opens only its own booking, and the look-up form
+again once it has expired. When Redis is away, no grant can be kept: the forms then carry the
+code and phone in hidden fields and each POST answers with its page, as before.
+"""
 
 from __future__ import annotations
 
-from functools import partial
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.params import QueryParameter
-from litestar.response import Template
+from litestar.response import Redirect, Template
+from redis.asyncio import Redis as RedisClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.dependencies import DB, AppSettings, Redis
@@ -18,12 +29,30 @@ from service.domain.bookings.normalize import format_phone
 from service.domain.bookings.schemas import BookingView
 from service.domain.calendars import service as calendars
 from service.domain.errors import DomainError, NotFound
-from service.settings import Settings
-from service.web.form_errors import Refusal, rerender
+from service.web import page_drafts
+from service.web.form_errors import refusal_of
 from service.web.public_common import form_values, limit_client, private_page
 
 LOOKUP_FIELDS = ("code", "phone")
 LOOKUP_LABELS = {"code": "予約番号", "phone": "電話番号"}
+GRANT_FIELD = "g"
+EXPIRED = (
+    "予約の内容を表示できる時間（15分）が過ぎました。"
+    "お手数ですが、もう一度、予約番号と電話番号を入力してください。"
+)
+Token = Annotated[str, QueryParameter(max_length=64)]
+Answer = Template | Redirect
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """The booking a request may act on: by a grant (token), or by the code and phone posted
+    with a form answered while Redis was away (token None)."""
+
+    booking: BookingView
+    values: dict[str, str]  # code and phone, for the hidden fields when there is no grant
+    token: str | None
+    grant: dict[str, Any] = field(default_factory=dict)  # with its notice and cancel outcome
 
 
 def _lookup_form(
@@ -31,6 +60,7 @@ def _lookup_form(
     errors: dict[str, str] | None = None,
     *,
     message: str | None = None,
+    notice: str | None = None,
     status: int = 200,
 ) -> Template:
     errors = errors or {}
@@ -42,6 +72,7 @@ def _lookup_form(
         errors=errors,
         error_list=ordered,
         message=message,
+        notice=notice,
         labels=LOOKUP_LABELS,
     )
 
@@ -55,9 +86,18 @@ def _missing(values: dict[str, str]) -> dict[str, str]:
     return errors
 
 
-async def _details(
-    db: AsyncSession, booking: BookingView, values: dict[str, str], notice: str | None = None
-) -> Template:
+async def _back_to_lookup(
+    redis: RedisClient, values: dict[str, str], status: int, **draft: Any
+) -> Answer:
+    """303 to the look-up form showing what was typed and what is wrong."""
+    token = await page_drafts.save(redis, page_drafts.LOOKUP, {"values": values, **draft})
+    if token is None:
+        return _lookup_form(values, status=status, **draft)
+    return Redirect(f"/bookings/lookup?d={token}", status_code=303)
+
+
+async def _details(db: AsyncSession, opened: Opened, notice: str | None = None) -> Template:
+    booking = opened.booking
     live = booking.status in ("confirmed", "waitlisted")
     calendar_url = await calendars.booking_calendar_path(db, booking.code) if live else None
     return private_page(
@@ -65,10 +105,64 @@ async def _details(
         booking=booking,
         notice=notice,
         phone_shown=format_phone(booking.phone),
-        values=values,
+        values=opened.values,
+        grant=opened.token,
         can_cancel=live and booking.session.status != "cancelled" and booking.checked_in_at is None,
         calendar_url=calendar_url,
     )
+
+
+def _cancellable(booking: BookingView) -> bool:
+    return booking.status != "cancelled" and booking.checked_in_at is None
+
+
+async def _granted(db: AsyncSession, redis: RedisClient, token: str) -> Opened | Template:
+    """The booking a grant opens, read afresh; the look-up form again when it has expired."""
+    grant = await page_drafts.load(redis, page_drafts.GRANT, token)
+    if grant is None:
+        return _lookup_form({"code": "", "phone": ""}, notice=EXPIRED)
+    try:
+        booking = await bookings.find_booking(db, grant["code"], grant["phone"])
+    except NotFound as exc:  # purged meanwhile
+        return _lookup_form({"code": "", "phone": ""}, message=exc.message, status=404)
+    return Opened(booking, {"code": grant["code"], "phone": grant["phone"]}, token, grant)
+
+
+async def _open(
+    request: Request[Any, Any, Any], db: AsyncSession, redis: RedisClient
+) -> Opened | Answer:
+    """The booking a POST acts on: its grant's (nothing else posted is read then), or the one
+    the posted code and phone find, for which a grant is made when Redis is there."""
+    values = await form_values(request, (*LOOKUP_FIELDS, GRANT_FIELD))
+    posted = values.pop(GRANT_FIELD)
+    grant: dict[str, Any] | None = None
+    if posted:
+        grant = await page_drafts.load(redis, page_drafts.GRANT, posted)
+        if grant is None:
+            # The details page says it has expired and offers the look-up form.
+            kept = posted if page_drafts.is_token(posted) else ""
+            return Redirect(f"/bookings/details?g={kept}", status_code=303)
+        values = {"code": grant["code"], "phone": grant["phone"]}
+    elif errors := _missing(values):
+        return await _back_to_lookup(redis, values, 422, errors=errors)
+    try:
+        booking = await bookings.find_booking(db, values["code"], values["phone"])
+    except NotFound as exc:
+        return await _back_to_lookup(redis, values, 404, message=exc.message)
+    if grant is not None:
+        return Opened(booking, values, posted, grant)
+    grant = {"code": booking.code, "phone": booking.phone}
+    token = await page_drafts.save(redis, page_drafts.GRANT, grant)
+    return Opened(booking, grant if token else values, token, grant)
+
+
+async def _to_details(
+    db: AsyncSession, redis: RedisClient, opened: Opened, notice: str | None
+) -> Answer:
+    if opened.token is None:
+        return await _details(db, opened, notice)
+    await page_drafts.update(redis, page_drafts.GRANT, opened.token, {"notice": notice})
+    return Redirect(f"/bookings/details?g={opened.token}", status_code=303)
 
 
 class LookupPages(Controller):
@@ -76,117 +170,126 @@ class LookupPages(Controller):
 
     @get("/bookings/lookup", name="booking_lookup")
     async def lookup_form(
-        self, code: Annotated[str, QueryParameter(max_length=40)] = ""
+        self, redis: Redis, code: Annotated[str, QueryParameter(max_length=40)] = "", d: Token = ""
     ) -> Template:
-        # The done page and the mails link here with the code filled in.
-        return _lookup_form({"code": code, "phone": ""})
+        if not d:
+            # The done page and the mails link here with the code filled in.
+            return _lookup_form({"code": code, "phone": ""})
+        draft = await page_drafts.load(redis, page_drafts.LOOKUP, d)
+        if draft is None:
+            return _lookup_form({"code": code, "phone": ""}, notice=EXPIRED)
+        return _lookup_form(
+            draft["values"], draft.get("errors"), message=draft.get("message"), status=200
+        )
 
     @post("/bookings/lookup", name="booking_lookup_post")
     async def lookup(
-        self,
-        request: Request[Any, Any, Any],
-        db: DB,
-        redis: Redis,
-        settings: AppSettings,
-    ) -> Template:
-        found = await _find_from_form(request, db, redis, settings, "lookup")
-        if isinstance(found, Template):
-            return found
-        values, booking = found
-        return await _details(db, booking, values)
+        self, request: Request[Any, Any, Any], db: DB, redis: Redis, settings: AppSettings
+    ) -> Answer:
+        await limit_client(request, redis, settings, "lookup")
+        opened = await _open(request, db, redis)
+        if not isinstance(opened, Opened):
+            return opened
+        return await _to_details(db, redis, opened, None)
+
+    @get("/bookings/details", name="booking_details")
+    async def details(self, db: DB, redis: Redis, g: Token = "") -> Template:
+        opened = await _granted(db, redis, g)
+        if not isinstance(opened, Opened):
+            return opened
+        return await _details(db, opened, opened.grant.get("notice"))
+
+    @get("/bookings/cancel", name="booking_cancel_question")
+    async def cancel_question(self, db: DB, redis: Redis, g: Token = "") -> Template:
+        opened = await _granted(db, redis, g)
+        if not isinstance(opened, Opened):
+            return opened
+        if not _cancellable(opened.booking):
+            # Back from the cancel-done page lands here: the details say it is cancelled.
+            return await _details(db, opened)
+        return _cancel_question(opened)
 
     @post("/bookings/cancel", name="booking_cancel_confirm")
     async def cancel_confirm(
-        self,
-        request: Request[Any, Any, Any],
-        db: DB,
-        redis: Redis,
-        settings: AppSettings,
-    ) -> Template:
-        found = await _find_from_form(request, db, redis, settings, "cancel")
-        if isinstance(found, Template):
-            return found
-        values, booking = found
-        if booking.status == "cancelled" or booking.checked_in_at is not None:
-            return await _details(db, booking, values)
-        return private_page("cancel_confirm.html", booking=booking, values=values)
+        self, request: Request[Any, Any, Any], db: DB, redis: Redis, settings: AppSettings
+    ) -> Answer:
+        """The question from a details page answered without a grant (Redis was away)."""
+        await limit_client(request, redis, settings, "cancel")
+        opened = await _open(request, db, redis)
+        if not isinstance(opened, Opened):
+            return opened
+        if opened.token:
+            return Redirect(f"/bookings/cancel?g={opened.token}", status_code=303)
+        if not _cancellable(opened.booking):
+            return await _details(db, opened)
+        return _cancel_question(opened)
 
     @post("/bookings/cancel/complete", name="booking_cancel_complete")
     async def cancel(
-        self,
-        request: Request[Any, Any, Any],
-        db: DB,
-        redis: Redis,
-        settings: AppSettings,
-    ) -> Template:
+        self, request: Request[Any, Any, Any], db: DB, redis: Redis, settings: AppSettings
+    ) -> Answer:
         await limit_client(request, redis, settings, "cancel")
-        values = await form_values(request, LOOKUP_FIELDS)
-        if errors := _missing(values):
-            return _lookup_form(values, errors, status=422)
+        opened = await _open(request, db, redis)
+        if not isinstance(opened, Opened):
+            return opened
+        code, phone = opened.values["code"], opened.values["phone"]
         try:
-            outcome = await use_cases.cancel(db, values["code"], values["phone"], repeat_ok=True)
+            outcome = await use_cases.cancel(db, code, phone, repeat_ok=True)
         except DomainError as exc:
-            return await rerender(db, exc, partial(_refused, values))
+            refusal = await refusal_of(db, exc)
+            return await _to_details(db, redis, opened, refusal.message)
         done = outcome.value
+        if opened.token is None:
+            return _cancel_done(done.booking, done.was)
         # Pressed twice, or cancelled in another tab: it is done either way.
-        return private_page(
-            "cancel_done.html", booking=done.booking, was=done.was, again=done.was == "cancelled"
-        )
+        await page_drafts.update(redis, page_drafts.GRANT, opened.token, {"was": done.was})
+        return Redirect(f"/bookings/cancel/done?g={opened.token}", status_code=303)
+
+    @get("/bookings/cancel/done", name="booking_cancel_done")
+    async def cancel_done(self, db: DB, redis: Redis, g: Token = "") -> Template:
+        opened = await _granted(db, redis, g)
+        if not isinstance(opened, Opened):
+            return opened
+        was = opened.grant.get("was")
+        if not was or opened.booking.status != "cancelled":
+            return await _details(db, opened)
+        return _cancel_done(opened.booking, was)
 
     @post("/bookings/cancel-companion", name="booking_cancel_companion")
     async def cancel_companion(
-        self,
-        request: Request[Any, Any, Any],
-        db: DB,
-        redis: Redis,
-        settings: AppSettings,
-    ) -> Template:
+        self, request: Request[Any, Any, Any], db: DB, redis: Redis, settings: AppSettings
+    ) -> Answer:
         """One companion no longer comes; the rest of the party keeps the booking."""
-        found = await _find_from_form(request, db, redis, settings, "cancel")
-        if isinstance(found, Template):
-            return found
-        values, booking = found
+        await limit_client(request, redis, settings, "cancel")
+        opened = await _open(request, db, redis)
+        if not isinstance(opened, Opened):
+            return opened
+        booking = opened.booking
         raw = (await form_values(request, ("position",)))["position"]
         companion = next(
             (c for c in booking.live_companions if str(c.position) == raw.strip()), None
         )
         if companion is None or booking.status == "cancelled":
-            return await _details(db, booking, values, "この同伴者はすでに取り消されています。")
+            return await _to_details(db, redis, opened, "この同伴者はすでに取り消されています。")
         try:
             after = await use_cases.cancel_companion(
-                db, values["code"], values["phone"], companion.position
+                db, opened.values["code"], opened.values["phone"], companion.position
             )
         except DomainError as exc:
-            return await rerender(db, exc, partial(_companion_refused, db, booking, values))
-        return await _details(
-            db,
-            after,
-            values,
+            refusal = await refusal_of(db, exc)
+            return await _to_details(db, redis, opened, refusal.message)
+        notice = (
             f"同伴者 {companion.name} さんの参加を取り消しました。"
-            f"ご予約は{after.party_size}名になりました。",
+            f"ご予約は{after.party_size}名になりました。"
         )
+        return await _to_details(db, redis, Opened(after, opened.values, opened.token), notice)
 
 
-def _refused(values: dict[str, str], refusal: Refusal) -> Template:
-    return _lookup_form(values, refusal.fields, message=refusal.message)
+def _cancel_question(opened: Opened) -> Template:
+    return private_page(
+        "cancel_confirm.html", booking=opened.booking, values=opened.values, grant=opened.token
+    )
 
 
-async def _companion_refused(
-    db: AsyncSession, booking: BookingView, values: dict[str, str], refusal: Refusal
-) -> Template:
-    return await _details(db, booking, values, refusal.message)
-
-
-async def _find_from_form(
-    request: Request[Any, Any, Any], db: DB, redis: Redis, settings: Settings, action: str
-) -> tuple[dict[str, str], BookingView] | Template:
-    """The booking named by the code and phone of a posted form, or the form again with what
-    is wrong: every step of look-up and cancel starts this way."""
-    await limit_client(request, redis, settings, action)
-    values = await form_values(request, LOOKUP_FIELDS)
-    if errors := _missing(values):
-        return _lookup_form(values, errors, status=422)
-    try:
-        return values, await bookings.find_booking(db, values["code"], values["phone"])
-    except NotFound as exc:
-        return _lookup_form(values, message=exc.message, status=404)
+def _cancel_done(booking: BookingView, was: str) -> Template:
+    return private_page("cancel_done.html", booking=booking, was=was, again=was == "cancelled")
