@@ -6,6 +6,7 @@ session or booking. (Back and Reload in a real browser: tests/browser/test_back_
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from httpx import AsyncClient, Response
@@ -40,7 +41,7 @@ async def _count(db: AsyncSession) -> int:
     return int(await db.scalar(select(func.count()).select_from(Booking)) or 0)
 
 
-async def _base(db: AsyncSession, **kw: int) -> str:
+async def _base(db: AsyncSession, **kw: Any) -> str:
     seeded = await add_event(db, **kw)
     return f"/events/{seeded.event_id}/sessions/{seeded.session_ids[0]}/book"
 
