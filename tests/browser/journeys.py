@@ -34,8 +34,9 @@ async def fill_booking_form(page: Page, data: Mapping[str, str]) -> None:
 
 async def click(page: Page, name: str) -> Response | None:
     """Presses the button (or button-like link) with these words and waits for the next page."""
+    button = page.get_by_role("button", name=name, exact=True)
     async with page.expect_navigation() as navigation:
-        await page.get_by_role("button", name=name, exact=True).click()
+        await button.or_(page.get_by_role("link", name=name, exact=True)).click()
     return await navigation.value
 
 
