@@ -30,6 +30,8 @@ STOPS = (
     "book-form-errors",
     "book-confirm",
     "book-done",
+    "book-confirm-after-done",
+    "book-expired",
     "book-full-offer-waitlist",
     "book-done-waitlisted",
     "book-form-waitlist",
@@ -38,6 +40,8 @@ STOPS = (
     "booking-detail",
     "cancel-confirm",
     "cancel-done",
+    "cancel-back",
+    "lookup-expired",
     "privacy",
     "accessibility",
     "not-found",
@@ -137,6 +141,13 @@ async def tour(
     await click(page, "この内容で申し込む")
     await stop("book-done")
     code = (await page.locator("#booking-code").inner_text()).strip()
+    # Back from the done page: the confirmation says it is done (a GET page, no resubmission).
+    await page.go_back()
+    await stop("book-confirm-after-done")
+    await page.go_forward()
+    # A draft that has expired (or an address mistyped): start again.
+    await page.goto(url(booking_path(event_id, session_id) + "/confirm?d=" + "x" * 32))
+    await stop("book-expired")
 
     # The last seat goes while the next person is on the confirmation page.
     other = {
@@ -167,6 +178,10 @@ async def tour(
     await stop("cancel-confirm")
     await click(page, "はい、予約を取り消します")
     await stop("cancel-done")
+    await page.go_back()
+    await stop("cancel-back")
+    await page.goto(url("/bookings/details?g=" + "x" * 32))
+    await stop("lookup-expired")
 
     await page.goto(url("/privacy"))
     await stop("privacy")
