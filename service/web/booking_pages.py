@@ -16,7 +16,6 @@ while they were typing, nothing is booked and they are asked whether they want t
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -28,49 +27,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.dependencies import DB, AppSettings, Redis
 from service.domain.bookings import service as bookings
 from service.domain.bookings import use_cases
-from service.domain.bookings.enums import AGE_BANDS, HEARD_FROM, PERSON_WARDS
 from service.domain.bookings.errors import session_not_found
-from service.domain.bookings.normalize import clean_text, format_phone
-from service.domain.bookings.schemas import (
-    COMPANIONS_MAX,
-    NEEDS_EXAMPLES,
-    BookingView,
-    ValidBooking,
-    format_code,
-    validate_booking_input,
-)
+from service.domain.bookings.normalize import clean_text
+from service.domain.bookings.schemas import BookingView, format_code
 from service.domain.calendars import service as calendars
 from service.domain.errors import DomainError, InvalidInput, NotFound
 from service.domain.events import service as events
 from service.domain.events.schemas import EventView, SessionView
 from service.web import page_drafts
+from service.web.booking_form import (
+    BOOKING_FIELDS,
+    EXPECT_SEAT,
+    EXPECT_WAITLIST,
+    FORM_KEY_FIELD,
+    FULL_CODES,
+    base,
+    event_session,
+    expectation,
+    form_page,
+    hidden,
+    raw,
+    shown,
+    unavailable_page,
+    validate,
+)
 from service.web.form_errors import Refusal, refusal_of
-from service.web.party_form import companion_rows, companions_from_form
 from service.web.public_common import form_values, limit_client, private_page
 from service.web.public_receipts import Receipt, read_receipt, sign_receipt
 
-# The order of the error summary is the order of the form.
-FIELD_LABELS = {
-    "name": "お名前",
-    "name_kana": "ふりがな",
-    "phone": "電話番号",
-    "email": "メールアドレス",
-    "age_band": "年代",
-    "ward": "お住まいの区",
-    "heard_from": "このイベントを知ったきっかけ",
-    **{
-        f"companions.{i}.{key}": f"同伴者{i + 1}の{label}"
-        for i in range(COMPANIONS_MAX)
-        for key, label in (("name", "氏名"), ("name_kana", "読みがな"))
-    },
-    "companions": "同伴者",
-    "needs": "配慮事項",
-}
-BOOKING_FIELDS = tuple(k for k in FIELD_LABELS if k != "companions")
-CHOICES = {"age_band": AGE_BANDS, "ward": PERSON_WARDS, "heard_from": HEARD_FROM}
-EXPECT_SEAT, EXPECT_WAITLIST = "seat", "waitlist"
-FORM_KEY_FIELD = "form_key"
-FULL_CODES = ("session_full", "waitlist_full")
 DRAFT_FIELD = "d"
 # The steps a booking draft can be at, and the page each is shown on.
 FORM, CONFIRM, FULL, UNAVAILABLE = "form", "confirm", "full", "unavailable"
@@ -81,96 +65,9 @@ EXPIRED = (
 Token = Annotated[str, QueryParameter(max_length=64)]
 
 
-def _base(event_id: int, session_id: int) -> str:
-    return f"/events/{event_id}/sessions/{session_id}/book"
-
-
-async def _event_session(
-    db: AsyncSession, event_id: int, session_id: int
-) -> tuple[EventView, SessionView]:
-    event = await events.get_event(db, event_id)
-    for s in event.sessions:
-        if s.id == session_id:
-            return event, s
-    raise session_not_found()
-
-
-def _expect(s: SessionView) -> str:
-    return EXPECT_SEAT if s.state == "open" else EXPECT_WAITLIST
-
-
-def _form_page(
-    event: EventView,
-    s: SessionView,
-    values: dict[str, str],
-    errors: dict[str, str] | None = None,
-    *,
-    message: str | None = None,
-    notice: str | None = None,
-    status: int = 200,
-) -> Template:
-    errors = {k: v for k, v in (errors or {}).items() if k in FIELD_LABELS}
-    ordered = [(name, errors[name]) for name in FIELD_LABELS if name in errors]
-    return private_page(
-        "book_form.html",
-        status,
-        event=event,
-        s=s,
-        values=values,
-        errors=errors,
-        error_list=ordered,
-        message=message,
-        notice=notice,
-        labels=FIELD_LABELS,
-        choices=CHOICES,
-        companion_rows=companion_rows(event.max_companions),
-        needs_examples=NEEDS_EXAMPLES,
-        action=_base(event.id, s.id) + "/confirm",
-    )
-
-
-def _unavailable_page(event: EventView, s: SessionView, message: str | None = None) -> Template:
-    return private_page("book_unavailable.html", 409, event=event, s=s, message=message)
-
-
-def _hidden(valid: ValidBooking) -> dict[str, str]:
-    values = {k: v or "" for k, v in asdict(valid).items() if k != "companions"}
-    for i, c in enumerate(valid.companions):
-        values[f"companions.{i}.name"] = c.name
-        values[f"companions.{i}.name_kana"] = c.name_kana
-    return values
-
-
-def _raw(values: dict[str, str]) -> dict[str, object]:
-    """The form's values as the booking input: the companion rows become one list."""
-    return {**values, "companions": companions_from_form(values)}
-
-
-def _validate(values: dict[str, str]) -> ValidBooking:
-    return validate_booking_input(_raw(values))
-
-
-def _shown(valid: ValidBooking, typed_kana: str) -> list[tuple[str, str]]:
-    """(label, value) as a person reads them back on the confirmation page."""
-    shown = [
-        ("お名前", valid.name),
-        ("ふりがな", typed_kana or valid.name_kana),
-        ("電話番号", format_phone(valid.phone)),
-        ("メールアドレス", valid.email or ""),
-        ("年代", AGE_BANDS.get(valid.age_band or "", "")),
-        ("お住まいの区", PERSON_WARDS.get(valid.ward or "", "")),
-        ("このイベントを知ったきっかけ", HEARD_FROM.get(valid.heard_from or "", "")),
-    ]
-    for i, c in enumerate(valid.companions, 1):
-        shown.append((f"同伴者{i}", f"{c.name}（{c.name_kana}）"))
-    shown.append(("人数", f"{valid.party_size}名"))
-    shown.append(("配慮事項", valid.needs or ""))
-    return shown
-
-
 def _url(event_id: int, session_id: int, step: str, token: str) -> str:
     page = {FORM: "", UNAVAILABLE: "", CONFIRM: "/confirm", FULL: "/full"}[step]
-    return f"{_base(event_id, session_id)}{page}?{DRAFT_FIELD}={token}"
+    return f"{base(event_id, session_id)}{page}?{DRAFT_FIELD}={token}"
 
 
 def _draft(
@@ -180,16 +77,16 @@ def _draft(
 
 
 def _confirm_draft(event: EventView, s: SessionView, typed: dict[str, str]) -> dict[str, Any]:
-    valid = _validate(typed)
+    valid = validate(typed)
     return _draft(
         event,
         s,
         CONFIRM,
-        _hidden(valid),
+        hidden(valid),
         # The reading as they typed it (hiragana stays hiragana); katakana is what is stored.
         typed_kana=clean_text(typed.get("name_kana", "")),
         # Fixed here, with the key: the page reached again with Back posts what it posted.
-        expect=_expect(s),
+        expect=expectation(s),
         form_key=secrets.token_urlsafe(16),
     )
 
@@ -222,9 +119,9 @@ def _page(
     """The page a draft is at. token None: answering the POST itself (Redis is away)."""
     step, values = draft["step"], draft["values"]
     if step == UNAVAILABLE or (step == FORM and not s.bookable):
-        return _unavailable_page(event, s, draft.get("message"))
+        return unavailable_page(event, s, draft.get("message"))
     if step == FORM:
-        return _form_page(
+        return form_page(
             event, s, values, draft.get("errors"), message=draft.get("message"), status=status
         )
     if step == FULL:
@@ -238,24 +135,24 @@ def _page(
             form_key=draft["form_key"],
             draft=token,
             done_url=draft.get("done"),
-            action=_base(event.id, s.id) + "/complete",
+            action=base(event.id, s.id) + "/complete",
         )
-    valid = _validate(values)
+    valid = validate(values)
     return private_page(
         "book_confirm.html",
         status,
         event=event,
         s=s,
-        shown=_shown(valid, draft["typed_kana"]),
+        shown=shown(valid, draft["typed_kana"]),
         has_email=bool(valid.email),
         hidden=values,
         expect=draft["expect"],
         form_key=draft["form_key"],
         draft=token,
         done_url=draft.get("done"),
-        action=_base(event.id, s.id) + "/complete",
+        action=base(event.id, s.id) + "/complete",
         edit_url=_url(event.id, s.id, FORM, token) if token else None,
-        edit_action=_base(event.id, s.id),
+        edit_action=base(event.id, s.id),
     )
 
 
@@ -283,7 +180,7 @@ async def _shown_draft(
 ) -> tuple[EventView, SessionView, dict[str, Any] | None]:
     """The session and the draft behind a GET page; None for a token that is not a live draft
     of this session at one of these steps (expired, mistyped or another session's)."""
-    event, s = await _event_session(db, event_id, session_id)
+    event, s = await event_session(db, event_id, session_id)
     draft = await page_drafts.load(redis, page_drafts.BOOKING, token)
     if draft is None or (draft.get("event_id"), draft.get("session_id")) != (event_id, session_id):
         return event, s, None
@@ -293,8 +190,8 @@ async def _shown_draft(
 def _start_again(event: EventView, s: SessionView) -> Template:
     """An unknown or expired draft: the empty form, saying why (or why it cannot be booked)."""
     if not s.bookable:
-        return _unavailable_page(event, s)
-    return _form_page(event, s, {}, notice=EXPIRED)
+        return unavailable_page(event, s)
+    return form_page(event, s, {}, notice=EXPIRED)
 
 
 def _receipt(booking: BookingView, event_id: int) -> Receipt:
@@ -321,10 +218,10 @@ class BookingPages(Controller):
         d: Token = "",
     ) -> Template:
         if not d:
-            event, s = await _event_session(db, event_id, session_id)
+            event, s = await event_session(db, event_id, session_id)
             if not s.bookable:
-                return _unavailable_page(event, s)
-            return _form_page(event, s, {})
+                return unavailable_page(event, s)
+            return form_page(event, s, {})
         event, s, draft = await _shown_draft(
             db, redis, event_id, session_id, d, (FORM, UNAVAILABLE, CONFIRM, FULL)
         )
@@ -373,7 +270,7 @@ class BookingPages(Controller):
         """Back from a confirmation page answered without a draft (Redis was away) to the form,
         with everything still filled in."""
         values = await form_values(request, BOOKING_FIELDS)
-        event, s = await _event_session(db, event_id, session_id)
+        event, s = await event_session(db, event_id, session_id)
         return await _answer(redis, event, s, _draft(event, s, FORM, values))
 
     @post("/events/{event_id:int}/sessions/{session_id:int}/book/confirm", name="booking_confirm")
@@ -388,7 +285,7 @@ class BookingPages(Controller):
     ) -> Template | Redirect:
         await limit_client(request, redis, settings, "booking")
         values = await form_values(request, BOOKING_FIELDS)
-        event, s = await _event_session(db, event_id, session_id)
+        event, s = await event_session(db, event_id, session_id)
         if not s.bookable:
             return await _answer(redis, event, s, _draft(event, s, UNAVAILABLE, {}))
         try:
@@ -418,7 +315,7 @@ class BookingPages(Controller):
             outcome = await use_cases.book(
                 db,
                 session_id,
-                _raw(values),
+                raw(values),
                 key=form_key if 16 <= len(form_key) <= 64 else None,
                 channel="web",
                 join_waitlist=expect == EXPECT_WAITLIST,
@@ -427,7 +324,7 @@ class BookingPages(Controller):
             refusal = await refusal_of(db, exc)
             if isinstance(refusal.error, NotFound):
                 raise refusal.error from exc
-            event, s = await _event_session(db, event_id, session_id)
+            event, s = await event_session(db, event_id, session_id)
             return await _answer(redis, event, s, _refusal_draft(event, s, values, refusal))
         booking = outcome.value
         if booking.session.event_id != event_id:
