@@ -211,7 +211,9 @@ def describe(exc: Exception) -> tuple[int, str, str, dict[str, str]]:
 
 
 def is_api_request(request: Request[Any, Any, Any]) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path.startswith("/health")
+    # The scope's path, not request.url: building the URL object costs more than this check.
+    path: str = request.scope["path"]
+    return path.startswith(("/api/", "/health"))
 
 
 def _unreadable_body(request: Request[Any, Any, Any], exc: Exception) -> bool:
@@ -263,12 +265,12 @@ def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
     headers: dict[str, str] = {}
     if code == UNAVAILABLE[0]:
         # Expected while a server is down: one line, not a traceback per request.
-        log.warning("backend_unavailable", path=request.url.path, error=repr(exc)[:300])
+        log.warning("backend_unavailable", path=request.scope["path"], error=repr(exc)[:300])
         headers["Retry-After"] = RETRY_AFTER_SECONDS
     elif status == HTTP_503_SERVICE_UNAVAILABLE and code == TRY_AGAIN_CODE:
-        log.warning("db_timeout", path=request.url.path, error=type(exc).__name__)
+        log.warning("db_timeout", path=request.scope["path"], error=type(exc).__name__)
     elif status >= 500:
-        log.error("unhandled", exc_info=exc, path=request.url.path)
+        log.error("unhandled", exc_info=exc, path=request.scope["path"])
     if isinstance(exc, HTTPException) and exc.headers:
         headers.update(exc.headers)
     if status == HTTP_429_TOO_MANY_REQUESTS:
@@ -280,10 +282,9 @@ def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
         if fields:
             body["fields"] = fields
         return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
-    if status == HTTP_401_UNAUTHORIZED and request.url.path.startswith("/manage"):
-        return Response(
-            "", status_code=303, headers={"Location": f"/manage/login?next={request.url.path}"}
-        )
+    path = request.scope["path"]
+    if status == HTTP_401_UNAUTHORIZED and path.startswith("/manage"):
+        return Response("", status_code=303, headers={"Location": f"/manage/login?next={path}"})
     return Template(
         template_name="error.html",
         context={"status": status, "code": code, "message": message, "fields": fields},
