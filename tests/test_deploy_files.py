@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -190,6 +191,15 @@ def test_systemd_units_and_nginx_site() -> None:
     site = (DEPLOY / "nginx" / "nextwork.conf").read_text()
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in site
     assert "location /static/" in site and "alias /opt/nextwork/current/service/web/static/" in site
+    # Page addresses carry look-up grants and drafts (?g=, ?d=): logged without their query.
+    log_format = re.search(r"log_format nextwork_no_query (.*?);", site, re.S)
+    assert log_format and "$request_uri" not in log_format.group(1)
+    assert "$request " not in log_format.group(1) and "$args" not in log_format.group(1)
+    assert "$http_referer" not in log_format.group(1) and "$uri" in log_format.group(1)
+    assert "access_log /var/log/nginx/nextwork.access.log nextwork_no_query;" in site
+    compose_site = (DEPLOY / "nginx" / "compose.conf").read_text()
+    assert log_format.group(0) in compose_site
+    assert "access_log /var/log/nginx/access.log nextwork_no_query;" in compose_site
     assert (ROOT / "service" / "web" / "static").is_dir()
     api_unit = units["nextwork-api.service"].read_text()
     assert "FORWARDED_ALLOW_IPS=127.0.0.1" in api_unit
