@@ -184,7 +184,13 @@ def lane_of(session: AsyncSession) -> DriverLane | None:
 async def release_lane(session: AsyncSession) -> None:
     """Back to the pool, rolling back whatever is still open (the pool's reset on return)."""
     lane: DriverLane | None = session.info.pop(_LANE, None)
-    if lane is not None:
+    if lane is None:
+        return
+    adapted = lane.adapted
+    if lane.joined is None and adapted._transaction is None and not adapted._connection.is_closed():
+        # Nothing left to roll back, so the return to the pool does no I/O: no greenlet needed.
+        lane.fairy.close()
+    else:
         await greenlet_spawn(lane.joined.close if lane.joined is not None else lane.fairy.close)
 
 

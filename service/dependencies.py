@@ -11,11 +11,10 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import LANE_ALLOWED, close_session, release_lane
-from service.jobs import discard_after_commit_jobs
+from service.db import LANE_ALLOWED, close_session
 from service.settings import Settings
 from service.state import Resources
-from service.transaction import finish, request_commits
+from service.transaction import drop, finish, request_commits
 
 
 def resources(state: State) -> Resources:
@@ -30,10 +29,7 @@ async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
     try:
         yield session
     except Exception:
-        # Closing the session (and its lane) returns the connection with a rollback (the
-        # pool's reset on return); an explicit rollback first would only add bookkeeping.
-        discard_after_commit_jobs(session)
-        await release_lane(session)
+        await drop(session)
         raise
     else:
         res.jobs.submit(await finish(session, commit=request_commits(session)))

@@ -13,6 +13,7 @@ becomes a proper error response through the one mapping (service.http_errors).
 
 from __future__ import annotations
 
+import contextlib
 from contextvars import ContextVar
 
 from litestar import Response
@@ -62,6 +63,20 @@ async def abandon(session: AsyncSession) -> None:
         await session.rollback()
     await _end_lane_transaction(session, commit=False)
     session.info.pop(_KEEP, None)
+
+
+async def drop(session: AsyncSession) -> None:
+    """The request failed with an exception: nothing it did stays, and its lane goes back to
+    the pool. A session without a lane is rolled back as it closes (the pool's reset)."""
+    discard_after_commit_jobs(session)
+    if lane_of(session) is None:
+        return
+    try:
+        # A broken connection fails here; closing it below discards it.
+        with contextlib.suppress(Exception):
+            await abandon(session)
+    finally:
+        await release_lane(session)
 
 
 def _sqlalchemy_work(session: AsyncSession) -> bool:
