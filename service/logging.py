@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -22,6 +23,36 @@ _ENCODER = msgspec.json.Encoder(enc_hook=repr)
 
 def _encode(event: Any, **_: Any) -> bytes:
     return _ENCODER.encode(event)
+
+
+class RequestLog:
+    """The one line per request (service.request_context), in the same shape as structlog's
+    lines. Written here rather than through structlog's processor chain: on the booking hot
+    path that chain measured about 30 us per request, several times the line's own encoding."""
+
+    def __init__(self) -> None:
+        self.enabled = True
+        self.out: Any = sys.stdout.buffer
+
+    def write(self, request_id: str, method: str, path: str, status: int, ms: float) -> None:
+        if not self.enabled:
+            return
+        stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        line = {
+            "method": method,
+            "path": path,
+            "status": status,
+            "ms": ms,
+            "event": "request",
+            "request_id": request_id,
+            "level": "info",
+            "timestamp": stamp,
+        }
+        self.out.write(_ENCODER.encode(line) + b"\n")
+        self.out.flush()
+
+
+request_log = RequestLog()
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -42,6 +73,8 @@ def configure_logging(level: str = "INFO") -> None:
         )
     )
     logging.basicConfig(handlers=[handler], level=level, force=True)
+    request_log.enabled = logging.getLevelName(level) <= logging.INFO
+    request_log.out = sys.stdout.buffer
     for name in _FOREIGN:
         logger = logging.getLogger(name)
         logger.handlers.clear()

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 import structlog
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-log = structlog.get_logger("service.request")
+from service.logging import request_log
+
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Ids only need to be unique, not secret: a random prefix per process and a counter (a uuid4
 # per request reads the OS's random source, measurably on the booking hot path).
@@ -57,12 +58,12 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send_wrapper)
         finally:
-            log.info(
-                "request",
-                method=scope.get("method"),
-                path=scope["path"],
-                status=status,
-                ms=round((time.perf_counter() - started) * 1000, 1),
+            request_log.write(
+                request_id,
+                str(scope.get("method", "")),
+                scope["path"],
+                status,
+                round((time.perf_counter() - started) * 1000, 1),
             )
             structlog.contextvars.unbind_contextvars("request_id")
 

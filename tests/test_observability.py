@@ -214,3 +214,38 @@ def test_serve_runs_the_configured_processes_behind_the_trusted_proxy() -> None:
 def test_serve_settings_name_the_bad_variable(extra: dict[str, str], name: str) -> None:
     with pytest.raises(SettingsError, match=name):
         load_settings(_env(**extra))
+
+
+async def test_every_request_logs_one_json_line_with_its_id(
+    app: Litestar, client: AsyncClient
+) -> None:
+    """The request line (service.logging.RequestLog): the keys structlog's lines have, the id
+    the response carries, and nothing at all when LOG_LEVEL is above INFO."""
+    import io
+    import json
+
+    from service.logging import configure_logging, request_log
+
+    configure_logging("INFO")
+    request_log.out = out = io.BytesIO()
+    try:
+        r = await client.get("/health", headers={"X-Request-Id": "line-check-1"})
+        assert r.headers["x-request-id"] == "line-check-1"
+        line = json.loads(out.getvalue().decode().splitlines()[-1])
+        assert {
+            k: line[k] for k in ("event", "request_id", "method", "path", "status", "level")
+        } == {
+            "event": "request",
+            "request_id": "line-check-1",
+            "method": "GET",
+            "path": "/health",
+            "status": 200,
+            "level": "info",
+        }
+        assert isinstance(line["ms"], float) and line["timestamp"].endswith("Z")
+        configure_logging("WARNING")
+        request_log.out = quiet = io.BytesIO()
+        await client.get("/health")
+        assert quiet.getvalue() == b""
+    finally:
+        configure_logging("WARNING")

@@ -18,6 +18,11 @@ INT64_MAX = 2**63 - 1
 
 
 def has_forbidden_chars(value: str, *, multiline: bool = False) -> bool:
+    # str.isprintable() is False for every forbidden category (and for spaces other than
+    # U+0020, line breaks and unassigned code points), so printable text, the usual case, is
+    # answered in C; only the rest is read character by character.
+    if value.isprintable():
+        return False
     allowed = MULTILINE_ALLOWED if multiline else frozenset()
     return any(unicodedata.category(c) in FORBIDDEN_CATEGORIES and c not in allowed for c in value)
 

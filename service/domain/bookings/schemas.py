@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +17,7 @@ from service.domain.bookings.normalize import (
     normalize_phone,
 )
 from service.domain.errors import InvalidInput
+from service.domain.text_rules import has_forbidden_chars
 
 __all__ = [
     "BookingView",
@@ -145,7 +145,7 @@ def _text(data: Mapping[str, object], key: str) -> str:
 def _needs(data: Mapping[str, object]) -> str | None:
     raw = _text(data, "needs")
     flat = raw.replace("\r\n", "\n").replace("\n", " ").replace("\t", " ")
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") for c in flat):
+    if has_forbidden_chars(flat):
         raise InvalidValue("使えない文字が含まれています。")
     value = " ".join(clean_text(line) for line in raw.splitlines() if line.strip())
     if len(value) > NEEDS_MAX:

@@ -7,7 +7,6 @@ happen below this call. The adapters only translate the outcome or the error.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from service.domain.bookings.idempotency_repository import KeyClaim
 from service.domain.bookings.normalize import clean_text, normalize_code
 from service.domain.bookings.schemas import BookingView, validate_booking_input
 from service.domain.errors import Conflict, InvalidInput
+from service.domain.text_rules import has_forbidden_chars
 
 BOOK_SCOPE = "bookings.book"
 CANCEL_SCOPE = "bookings.cancel"
@@ -56,7 +56,7 @@ async def book(
 def clean_reason(raw: str | None) -> str | None:
     if raw is None:
         return None
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") for c in raw):
+    if has_forbidden_chars(raw):
         raise InvalidInput(fields={"reason": "使えない文字が含まれています。"})
     value = clean_text(raw)
     if len(value) > REASON_MAX:
