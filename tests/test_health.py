@@ -29,6 +29,17 @@ async def test_request_id_is_echoed_when_safe(client: AsyncClient) -> None:
     assert r.headers["x-request-id"] != "<script>"
 
 
+async def test_every_answer_has_a_request_id_even_for_an_unknown_path(client: AsyncClient) -> None:
+    """The id is given around the whole app, not per route: a 404 or 405 carries one too,
+    distinct per request."""
+    missing = await client.get("/no/such/page", headers={"X-Request-ID": "lost-1"})
+    assert missing.status_code == 404 and missing.headers["x-request-id"] == "lost-1"
+    wrong = await client.delete("/health")
+    assert wrong.status_code == 405 and wrong.headers["x-request-id"]
+    again = await client.delete("/health")
+    assert again.headers["x-request-id"] != wrong.headers["x-request-id"]
+
+
 async def test_ready_is_503_when_database_is_down(settings: Settings) -> None:
     down = dataclasses.replace(
         settings, database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
