@@ -65,7 +65,6 @@ def user_create(name: str, role: str, organization: str | None, display_name: st
         # resolves: this command imports nothing of the events area otherwise.
         import service.models  # noqa: F401
         from service.db import engine_for, make_session_factory
-        from service.domain.accounts.repository import AccountRepository
         from service.domain.accounts.service import create_staff_user
         from service.domain.errors import DomainError
         from service.transaction import finish
@@ -75,7 +74,7 @@ def user_create(name: str, role: str, organization: str | None, display_name: st
             async with make_session_factory(engine)() as db:
                 try:
                     created = await create_staff_user(
-                        AccountRepository(db),
+                        db,
                         username=name,
                         password=password,
                         role=role,

@@ -145,8 +145,8 @@ async def _load_demo(database_url: str, *, with_staff: bool = False) -> bool:
     to .data/demo-logins.txt (never a fixed password, never outside development)."""
     from service.db import make_engine, make_session_factory
     from service.demo_data import load_demo_bookings, load_demo_data
-    from service.domain.accounts.repository import AccountRepository
     from service.domain.accounts.service import create_staff_user
+    from service.domain.errors import Conflict
     from service.settings import to_asyncpg_url
     from service.transaction import finish
 
@@ -158,19 +158,20 @@ async def _load_demo(database_url: str, *, with_staff: bool = False) -> bool:
                 await load_demo_bookings(db)
             logins: list[str] = []
             if loaded and with_staff:
-                repo = AccountRepository(db)
                 for username, role, org, display in DEMO_STAFF:
-                    if await repo.user_by_username(username) is None:
-                        password = secrets.token_urlsafe(12)
+                    password = secrets.token_urlsafe(12)
+                    try:
                         await create_staff_user(
-                            repo,
+                            db,
                             username=username,
                             password=password,
                             role=role,
                             display_name=display,
                             organization_name=org,
                         )
-                        logins.append(f"{username}  {password}  ({role})")
+                    except Conflict:
+                        continue  # a login of that name exists already: keep it
+                    logins.append(f"{username}  {password}  ({role})")
             await finish(db, commit=True)
         if logins:
             path = DATA / "demo-logins.txt"

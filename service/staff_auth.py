@@ -22,7 +22,6 @@ from service.dependencies import resources
 from service.domain.accounts.access import require_path_scope, require_role
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.logins import authenticate
-from service.domain.accounts.repository import AccountRepository
 from service.domain.errors import AuthenticationRequired
 from service.settings import Settings
 
@@ -56,10 +55,9 @@ async def staff_guard(
         raise AuthenticationRequired()
     minimum = str(handler.opt.get("staff_role", "cohost"))
     async with resources(connection.app.state).session_factory() as db:
-        repo = AccountRepository(db)
-        actor = await authenticate(repo, token, kind)
+        actor = await authenticate(db, token, kind)
         require_role(actor, minimum)
-        await require_path_scope(repo, actor, dict(connection.path_params))
+        await require_path_scope(db, actor, dict(connection.path_params))
     connection.state[_STATE_KEY] = actor
     connection.state[_TOKEN_KEY] = token
 

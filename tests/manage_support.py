@@ -32,7 +32,7 @@ async def make_staff(
     organization: Organization | None = None,
 ) -> StaffUser:
     user = await create_staff_user(
-        AccountRepository(db),
+        db,
         username=username or f"{role}-{secrets.token_hex(3)}",
         password=PASSWORD,
         role=role,

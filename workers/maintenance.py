@@ -7,7 +7,6 @@ from typing import Any
 import structlog
 
 from service.domain.accounts.logins import purge_expired_tokens
-from service.domain.accounts.repository import AccountRepository
 from service.domain.bookings.idempotency import purge_idempotency_records
 from workers.context import transaction
 
@@ -18,6 +17,6 @@ async def purge_expired_records(ctx: dict[str, Any]) -> dict[str, int]:
     """Idempotency records past the 24 hours the API promises, and expired staff tokens."""
     async with transaction(ctx) as db:
         records = await purge_idempotency_records(db)
-        tokens = await purge_expired_tokens(AccountRepository(db))
+        tokens = await purge_expired_tokens(db)
     log.info("purged", idempotency_records=records, staff_tokens=tokens)
     return {"idempotency_records": records, "staff_tokens": tokens}

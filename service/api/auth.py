@@ -14,7 +14,6 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from service.dependencies import DB, AppSettings, Redis
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.logins import login, logout
-from service.domain.accounts.repository import AccountRepository
 from service.domain.errors import AuthenticationRequired
 from service.login_limits import count_login_attempt, login_failed, login_succeeded
 from service.rate_limit import client_address
@@ -83,7 +82,7 @@ class AuthController(Controller):
         await count_login_attempt(redis, username=data.username, address=address)
         try:
             result = await login(
-                AccountRepository(db),
+                db,
                 username=data.username,
                 password=data.password,
                 kind="api",
@@ -109,7 +108,7 @@ class AuthController(Controller):
         security=[{"BearerToken": []}],
     )
     async def revoke_token(self, request: Request[Any, Any, Any], db: DB, staff: Staff) -> None:
-        await logout(AccountRepository(db), current_token(request))
+        await logout(db, current_token(request))
 
     @get(
         "/me",

@@ -11,8 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.dependencies import DB, Redis
 from service.domain.accounts import service as accounts
-from service.domain.accounts.audit import AuditPage, list_entries, record
-from service.domain.accounts.repository import AccountRepository
+from service.domain.accounts.audit import AuditPage, list_entries
 from service.domain.accounts.service import UserView
 from service.domain.errors import InvalidInput
 from service.login_limits import LoginLock, clear_lock, current_locks
@@ -44,12 +43,12 @@ class ManageUsersController(Controller):
 
     @get("/", summary="Staff users (admins only)")
     async def list_users(self, db: DB, staff: Staff) -> list[UserView]:
-        return await accounts.list_users(AccountRepository(db), staff)
+        return await accounts.list_users(db, staff)
 
     @post("/", status_code=HTTP_201_CREATED, summary="Create a staff user (admins only)")
     async def create_user(self, db: DB, staff: Staff, data: JSONBody[NewUserBody]) -> UserView:
         return await accounts.add_user(
-            AccountRepository(db),
+            db,
             staff,
             username=data.username,
             password=data.password,
@@ -60,7 +59,7 @@ class ManageUsersController(Controller):
 
     @get("/{user_id:int}", summary="One staff user (admins only)")
     async def show_user(self, db: DB, staff: Staff, user_id: FromPath[int]) -> UserView:
-        return await accounts.get_user(AccountRepository(db), staff, user_id)
+        return await accounts.get_user(db, staff, user_id)
 
     @patch(
         "/{user_id:int}",
@@ -71,7 +70,7 @@ class ManageUsersController(Controller):
         self, db: DB, staff: Staff, user_id: FromPath[int], data: JSONBody[UserChangeBody]
     ) -> UserView:
         return await accounts.update_user(
-            AccountRepository(db),
+            db,
             staff,
             user_id,
             display_name=data.display_name,
@@ -100,7 +99,7 @@ class ManageAuditController(Controller):
         per_page: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> AuditPage:
         return await list_entries(
-            AccountRepository(db),
+            db,
             staff,
             entity_type=entity_type,
             entity_id=entity_id,
@@ -149,12 +148,7 @@ class ManageLoginLocksController(Controller):
             message = "ユーザー名かアドレスを指定してください。"
             raise InvalidInput(fields={"username": message, "address": message})
         cleared = await clear_lock(redis, username=username, address=address)
-        await record(
-            AccountRepository(db),
-            staff,
-            "login_lock.clear",
-            "login_lock",
-            None,
-            after={"username": username, "address": address, "cleared": cleared},
+        await accounts.record_login_lock_cleared(
+            db, staff, username=username, address=address, cleared=cleared
         )
         return LocksCleared(cleared=cleared)

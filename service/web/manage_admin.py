@@ -10,8 +10,7 @@ from litestar.response import Redirect, Template
 
 from service.dependencies import DB, Redis
 from service.domain.accounts import service as accounts
-from service.domain.accounts.audit import list_entries, record
-from service.domain.accounts.repository import AccountRepository
+from service.domain.accounts.audit import list_entries
 from service.domain.errors import Conflict, InvalidInput
 from service.login_limits import clear_lock, current_locks
 from service.staff_auth import Staff
@@ -41,7 +40,7 @@ class ManageAdminPages(Controller):
         page_no: FromQuery[int] = 1,
     ) -> Template:
         result = await list_entries(
-            AccountRepository(db),
+            db,
             staff,
             entity_type=(entity_type or "")[:40] or None,
             entity_id=_int_or_none(entity_id),
@@ -79,19 +78,14 @@ class ManageAdminPages(Controller):
         address = fields.get("address", "")[:100] or None
         if username or address:
             cleared = await clear_lock(redis, username=username, address=address)
-            await record(
-                AccountRepository(db),
-                staff,
-                "login_lock.clear",
-                "login_lock",
-                None,
-                after={"username": username, "address": address, "cleared": cleared},
+            await accounts.record_login_lock_cleared(
+                db, staff, username=username, address=address, cleared=cleared
             )
         return see_other("/manage/login-locks", done="login_lock_cleared")
 
     @get("/users")
     async def users(self, request: Request[Any, Any, Any], db: DB, staff: Staff) -> Template:
-        users = await accounts.list_users(AccountRepository(db), staff)
+        users = await accounts.list_users(db, staff)
         return page("manage/users.html", staff, flash=done_message(request), users=users)
 
     async def _form(
@@ -104,7 +98,7 @@ class ManageAdminPages(Controller):
         errors: dict[str, str],
         status_code: int = 200,
     ) -> Template:
-        orgs = await AccountRepository(db).organizations_of_kind("cohost")
+        orgs = await accounts.cohost_organizations(db)
         return page(
             "manage/user_form.html",
             staff,
@@ -126,7 +120,7 @@ class ManageAdminPages(Controller):
         data = await form_fields(request)
         try:
             await accounts.add_user(
-                AccountRepository(db),
+                db,
                 staff,
                 username=data.get("username", ""),
                 password=data.get("password", ""),
@@ -147,7 +141,7 @@ class ManageAdminPages(Controller):
 
     @get("/users/{user_id:int}")
     async def edit_user(self, db: DB, staff: Staff, user_id: FromPath[int]) -> Template:
-        user = await accounts.get_user(AccountRepository(db), staff, user_id)
+        user = await accounts.get_user(db, staff, user_id)
         values = {
             "display_name": user.display_name,
             "role": user.role,
@@ -163,7 +157,7 @@ class ManageAdminPages(Controller):
         data = await form_fields(request)
         try:
             await accounts.update_user(
-                AccountRepository(db),
+                db,
                 staff,
                 user_id,
                 display_name=data.get("display_name"),
@@ -176,7 +170,7 @@ class ManageAdminPages(Controller):
             data.pop("password", None)
 
             async def again(refusal: Refusal) -> Template:
-                user = await accounts.get_user(AccountRepository(db), staff, user_id)
+                user = await accounts.get_user(db, staff, user_id)
                 errors = refusal.fields or {"role": refusal.message}
                 return await self._form(db, staff, user=user, values=data, errors=errors)
 

@@ -9,7 +9,6 @@ from litestar.response import Redirect, Template
 
 from service.dependencies import DB, AppSettings, Redis
 from service.domain.accounts.logins import login, logout
-from service.domain.accounts.repository import AccountRepository
 from service.domain.errors import AuthenticationRequired, InvalidInput, RateLimited
 from service.login_limits import count_login_attempt, login_failed, login_succeeded
 from service.rate_limit import client_address
@@ -53,7 +52,7 @@ class ManageLoginPages(Controller):
         try:
             await count_login_attempt(redis, username=username, address=client_address(request))
             result = await login(
-                AccountRepository(db),
+                db,
                 username=username,
                 password=fields.get("password", ""),
                 kind="web",
@@ -85,7 +84,7 @@ class ManageLoginPages(Controller):
 async def logout_page(
     request: Request[Any, Any, Any], db: DB, settings: AppSettings, staff: Staff
 ) -> Redirect:
-    await logout(AccountRepository(db), current_token(request))
+    await logout(db, current_token(request))
     return Redirect(
         path="/manage/login?done=logged_out",
         status_code=303,

@@ -5,6 +5,8 @@ Out-of-scope objects answer "not found", so co-host staff cannot probe for other
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from service.domain.accounts.actor import ROLE_RANK, Actor
 from service.domain.accounts.repository import AccountRepository
 from service.domain.bookings.errors import session_not_found
@@ -59,9 +61,8 @@ SCOPED_PARAMS = {
 }
 
 
-async def require_path_scope(
-    repo: AccountRepository, actor: Actor, params: dict[str, object]
-) -> None:
+async def require_path_scope(db: AsyncSession, actor: Actor, params: dict[str, object]) -> None:
+    repo = AccountRepository(db)
     for name, check in SCOPED_PARAMS.items():
         value = params.get(name)
         if isinstance(value, int):

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from service.domain.accounts.access import require_role
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.models import AuditEntry
@@ -81,7 +83,7 @@ class AuditPage:
 
 
 async def list_entries(
-    repo: AccountRepository,
+    db: AsyncSession,
     actor: Actor,
     *,
     entity_type: str | None = None,
@@ -94,7 +96,7 @@ async def list_entries(
     require_role(actor, "admin")
     page = max(1, min(page, 100_000))
     per_page = max(1, min(per_page, 200))
-    rows, total = await repo.list_audit(
+    rows, total = await AccountRepository(db).list_audit(
         entity_type=entity_type or None,
         entity_id=entity_id,
         actor_id=actor_id,

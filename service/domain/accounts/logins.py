@@ -8,6 +8,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from service.domain import clock
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.passwords import (
@@ -42,7 +44,7 @@ def normalize_username(username: str) -> str:
 
 
 async def login(
-    repo: AccountRepository,
+    db: AsyncSession,
     *,
     username: str,
     password: str,
@@ -63,6 +65,7 @@ async def login(
     if fields:
         raise InvalidInput(fields=fields)
     now = now or clock.now()
+    repo = AccountRepository(db)
     user = await repo.user_by_username(username) if len(username) <= 100 else None
     # Hashing a huge password is a cheap denial of service; such a password was never set.
     candidate = password[:MAX_PASSWORD_LENGTH]
@@ -83,23 +86,23 @@ async def login(
 
 
 async def authenticate(
-    repo: AccountRepository, token: str, kind: str, *, now: datetime | None = None
+    db: AsyncSession, token: str, kind: str, *, now: datetime | None = None
 ) -> Actor:
     """The staff member holding this live token; AuthenticationRequired otherwise."""
     if not token or len(token) > 200:
         raise AuthenticationRequired()
-    user = await repo.user_by_token(token_hash(token), kind, now or clock.now())
+    user = await AccountRepository(db).user_by_token(token_hash(token), kind, now or clock.now())
     if user is None:
         raise AuthenticationRequired()
     return Actor.of(user)
 
 
-async def logout(repo: AccountRepository, token: str, *, now: datetime | None = None) -> None:
+async def logout(db: AsyncSession, token: str, *, now: datetime | None = None) -> None:
     if token and len(token) <= 200:
-        await repo.revoke_token(token_hash(token), now or clock.now())
+        await AccountRepository(db).revoke_token(token_hash(token), now or clock.now())
 
 
-async def purge_expired_tokens(repo: AccountRepository, *, now: datetime | None = None) -> int:
+async def purge_expired_tokens(db: AsyncSession, *, now: datetime | None = None) -> int:
     """Deletes logins and API tokens past their expiry (they no longer authenticate anyone).
     Returns how many went. For the worker's nightly cron."""
-    return await repo.purge_expired_tokens(now or clock.now())
+    return await AccountRepository(db).purge_expired_tokens(now or clock.now())

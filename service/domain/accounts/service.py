@@ -6,26 +6,48 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from service.domain import clock
 from service.domain.accounts.access import require_role
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import changed, record
 from service.domain.accounts.models import ROLES, StaffUser
 from service.domain.accounts.passwords import hash_password
-from service.domain.accounts.repository import AccountRepository
+from service.domain.accounts.repository import AccountRepository, OrganizationRef
 from service.domain.errors import Conflict, InvalidInput, NotFound
 
 MIN_PASSWORD_LENGTH = 10
 
 
 async def create_staff_user(
-    repo: AccountRepository,
+    db: AsyncSession,
     *,
     username: str,
     password: str,
     role: str,
     display_name: str = "",
     organization_name: str | None = None,
+) -> StaffUser:
+    """A new staff user, for the command line and the demo (no actor, no audit entry)."""
+    return await _create_staff_user(
+        AccountRepository(db),
+        username=username,
+        password=password,
+        role=role,
+        display_name=display_name,
+        organization_name=organization_name,
+    )
+
+
+async def _create_staff_user(
+    repo: AccountRepository,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str,
+    organization_name: str | None,
 ) -> StaffUser:
     username = unicodedata.normalize("NFKC", username).strip()
     fields: dict[str, str] = {}
@@ -96,12 +118,16 @@ def _audit_values(user: StaffUser) -> dict[str, object]:
     }
 
 
-async def list_users(repo: AccountRepository, actor: Actor) -> list[UserView]:
+async def list_users(db: AsyncSession, actor: Actor) -> list[UserView]:
     require_role(actor, "admin")
-    return [_view(u, org) for u, org in await repo.list_users()]
+    return [_view(u, org) for u, org in await AccountRepository(db).list_users()]
 
 
-async def get_user(repo: AccountRepository, actor: Actor, user_id: int) -> UserView:
+async def get_user(db: AsyncSession, actor: Actor, user_id: int) -> UserView:
+    return await _get_user(AccountRepository(db), actor, user_id)
+
+
+async def _get_user(repo: AccountRepository, actor: Actor, user_id: int) -> UserView:
     require_role(actor, "admin")
     for user, org in await repo.list_users():
         if user.id == user_id:
@@ -109,8 +135,13 @@ async def get_user(repo: AccountRepository, actor: Actor, user_id: int) -> UserV
     raise NotFound("スタッフが見つかりません。", code="user_not_found")
 
 
+async def cohost_organizations(db: AsyncSession) -> list[OrganizationRef]:
+    """The co-host organizations a cohost user can belong to, by name (the user form's list)."""
+    return await AccountRepository(db).organizations_of_kind("cohost")
+
+
 async def add_user(
-    repo: AccountRepository,
+    db: AsyncSession,
     actor: Actor,
     *,
     username: str,
@@ -120,7 +151,8 @@ async def add_user(
     organization_name: str | None = None,
 ) -> UserView:
     require_role(actor, "admin")
-    user = await create_staff_user(
+    repo = AccountRepository(db)
+    user = await _create_staff_user(
         repo,
         username=username,
         password=password,
@@ -129,11 +161,11 @@ async def add_user(
         organization_name=organization_name,
     )
     await record(repo, actor, "user.create", "staff_user", user.id, after=_audit_values(user))
-    return await get_user(repo, actor, user.id)
+    return await _get_user(repo, actor, user.id)
 
 
 async def update_user(
-    repo: AccountRepository,
+    db: AsyncSession,
     actor: Actor,
     user_id: int,
     *,
@@ -145,6 +177,7 @@ async def update_user(
 ) -> UserView:
     """Change a user; disabling one or setting a new password ends all their logins."""
     require_role(actor, "admin")
+    repo = AccountRepository(db)
     user = await repo.user_by_id(user_id)
     if user is None:
         raise NotFound("スタッフが見つかりません。", code="user_not_found")
@@ -191,4 +224,18 @@ async def update_user(
     old, new = changed(before, after)
     old.pop("password", None)
     await record(repo, actor, "user.update", "staff_user", user.id, before=old, after=new)
-    return await get_user(repo, actor, user.id)
+    return await _get_user(repo, actor, user.id)
+
+
+async def record_login_lock_cleared(
+    db: AsyncSession, actor: Actor, *, username: str | None, address: str | None, cleared: int
+) -> None:
+    """The audit entry for an admin clearing login limits (the limits live in Redis)."""
+    await record(
+        AccountRepository(db),
+        actor,
+        "login_lock.clear",
+        "login_lock",
+        None,
+        after={"username": username, "address": address, "cleared": cleared},
+    )
