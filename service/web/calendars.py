@@ -18,7 +18,7 @@ from service.dependencies import DB, AppSettings
 from service.domain import clock
 from service.domain.calendars import service as calendars
 from service.domain.calendars.feed_cache import FeedFile, FeedVersion
-from service.domain.calendars.repository import FeedWindow
+from service.domain.calendars.schemas import FeedWindow
 from service.domain.errors import NotFound
 from service.domain.notifications.calls import open_call_counts
 from service.rate_limit import client_address

@@ -12,7 +12,6 @@ from litestar.response import Redirect, Template
 from service.dependencies import DB, AppSettings
 from service.domain.accounts.actor import Actor
 from service.domain.calendars import links
-from service.domain.calendars.repository import CalendarRepository
 from service.domain.errors import InvalidInput
 from service.staff_auth import Staff
 from service.web.form_errors import rerender
@@ -40,7 +39,7 @@ async def _page(
         links=await links.list_links(db, staff, everyone=everyone),
         everyone=everyone and staff.is_admin,
         new_link=new_link,
-        organizations=await CalendarRepository(db).organizations(),
+        organizations=await links.organizations(db),
         values=values or {},
         errors=errors or {},
     )

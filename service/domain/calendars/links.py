@@ -113,6 +113,11 @@ async def list_links(
     return await repo.links(actor.id, include_revoked=True)
 
 
+async def organizations(db: AsyncSession) -> list[tuple[int, str]]:
+    """(id, name) of the organizations a link can be narrowed to (employers host no events)."""
+    return await CalendarRepository(db).organizations()
+
+
 async def revoke_link(db: AsyncSession, actor: Actor, link_id: int) -> None:
     """Revokes at once: the next fetch of the link is a 404. Admins may revoke anyone's."""
     repo = CalendarRepository(db)

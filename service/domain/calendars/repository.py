@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.accounts.models import StaffUser
 from service.domain.bookings.models import Booking
 from service.domain.calendars.models import CalendarChanges, Installation, StaffFeedLink
+from service.domain.calendars.schemas import FeedWindow
 from service.domain.events.models import Event, EventSession, Organization, Venue, event_cohosts
 
 
@@ -71,16 +72,6 @@ class StaffEntry:
     capacity: int
     confirmed: int
     waitlisted: int
-
-
-@dataclass(frozen=True)
-class FeedWindow:
-    """Sessions starting in [starts_from, starts_before); cancelled ones only from
-    cancelled_from (they stay a shorter while)."""
-
-    starts_from: datetime
-    cancelled_from: datetime
-    starts_before: datetime
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,10 @@ from service.domain.calendars.repository import (
     CalendarRepository,
     FeedLinkOwner,
     FeedScope,
-    FeedWindow,
     SessionEntry,
     StaffEntry,
 )
+from service.domain.calendars.schemas import FeedWindow
 from service.domain.calendars.tokens import (
     calendar_path,
     legacy_calendar_token,
