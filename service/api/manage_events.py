@@ -11,12 +11,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.dependencies import DB
 from service.domain.events import admin_events, admin_places, admin_sessions
-from service.domain.events.admin_repository import EventRow
 from service.domain.events.admin_schemas import (
     validate_organization_input,
     validate_venue_input,
 )
-from service.domain.events.schemas import EventView
+from service.domain.events.schemas import EventRow, EventView
 from service.staff_auth import Staff
 
 ORGANIZER = {"staff_role": "organizer"}

@@ -19,7 +19,7 @@ from service.domain.accounts.audit import changed, record
 from service.domain.accounts.repository import AccountRepository
 from service.domain.errors import Conflict, InvalidInput, NotFound
 from service.domain.events.admin_common import LIST_LIMIT, _event_not_found, _locked_event
-from service.domain.events.admin_repository import EventAdminRepository, EventRow
+from service.domain.events.admin_repository import EventAdminRepository
 from service.domain.events.admin_schemas import (
     EventInput,
     FieldReader,
@@ -28,7 +28,7 @@ from service.domain.events.admin_schemas import (
 from service.domain.events.enums import EVENT_STATUSES
 from service.domain.events.models import Event, Organization, Venue
 from service.domain.events.repository import EventRepository
-from service.domain.events.schemas import EventView
+from service.domain.events.schemas import EventRow, EventView
 from service.domain.events.service import get_event
 
 

@@ -3,33 +3,12 @@ repository.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import contains_pattern
 from service.domain.events.models import Event, EventSession, Organization, Venue, event_cohosts
-
-
-@dataclass(frozen=True, slots=True)
-class EventRow:
-    """One line of the console's event list."""
-
-    id: int
-    title: str
-    kind: str
-    sector: str
-    status: str
-    first_start: datetime | None
-    last_end: datetime | None
-    sessions: int
-    scheduled_sessions: int
-    capacity: int
-    confirmed: int
-    waitlisted: int
-
+from service.domain.events.schemas import EventRow
 
 _LIST = """
     SELECT e.id, e.title, e.kind, e.sector, e.status,

@@ -86,3 +86,21 @@ class EventPage:
     @property
     def pages(self) -> int:
         return max((self.total + self.per_page - 1) // self.per_page, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One line of the console's event list."""
+
+    id: int
+    title: str
+    kind: str
+    sector: str
+    status: str
+    first_start: datetime | None
+    last_end: datetime | None
+    sessions: int
+    scheduled_sessions: int
+    capacity: int
+    confirmed: int
+    waitlisted: int
