@@ -1,10 +1,14 @@
 """Rules of the layout that a test enforces (the import contracts are in .importlinter):
-every query lives in a repository, and only service/transaction.py ends a transaction."""
+every query lives in a repository, only service/transaction.py ends a transaction, and the
+adapters (service/api/, service/web/) reach the domain through its services, never through a
+repository module (not even for a type: shapes live in the area's schemas module)."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SQL_BUILDERS = {"select", "insert", "update", "delete", "text", "exists", "union", "table"}
@@ -33,6 +37,19 @@ def _is_repository(path: str) -> bool:
 def _is_models(path: str) -> bool:
     # Schema definitions use text() for server defaults and partial indexes.
     return path.rsplit("/", 1)[-1] == "models.py"
+
+
+def _is_repository_module(dotted: str) -> bool:
+    parts = dotted.split(".")
+    return (
+        len(parts) >= 4
+        and parts[:2] == ["service", "domain"]
+        and (parts[-1] == "repository" or parts[-1].endswith("_repository"))
+    )
+
+
+def _is_adapter(path: str) -> bool:
+    return path.startswith(("service/api/", "service/web/"))
 
 
 def _modules() -> list[tuple[str, ast.Module]]:
@@ -66,6 +83,25 @@ def violations(path: str, tree: ast.Module) -> list[str]:
     return found
 
 
+def repository_imports(path: str, tree: ast.Module) -> list[str]:
+    """An adapter's imports of a domain repository module, in any of the three spellings."""
+    if not _is_adapter(path):
+        return []
+    found: list[str] = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            # `from service.domain.x.repository import R` and `from service.domain.x import
+            # repository` alike.
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        found += [
+            f"{path}:{node.lineno} imports {name}" for name in names if _is_repository_module(name)
+        ]
+    return found
+
+
 def test_every_query_is_in_a_repository() -> None:
     found = [v for path, tree in _modules() for v in violations(path, tree)]
     assert found == []
@@ -81,3 +117,36 @@ def test_the_rule_catches_a_query_in_a_service() -> None:
     )
     assert len(violations("service/domain/x/service.py", service)) == 4
     assert len(violations("service/domain/x/repository.py", service)) == 1  # the rollback
+
+
+def test_adapters_import_no_repository() -> None:
+    found = [v for path, tree in _modules() for v in repository_imports(path, tree)]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from service.domain.accounts.repository import AccountRepository\n",
+        "from service.domain.events.admin_repository import EventRow\n",
+        "from service.domain.bookings import repository\n",
+        "import service.domain.calendars.repository\n",
+        "def f():\n    from service.domain.calendars.repository import FeedWindow\n",
+    ],
+)
+def test_the_rule_catches_an_adapter_importing_a_repository(source: str) -> None:
+    tree = ast.parse(source)
+    assert len(repository_imports("service/api/x.py", tree)) == 1
+    assert len(repository_imports("service/web/x.py", tree)) == 1
+    # The domain's own services and the workers may build repositories.
+    assert repository_imports("service/domain/x/service.py", tree) == []
+
+
+def test_the_rule_lets_an_adapter_import_services_and_schemas() -> None:
+    tree = ast.parse(
+        "from service.domain.accounts import service as accounts\n"
+        "from service.domain.calendars.schemas import FeedWindow\n"
+        "from service.domain.events import admin_events, repository_helpers\n"
+        "from service.domain.repository_notes import x\n"
+    )
+    assert repository_imports("service/web/x.py", tree) == []
