@@ -457,6 +457,44 @@ async def test_event_list_filters(client: AsyncClient, db: AsyncSession) -> None
     assert datetime.fromisoformat(published["first_start"]) > datetime.now(UTC)
 
 
+async def test_the_event_list_goes_by_each_events_next_session(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    """An event that began months ago and meets again in 20 days is listed by that next
+    session, after an event whose only session is in 5 days; once all its sessions are over
+    it is listed by its first one (and only with 終わったイベントも表示)."""
+    from tests.manage_support import move_session
+
+    headers = await _organizer(db)
+    long_id, held = await _event_with_session(client, db, headers)
+    venue_id = await db.scalar(text("SELECT venue_id FROM sessions WHERE id = :s"), {"s": held})
+    again = await client.post(
+        f"/api/v1/manage/events/{long_id}/sessions",
+        json=_session_body(venue_id, days=20),
+        headers=headers,
+    )
+    assert again.status_code == 201, again.text
+    await move_session(db, held, starts_in=timedelta(days=-180))
+    soon_id, soon_session = await _event_with_session(client, db, headers)
+    await move_session(db, soon_session, starts_in=timedelta(days=5))
+
+    listed = (await client.get("/api/v1/manage/events", headers=headers)).json()
+    assert [e["id"] for e in listed] == [soon_id, long_id]
+    long_row = listed[1]
+    assert datetime.fromisoformat(long_row["first_start"]) < datetime.now(UTC)
+    next_start = datetime.fromisoformat(long_row["next_start"])
+    assert timedelta(days=19) < next_start - datetime.now(UTC) < timedelta(days=21)
+
+    await move_session(db, soon_session, starts_in=timedelta(days=-1))
+    upcoming = (await client.get("/api/v1/manage/events", headers=headers)).json()
+    assert [e["id"] for e in upcoming] == [long_id]
+    everything = (
+        await client.get("/api/v1/manage/events?include_past=true", headers=headers)
+    ).json()
+    over = next(e for e in everything if e["id"] == soon_id)
+    assert over["next_start"] is None and over["first_start"]
+
+
 async def test_sessions_already_under_way_are_not_cancelled(
     client: AsyncClient, db: AsyncSession
 ) -> None:

@@ -13,6 +13,8 @@ from service.domain.events.schemas import EventRow
 _LIST = """
     SELECT e.id, e.title, e.kind, e.sector, e.status,
            min(se.starts_at) AS first_start, max(se.ends_at) AS last_end,
+           min(se.starts_at) FILTER (WHERE se.ends_at > now() AND se.status = 'scheduled')
+               AS next_start,
            CAST(count(se.id) AS int) AS sessions,
            CAST(count(se.id) FILTER (WHERE se.status = 'scheduled') AS int) AS scheduled_sessions,
            CAST(coalesce(sum(se.capacity) FILTER (WHERE se.status = 'scheduled'), 0) AS int)
@@ -28,7 +30,10 @@ _LIST = """
       AND (CAST(:q AS text) IS NULL OR e.title ILIKE :q ESCAPE '\\')
     GROUP BY e.id
     HAVING NOT :upcoming OR max(se.ends_at) IS NULL OR max(se.ends_at) > now()
-    ORDER BY min(se.starts_at) NULLS FIRST, e.id
+    -- By the session that matters at the desk: the next one, else (all over) the first.
+    ORDER BY coalesce(min(se.starts_at) FILTER (WHERE se.ends_at > now()
+                                                 AND se.status = 'scheduled'),
+                      min(se.starts_at)) NULLS FIRST, e.id
     LIMIT :limit
 """
 

@@ -99,6 +99,8 @@ class EventRow:
     status: str
     first_start: datetime | None
     last_end: datetime | None
+    # The next session still to come (None when all are over or cancelled).
+    next_start: datetime | None
     sessions: int
     scheduled_sessions: int
     capacity: int
