@@ -171,3 +171,39 @@ async def test_a_refused_booking_through_the_api_keeps_the_pool_whole(
         text("SELECT count(*) FROM bookings WHERE session_id = :s"), {"s": seeded.session_ids[0]}
     )
     assert count == 1
+
+
+async def test_lanes_get_connections_in_arrival_order(settings: Any) -> None:
+    """With every connection taken, waiting lanes are served first come, first served: one that
+    arrives just as a connection is handed back does not take it from those already waiting
+    (asyncio.Queue under the pool would let it, and under a rush some waited several times)."""
+    import asyncio
+
+    from service.db import LANE_ALLOWED, make_engine, make_session_factory, release_lane
+
+    engine = make_engine(settings.sqlalchemy_url, pool_size=1)
+    sessions = make_session_factory(engine)
+    got: list[str] = []
+
+    async def lane(name: str) -> None:
+        async with sessions() as session:
+            session.info[LANE_ALLOWED] = True
+            await driver_transaction(session)
+            got.append(name)
+            await abandon(session)
+            await release_lane(session)
+
+    try:
+        async with sessions() as holder:
+            holder.info[LANE_ALLOWED] = True
+            await driver_transaction(holder)  # the only connection
+            waiting = [asyncio.create_task(lane(n)) for n in ("second", "third")]
+            await asyncio.sleep(0.1)  # both are in line now
+            await abandon(holder)
+            # A newcomer whose first step is due before the woken waiter's, as under load.
+            late = asyncio.create_task(lane("late"))
+            await release_lane(holder)  # hands the connection back without yielding
+            await asyncio.gather(*waiting, late)
+        assert got == ["second", "third", "late"]
+    finally:
+        await engine.dispose()
