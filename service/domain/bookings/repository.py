@@ -222,6 +222,11 @@ notice AS (
 SELECT (SELECT id FROM bk) AS booking_id, (SELECT id FROM notice) AS notification_id
 """)
 
+# The rest of a booking's way (the session lock, the waiting list) on the driver too: a rush
+# takes it for every late comer while the waiting list fills.
+WAITLIST_DRIVER = DriverStatement.of(WAITLIST_SQL)
+LOCK_GATE_DRIVER = DriverStatement.of(text(_GATE + " FOR NO KEY UPDATE OF se"))
+
 _VIEW = """
     SELECT b.id, b.code, b.status, b.waitlist_position, b.channel,
            coalesce(p.name, '（削除済み）') AS name, coalesce(p.name_kana, '') AS name_kana,
@@ -379,25 +384,26 @@ class BookingRepository:
             await conn.execute("ROLLBACK TO SAVEPOINT booking_fast_path")
 
     async def lock_session(self, session_id: int) -> SessionGate | None:
-        row = (
-            await self.db.execute(
-                text(_GATE + " FOR NO KEY UPDATE OF se"),
-                {"session_id": session_id, "now": clock.now()},
-            )
-        ).first()
+        conn = await driver_connection(self.db)
+        stmt = LOCK_GATE_DRIVER
+        row = await conn.fetchrow(
+            stmt.sql, *stmt.args({"session_id": session_id, "now": clock.now()})
+        )
         if row is None:
             return None
-        return SessionGate(**{k: row._mapping[k] for k in SessionGate.__slots__})
+        return SessionGate(**{k: row[k] for k in SessionGate.__slots__})
 
     async def join_waitlist(
         self, session_id: int, code: str, data: ValidBooking, channel: str, staff_id: int | None
     ) -> tuple[int, int] | None:
-        row = (
-            await self.db.execute(WAITLIST_SQL, _params(session_id, code, data, channel, staff_id))
-        ).one()
-        if row.booking_id is None:
+        conn = await driver_connection(self.db)
+        stmt = WAITLIST_DRIVER
+        row = await conn.fetchrow(
+            stmt.sql, *stmt.args(_params(session_id, code, data, channel, staff_id))
+        )
+        if row is None or row["booking_id"] is None:
             return None
-        return int(row.booking_id), int(row.notification_id)
+        return int(row["booking_id"]), int(row["notification_id"])
 
     async def confirm_directly(
         self,
