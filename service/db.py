@@ -194,13 +194,15 @@ async def _open_lane(engine: AsyncEngine) -> DriverLane:
 
 
 async def close_session(session: AsyncSession) -> None:
-    """session.close(), without its task and greenlet when there is no transaction to end: then
-    closing only forgets the loaded objects (the booking hot path ends this way, its lane
-    already back in the pool)."""
+    """session.close(), without its task and greenlet when there is no transaction to end, and
+    not at all when nothing was loaded either (the booking hot path: its lane is already back
+    in the pool, and closing would only walk empty collections)."""
     if session.in_transaction() or lane_of(session) is not None:
         await asyncio.shield(session.close())
-    else:
-        session.sync_session.close()
+        return
+    sync = session.sync_session
+    if sync.identity_map or sync.new or sync.deleted:
+        sync.close()
 
 
 def lane_of(session: AsyncSession) -> DriverLane | None:
