@@ -25,6 +25,8 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
             # The same code the route gives an unknown id: session_id -> session_not_found.
             code = f"{name.removesuffix('_id')}_not_found" if name.endswith("_id") else "not_found"
             raise NotFound("お探しのものは見つかりませんでした。", code=code)
+    if not request.scope["query_string"]:
+        return  # most requests (every booking) have no query to parse
     fields: dict[str, str] = {}
     for key, value in request.query_params.multi_items():
         if has_forbidden_chars(key) or (isinstance(value, str) and has_forbidden_chars(value)):
