@@ -182,6 +182,47 @@ async def test_desk_record_forms_add_change_and_refuse_bad_input(
     assert row is not None and row.quantity == 4
 
 
+async def test_the_records_page_forms_answer_bad_input_with_their_errors_and_change_nothing(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    """Each form of the records page (a record, a hand-counted figure, a paper answer) and the
+    record's own edit form: 422, the form again with the field named, nothing written."""
+    from sqlalchemy import text
+
+    await web_login(client, db, await make_staff(db, "organizer"))
+    ok = await post_form(
+        client,
+        "/manage/indicators/records",
+        {"kind": "consultation", "occurred_on": "2022-09-01", "channel": "phone"},
+    )
+    assert ok.status_code == 303
+    record_id = await db.scalar(text("SELECT max(id) FROM desk_records"))
+    before = await db.scalar(text("SELECT count(*) FROM audit_log"))
+
+    edit = await post_form(
+        client,
+        f"/manage/indicators/records/{record_id}",
+        {"kind": "consultation", "occurred_on": "2022-13-45", "channel": "phone"},
+    )
+    assert edit.status_code == 422 and 'name="occurred_on"' in edit.text
+    hand = await post_form(
+        client, "/manage/indicators/hand-figures", {"fy": "2022", "definition_id": "999999"}
+    )
+    assert hand.status_code == 422 and "has-error" in hand.text
+    answer = await post_form(
+        client, "/manage/indicators/survey-answers", {"fy": "2022", "comment": "紙の回答"}
+    )
+    assert answer.status_code == 422 and "has-error" in answer.text
+    assert 'value="紙の回答"' in answer.text  # what was typed stays in its form
+
+    assert await db.scalar(text("SELECT count(*) FROM audit_log")) == before
+    day = await db.scalar(
+        text("SELECT occurred_on FROM desk_records WHERE id = :i"), {"i": record_id}
+    )
+    assert str(day) == "2022-09-01"
+    assert await db.scalar(text("SELECT count(*) FROM survey_answers")) == 0
+
+
 async def test_an_admin_changes_a_target_and_a_compiled_year_recompiles(
     client: AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:

@@ -4,6 +4,7 @@ the desk's records, hand-entered figures, paper survey answers and (admins) defi
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +31,7 @@ from service.domain.indicators.report import read_report
 from service.domain.indicators.schemas import fiscal_year_value
 from service.downloads import csv_download
 from service.staff_auth import Staff
-from service.transaction import abandon
+from service.web.form_errors import Refusal, rerender
 from service.web.manage_common import done_message, form_fields, form_lists, page, see_other
 
 ORGANIZER = {"staff_role": "organizer"}
@@ -174,27 +175,46 @@ class ManageIndicatorPages(Controller):
     ) -> Template:
         return await self._records_page(request, db, staff, fy)
 
+    async def _records_form(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        staff: Staff,
+        form: str,
+        save: Callable[[dict[str, str]], Awaitable[object]],
+        done: str,
+    ) -> Template | Redirect:
+        """The records page's three forms (a record, a hand-counted figure, a paper answer):
+        saved, then back to the page of the fiscal year `save` returns; or that page again with
+        the form's errors."""
+        data = await form_fields(request)
+        try:
+            year = await save(data)
+        except InvalidInput as exc:
+            return await rerender(
+                db,
+                exc,
+                lambda refusal: self._records_page(
+                    request,
+                    db,
+                    staff,
+                    data.get("fy"),
+                    values=data,
+                    errors=refusal.fields,
+                    form=form,
+                ),
+            )
+        return see_other(f"/manage/indicators/records?fy={year}", done=done)
+
     @post("/records", opt=ORGANIZER)
     async def add_record(
         self, request: Request[Any, Any, Any], db: DB, staff: Staff
     ) -> Template | Redirect:
-        data = await form_fields(request)
-        try:
+        async def save(data: dict[str, str]) -> int:
             row = await indicators.add_record(db, staff, data)
-        except InvalidInput as exc:
-            await abandon(db)
-            return await self._records_page(
-                request,
-                db,
-                staff,
-                data.get("fy"),
-                values=data,
-                errors=exc.fields,
-                form="record",
-                status_code=422,
-            )
-        year = fiscal_year_of_day(row.occurred_on)
-        return see_other(f"/manage/indicators/records?fy={year}", done="record_added")
+            return fiscal_year_of_day(row.occurred_on)
+
+        return await self._records_form(request, db, staff, "record", save, "record_added")
 
     @get("/records/{record_id:int}", opt=ORGANIZER)
     async def edit_record(self, db: DB, staff: Staff, record_id: FromPath[int]) -> Template:
@@ -216,17 +236,19 @@ class ManageIndicatorPages(Controller):
         try:
             row = await indicators.update_record(db, staff, record_id, data)
         except InvalidInput as exc:
-            await abandon(db)
-            row = await indicators.get_record(db, staff, record_id)
-            return page(
-                "manage/indicator_record_form.html",
-                staff,
-                status_code=422,
-                record=row,
-                values=data,
-                errors=exc.fields,
-                **VOCABULARY,
-            )
+
+            async def again(refusal: Refusal) -> Template:
+                found = await indicators.get_record(db, staff, record_id)
+                return page(
+                    "manage/indicator_record_form.html",
+                    staff,
+                    record=found,
+                    values=data,
+                    errors=refusal.fields,
+                    **VOCABULARY,
+                )
+
+            return await rerender(db, exc, again)
         year = fiscal_year_of_day(row.occurred_on)
         return see_other(f"/manage/indicators/records?fy={year}", done="record_saved")
 
@@ -241,45 +263,21 @@ class ManageIndicatorPages(Controller):
     async def hand_figure(
         self, request: Request[Any, Any, Any], db: DB, staff: Staff
     ) -> Template | Redirect:
-        data = await form_fields(request)
-        try:
+        async def save(data: dict[str, str]) -> str:
             await indicators.set_hand_figure(db, staff, data)
-        except InvalidInput as exc:
-            await abandon(db)
-            return await self._records_page(
-                request,
-                db,
-                staff,
-                data.get("fy"),
-                values=data,
-                errors=exc.fields,
-                form="hand",
-                status_code=422,
-            )
-        return see_other(
-            f"/manage/indicators/records?fy={data.get('fy', '')}", done="hand_figure_saved"
-        )
+            return data.get("fy", "")
+
+        return await self._records_form(request, db, staff, "hand", save, "hand_figure_saved")
 
     @post("/survey-answers", opt=ORGANIZER)
     async def paper_answer(
         self, request: Request[Any, Any, Any], db: DB, staff: Staff
     ) -> Template | Redirect:
-        data = await form_fields(request)
-        try:
+        async def save(data: dict[str, str]) -> str:
             await indicators.add_paper_answer(db, staff, data)
-        except InvalidInput as exc:
-            await abandon(db)
-            return await self._records_page(
-                request,
-                db,
-                staff,
-                data.get("fy"),
-                values=data,
-                errors=exc.fields,
-                form="answer",
-                status_code=422,
-            )
-        return see_other(f"/manage/indicators/records?fy={data.get('fy', '')}", done="answer_added")
+            return data.get("fy", "")
+
+        return await self._records_form(request, db, staff, "answer", save, "answer_added")
 
     # definitions
 
@@ -352,9 +350,12 @@ class ManageIndicatorPages(Controller):
         try:
             await indicators.save_definition(db, staff, None, values, years)
         except (InvalidInput, Conflict) as exc:
-            await abandon(db)
-            return await self._definition_form(
-                db, staff, None, values, exc.fields, years, status_code=422
+            return await rerender(
+                db,
+                exc,
+                lambda refusal: self._definition_form(
+                    db, staff, None, values, refusal.fields, years
+                ),
             )
         return see_other("/manage/indicators/definitions", done="definition_saved")
 
@@ -378,11 +379,12 @@ class ManageIndicatorPages(Controller):
         try:
             await indicators.save_definition(db, staff, definition_id, values, years)
         except (InvalidInput, Conflict) as exc:
-            await abandon(db)
-            found = await indicators.get_definition(db, staff, definition_id)
-            return await self._definition_form(
-                db, staff, found, values, exc.fields, years, status_code=422
-            )
+
+            async def again(refusal: Refusal) -> Template:
+                found = await indicators.get_definition(db, staff, definition_id)
+                return await self._definition_form(db, staff, found, values, refusal.fields, years)
+
+            return await rerender(db, exc, again)
         return see_other("/manage/indicators/definitions", done="definition_saved")
 
     @post("/window", opt=ADMIN)
