@@ -22,6 +22,7 @@ from service.db import make_engine, make_session_factory
 from service.embedded_servers import remove_throwaway, throwaway_postgres, throwaway_redis
 from service.migrations import upgrade
 from service.settings import Settings, load_settings, to_plain_pg_url
+from tests.mail_support import Mailbox, smtp_server, with_smtp_port
 
 _counter = itertools.count()
 
@@ -141,3 +142,15 @@ async def client(app: Any) -> AsyncIterator[AsyncClient]:
     transport = ASGITransport(app=app)
     async with AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server on loopback (aiosmtpd) and the mailbox it delivers to."""
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, smtp: tuple[Mailbox, int]) -> Settings:
+    return with_smtp_port(settings, smtp[1])

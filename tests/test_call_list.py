@@ -6,11 +6,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,30 +21,16 @@ from service.settings import Settings
 from tests.factories import person
 from tests.mail_support import (
     REFUSED_PREFIX,
-    Mailbox,
     arq_pool,
     book_and_commit,
     run_worker,
     session_at,
-    smtp_server,
     tokyo_day,
-    with_smtp_port,
     worker_context,
 )
 from tests.manage_support import bearer, csrf_token, issue_token, make_staff, web_login
 from tests.test_booking_concurrency import check_session_invariants
 from workers.notifications import sweep_notifications
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    with smtp_server() as server:
-        yield server
-
-
-@pytest.fixture
-def mail_settings(settings: Settings, smtp: tuple[Mailbox, int]) -> Settings:
-    return with_smtp_port(settings, smtp[1])
 
 
 async def tasks(db: AsyncSession) -> list[Any]:

@@ -3,10 +3,8 @@ each booking's history, the failed mails with sending again (real worker and SMT
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,19 +20,12 @@ from tests.mail_support import (
     notices,
     run_worker,
     session_at,
-    smtp_server,
     tokyo_day,
     with_smtp_port,
     worker_context,
 )
 from tests.manage_support import csrf_token, make_staff, web_login
 from workers.notifications import sweep_notifications
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    with smtp_server() as server:
-        yield server
 
 
 async def due_now_and_send(db: AsyncSession, settings: Settings) -> None:

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from service.embedded_servers import free_port
 from service.login_limits import LOGIN_LIMIT_PER_USERNAME_ADDRESS
 from service.settings import Settings
 from tests.factories import make_session
-from tests.mail_support import Mailbox, smtp_server
+from tests.mail_support import Mailbox
 from tests.manage_support import PASSWORD, make_staff
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,12 +109,6 @@ async def _wait_ready(d: Deployment) -> None:
                 assert p.poll() is None, f"{p.args} exited early\n{d.log_tail()}"
             assert time.monotonic() < deadline, f"not ready in time\n{d.log_tail()}"
             await asyncio.sleep(0.3)
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    with smtp_server() as server:
-        yield server
 
 
 @pytest.fixture

@@ -3,10 +3,8 @@ call list) and never a public page, feed or .ics file; their mails speak of join
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +23,6 @@ from tests.mail_support import (
     book_and_commit,
     run_worker,
     session_at,
-    smtp_server,
     tokyo_day,
     with_smtp_port,
     worker_context,
@@ -36,12 +33,6 @@ from workers.notifications import sweep_notifications, write_reminders
 
 SECRET_URL = "https://meet.example.jp/j/secret-room-4711"
 SECRET_NOTE = "パスコード 9931"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    with smtp_server() as server:
-        yield server
 
 
 async def make_online(db: AsyncSession, session: EventSession) -> None:

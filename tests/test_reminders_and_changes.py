@@ -3,10 +3,8 @@ an outage) and the change notice when staff move a session; a real worker and SM
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 
-import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +21,6 @@ from tests.mail_support import (
     book_and_commit,
     run_worker,
     session_at,
-    smtp_server,
     tokyo_day,
     with_smtp_port,
     worker_context,
@@ -31,12 +28,6 @@ from tests.mail_support import (
 from tests.manage_support import bearer, issue_token, make_staff
 from tests.test_worker_notifications import subject_of
 from workers.notifications import sweep_notifications
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    with smtp_server() as server:
-        yield server
 
 
 def at_nine(day: datetime, days_before: int, minutes: int = 5) -> datetime:

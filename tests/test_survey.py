@@ -6,7 +6,6 @@ in 相談窓口の利用満足度."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,18 +24,11 @@ from tests.mail_support import (
     Mailbox,
     body_of,
     run_worker,
-    smtp_server,
     with_smtp_port,
     worker_context,
 )
 from tests.manage_support import csrf_token
 from workers.notifications import write_survey_invitations
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    with smtp_server() as server:
-        yield server
 
 
 async def seminar_yesterday(db: AsyncSession, days_ago: int = 1) -> dict[str, int]:

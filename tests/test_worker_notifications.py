@@ -4,7 +4,6 @@ sends it to a real SMTP server on loopback."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 
@@ -29,7 +28,6 @@ from tests.mail_support import (
     notices,
     run_worker,
     session_at,
-    smtp_server,
     tokyo_day,
     with_smtp_port,
     worker_context,
@@ -38,17 +36,6 @@ from workers.notifications import send_notification, sweep_notifications, write_
 from workers.waiting_lists import promote_waiting_lists
 
 WEEKDAYS = "月火水木金土日"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    with smtp_server() as server:
-        yield server
-
-
-@pytest.fixture
-def mail_settings(settings: Settings, smtp: tuple[Mailbox, int]) -> Settings:
-    return with_smtp_port(settings, smtp[1])
 
 
 @pytest.fixture
