@@ -425,3 +425,6 @@ async def test_privacy_page_states_the_retention_period_from_the_setting(
     assert paragraph, r.text
     assert f"<strong>{said}</strong>" in paragraph.group(1)
     assert "自動で消去" in paragraph.group(1)
+    # The page drafts (POST-redirect-GET) keep typed values for a while: said, from their TTLs.
+    drafts = re.search(r'<p id="drafts">(.*?)</p>', r.text, re.S)
+    assert drafts and "最長60分" in drafts.group(1) and "15分" in drafts.group(1)

@@ -17,6 +17,7 @@ from service.domain.events import service as events
 from service.domain.events.enums import SECTORS, WARDS
 from service.domain.events.schemas import EventView, SessionView
 from service.local_time import TOKYO
+from service.web import page_drafts
 from service.web.public_common import month_range, retention_period
 
 PER_PAGE = 20
@@ -129,7 +130,12 @@ class PublicPages(Controller):
     async def privacy(self, settings: AppSettings) -> Template:
         return Template(
             template_name="privacy.html",
-            context={"retention": retention_period(settings.retention_months)},
+            context={
+                "retention": retention_period(settings.retention_months),
+                # How long typed values wait for the next step (service/web/page_drafts.py).
+                "draft_minutes": page_drafts.BOOKING.ttl_seconds // 60,
+                "grant_minutes": page_drafts.GRANT.ttl_seconds // 60,
+            },
         )
 
     @get("/accessibility", name="accessibility")
