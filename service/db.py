@@ -171,7 +171,7 @@ class LaneSession(Session):
 # One fair line per pool for the lanes. asyncio.Queue, under SQLAlchemy's async pool, lets a
 # newcomer take a connection just handed back while the waiter it woke has not run yet, which
 # sends that waiter to the back of the line again: under a rush some requests waited several
-# times over (make bench, the spread case: p99 1.9x the floor's; 0.85x in this line).
+# times over (make bench, the spread case: p99 1.9x the floor's; 0.8-1.0x with this line).
 # asyncio.Semaphore hands a freed place to its first waiter, so lanes check out in arrival order.
 _LINES: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
