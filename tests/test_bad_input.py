@@ -253,3 +253,30 @@ async def test_an_address_accepted_at_the_form_is_mailable(
             {"c": r.json()["code"].replace("-", "")},
         )
         assert str(recipient(stored)) == stored
+
+
+async def test_a_form_in_another_encoding_is_refused_not_stored_as_garbage(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    """Bytes that are not UTF-8 (a page posted as Shift_JIS by an old browser or a broken
+    client) reach the form as U+FFFD: the field is named and nothing is stored, on the page and
+    in the API alike."""
+    s = await make_session(db)
+    base = f"/events/{s.event_id}/sessions/{s.id}/book"
+    page = await client.get(base)
+    body = (
+        "_csrf_token=" + csrf_of(page) + "&name=%90%C3%89%AA&name_kana=%E3%81%97%E3%81%9A"
+        "&phone=090-1234-5678"
+    )  # 静岡 in Shift_JIS
+    r = await client.post(
+        base + "/confirm",
+        content=body.encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    shown = await follow(client, r)
+    assert "お名前に使えない文字" in shown.text
+    api = await client.post(
+        f"/api/v1/sessions/{s.id}/bookings", json={**PERSON, "name": "静岡\ufffd太郎"}
+    )
+    assert_refused(api, field="name", status=422)
+    assert await db.scalar(text("SELECT count(*) FROM bookings")) == 0

@@ -4,8 +4,8 @@ One rule for every text field (names, titles, reasons, tags, usernames, search w
 control characters (a line break or tab only where the field is multi-line), no invisible
 format characters (zero-width spaces and joiners, byte-order marks, bidirectional overrides
 and isolates, which can make a title read backwards or look empty), no private-use or
-surrogate code points, and no unassigned code points. PostgreSQL refuses NUL in text outright;
-the rest would be stored and shown to others.
+surrogate code points, and no U+FFFD (what undecodable bytes became). PostgreSQL refuses NUL in
+text outright; the rest would be stored and shown to others.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ MULTILINE_ALLOWED = frozenset("\n\t")
 INT64_MAX = 2**63 - 1
 
 
+# U+FFFD stands where bytes could not be read as UTF-8 (a form posted in another encoding, a
+# broken client): nobody types it, and stored it would show as garbage in rosters and mails.
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
 def has_forbidden_chars(value: str, *, multiline: bool = False) -> bool:
+    if REPLACEMENT_CHARACTER in value:
+        return True
     # str.isprintable() is False for every forbidden category (and for spaces other than
     # U+0020, line breaks and unassigned code points), so printable text, the usual case, is
     # answered in C; only the rest is read character by character.
