@@ -59,7 +59,8 @@ DRAFT_FIELD = "d"
 # The steps a booking draft can be at, and the page each is shown on.
 FORM, CONFIRM, FULL, UNAVAILABLE = "form", "confirm", "full", "unavailable"
 EXPIRED = (
-    "入力の途中の内容は、安全のため60分で消えるようになっています。"
+    "入力の途中の内容は、安全のため"
+    f"{page_drafts.BOOKING.ttl_seconds // 60}分で消えるようになっています。"
     "お手数ですが、もう一度はじめから入力してください。"
 )
 Token = Annotated[str, QueryParameter(max_length=64)]
@@ -194,6 +195,14 @@ def _start_again(event: EventView, s: SessionView) -> Template:
     return form_page(event, s, {}, notice=EXPIRED)
 
 
+async def _draft_at(
+    db: AsyncSession, redis: RedisClient, event_id: int, session_id: int, token: str, step: str
+) -> Template:
+    """The page of a draft at this step, or the form to start again."""
+    event, s, draft = await _shown_draft(db, redis, event_id, session_id, token, (step,))
+    return _start_again(event, s) if draft is None else _page(event, s, draft, token, 200)
+
+
 def _receipt(booking: BookingView, event_id: int) -> Receipt:
     return Receipt(
         code=booking.code,
@@ -243,8 +252,7 @@ class BookingPages(Controller):
         session_id: FromPath[int],
         d: Token = "",
     ) -> Template:
-        event, s, draft = await _shown_draft(db, redis, event_id, session_id, d, (CONFIRM,))
-        return _start_again(event, s) if draft is None else _page(event, s, draft, d, 200)
+        return await _draft_at(db, redis, event_id, session_id, d, CONFIRM)
 
     @get("/events/{event_id:int}/sessions/{session_id:int}/book/full", name="booking_full")
     async def full(
@@ -255,8 +263,7 @@ class BookingPages(Controller):
         session_id: FromPath[int],
         d: Token = "",
     ) -> Template:
-        event, s, draft = await _shown_draft(db, redis, event_id, session_id, d, (FULL,))
-        return _start_again(event, s) if draft is None else _page(event, s, draft, d, 200)
+        return await _draft_at(db, redis, event_id, session_id, d, FULL)
 
     @post("/events/{event_id:int}/sessions/{session_id:int}/book", name="booking_edit")
     async def edit(

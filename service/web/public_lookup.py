@@ -37,7 +37,7 @@ LOOKUP_FIELDS = ("code", "phone")
 LOOKUP_LABELS = {"code": "予約番号", "phone": "電話番号"}
 GRANT_FIELD = "g"
 EXPIRED = (
-    "予約の内容を表示できる時間（15分）が過ぎました。"
+    f"予約の内容を表示できる時間（{page_drafts.GRANT.ttl_seconds // 60}分）が過ぎました。"
     "お手数ですが、もう一度、予約番号と電話番号を入力してください。"
 )
 Token = Annotated[str, QueryParameter(max_length=64)]
