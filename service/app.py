@@ -42,18 +42,23 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # A Redis that is down refuses at once; one that does not answer the connection is given up after
-# this, so a rate limit is skipped (logged) and a job left to the outbox sweep. (No per-command
-# socket_timeout: redis-py's timeout around reads can swallow a task's cancellation, which hung
-# the job dispatcher's shutdown.)
+# this, so a rate limit is skipped (logged) and a job left to the outbox sweep.
 REDIS_CONNECT_TIMEOUT_SECONDS = 1.0
+# A Redis that accepted the connection but stopped answering (frozen, partitioned, SIGSTOPped):
+# the requests' own client gives each command this long, so a booking page answers (rate limit
+# skipped, the page drafted without Redis) instead of hanging for good. The job dispatcher's
+# client has no read timeout: redis-py's timeout around reads can swallow a task's
+# cancellation, which hung the dispatcher's shutdown; it is off the request path anyway.
+REDIS_REQUEST_TIMEOUT_SECONDS = 1.0
 
 
-def queue_client(redis_url: str) -> ArqRedis:
+def queue_client(redis_url: str, read_timeout: float | None = None) -> ArqRedis:
     """An arq client that connects on first use (not arq's create_pool, which pings and fails
     when Redis is down), so the web process starts and serves while Redis is away."""
     pool = ConnectionPool.from_url(
         redis_url,
         socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
+        socket_timeout=read_timeout,
         encoding="utf8",
     )
     return ArqRedis(pool, default_queue_name="arq:queue")
@@ -62,8 +67,9 @@ def queue_client(redis_url: str) -> ArqRedis:
 @asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncGenerator[Resources, None]:
     engine = engine_for(settings, settings.db_pool_size)
-    redis = queue_client(settings.redis_url)
-    jobs = JobDispatcher(redis)
+    redis = queue_client(settings.redis_url, REDIS_REQUEST_TIMEOUT_SECONDS)
+    queue = queue_client(settings.redis_url)
+    jobs = JobDispatcher(queue)
     jobs.start()
     # Everything built so far (routes, models, compiled SQL) lives as long as the process: keep
     # it out of the collector's scans, which otherwise show up as latency spikes under load.
@@ -78,6 +84,7 @@ async def open_resources(settings: Settings) -> AsyncGenerator[Resources, None]:
         )
     finally:
         await jobs.close()
+        await queue.aclose(close_connection_pool=True)
         await redis.aclose(close_connection_pool=True)
         await engine.dispose()
 

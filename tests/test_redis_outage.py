@@ -139,6 +139,47 @@ async def test_public_and_staff_routes_work_while_redis_is_down(
     assert statuses[:5] == [200] * 5 and statuses[5:] == [429, 429]
 
 
+async def test_a_redis_that_stops_answering_does_not_hang_bookings(
+    client: AsyncClient, db: AsyncSession, own_redis: Redis
+) -> None:
+    """Redis frozen with its connections open (SIGSTOP: as when it is partitioned away or
+    stalls): each request gives it a moment and goes on without it, instead of waiting for
+    good. The page booking, the API booking and the look-up all answer."""
+    import os
+    import signal
+
+    session = await make_session(db, capacity=30)
+    base = f"/events/{session.event_id}/sessions/{session.id}/book"
+    form = await client.get(base)
+    assert (await post_form(client, form, base + "/confirm", GOOD)).status_code == 303
+    assert own_redis.process is not None
+    os.kill(own_redis.process.pid, signal.SIGSTOP)
+    try:
+        async with asyncio.timeout(60):
+            code = await _page_booking(client, session.event_id, session.id)
+            api = await client.post(
+                f"/api/v1/sessions/{session.id}/bookings",
+                json={
+                    "name": "静岡 三郎",
+                    "name_kana": "シズオカ サブロウ",
+                    "phone": "09011112222",
+                },
+            )
+            assert api.status_code == 201, api.text
+            found = await client.get(
+                f"/api/v1/bookings/{code}", headers={"X-Booking-Phone": GOOD["phone"]}
+            )
+            assert found.status_code == 200, found.text
+    finally:
+        os.kill(own_redis.process.pid, signal.SIGCONT)
+    assert (
+        await db.scalar(
+            text("SELECT count(*) FROM bookings WHERE session_id = :s"), {"s": session.id}
+        )
+        == 2
+    )
+
+
 async def test_the_app_starts_while_redis_is_down(
     redis_settings: Settings, db: AsyncSession, own_redis: Redis
 ) -> None:
