@@ -39,3 +39,21 @@ async def test_the_models_and_the_migrations_agree(database_url: str) -> None:
     """`alembic check`: autogenerate finds nothing to add, drop or alter on a migrated database
     (a model changed without a migration, or the other way round, fails here)."""
     await asyncio.to_thread(check, database_url)
+
+
+def test_migration_files_sort_in_apply_order() -> None:
+    """`ls migrations/versions` reads as the history: each file's four-digit prefix is its place in
+    the revision chain (a new migration takes the next number)."""
+    import re
+    from pathlib import Path
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    root = Path(__file__).resolve().parent.parent
+    script = ScriptDirectory.from_config(Config(str(root / "alembic.ini")))
+    chain = list(reversed(list(script.walk_revisions())))
+    files = [Path(rev.path).name for rev in chain]
+    assert all(re.fullmatch(r"\d{4}_\w+\.py", name) for name in files), files
+    assert files == sorted(files), files
+    assert [int(name[:4]) for name in files] == list(range(1, len(files) + 1)), files
