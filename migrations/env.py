@@ -9,8 +9,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from service.models import Base
-from service.settings import to_asyncpg_url
+from service.domain.all_models import Base
+from service.platform.settings import to_asyncpg_url
 
 config = context.config
 target_metadata = Base.metadata

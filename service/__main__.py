@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from service.settings import Settings, SettingsError, load_settings
+from service.platform.settings import Settings, SettingsError, load_settings
 
 
 def _settings() -> Settings:
@@ -27,7 +27,7 @@ def cli() -> None:
 @click.option("--revision", default="head", show_default=True)
 def migrate(revision: str) -> None:
     """Apply the database migrations."""
-    from service.migrations import upgrade
+    from service.platform.migrations import upgrade
 
     upgrade(_settings().database_url, revision)
     click.echo(f"database at {revision}")
@@ -36,7 +36,7 @@ def migrate(revision: str) -> None:
 @cli.command()
 def demo() -> None:
     """Load the demo events (only into a database without events)."""
-    from service.runner import _load_demo
+    from service.devtools.runner import _load_demo
 
     loaded = asyncio.run(_load_demo(_settings().database_url))
     click.echo("demo data loaded" if loaded else "events exist already; nothing loaded")
@@ -61,13 +61,13 @@ def user_create(name: str, role: str, organization: str | None, display_name: st
     settings = _settings()
 
     async def create() -> None:
-        # Every mapped table (service.models), so the staff user's foreign key to organizations
-        # resolves: this command imports nothing of the events area otherwise.
-        import service.models  # noqa: F401
-        from service.db import engine_for, make_session_factory
+        # Every mapped table (service.domain.all_models), so the staff user's foreign key to
+        # organizations resolves: this command imports nothing of the events area otherwise.
+        import service.domain.all_models  # noqa: F401
         from service.domain.accounts.service import create_staff_user
         from service.domain.errors import DomainError
-        from service.transaction import finish
+        from service.platform.db import engine_for, make_session_factory
+        from service.platform.transaction import finish
 
         engine = engine_for(settings, 1)
         try:
@@ -96,7 +96,7 @@ def user_create(name: str, role: str, organization: str | None, display_name: st
 @cli.command()
 def serve() -> None:
     """Serve the API in production: API_WORKERS uvicorn processes, metrics on METRICS_PORT."""
-    from service.server import main
+    from service.platform.server import main
 
     raise SystemExit(main())
 
@@ -104,7 +104,7 @@ def serve() -> None:
 @cli.command()
 def run() -> None:
     """Start everything (what `make run` does)."""
-    from service.runner import main
+    from service.devtools.runner import main
 
     raise SystemExit(main())
 

@@ -24,18 +24,18 @@ from redis.asyncio import ConnectionPool
 
 from service.api.auth import OPENAPI_COMPONENTS as STAFF_API_COMPONENTS
 from service.api.health import HealthController
-from service.db import engine_for, make_session_factory
-from service.dependencies import provide_db, provide_redis, provide_settings
-from service.http_errors import exception_handler
-from service.jobs import JobDispatcher
-from service.logging import configure_logging
-from service.request_context import request_id_middleware
-from service.request_guards import check_request
-from service.security_headers import security_headers_hook
-from service.settings import Settings, SettingsError, get_settings
-from service.state import Resources
-from service.transaction import record_response_status
-from service.unreadable_request import install as install_bad_request_page
+from service.edge.dependencies import provide_db, provide_redis, provide_settings
+from service.edge.http_errors import exception_handler
+from service.edge.request_context import request_id_middleware
+from service.edge.request_guards import check_request
+from service.edge.security_headers import security_headers_hook
+from service.edge.unreadable_request import install as install_bad_request_page
+from service.platform.db import engine_for, make_session_factory
+from service.platform.jobs import JobDispatcher
+from service.platform.logging import configure_logging
+from service.platform.settings import Settings, SettingsError, get_settings
+from service.platform.state import Resources
+from service.platform.transaction import record_response_status
 from service.web.templating import configure_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,7 +166,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             components=[STAFF_API_COMPONENTS],
         ),
         debug=False,
-        # Logging is configured once, as JSON (service/logging.py), not by Litestar's default.
+        # Logging is configured once, as JSON (service/platform/logging.py), not by Litestar's
+        # default.
         logging_config=None,
         request_max_body_size=256 * 1024,
     )

@@ -18,10 +18,10 @@ from httpx import ASGITransport, AsyncClient
 from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import make_engine, make_session_factory
-from service.embedded_servers import remove_throwaway, throwaway_postgres, throwaway_redis
-from service.migrations import upgrade
-from service.settings import Settings, load_settings, to_plain_pg_url
+from service.devtools.embedded_servers import remove_throwaway, throwaway_postgres, throwaway_redis
+from service.platform.db import make_engine, make_session_factory
+from service.platform.migrations import upgrade
+from service.platform.settings import Settings, load_settings, to_plain_pg_url
 from tests.mail_support import Mailbox, smtp_server, with_smtp_port
 
 _counter = itertools.count()

@@ -21,7 +21,7 @@ from service.domain.events.models import (
 )
 from service.domain.indicators import service as indicators
 from service.domain.indicators.repository import IndicatorRepository
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 from tests.manage_support import make_staff
 
 _seq = itertools.count(1)

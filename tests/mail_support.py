@@ -19,13 +19,13 @@ from arq.worker import Worker
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.devtools.embedded_servers import free_port
 from service.domain.bookings.schemas import BookingView, ValidBooking
 from service.domain.bookings.service import book
 from service.domain.events.models import EventSession
-from service.embedded_servers import free_port
-from service.jobs import enqueue_after_commit_jobs
-from service.local_time import TOKYO
-from service.settings import Settings
+from service.platform.jobs import enqueue_after_commit_jobs
+from service.platform.local_time import TOKYO
+from service.platform.settings import Settings
 from tests.factories import make_event, make_session, make_venue
 from workers.context import close_context, open_context
 from workers.schedule import FUNCTIONS

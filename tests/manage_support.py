@@ -18,7 +18,7 @@ from service.domain.bookings import service as bookings
 from service.domain.bookings.schemas import ValidBooking
 from service.domain.events.models import Event, EventSession, Organization
 from service.domain.events.repository import EventRepository
-from service.staff_auth import SESSION_COOKIE
+from service.edge.staff_auth import SESSION_COOKIE
 from tests.factories import make_event, make_org, make_session
 
 PASSWORD = "correct horse battery staple"

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings.idempotency import purge_idempotency_records
-from service.settings import Settings
+from service.platform.settings import Settings
 from tests.conftest import open_app
 from tests.factories import make_event, make_session
 

@@ -10,7 +10,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 from tests.factories import make_event, make_session, make_venue
 
 

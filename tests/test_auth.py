@@ -9,9 +9,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.accounts.passwords import hash_password
-from service.login_limits import LOGIN_LIMIT_PER_USERNAME_ADDRESS as LOGIN_LIMIT_PER_USERNAME
-from service.settings import Settings
-from service.staff_auth import SESSION_COOKIE
+from service.edge.login_limits import LOGIN_LIMIT_PER_USERNAME_ADDRESS as LOGIN_LIMIT_PER_USERNAME
+from service.edge.staff_auth import SESSION_COOKIE
+from service.platform.settings import Settings
 from tests.conftest import open_app
 from tests.manage_support import PASSWORD, bearer, csrf_token, issue_token, make_staff
 

@@ -8,7 +8,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.indicators.service import compile_year
-from service.settings import Settings, to_plain_pg_url
+from service.platform.settings import Settings, to_plain_pg_url
 from tests.bench import feeds, indicators, reminders, seed, transaction
 
 

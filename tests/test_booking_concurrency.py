@@ -15,10 +15,10 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import make_engine, make_session_factory
 from service.domain.bookings import service as bookings
 from service.domain.errors import Conflict
-from service.settings import Settings
+from service.platform.db import make_engine, make_session_factory
+from service.platform.settings import Settings
 from tests.factories import make_session, person
 
 

@@ -26,8 +26,8 @@ from service.domain.calendars import links
 from service.domain.calendars import service as calendars
 from service.domain.calendars.tokens import legacy_calendar_token
 from service.domain.errors import InvalidInput, NotFound
-from service.local_time import TOKYO
-from service.settings import Settings
+from service.platform.local_time import TOKYO
+from service.platform.settings import Settings
 from tests.factories import make_event, make_org, make_session, make_venue, person
 from tests.mail_support import session_at, tokyo_day
 from tests.manage_support import bearer, issue_token, make_staff

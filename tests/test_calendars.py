@@ -18,8 +18,8 @@ from service.domain.calendars import links
 from service.domain.calendars import service as calendars
 from service.domain.calendars.tokens import calendar_path, legacy_calendar_token
 from service.domain.events.models import event_cohosts
-from service.local_time import TOKYO
-from service.settings import Settings
+from service.platform.local_time import TOKYO
+from service.platform.settings import Settings
 from tests.factories import make_event, make_org, make_session, person
 from tests.mail_support import session_at, tokyo_day
 

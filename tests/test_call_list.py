@@ -13,11 +13,11 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.demo_data import load_demo_bookings, load_demo_data
+from service.devtools.demo_data import load_demo_bookings, load_demo_data
 from service.domain.bookings import service as bookings
 from service.domain.bookings.normalize import format_code
-from service.jobs import enqueue_after_commit_jobs
-from service.settings import Settings
+from service.platform.jobs import enqueue_after_commit_jobs
+from service.platform.settings import Settings
 from tests.factories import person
 from tests.mail_support import (
     REFUSED_PREFIX,

@@ -16,7 +16,7 @@ from service.domain.errors import Conflict
 from service.domain.notifications import service as notifications
 from service.domain.notifications.models import Notification
 from service.domain.notifications.repository import NotificationRepository
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 from tests.factories import make_session, person
 
 TICK = timedelta(microseconds=1)

@@ -13,10 +13,10 @@ import asyncpg
 import pytest
 from httpx import ASGITransport, AsyncClient, Response
 
-from service.db import make_engine, make_session_factory
-from service.embedded_servers import Postgres, remove_throwaway, throwaway_postgres
-from service.migrations import upgrade
-from service.settings import Settings
+from service.devtools.embedded_servers import Postgres, remove_throwaway, throwaway_postgres
+from service.platform.db import make_engine, make_session_factory
+from service.platform.migrations import upgrade
+from service.platform.settings import Settings
 from tests.conftest import open_app
 from tests.factories import make_session
 from tests.manage_support import bearer, issue_token, make_staff

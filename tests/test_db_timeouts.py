@@ -13,7 +13,7 @@ from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.settings import Settings, load_settings, to_plain_pg_url
+from service.platform.settings import Settings, load_settings, to_plain_pg_url
 from tests.conftest import open_app
 from tests.factories import make_session
 

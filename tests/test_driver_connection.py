@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import DriverStatement, driver_connection
+from service.platform.db import DriverStatement, driver_connection
 
 INSERT = DriverStatement.of(
     text("INSERT INTO organizations (name, kind) VALUES (:name, 'organizer') RETURNING id")

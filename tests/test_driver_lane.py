@@ -1,8 +1,9 @@
-"""The request's driver lane (service.db.DriverLane): a request whose first database work goes
-straight to asyncpg holds one pooled connection without SQLAlchemy's bookkeeping, and whatever
+"""The request's driver lane (service.platform.db.DriverLane): a request whose first database work
+goes straight to asyncpg holds one pooled connection without SQLAlchemy's bookkeeping, and whatever
 SQLAlchemy executes later in that request joins the same connection and transaction. The
-request's status still decides (service.transaction): commit on 2xx/3xx, else nothing stays,
-and the connection always goes back to the pool. Checked through real routes on the real app."""
+request's status still decides (service.platform.transaction): commit on 2xx/3xx, else nothing
+stays, and the connection always goes back to the pool. Checked through real routes on the real
+app."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from litestar.params import FromPath
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import driver_transaction, lane_of
-from service.dependencies import DB
-from service.jobs import enqueue_after_commit
-from service.transaction import abandon
+from service.edge.dependencies import DB
+from service.platform.db import driver_transaction, lane_of
+from service.platform.jobs import enqueue_after_commit
+from service.platform.transaction import abandon
 
 DRIVER_INSERT = "INSERT INTO organizations (name, kind) VALUES ($1, 'organizer')"
 ORM_INSERT = text("INSERT INTO organizations (name, kind) VALUES (:n, 'organizer')")
@@ -179,7 +180,7 @@ async def test_lanes_get_connections_in_arrival_order(settings: Any) -> None:
     (asyncio.Queue under the pool would let it, and under a rush some waited several times)."""
     import asyncio
 
-    from service.db import LANE_ALLOWED, make_engine, make_session_factory, release_lane
+    from service.platform.db import LANE_ALLOWED, make_engine, make_session_factory, release_lane
 
     engine = make_engine(settings.sqlalchemy_url, pool_size=1)
     sessions = make_session_factory(engine)

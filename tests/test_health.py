@@ -4,8 +4,8 @@ import dataclasses
 
 from httpx import ASGITransport, AsyncClient
 
-from service.embedded_servers import free_port
-from service.settings import Settings
+from service.devtools.embedded_servers import free_port
+from service.platform.settings import Settings
 from tests.conftest import open_app
 
 

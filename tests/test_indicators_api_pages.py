@@ -10,7 +10,7 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.indicators.repository import IndicatorRepository
-from service.settings import Settings
+from service.platform.settings import Settings
 from tests.indicator_support import build_year
 from tests.mail_support import arq_pool, run_worker
 from tests.manage_support import bearer, issue_token, make_staff, post_form, web_login

@@ -13,14 +13,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import make_engine, make_session_factory
 from service.domain.accounts.actor import Actor
 from service.domain.indicators import fiscal
 from service.domain.indicators import service as indicators
 from service.domain.indicators.models import SurveyAnswer
 from service.domain.indicators.report import Report, read_report
 from service.domain.indicators.repository import IndicatorRepository
-from service.settings import Settings
+from service.platform.db import make_engine, make_session_factory
+from service.platform.settings import Settings
 from tests import indicator_support as w
 from tests.indicator_support import build_year
 from tests.manage_support import make_staff
@@ -276,8 +276,8 @@ async def test_bad_records_name_the_field(
 
 
 async def test_the_demo_reads_like_the_r4_report_and_counts_this_year(db: AsyncSession) -> None:
-    from service.demo_data import load_demo_data
-    from service.demo_indicators import R4_ACTUALS
+    from service.devtools.demo_data import load_demo_data
+    from service.devtools.demo_indicators import R4_ACTUALS
 
     today = date(2026, 12, 1)
     assert await load_demo_data(db, today)

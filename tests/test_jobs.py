@@ -11,8 +11,8 @@ from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.jobs import Job, JobDispatcher, coalesce
-from service.settings import Settings
+from service.platform.jobs import Job, JobDispatcher, coalesce
+from service.platform.settings import Settings
 from tests.browser.data import add_event
 from tests.factories import make_session
 from tests.test_pages_public import GOOD, post_form

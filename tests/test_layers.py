@@ -1,5 +1,5 @@
 """Rules of the layout that a test enforces (the import contracts are in .importlinter):
-every query lives in a repository, only service/transaction.py ends a transaction, and the
+every query lives in a repository, only service/platform/transaction.py ends a transaction, and the
 adapters (service/api/, service/web/) reach the domain through its services, never through a
 repository module (not even for a type: shapes live in the area's schemas module)."""
 
@@ -20,12 +20,12 @@ TRANSACTION_METHODS = {"commit", "rollback", "begin", "begin_nested"}
 SESSION_NAMES = {"db", "session", "self.db", "conn", "connection"}
 # Not repositories, and why they may still touch SQL.
 ALLOWED = {
-    "service/db.py": "the engine, the session factory and the driver statement helper",
+    "service/platform/db.py": "the engine, the session factory and the driver statement helper",
     "service/api/health.py": "the readiness probe runs SELECT 1 on a connection of its own",
-    "service/transaction.py": "the one place that commits or rolls back",
-    "service/migrations.py": "Alembic",
-    "service/demo_data.py": "the demo loader builds its ORM rows directly (not a request path)",
-    "service/demo_indicators.py": "the demo's history, built like demo_data (not a request path)",
+    "service/platform/transaction.py": "the one place that commits or rolls back",
+    "service/platform/migrations.py": "Alembic",
+    "service/devtools/demo_data.py": "the demo loader builds its ORM rows directly",
+    "service/devtools/demo_indicators.py": "the demo's history, built like demo_data",
 }
 
 

@@ -12,7 +12,7 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.login_limits import LOGIN_LIMIT_PER_USERNAME_ADDRESS, LOGIN_SLOW_AFTER_FAILURES
+from service.edge.login_limits import LOGIN_LIMIT_PER_USERNAME_ADDRESS, LOGIN_SLOW_AFTER_FAILURES
 from tests.manage_support import PASSWORD, bearer, issue_token, make_staff, post_form, web_login
 
 

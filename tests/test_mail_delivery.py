@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.notifications import service as notifications
-from service.settings import Settings
+from service.platform.settings import Settings
 from tests.factories import person
 from tests.mail_support import (
     Mailbox,

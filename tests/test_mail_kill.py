@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.notifications.service import LEASE
-from service.settings import Settings
+from service.platform.settings import Settings
 from tests.factories import person
 from tests.mail_support import Mailbox, arq_pool, book_and_commit, session_at, tokyo_day
 from tests.worker_process import start_worker, stop_worker
@@ -56,7 +56,7 @@ async def test_a_worker_killed_mid_send_resends_with_the_same_message_id_within_
 ) -> None:
     from aiosmtpd.controller import Controller
 
-    from service.embedded_servers import free_port
+    from service.devtools.embedded_servers import free_port
 
     mailbox = SlowMailbox()
     port = free_port()

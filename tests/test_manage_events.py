@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings import service as bookings
 from service.domain.events import service as events
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 from tests.factories import make_org, make_venue
 from tests.manage_support import bearer, issue_token, make_staff, person
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings import service as bookings
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 from tests.factories import make_org, make_session, make_venue
 from tests.manage_support import (
     SECRET_TITLE,

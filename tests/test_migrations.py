@@ -4,7 +4,7 @@ import asyncio
 
 import asyncpg
 
-from service.migrations import check, downgrade, upgrade
+from service.platform.migrations import check, downgrade, upgrade
 from tests.conftest import _with_database
 
 

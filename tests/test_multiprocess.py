@@ -28,9 +28,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.embedded_servers import free_port
-from service.login_limits import LOGIN_LIMIT_PER_USERNAME_ADDRESS
-from service.settings import Settings
+from service.devtools.embedded_servers import free_port
+from service.edge.login_limits import LOGIN_LIMIT_PER_USERNAME_ADDRESS
+from service.platform.settings import Settings
 from tests.factories import make_session
 from tests.mail_support import Mailbox
 from tests.manage_support import PASSWORD, make_staff

@@ -17,8 +17,8 @@ from service.domain.notifications.service import (
     skip_reason,
     tomorrow_in_tokyo,
 )
-from service.local_time import TOKYO
-from service.settings import Settings, load_settings
+from service.platform.local_time import TOKYO
+from service.platform.settings import Settings, load_settings
 
 START = datetime(2026, 12, 11, 10, 0, tzinfo=TOKYO)
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)

@@ -17,7 +17,6 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.jobs import Job, JobDispatcher
 from service.observability.keys import (
     HEALTH_CHECK_INTERVAL,
     JOB_FAILURES,
@@ -26,8 +25,9 @@ from service.observability.keys import (
     worker_health_key,
 )
 from service.observability.metrics import create_metrics_app
-from service.server import api_command, metrics_command
-from service.settings import Settings, SettingsError, load_settings
+from service.platform.jobs import Job, JobDispatcher
+from service.platform.server import api_command, metrics_command
+from service.platform.settings import Settings, SettingsError, load_settings
 from tests.factories import make_session
 from tests.mail_support import arq_pool
 from workers.context import close_context, open_context
@@ -219,12 +219,12 @@ def test_serve_settings_name_the_bad_variable(extra: dict[str, str], name: str) 
 async def test_every_request_logs_one_json_line_with_its_id(
     app: Litestar, client: AsyncClient
 ) -> None:
-    """The request line (service.logging.RequestLog): the keys structlog's lines have, the id
-    the response carries, and nothing at all when LOG_LEVEL is above INFO."""
+    """The request line (service.platform.logging.RequestLog): the keys structlog's lines have, the
+    id the response carries, and nothing at all when LOG_LEVEL is above INFO."""
     import io
     import json
 
-    from service.logging import configure_logging, request_log
+    from service.platform.logging import configure_logging, request_log
 
     configure_logging("INFO")
     request_log.out = out = io.BytesIO()

@@ -14,7 +14,7 @@ from service.domain.bookings import service as bookings
 from service.domain.calendars import links
 from service.domain.calendars import service as calendars
 from service.domain.events.models import EventSession
-from service.settings import Settings
+from service.platform.settings import Settings
 from tests.factories import person
 from tests.mail_support import (
     Mailbox,

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain import clock
 from service.domain.bookings.models import Booking
 from service.domain.events.models import EventSession
-from service.local_time import TOKYO
-from service.settings import Settings
+from service.platform.local_time import TOKYO
+from service.platform.settings import Settings
 from tests.browser.data import add_event, book_someone
 from tests.conftest import open_app
 

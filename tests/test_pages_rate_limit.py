@@ -1,4 +1,4 @@
-"""The shared Redis rate limiter (service/rate_limit.py)."""
+"""The shared Redis rate limiter (service/edge/rate_limit.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from service.domain.errors import RateLimited
-from service.rate_limit import hit, reset
+from service.edge.rate_limit import hit, reset
 
 
 @pytest.fixture

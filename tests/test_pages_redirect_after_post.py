@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings.models import Booking
-from service.settings import Settings
+from service.platform.settings import Settings
 from tests.browser.data import add_event, book_someone
 from tests.test_pages_public import GOOD, follow, hidden_of, post_form, submit
 

@@ -18,8 +18,8 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.embedded_servers import Redis, remove_throwaway, throwaway_redis
-from service.settings import Settings
+from service.devtools.embedded_servers import Redis, remove_throwaway, throwaway_redis
+from service.platform.settings import Settings
 from tests.conftest import open_app
 from tests.factories import make_session
 from tests.mail_support import Mailbox, smtp_server

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings.service import book
 from service.domain.notifications import service as notifications
-from service.local_time import TOKYO
-from service.settings import Settings
+from service.platform.local_time import TOKYO
+from service.platform.settings import Settings
 from tests.factories import person
 from tests.mail_support import (
     Mailbox,

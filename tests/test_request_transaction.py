@@ -15,9 +15,9 @@ from redis.asyncio import Redis as RawRedis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.dependencies import DB
 from service.domain.errors import Conflict
-from service.jobs import enqueue_after_commit
+from service.edge.dependencies import DB
+from service.platform.jobs import enqueue_after_commit
 
 INSERT = text("INSERT INTO organizations (name, kind) VALUES (:n, 'organizer')")
 

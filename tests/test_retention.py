@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.indicators import service as indicators
 from service.domain.indicators.repository import IndicatorRepository
 from service.domain.indicators.retention import months_before, purge_batch
-from service.local_time import TOKYO
-from service.settings import Settings
+from service.platform.local_time import TOKYO
+from service.platform.settings import Settings
 from tests.factories import make_session, person
 from tests.indicator_support import build_year
 from tests.mail_support import worker_context

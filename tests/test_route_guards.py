@@ -15,7 +15,7 @@ from litestar.routes import HTTPRoute
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.staff_auth import SESSION_COOKIE, staff_guard
+from service.edge.staff_auth import SESSION_COOKIE, staff_guard
 from tests.manage_support import (
     SECRET_NAME,
     SECRET_PHONE,

@@ -11,9 +11,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from service.embedded_servers import free_port
-from service.runner import Part, child_part
-from service.settings import Settings
+from service.devtools.embedded_servers import free_port
+from service.devtools.runner import Part, child_part
+from service.platform.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.settings import SettingsError, load_settings
+from service.platform.settings import SettingsError, load_settings
 
 BASE = {"DATABASE_URL": "postgresql://u@db:5432/x", "REDIS_URL": "redis://r:6379/0"}
 ROOT = Path(__file__).resolve().parent.parent

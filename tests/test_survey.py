@@ -17,8 +17,8 @@ from service.domain.errors import Conflict
 from service.domain.indicators import fiscal
 from service.domain.indicators import service as indicators
 from service.domain.indicators.survey import survey_path, survey_target
-from service.local_time import TOKYO
-from service.settings import Settings
+from service.platform.local_time import TOKYO
+from service.platform.settings import Settings
 from tests import indicator_support as w
 from tests.mail_support import (
     Mailbox,

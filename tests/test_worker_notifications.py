@@ -15,8 +15,8 @@ from service.domain.bookings.normalize import format_code
 from service.domain.bookings.repository import BookingRepository
 from service.domain.calendars import service as calendars
 from service.domain.notifications import service as notifications
-from service.local_time import TOKYO
-from service.settings import Settings
+from service.platform.local_time import TOKYO
+from service.platform.settings import Settings
 from tests.factories import person
 from tests.mail_support import (
     REFUSED_PREFIX,

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.accounts.logins import token_hash
 from service.domain.accounts.repository import AccountRepository
-from service.local_time import TOKYO
-from service.settings import Settings
+from service.platform.local_time import TOKYO
+from service.platform.settings import Settings
 from tests.manage_support import make_staff
 from workers.context import close_context, open_context
 from workers.schedule import CRON_JOBS
@@ -67,7 +67,7 @@ def test_the_worker_runs_on_tokyo_time(monkeypatch: pytest.MonkeyPatch, settings
     """The table above is read in the worker's timezone."""
     import importlib
 
-    from service.settings import get_settings
+    from service.platform.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.setenv("REDIS_URL", settings.redis_url)

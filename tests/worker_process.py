@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from service.settings import Settings
+from service.platform.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.db import engine_for, make_session_factory
-from service.jobs import enqueue
-from service.settings import Settings
-from service.transaction import abandon, finish
+from service.platform.db import engine_for, make_session_factory
+from service.platform.jobs import enqueue
+from service.platform.settings import Settings
+from service.platform.transaction import abandon, finish
 
 WORKER_POOL_SIZE = 4
 

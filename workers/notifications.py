@@ -20,9 +20,10 @@ async def send_notification(ctx: dict[str, Any], notification_id: int) -> str:
 
 
 async def sweep_notifications(ctx: dict[str, Any]) -> int:
-    """Every 30 s, at start, and for a rush of bookings (service/jobs.py): enqueue every due
-    notice, in case the enqueue after the booking's commit was lost (Redis down, process killed),
-    a failed attempt is due again, or the worker sending it was killed (its lease ran out)."""
+    """Every 30 s, at start, and for a rush of bookings (service/platform/jobs.py): enqueue every
+    due notice, in case the enqueue after the booking's commit was lost (Redis down, process
+    killed), a failed attempt is due again, or the worker sending it was killed (its lease ran
+    out)."""
     async with transaction(ctx) as db:
         return await notifications.queue_due(db, time.time())
 

@@ -26,7 +26,8 @@ FUNCTIONS: list[Function] = [
     # No result kept: the sweep must be able to enqueue notify:{id} again for a retry.
     func(observed(send_notification), keep_result=0, timeout=120, max_tries=3),
     # The web process sends one of these instead of many send_notification jobs in a rush
-    # (service/jobs.py); the cron of the same task runs under the name cron:sweep_notifications.
+    # (service/platform/jobs.py); the cron of the same task runs under the name
+    # cron:sweep_notifications.
     func(observed(sweep_notifications), keep_result=0, timeout=60, max_tries=3),
     # Enqueued with the id indicators:<year>:<version> (one run per change of the year).
     func(observed(compile_indicators), keep_result=0, timeout=600, max_tries=3),

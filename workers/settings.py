@@ -6,10 +6,10 @@ from typing import Any, ClassVar
 
 from arq.connections import RedisSettings
 
-from service.local_time import TOKYO
-from service.logging import configure_logging
 from service.observability.keys import HEALTH_CHECK_INTERVAL, QUEUE, worker_health_key
-from service.settings import SettingsError, get_settings
+from service.platform.local_time import TOKYO
+from service.platform.logging import configure_logging
+from service.platform.settings import SettingsError, get_settings
 from workers.context import close_context, open_context
 from workers.schedule import CRON_JOBS, FUNCTIONS
 

@@ -11,13 +11,13 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from service.dependencies import DB, AppSettings, Redis
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.logins import login, logout
 from service.domain.errors import AuthenticationRequired
-from service.login_limits import count_login_attempt, login_failed, login_succeeded
-from service.rate_limit import client_address
-from service.staff_auth import (
+from service.edge.dependencies import DB, AppSettings, Redis
+from service.edge.login_limits import count_login_attempt, login_failed, login_succeeded
+from service.edge.rate_limit import client_address
+from service.edge.staff_auth import (
     STAFF_DEPENDENCIES,
     Staff,
     current_token,

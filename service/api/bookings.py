@@ -16,12 +16,12 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.api.schemas_bookings import BookingOut, BookingRequest, CancelRequest, booking_out
 from service.api.schemas_common import ErrorBody, IdempotencyKey
-from service.dependencies import DB, AppSettings, Redis
 from service.domain.bookings import idempotency, use_cases
 from service.domain.bookings import service as bookings
 from service.domain.bookings.schemas import BookingView
 from service.domain.errors import InvalidInput
-from service.rate_limit import hit_per_client
+from service.edge.dependencies import DB, AppSettings, Redis
+from service.edge.rate_limit import hit_per_client
 
 MAX_BODY_BYTES = 16 * 1024
 PHONE_HEADER = "X-Booking-Phone"

@@ -11,10 +11,10 @@ from litestar.params import FromPath, QueryParameter
 
 from service.api.schemas_common import ErrorBody
 from service.api.schemas_events import EventOut, EventPageOut, event_out, event_page_out
-from service.dependencies import DB
 from service.domain.errors import InvalidInput, NotFound
 from service.domain.events import service as events
 from service.domain.events.enums import EVENT_KINDS, SECTORS, WARDS
+from service.edge.dependencies import DB
 
 # Beyond what a bigint id or an OFFSET can hold, a request can only be a probe.
 MAX_ID = 2**63 - 1

@@ -10,7 +10,7 @@ from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
 from sqlalchemy import text
 
-from service.dependencies import resources
+from service.edge.dependencies import resources
 from service.observability.keys import HEALTH_CHECK_INTERVAL
 from service.observability.workers_alive import live_workers
 

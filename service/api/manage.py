@@ -17,7 +17,7 @@ from service.api.manage_users import (
     ManageLoginLocksController,
     ManageUsersController,
 )
-from service.staff_auth import STAFF_DEPENDENCIES, staff_guard
+from service.edge.staff_auth import STAFF_DEPENDENCIES, staff_guard
 
 manage_api_router = Router(
     path="/manage",

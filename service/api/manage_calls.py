@@ -10,13 +10,13 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from service.dependencies import DB
 from service.domain import clock
 from service.domain.notifications import calls
 from service.domain.notifications.call_schemas import CallCounts, CallTaskView
 from service.domain.rosters.schemas import RosterEntry
-from service.downloads import csv_download
-from service.staff_auth import Staff
+from service.edge.dependencies import DB
+from service.edge.downloads import csv_download
+from service.edge.staff_auth import Staff
 
 # `state` is a name Litestar keeps for the app state: the query parameter is renamed.
 StateQuery = Annotated[str | None, QueryParameter(name="state", required=False)]

@@ -9,14 +9,14 @@ from litestar import Controller, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from service.dependencies import DB
 from service.domain.events import admin_events, admin_places, admin_sessions
 from service.domain.events.admin_schemas import (
     validate_organization_input,
     validate_venue_input,
 )
 from service.domain.events.schemas import EventRow, EventView
-from service.staff_auth import Staff
+from service.edge.dependencies import DB
+from service.edge.staff_auth import Staff
 
 ORGANIZER = {"staff_role": "organizer"}
 

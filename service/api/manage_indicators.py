@@ -11,14 +11,14 @@ from litestar import Controller, Response, delete, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
-from service.dependencies import DB
 from service.domain.indicators import service as indicators
 from service.domain.indicators.csv_export import report_csv, report_filename
 from service.domain.indicators.models import DeskRecord, IndicatorDefinition
 from service.domain.indicators.report import Report, plain_number, read_report
 from service.domain.indicators.schemas import fiscal_year_value
-from service.downloads import csv_download
-from service.staff_auth import Staff
+from service.edge.dependencies import DB
+from service.edge.downloads import csv_download
+from service.edge.staff_auth import Staff
 
 ORGANIZER = {"staff_role": "organizer"}
 ADMIN = {"staff_role": "admin"}

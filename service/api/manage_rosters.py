@@ -11,12 +11,12 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.api.schemas_bookings import CompanionIn
 from service.api.schemas_common import IdempotencyKey
-from service.dependencies import DB
 from service.domain.rosters import service as rosters
 from service.domain.rosters.csv_export import roster_csv, roster_filename
 from service.domain.rosters.schemas import RosterEntry, SessionHeader
-from service.downloads import csv_download
-from service.staff_auth import Staff
+from service.edge.dependencies import DB
+from service.edge.downloads import csv_download
+from service.edge.staff_auth import Staff
 
 
 class RosterOut(msgspec.Struct):

@@ -9,13 +9,13 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from service.dependencies import DB, Redis
 from service.domain.accounts import service as accounts
 from service.domain.accounts.audit import AuditPage, list_entries
 from service.domain.accounts.service import UserView
 from service.domain.errors import InvalidInput
-from service.login_limits import LoginLock, clear_lock, current_locks
-from service.staff_auth import Staff
+from service.edge.dependencies import DB, Redis
+from service.edge.login_limits import LoginLock, clear_lock, current_locks
+from service.edge.staff_auth import Staff
 
 ADMIN = {"staff_role": "admin"}
 

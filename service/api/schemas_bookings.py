@@ -11,7 +11,7 @@ from msgspec import Meta
 from service.domain.bookings.enums import AGE_BANDS, BOOKING_STATUSES, HEARD_FROM, PERSON_WARDS
 from service.domain.bookings.schemas import BookingView
 from service.domain.events.enums import EVENT_KINDS
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 
 
 def _choices(description: str, choices: dict[str, str]) -> str:

@@ -10,7 +10,7 @@ from msgspec import Meta
 
 from service.domain.events.enums import EVENT_KINDS, SECTORS, WARDS
 from service.domain.events.schemas import EventPage, EventView, OrgView, SessionView
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 
 
 class OrganizationOut(msgspec.Struct):

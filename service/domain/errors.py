@@ -1,6 +1,6 @@
 """Domain errors: a stable code, a plain Japanese message, and the fields at fault.
 
-The adapters map each kind to a response in one place (service/http_errors.py).
+The adapters map each kind to a response in one place (service/edge/http_errors.py).
 """
 
 from __future__ import annotations

@@ -28,14 +28,14 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 
-from service.db import make_engine, make_session_factory
 from service.domain import clock
 from service.domain.bookings.repository import BookingRepository
 from service.domain.notifications.calls import open_call_counts
 from service.domain.notifications.repository import NotificationRepository
 from service.observability.keys import JOB_FAILURES, JOB_RUNS, JOB_SECONDS
 from service.observability.workers_alive import live_workers
-from service.settings import Settings, SettingsError, get_settings
+from service.platform.db import make_engine, make_session_factory
+from service.platform.settings import Settings, SettingsError, get_settings
 
 PREFIX = "nextwork"
 

@@ -24,7 +24,6 @@ from litestar.response import Redirect, Template
 from redis.asyncio import Redis as RedisClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.dependencies import DB, AppSettings, Redis
 from service.domain.bookings import service as bookings
 from service.domain.bookings import use_cases
 from service.domain.bookings.errors import session_not_found
@@ -34,6 +33,7 @@ from service.domain.calendars import service as calendars
 from service.domain.errors import DomainError, InvalidInput, NotFound
 from service.domain.events import service as events
 from service.domain.events.schemas import EventView, SessionView
+from service.edge.dependencies import DB, AppSettings, Redis
 from service.web import page_drafts
 from service.web.booking_form import (
     BOOKING_FIELDS,

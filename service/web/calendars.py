@@ -14,15 +14,15 @@ from litestar import Controller, Request, Response, get, head
 from litestar.params import FromPath, FromQuery
 from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
 
-from service.dependencies import DB, AppSettings
 from service.domain import clock
 from service.domain.calendars import service as calendars
 from service.domain.calendars.feed_cache import FeedFile, FeedVersion
 from service.domain.calendars.schemas import FeedWindow
 from service.domain.errors import NotFound
 from service.domain.notifications.calls import open_call_counts
-from service.rate_limit import client_address
-from service.settings import Settings
+from service.edge.dependencies import DB, AppSettings
+from service.edge.rate_limit import client_address
+from service.platform.settings import Settings
 
 # Litestar adds "; charset=utf-8" to text/* types.
 ICS_MEDIA_TYPE = "text/calendar"

@@ -1,4 +1,4 @@
-"""Pages answer a refused action the way the API does: the one mapping (service.http_errors)
+"""Pages answer a refused action the way the API does: the one mapping (service.edge.http_errors)
 gives the status, code, message and fields, and the form is shown again with them."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.errors import DomainError
-from service.http_errors import describe
-from service.transaction import abandon, keep_despite_status
+from service.edge.http_errors import describe
+from service.platform.transaction import abandon, keep_despite_status
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from litestar import Router
 from litestar.types import ControllerRouterHandler
 
-from service.staff_auth import STAFF_DEPENDENCIES, staff_guard
+from service.edge.staff_auth import STAFF_DEPENDENCIES, staff_guard
 from service.web.manage_admin import ManageAdminPages
 from service.web.manage_auth import ManageLoginPages, logout_page
 from service.web.manage_calendar_links import ManageCalendarLinkPages

@@ -8,12 +8,12 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from service.dependencies import DB, Redis
 from service.domain.accounts import service as accounts
 from service.domain.accounts.audit import list_entries
 from service.domain.errors import Conflict, InvalidInput
-from service.login_limits import clear_lock, current_locks
-from service.staff_auth import Staff
+from service.edge.dependencies import DB, Redis
+from service.edge.login_limits import clear_lock, current_locks
+from service.edge.staff_auth import Staff
 from service.web.form_errors import Refusal, rerender
 from service.web.manage_common import done_message, form_fields, page, see_other
 

@@ -7,12 +7,12 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from service.dependencies import DB, AppSettings, Redis
 from service.domain.accounts.logins import login, logout
 from service.domain.errors import AuthenticationRequired, InvalidInput, RateLimited
-from service.login_limits import count_login_attempt, login_failed, login_succeeded
-from service.rate_limit import client_address
-from service.staff_auth import (
+from service.edge.dependencies import DB, AppSettings, Redis
+from service.edge.login_limits import count_login_attempt, login_failed, login_succeeded
+from service.edge.rate_limit import client_address
+from service.edge.staff_auth import (
     Staff,
     current_token,
     expired_session_cookie,

@@ -9,11 +9,11 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from service.dependencies import DB, AppSettings
 from service.domain.accounts.actor import Actor
 from service.domain.calendars import links
 from service.domain.errors import InvalidInput
-from service.staff_auth import Staff
+from service.edge.dependencies import DB, AppSettings
+from service.edge.staff_auth import Staff
 from service.web.form_errors import rerender
 from service.web.manage_common import done_message, form_fields, page, see_other
 

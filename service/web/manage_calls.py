@@ -9,7 +9,6 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
-from service.dependencies import DB
 from service.domain import clock
 from service.domain.errors import Conflict, InvalidInput
 from service.domain.notifications import calls
@@ -19,8 +18,9 @@ from service.domain.notifications.call_schemas import (
     CALL_STATE_LABELS,
 )
 from service.domain.notifications.call_scripts import CALL_KINDS
-from service.downloads import csv_download
-from service.staff_auth import Staff
+from service.edge.dependencies import DB
+from service.edge.downloads import csv_download
+from service.edge.staff_auth import Staff
 from service.web.form_errors import rerender
 from service.web.manage_common import done_message, page, see_other
 

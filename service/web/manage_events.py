@@ -10,7 +10,6 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from service.dependencies import DB, AppSettings
 from service.domain import clock
 from service.domain.accounts.actor import Actor
 from service.domain.errors import Conflict, InvalidInput
@@ -23,8 +22,9 @@ from service.domain.events.admin_schemas import (
 from service.domain.events.schemas import EventView, SessionView
 from service.domain.notifications.calls import call_counts
 from service.domain.rosters import service as rosters
-from service.local_time import TOKYO
-from service.staff_auth import Staff
+from service.edge.dependencies import DB, AppSettings
+from service.edge.staff_auth import Staff
+from service.platform.local_time import TOKYO
 from service.web.form_errors import Refusal, rerender
 from service.web.manage_common import (
     done_message,

@@ -12,7 +12,6 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from service.dependencies import DB
 from service.domain.errors import Conflict, InvalidInput
 from service.domain.events.enums import EVENT_KINDS, SECTORS, SUB_KINDS
 from service.domain.indicators import service as indicators
@@ -29,8 +28,9 @@ from service.domain.indicators.fiscal import fiscal_year_of_day
 from service.domain.indicators.models import DeskRecord, IndicatorDefinition
 from service.domain.indicators.report import read_report
 from service.domain.indicators.schemas import fiscal_year_value
-from service.downloads import csv_download
-from service.staff_auth import Staff
+from service.edge.dependencies import DB
+from service.edge.downloads import csv_download
+from service.edge.staff_auth import Staff
 from service.web.form_errors import Refusal, rerender
 from service.web.manage_common import done_message, form_fields, form_lists, page, see_other
 

@@ -9,9 +9,9 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from service.dependencies import DB
 from service.domain.notifications import history
-from service.staff_auth import Staff
+from service.edge.dependencies import DB
+from service.edge.staff_auth import Staff
 from service.web.manage_common import done_message, page, see_other
 
 

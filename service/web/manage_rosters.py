@@ -11,15 +11,15 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from service.dependencies import DB
 from service.domain.accounts.actor import Actor
 from service.domain.errors import Conflict, InvalidInput
 from service.domain.notifications import history
 from service.domain.rosters import service as rosters
 from service.domain.rosters.csv_export import roster_csv, roster_filename
 from service.domain.rosters.schemas import SessionHeader
-from service.downloads import csv_download
-from service.staff_auth import Staff
+from service.edge.dependencies import DB
+from service.edge.downloads import csv_download
+from service.edge.staff_auth import Staff
 from service.web.form_errors import Refusal, rerender
 from service.web.manage_common import done_message, form_fields, page, see_other
 from service.web.party_form import companion_rows, companions_from_form

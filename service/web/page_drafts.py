@@ -27,7 +27,7 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 
-from service.rate_limit import REDIS_DOWN
+from service.edge.rate_limit import REDIS_DOWN
 
 log = structlog.get_logger("service.web.page_drafts")
 

@@ -11,8 +11,8 @@ from litestar import Request
 from litestar.response import Template
 from redis.asyncio import Redis
 
-from service import rate_limit
-from service.settings import Settings
+from service.edge import rate_limit
+from service.platform.settings import Settings
 
 # Pages with a person's details: never kept by the browser or a proxy.
 NO_STORE = "no-store"

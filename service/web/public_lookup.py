@@ -22,13 +22,13 @@ from litestar.response import Redirect, Template
 from redis.asyncio import Redis as RedisClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.dependencies import DB, AppSettings, Redis
 from service.domain.bookings import service as bookings
 from service.domain.bookings import use_cases
 from service.domain.bookings.normalize import format_phone
 from service.domain.bookings.schemas import BookingView
 from service.domain.calendars import service as calendars
 from service.domain.errors import DomainError, NotFound
+from service.edge.dependencies import DB, AppSettings, Redis
 from service.web import page_drafts
 from service.web.form_errors import refusal_of
 from service.web.public_common import form_values, limit_client, private_page

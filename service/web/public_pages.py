@@ -11,12 +11,12 @@ from litestar import Controller, get
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
-from service.dependencies import DB, AppSettings
 from service.domain import clock
 from service.domain.events import service as events
 from service.domain.events.enums import SECTORS, WARDS
 from service.domain.events.schemas import EventView, SessionView
-from service.local_time import TOKYO
+from service.edge.dependencies import DB, AppSettings
+from service.platform.local_time import TOKYO
 from service.web import page_drafts
 from service.web.public_common import month_range, retention_period
 

@@ -13,8 +13,8 @@ import binascii
 import json
 from dataclasses import asdict, dataclass
 
-from service import signing
-from service.settings import Settings
+from service.platform import signing
+from service.platform.settings import Settings
 
 _PURPOSE = "booking-receipt"
 MAX_TOKEN_CHARS = 400

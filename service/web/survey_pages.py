@@ -9,10 +9,10 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
-from service.dependencies import DB, AppSettings, Redis
 from service.domain.errors import Conflict, InvalidInput
 from service.domain.indicators.survey import SCORES, answer_survey, survey_target
-from service.transaction import abandon
+from service.edge.dependencies import DB, AppSettings, Redis
+from service.platform.transaction import abandon
 from service.web.public_common import form_values, limit_client, private_page
 
 LABELS = {"score": "満足度", "comment": "ご意見・ご感想"}

@@ -7,8 +7,8 @@ from jinja2 import Environment
 from service.domain.bookings.schemas import SessionSummary
 from service.domain.events.enums import EVENT_KINDS, SECTORS, SUB_KINDS, WARDS
 from service.domain.events.schemas import EventView, SessionView
-from service.local_time import jp_date, jp_time
-from service.settings import Settings
+from service.platform.local_time import jp_date, jp_time
+from service.platform.settings import Settings
 from service.web.calendar_links import google_calendar_url, google_calendar_url_for, map_url
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import asyncpg
 
-from service.embedded_servers import remove_throwaway, throwaway_postgres, throwaway_redis
-from service.migrations import upgrade
+from service.devtools.embedded_servers import remove_throwaway, throwaway_postgres, throwaway_redis
+from service.platform.migrations import upgrade
 from tests.bench.run import HOST, Server, say
 
 SESSIONS = 5000

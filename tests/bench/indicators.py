@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from sqlalchemy import text
 
-from service.db import DriverStatement, make_engine, make_session_factory
 from service.domain.indicators import fiscal
 from service.domain.indicators.repository import BARE_ATTENDANCE_SQL, BARE_RECORDS_SQL
 from service.domain.indicators.service import compile_year
-from service.settings import to_asyncpg_url
+from service.platform.db import DriverStatement, make_engine, make_session_factory
+from service.platform.settings import to_asyncpg_url
 
 FISCAL_YEAR = 2030
 SESSIONS = 2000

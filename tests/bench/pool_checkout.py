@@ -1,5 +1,5 @@
 """What noticing dead pooled connections costs per transaction: the engine's closed-connection
-check on checkout (service/db.py) and SQLAlchemy's pool_pre_ping, against a plain pool.
+check on checkout (service/platform/db.py) and SQLAlchemy's pool_pre_ping, against a plain pool.
 
     .venv/bin/python -m tests.bench.pool_checkout [DATABASE_URL]
 
@@ -24,9 +24,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from service.db import drop_closed_connections, make_engine, make_session_factory
-from service.embedded_servers import remove_throwaway, throwaway_postgres
-from service.settings import to_asyncpg_url
+from service.devtools.embedded_servers import remove_throwaway, throwaway_postgres
+from service.platform.db import drop_closed_connections, make_engine, make_session_factory
+from service.platform.settings import to_asyncpg_url
 
 TRANSACTIONS = 300
 ROUNDS = 7

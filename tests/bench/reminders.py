@@ -24,17 +24,17 @@ from arq.connections import RedisSettings, create_pool
 from arq.worker import Worker
 from sqlalchemy import text
 
-from service.db import make_engine, make_session_factory
-from service.domain.notifications import service as notifications
-from service.embedded_servers import (
+from service.devtools.embedded_servers import (
     free_port,
     remove_throwaway,
     throwaway_postgres,
     throwaway_redis,
 )
-from service.jobs import enqueue_after_commit_jobs
-from service.migrations import upgrade
-from service.settings import load_settings
+from service.domain.notifications import service as notifications
+from service.platform.db import make_engine, make_session_factory
+from service.platform.jobs import enqueue_after_commit_jobs
+from service.platform.migrations import upgrade
+from service.platform.settings import load_settings
 from workers.context import close_context, open_context
 from workers.schedule import FUNCTIONS
 

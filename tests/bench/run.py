@@ -39,13 +39,13 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from service.embedded_servers import (
+from service.devtools.embedded_servers import (
     free_port,
     remove_throwaway,
     throwaway_postgres,
     throwaway_redis,
 )
-from service.migrations import upgrade
+from service.platform.migrations import upgrade
 from tests.bench import seed, transaction
 from tests.bench.indicators import run_indicators_bench
 from tests.bench.load import Connection, Run, run_calls, run_http
@@ -231,7 +231,7 @@ class Bench:
             "BASE_URL": "http://127.0.0.1",
             "DATABASE_URL": self.dsn,
             "REDIS_URL": redis_url,
-            # The product's pool is fixed (max_overflow=0, service/db.py): the same number
+            # The product's pool is fixed (max_overflow=0, service/platform/db.py): the same number
             # of connections as the floors' pools.
             "DB_POOL_SIZE": str(pool),
             "LOG_LEVEL": self.args.log_level,

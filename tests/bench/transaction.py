@@ -10,9 +10,9 @@ from typing import Any
 import asyncpg
 from sqlalchemy import text
 
-from service.db import DriverStatement
 from service.domain.bookings import repository, window
 from service.domain.bookings.codes import new_code
+from service.platform.db import DriverStatement
 
 FAST = repository.CONFIRM_SKIP_LOCKED_DRIVER
 LOCK = DriverStatement.of(text(repository._GATE + " FOR NO KEY UPDATE OF se"))

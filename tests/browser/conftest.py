@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from service.settings import Settings
+from service.platform.settings import Settings
 from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, chromium_available
 from tests.browser.live_server import LiveServer, serve
 

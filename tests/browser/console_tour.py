@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.bookings import service as bookings
 from service.domain.bookings.schemas import validate_booking_input
 from service.domain.errors import RateLimited
-from service.login_limits import (
+from service.edge.login_limits import (
     LOGIN_LIMIT_PER_USERNAME_ADDRESS,
     LOGIN_SLOW_AFTER_FAILURES,
     count_login_attempt,

@@ -14,7 +14,7 @@ from service.domain.bookings.repository import BookingRepository
 from service.domain.bookings.schemas import BookingView, validate_booking_input
 from service.domain.events.models import Event, EventSession, Organization, Venue
 from service.domain.events.repository import EventRepository
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 
 
 @dataclass(frozen=True)

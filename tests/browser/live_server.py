@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from service.embedded_servers import free_port
-from service.settings import Settings
+from service.devtools.embedded_servers import free_port
+from service.platform.settings import Settings
 
 # Bounds a hang only; the app starts in about a second.
 SERVER_START_TIMEOUT_S = 30.0

@@ -22,10 +22,10 @@ import asyncpg
 from playwright.async_api import Browser, Page, async_playwright
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import make_engine, make_session_factory
-from service.embedded_servers import remove_throwaway, throwaway_postgres, throwaway_redis
-from service.migrations import upgrade
-from service.settings import Settings, load_settings, to_plain_pg_url
+from service.devtools.embedded_servers import remove_throwaway, throwaway_postgres, throwaway_redis
+from service.platform.db import make_engine, make_session_factory
+from service.platform.migrations import upgrade
+from service.platform.settings import Settings, load_settings, to_plain_pg_url
 from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, chromium_available
 from tests.browser.console_tour import ConsoleData, console_tour, seed_console
 from tests.browser.live_server import serve

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.settings import Settings
+from service.platform.settings import Settings
 from tests.browser.a11y import axe_violations, describe_violations, low_contrast_text
 from tests.browser.conftest import NewPage
 from tests.browser.console_tour import CONSOLE_STOPS, console_tour, seed_console

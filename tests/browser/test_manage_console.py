@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings import service as bookings
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 from tests.browser.a11y import assert_accessible
 from tests.browser.console_tour import ROSTER_SIZE, seed_console
 from tests.browser.live_server import LiveServer

@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import ConsoleMessage, Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.settings import Settings
+from service.platform.settings import Settings
 from tests.browser.a11y import assert_accessible
 from tests.browser.conftest import NewPage
 from tests.browser.journeys import horizontal_overflow

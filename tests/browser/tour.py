@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 from playwright.async_api import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.demo_data import load_demo_data
+from service.devtools.demo_data import load_demo_data
 from tests.browser.data import Seeded, add_event, book_someone
 from tests.browser.journeys import HANAKO, booking_path, click, look_up, to_confirmation
 

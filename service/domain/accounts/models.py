@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, Timestamped, one_of
+from service.platform.db import Base, Timestamped, one_of
 
 ROLES = {"admin": "管理者", "organizer": "主催スタッフ", "cohost": "共催スタッフ"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from service.db import constraint_name
 from service.domain.errors import Conflict, DomainError, NotFound
+from service.platform.db import constraint_name
 
 
 def session_not_found() -> NotFound:
@@ -118,7 +118,7 @@ def try_again() -> Conflict:
     return Conflict("混み合っています。もう一度お試しください。", code="try_again")
 
 
-# Constraints whose violation has a meaning for people, by name (service/db.py NAMING).
+# Constraints whose violation has a meaning for people, by name (service/platform/db.py NAMING).
 _BY_CONSTRAINT: dict[str, Callable[[], DomainError]] = {
     "uq_bookings_live_person": already_booked,
     "uq_bookings_live_phone": already_booked,

@@ -23,7 +23,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, Timestamped, one_of
 from service.domain.bookings.enums import (
     AGE_BANDS,
     BOOKING_STATUSES,
@@ -31,6 +30,7 @@ from service.domain.bookings.enums import (
     HEARD_FROM,
     PERSON_WARDS,
 )
+from service.platform.db import Base, Timestamped, one_of
 
 LIVE = text("status IN ('confirmed', 'waitlisted')")
 

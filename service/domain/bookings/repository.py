@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import DriverStatement, driver_connection, driver_transaction
 from service.domain import clock
 from service.domain.bookings.idempotency_repository import KeyClaim
 from service.domain.bookings.schemas import (
@@ -25,6 +24,7 @@ from service.domain.bookings.schemas import (
     SessionSummary,
     ValidBooking,
 )
+from service.platform.db import DriverStatement, driver_connection, driver_transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +167,7 @@ FROM gate
 """
 
 CONFIRM_SKIP_LOCKED = text(CONFIRM_SQL)
-# The hot statement goes straight to asyncpg (service.db.driver_connection), in the same
+# The hot statement goes straight to asyncpg (service.platform.db.driver_connection), in the same
 # transaction as everything else the request does.
 CONFIRM_SKIP_LOCKED_DRIVER = DriverStatement.of(CONFIRM_SKIP_LOCKED)
 # Staff placing someone directly: into a given seat, or (seat_id NULL) beyond the capacity

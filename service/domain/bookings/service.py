@@ -16,7 +16,7 @@ from service.domain.bookings.normalize import InvalidValue, normalize_code, norm
 from service.domain.bookings.repository import BookingRepository, SessionGate
 from service.domain.bookings.schemas import BookingView, CompanionView, ValidBooking
 from service.domain.errors import DomainError
-from service.jobs import enqueue_after_commit
+from service.platform.jobs import enqueue_after_commit
 
 SEND_NOTIFICATION = "send_notification"
 

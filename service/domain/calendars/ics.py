@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 from icalendar import Calendar, Event
 
 from service.domain.calendars.repository import SessionEntry
-from service.local_time import TOKYO
-from service.settings import Settings
+from service.platform.local_time import TOKYO
+from service.platform.settings import Settings
 
 PRODID = "-//NEXTwork Shizuoka//Event booking//JA"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

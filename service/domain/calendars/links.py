@@ -16,7 +16,7 @@ from service.domain.calendars.repository import CalendarRepository, FeedLinkRow
 from service.domain.calendars.tokens import link_token_hash, new_link_token, staff_feed_path
 from service.domain.errors import InvalidInput, NotFound
 from service.domain.events.enums import EVENT_KINDS, SECTORS
-from service.settings import Settings
+from service.platform.settings import Settings
 
 NAME_MAX = 60
 LINKS_PER_USER = 20

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, Timestamped
+from service.platform.db import Base, Timestamped
 
 
 class Installation(Timestamped, Base):

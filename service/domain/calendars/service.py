@@ -37,8 +37,8 @@ from service.domain.calendars.tokens import (
     link_token_hash,
 )
 from service.domain.errors import InvalidInput, NotFound
-from service.local_time import TOKYO
-from service.settings import Settings
+from service.platform.local_time import TOKYO
+from service.platform.settings import Settings
 
 PAST_DAYS = 60
 PAST_DAYS_MAX = 366

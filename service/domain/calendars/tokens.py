@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from service import signing
 from service.domain.bookings.normalize import normalize_code
-from service.settings import Settings
+from service.platform import signing
+from service.platform.settings import Settings
 
 LINK_TOKEN_BYTES = 24  # 192 bits
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import contains_pattern
 from service.domain.events.models import Event, EventSession, Organization, Venue, event_cohosts
 from service.domain.events.schemas import EventRow
+from service.platform.db import contains_pattern
 
 _LIST = """
     SELECT e.id, e.title, e.kind, e.sector, e.status,

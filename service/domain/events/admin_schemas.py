@@ -15,7 +15,7 @@ from datetime import datetime
 from service.domain.errors import InvalidInput
 from service.domain.events.enums import EVENT_KINDS, SECTORS, SUB_KINDS, WARDS
 from service.domain.text_rules import forbidden_chars_message, has_forbidden_chars, is_database_id
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000

@@ -36,7 +36,7 @@ from service.domain.events.admin_schemas import (
 )
 from service.domain.events.models import EventSession
 from service.domain.events.schemas import EventView, SessionView
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 
 
 def _booking_window(

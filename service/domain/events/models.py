@@ -25,7 +25,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.db import Base, Timestamped, one_of
 from service.domain.events.enums import (
     EVENT_KINDS,
     EVENT_STATUSES,
@@ -35,6 +34,7 @@ from service.domain.events.enums import (
     SUB_KINDS,
     WARDS,
 )
+from service.platform.db import Base, Timestamped, one_of
 
 
 class Organization(Timestamped, Base):

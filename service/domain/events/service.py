@@ -13,7 +13,7 @@ from service.domain.events.enums import EVENT_KINDS, SECTORS, WARDS
 from service.domain.events.models import Event, EventSession, Organization
 from service.domain.events.repository import EventRepository
 from service.domain.events.schemas import EventPage, EventView, OrgView, SessionView, VenueView
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 
 MAX_PER_PAGE = 100
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from service.domain.indicators.enums import SECTIONS
 from service.domain.indicators.report import Report
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 
 BOM = "\ufeff"
 # Cells Excel would run as a formula (CSV injection) get an apostrophe in front.

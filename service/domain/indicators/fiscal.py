@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 
 REIWA_OFFSET = 2018  # 令和1年 = 2019
 FIRST_FISCAL_YEAR = 2019

@@ -23,7 +23,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, Timestamped, one_of
 from service.domain.events.enums import SECTORS
 from service.domain.indicators.enums import (
     CONSULTATION_CHANNELS,
@@ -33,6 +32,7 @@ from service.domain.indicators.enums import (
     SURVEY_SOURCES,
     UNITS,
 )
+from service.platform.db import Base, Timestamped, one_of
 
 
 class IndicatorDefinition(Timestamped, Base):

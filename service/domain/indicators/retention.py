@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.accounts.audit import record
 from service.domain.accounts.repository import AccountRepository
 from service.domain.indicators.retention_repository import RetentionRepository
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 
 BATCH = 2000
 

@@ -32,7 +32,7 @@ from service.domain.indicators.schemas import (
     validate_paper_answer,
     validate_record,
 )
-from service.jobs import enqueue_after_commit
+from service.platform.jobs import enqueue_after_commit
 
 COMPILE_JOB = "compile_indicators"
 RECORDS_PER_PAGE = 50

@@ -21,8 +21,8 @@ from service.domain.events.admin_schemas import FieldReader
 from service.domain.indicators.models import SurveyAnswer
 from service.domain.indicators.repository import IndicatorRepository
 from service.domain.indicators.schemas import COMMENT_MAX
-from service.local_time import TOKYO
-from service.settings import Settings
+from service.platform.local_time import TOKYO
+from service.platform.settings import Settings
 
 VALID_DAYS = 30
 SURVEYED_KINDS = ("consultation", "seminar")

@@ -37,7 +37,7 @@ from service.domain.notifications.repository import MailFacts
 from service.domain.rosters.csv_export import BOM, safe_cell
 from service.domain.rosters.repository import RosterRepository
 from service.domain.rosters.schemas import RosterEntry
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 
 PHONED_KINDS = ("booking_promoted", "session_changed", "session_cancelled")
 # 不在: try again a little later the same day (the desk is open 9:00-17:00).

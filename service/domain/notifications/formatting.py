@@ -6,7 +6,7 @@ import re
 import unicodedata
 from datetime import datetime
 
-from service.local_time import TOKYO, jp_date, jp_time
+from service.platform.local_time import TOKYO, jp_date, jp_time
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 

@@ -26,8 +26,8 @@ from service.domain.events.enums import EVENT_KINDS
 from service.domain.indicators.survey import expires_on, survey_path
 from service.domain.notifications.formatting import jp_when, one_line
 from service.domain.notifications.repository import MailFacts
-from service.local_time import TOKYO
-from service.settings import Settings
+from service.platform.local_time import TOKYO
+from service.platform.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "mail"
 SUBJECTS = {

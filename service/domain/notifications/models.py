@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, Timestamped, one_of
+from service.platform.db import Base, Timestamped, one_of
 
 NOTIFICATION_KINDS = (
     "booking_confirmed",

@@ -42,9 +42,9 @@ from service.domain.notifications.mail import (
 )
 from service.domain.notifications.models import Notification
 from service.domain.notifications.repository import MailFacts, NotificationRepository
-from service.jobs import enqueue_after_commit
-from service.local_time import TOKYO
-from service.settings import Settings
+from service.platform.jobs import enqueue_after_commit
+from service.platform.local_time import TOKYO
+from service.platform.settings import Settings
 
 log = structlog.get_logger("service.notifications")
 

@@ -17,7 +17,7 @@ from service.domain.bookings.enums import (
 )
 from service.domain.bookings.schemas import CompanionView
 from service.domain.rosters.schemas import Roster, RosterEntry
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 
 BOM = "\ufeff"
 # Excel (and LibreOffice) treat a cell starting with these as a formula; tab and carriage

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import contains_pattern
 from service.domain.bookings.schemas import CompanionView
 from service.domain.rosters.schemas import RosterEntry, SessionHeader
+from service.platform.db import contains_pattern
 
 _HEADER = text("""
     SELECT se.id, e.id AS event_id, e.title AS event_title, e.kind AS event_kind,

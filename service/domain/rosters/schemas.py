@@ -7,7 +7,7 @@ from datetime import datetime
 
 from service.domain.bookings.normalize import format_code, format_phone
 from service.domain.bookings.schemas import CompanionView
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 
 
 @dataclass(frozen=True, slots=True)

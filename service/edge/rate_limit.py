@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from service.domain.errors import RateLimited
 
-log = structlog.get_logger("service.rate_limit")
+log = structlog.get_logger("service.edge.rate_limit")
 
 # What a Redis that is down, restarting or unreachable raises (RedisError covers its connection
 # and timeout errors; the socket's own errors may surface while connecting).

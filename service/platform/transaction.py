@@ -2,13 +2,13 @@
 
 A request commits when its response is a success or a redirect (2xx, 3xx) and rolls back
 otherwise, whether the handler raised or returned an error page itself (a form re-rendered
-with a 422 or 409). Jobs queued for after commit (service.jobs) are handed over only after the
-commit, and dropped with a rollback. Handlers never commit or roll back.
+with a 422 or 409). Jobs queued for after commit (service.platform.jobs) are handed over only after
+the commit, and dropped with a rollback. Handlers never commit or roll back.
 
 The status is recorded by an app-wide after_request hook, which Litestar runs after the
 handler and before the dependencies' cleanup (where provide_db ends the transaction). A
 ContextVar carries it: both run in the request's own task. A failed commit therefore still
-becomes a proper error response through the one mapping (service.http_errors).
+becomes a proper error response through the one mapping (service.edge.http_errors).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from contextvars import ContextVar
 from litestar import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import lane_of, release_lane
-from service.jobs import Job, discard_after_commit_jobs, take_after_commit_jobs
+from service.platform.db import lane_of, release_lane
+from service.platform.jobs import Job, discard_after_commit_jobs, take_after_commit_jobs
 
 _response_status: ContextVar[int | None] = ContextVar("response_status", default=None)
 # A Response built without a status gets its route's default, which is 2xx or 3xx on every
@@ -42,7 +42,8 @@ def response_commits() -> bool:
 
 async def finish(session: AsyncSession, *, commit: bool) -> list[Job]:
     """Commits and returns the jobs to hand over, or rolls back and drops them. The session's
-    driver lane (service.db.DriverLane), if it opened one, goes back to the pool either way."""
+    driver lane (service.platform.db.DriverLane), if it opened one, goes back to the pool either
+    way."""
     try:
         if commit:
             if _sqlalchemy_work(session):

@@ -1,4 +1,4 @@
-"""Request-scoped dependencies. The request owns the transaction (service.transaction): it
+"""Request-scoped dependencies. The request owns the transaction (service.platform.transaction): it
 commits on a 2xx/3xx response and rolls back otherwise; jobs queued on the session are handed
 over only after the commit."""
 
@@ -11,10 +11,10 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import LANE_ALLOWED, close_session
-from service.settings import Settings
-from service.state import Resources
-from service.transaction import drop, finish, request_commits
+from service.platform.db import LANE_ALLOWED, close_session
+from service.platform.settings import Settings
+from service.platform.state import Resources
+from service.platform.transaction import drop, finish, request_commits
 
 
 def resources(state: State) -> Resources:

@@ -41,7 +41,7 @@ class Settings:
     db_pool_size: int
     rate_limit_per_minute: int
     # Every database connection's bounds: a rush waits on a row lock this long at most, and no
-    # statement runs longer; either is answered 503 with Retry-After (service/http_errors.py).
+    # statement runs longer; either is answered 503 with Retry-After (service/edge/http_errors.py).
     db_lock_timeout_ms: int = 3000
     db_statement_timeout_ms: int = 15000
     # Personal data of bookings whose session ended longer ago than this is purged.

@@ -20,7 +20,7 @@ import structlog
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-log = structlog.get_logger("service.jobs")
+log = structlog.get_logger("service.platform.jobs")
 _KEY = "after_commit_jobs"
 
 # Many jobs of the first name in one batch become one job of the second: its task does the work

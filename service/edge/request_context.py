@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import structlog
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.logging import request_log
+from service.platform.logging import request_log
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Ids only need to be unique, not secret: a random prefix per process and a counter (a uuid4

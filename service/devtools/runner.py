@@ -20,17 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from service.embedded_servers import (
+from service.devtools.embedded_servers import (
     Postgres,
     Redis,
     free_port,
     port_is_free,
     project_pg_data_dir,
 )
-from service.migrations import upgrade
-from service.settings import SettingsError, load_settings
+from service.platform.migrations import upgrade
+from service.platform.settings import SettingsError, load_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / ".data"
 
 
@@ -143,12 +143,12 @@ DEMO_STAFF = (
 async def _load_demo(database_url: str, *, with_staff: bool = False) -> bool:
     """Demo events; in development also demo staff logins with fresh random passwords, written
     to .data/demo-logins.txt (never a fixed password, never outside development)."""
-    from service.db import make_engine, make_session_factory
-    from service.demo_data import load_demo_bookings, load_demo_data
+    from service.devtools.demo_data import load_demo_bookings, load_demo_data
     from service.domain.accounts.service import create_staff_user
     from service.domain.errors import Conflict
-    from service.settings import to_asyncpg_url
-    from service.transaction import finish
+    from service.platform.db import make_engine, make_session_factory
+    from service.platform.settings import to_asyncpg_url
+    from service.platform.transaction import finish
 
     engine = make_engine(to_asyncpg_url(database_url), 2)
     try:

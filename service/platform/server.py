@@ -17,9 +17,9 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
-from service.settings import Settings, SettingsError, load_settings
+from service.platform.settings import Settings, SettingsError, load_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def api_command(settings: Settings, python: str = sys.executable) -> list[str]:

@@ -1,6 +1,5 @@
 """Imports every model so that Base.metadata is complete (for Alembic and tests)."""
 
-from service.db import Base
 from service.domain.accounts.models import AuditEntry, StaffToken, StaffUser
 from service.domain.bookings.models import Booking, IdempotencyRecord, Person
 from service.domain.calendars.models import CalendarChanges, Installation, StaffFeedLink
@@ -25,6 +24,7 @@ from service.domain.indicators.models import (
     SurveyAnswer,
 )
 from service.domain.notifications.models import Notification
+from service.platform.db import Base
 
 __all__ = [
     "AuditEntry",

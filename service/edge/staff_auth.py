@@ -18,12 +18,12 @@ from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
 from litestar.handlers.base import BaseRouteHandler
 
-from service.dependencies import resources
 from service.domain.accounts.access import require_path_scope, require_role
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.logins import authenticate
 from service.domain.errors import AuthenticationRequired
-from service.settings import Settings
+from service.edge.dependencies import resources
+from service.platform.settings import Settings
 
 SESSION_COOKIE = "nw_staff"
 COOKIE_PATH = "/manage"

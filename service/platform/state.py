@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from service.jobs import JobDispatcher
-from service.settings import Settings
+from service.platform.jobs import JobDispatcher
+from service.platform.settings import Settings
 
 
 @dataclass

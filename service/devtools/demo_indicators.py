@@ -21,7 +21,7 @@ from service.domain.indicators import service as indicators
 from service.domain.indicators.models import DeskRecord, HandFigure, SurveyAnswer
 from service.domain.indicators.repository import IndicatorRepository
 from service.domain.indicators.schemas import company_key
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 
 # The R4 report's actuals (アウトプット実績 / アウトカム実績), entered as hand figures.
 R4_ACTUALS = {

@@ -23,7 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util.concurrency import greenlet_spawn
 
-from service.settings import Settings
+from service.platform.settings import Settings
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -130,7 +130,7 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
 
 
 # session.info keys: the driver lane of this session, and whether it may open one (only the
-# request's own session, whose end in service.transaction knows about lanes).
+# request's own session, whose end in service.platform.transaction knows about lanes).
 _LANE = "driver_lane"
 LANE_ALLOWED = "driver_lane_allowed"
 

@@ -8,14 +8,14 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.demo_indicators import load_indicator_demo
+from service.devtools.demo_indicators import load_indicator_demo
 from service.domain import clock
 from service.domain.bookings.repository import BookingRepository
 from service.domain.bookings.schemas import ValidBooking, ValidCompanion
 from service.domain.bookings.service import book, cancel_booking
 from service.domain.events.models import Event, EventSession, Organization, Venue
 from service.domain.events.repository import EventRepository
-from service.local_time import TOKYO
+from service.platform.local_time import TOKYO
 
 ORGANIZATIONS = [
     ("NEXTワークしずおか", "organizer"),

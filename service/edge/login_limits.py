@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 
 from service.domain.accounts.logins import normalize_username
 from service.domain.errors import RateLimited
-from service.rate_limit import _redis_key, hit, reset
+from service.edge.rate_limit import _redis_key, hit, reset
 
 LOGIN_WINDOW_SECONDS = 15 * 60
 LOGIN_LIMIT_PER_ADDRESS = 50
@@ -39,7 +39,7 @@ LOGIN_SLOW_SECONDS = 2.0
 BLOCKED = "login:blocked"
 SLOWED = "login:slowed"
 T = TypeVar("T")
-log = structlog.get_logger("service.login_limits")
+log = structlog.get_logger("service.edge.login_limits")
 
 
 async def _done(result: Awaitable[T] | T) -> T:

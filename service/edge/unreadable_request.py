@@ -13,8 +13,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from service.security_headers import COMMON_HEADERS, PAGE_POLICY
-from service.settings import Settings
+from service.edge.security_headers import COMMON_HEADERS, PAGE_POLICY
+from service.platform.settings import Settings
 
 TITLE = "リクエストを読み取れませんでした"
 
