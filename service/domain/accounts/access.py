@@ -20,35 +20,35 @@ def require_role(actor: Actor, minimum: str) -> None:
         raise PermissionDenied()
 
 
-async def require_event(repo: AccountRepository, actor: Actor, event_id: int) -> None:
+async def require_event(db: AsyncSession, actor: Actor, event_id: int) -> None:
     if actor.sees_everything:
         return
-    if actor.organization_id is None or not await repo.event_cohosted_by(
+    if actor.organization_id is None or not await AccountRepository(db).event_cohosted_by(
         event_id, actor.organization_id
     ):
         raise NotFound("イベントが見つかりません。", code="event_not_found")
 
 
-async def require_session(repo: AccountRepository, actor: Actor, session_id: int) -> None:
+async def require_session(db: AsyncSession, actor: Actor, session_id: int) -> None:
     if actor.sees_everything:
         return
-    event_id = await repo.event_id_of_session(session_id)
+    event_id = await AccountRepository(db).event_id_of_session(session_id)
     if event_id is None:
         raise session_not_found()
     try:
-        await require_event(repo, actor, event_id)
+        await require_event(db, actor, event_id)
     except NotFound:
         raise session_not_found() from None
 
 
-async def require_booking(repo: AccountRepository, actor: Actor, booking_id: int) -> None:
+async def require_booking(db: AsyncSession, actor: Actor, booking_id: int) -> None:
     if actor.sees_everything:
         return
-    event_id = await repo.event_id_of_booking(booking_id)
+    event_id = await AccountRepository(db).event_id_of_booking(booking_id)
     if event_id is None:
         raise NotFound("予約が見つかりません。", code="booking_not_found")
     try:
-        await require_event(repo, actor, event_id)
+        await require_event(db, actor, event_id)
     except NotFound:
         raise NotFound("予約が見つかりません。", code="booking_not_found") from None
 
@@ -62,8 +62,7 @@ SCOPED_PARAMS = {
 
 
 async def require_path_scope(db: AsyncSession, actor: Actor, params: dict[str, object]) -> None:
-    repo = AccountRepository(db)
     for name, check in SCOPED_PARAMS.items():
         value = params.get(name)
         if isinstance(value, int):
-            await check(repo, actor, value)
+            await check(db, actor, value)

@@ -37,7 +37,7 @@ def changed(
 
 
 async def record(
-    repo: AccountRepository,
+    db: AsyncSession,
     actor: Actor | None,
     action: str,
     entity_type: str,
@@ -46,7 +46,7 @@ async def record(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
 ) -> None:
-    await repo.add_audit(
+    await AccountRepository(db).add_audit(
         AuditEntry(
             actor_id=actor.id if actor else None,
             action=action,

@@ -160,7 +160,7 @@ async def add_user(
         display_name=display_name,
         organization_name=organization_name,
     )
-    await record(repo, actor, "user.create", "staff_user", user.id, after=_audit_values(user))
+    await record(repo.db, actor, "user.create", "staff_user", user.id, after=_audit_values(user))
     return await _get_user(repo, actor, user.id)
 
 
@@ -223,7 +223,7 @@ async def update_user(
         after["password"] = "changed"  # noqa: S105 - never the password or its hash
     old, new = changed(before, after)
     old.pop("password", None)
-    await record(repo, actor, "user.update", "staff_user", user.id, before=old, after=new)
+    await record(repo.db, actor, "user.update", "staff_user", user.id, before=old, after=new)
     return await _get_user(repo, actor, user.id)
 
 
@@ -232,7 +232,7 @@ async def record_login_lock_cleared(
 ) -> None:
     """The audit entry for an admin clearing login limits (the limits live in Redis)."""
     await record(
-        AccountRepository(db),
+        db,
         actor,
         "login_lock.clear",
         "login_lock",

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import record
-from service.domain.accounts.repository import AccountRepository
 from service.domain.calendars.models import StaffFeedLink
 from service.domain.calendars.repository import CalendarRepository, FeedLinkRow
 from service.domain.calendars.tokens import link_token_hash, new_link_token, staff_feed_path
@@ -88,7 +87,7 @@ async def create_link(
         )
     )
     await record(
-        AccountRepository(db),
+        db,
         actor,
         "calendar_link.create",
         "staff_feed_link",
@@ -127,7 +126,7 @@ async def revoke_link(db: AsyncSession, actor: Actor, link_id: int) -> None:
     ):
         raise NotFound("取り消せるリンクが見つかりません。", code="calendar_link_not_found")
     await record(
-        AccountRepository(db),
+        db,
         actor,
         "calendar_link.revoke",
         "staff_feed_link",

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.accounts.access import require_event, require_role
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import changed, record
-from service.domain.accounts.repository import AccountRepository
 from service.domain.errors import Conflict, InvalidInput, NotFound
 from service.domain.events.admin_common import LIST_LIMIT, _event_not_found, _locked_event
 from service.domain.events.admin_repository import EventAdminRepository
@@ -89,7 +88,7 @@ async def list_events(
 
 
 async def show_event(db: AsyncSession, actor: Actor, event_id: int) -> EventView:
-    await require_event(AccountRepository(db), actor, event_id)
+    await require_event(db, actor, event_id)
     try:
         return await get_event(db, event_id, include_unpublished=True)
     except NotFound:
@@ -185,7 +184,7 @@ async def create_event(db: AsyncSession, actor: Actor, data: EventInput) -> int:
         event.id, cohost_ids=list(data.cohost_ids), employer_ids=list(data.employer_ids)
     )
     await record(
-        AccountRepository(db),
+        db,
         actor,
         "event.create",
         "event",
@@ -229,9 +228,7 @@ async def update_event(db: AsyncSession, actor: Actor, event_id: int, data: Even
     after = _event_values(event, list(data.cohost_ids), list(data.employer_ids))
     old, new = changed(before, after)
     if new:
-        await record(
-            AccountRepository(db), actor, "event.update", "event", event.id, before=old, after=new
-        )
+        await record(db, actor, "event.update", "event", event.id, before=old, after=new)
 
 
 async def publish_event(db: AsyncSession, actor: Actor, event_id: int) -> None:
@@ -249,7 +246,7 @@ async def publish_event(db: AsyncSession, actor: Actor, event_id: int) -> None:
     event.status = "published"
     await repo.save()
     await record(
-        AccountRepository(db),
+        db,
         actor,
         "event.publish",
         "event",

@@ -7,7 +7,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.accounts.access import require_role
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import record
-from service.domain.accounts.repository import AccountRepository
 from service.domain.errors import Conflict
 from service.domain.events.admin_repository import EventAdminRepository
 from service.domain.events.admin_schemas import (
@@ -33,7 +32,7 @@ async def add_venue(db: AsyncSession, actor: Actor, data: VenueInput) -> int:
         )
     )
     await record(
-        AccountRepository(db),
+        db,
         actor,
         "venue.create",
         "venue",
@@ -57,7 +56,7 @@ async def add_organization(db: AsyncSession, actor: Actor, data: OrganizationInp
         raise Conflict(message, code="organization_exists", fields={"name": message})
     org = await repo.add_organization(Organization(name=data.name, kind=data.kind))
     await record(
-        AccountRepository(db),
+        db,
         actor,
         "organization.create",
         "organization",

@@ -90,7 +90,7 @@ async def add_session(
     # The seats are what bookers claim; a session without them could never be booked.
     await BookingRepository(db).add_seats(session.id, 1, data.capacity)
     await record(
-        AccountRepository(db),
+        db,
         actor,
         "session.create",
         "session",
@@ -151,7 +151,7 @@ async def update_session(
         new["change_notices"] = len(notices)
     if new:
         await record(
-            AccountRepository(db),
+            db,
             actor,
             "session.update",
             "session",
@@ -189,7 +189,7 @@ async def _cancel_session(db: AsyncSession, actor: Actor, session_id: int, reaso
     await repo.save()
     queue_notices(db, *notice_ids)
     await record(
-        AccountRepository(db),
+        db,
         actor,
         "session.cancel",
         "session",
@@ -238,7 +238,7 @@ async def cancel_event(db: AsyncSession, actor: Actor, event_id: int, reason: ob
     event.status = "cancelled"
     await repo.save()
     await record(
-        AccountRepository(db),
+        db,
         actor,
         "event.cancel",
         "event",

@@ -11,7 +11,6 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.accounts.audit import record
-from service.domain.accounts.repository import AccountRepository
 from service.domain.indicators.retention_repository import RetentionRepository
 from service.platform.local_time import TOKYO
 
@@ -49,7 +48,7 @@ async def purge_batch(db: AsyncSession, now: datetime, months: int) -> PurgeOutc
     removed = await repo.remove_unreferenced_persons(person_ids)
     await repo.clear_related(ids)
     await record(
-        AccountRepository(db),
+        db,
         None,
         "retention.purge",
         "bookings",

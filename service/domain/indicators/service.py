@@ -14,7 +14,6 @@ from service.domain import clock
 from service.domain.accounts.access import require_role
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import changed, record
-from service.domain.accounts.repository import AccountRepository
 from service.domain.errors import Conflict, InvalidInput, NotFound
 from service.domain.events.admin_schemas import FieldReader
 from service.domain.indicators import fiscal
@@ -99,7 +98,7 @@ async def request_compile(db: AsyncSession, actor: Actor, raw_year: object) -> t
     require_role(actor, "organizer")
     fiscal_year = fiscal_year_value(raw_year)
     version = await IndicatorRepository(db).touch_year(fiscal_year)
-    await record(AccountRepository(db), actor, "indicators.compile", "fiscal_year", fiscal_year)
+    await record(db, actor, "indicators.compile", "fiscal_year", fiscal_year)
     _queue_compile(db, fiscal_year, version)
     return fiscal_year, compile_job_id(fiscal_year, version)
 
@@ -147,7 +146,7 @@ async def add_record(db: AsyncSession, actor: Actor, data: Mapping[str, object])
     _apply(row, valid)
     await IndicatorRepository(db).add_record(row)
     await record(
-        AccountRepository(db),
+        db,
         actor,
         "desk_record.create",
         "desk_record",
@@ -180,7 +179,7 @@ async def update_record(
     old, new = changed(before, _record_values(row))
     if new:
         await record(
-            AccountRepository(db),
+            db,
             actor,
             "desk_record.update",
             "desk_record",
@@ -200,7 +199,7 @@ async def delete_record(db: AsyncSession, actor: Actor, record_id: int) -> None:
     before = _record_values(row)
     await repo.delete_record(record_id)
     await record(
-        AccountRepository(db),
+        db,
         actor,
         "desk_record.delete",
         "desk_record",
@@ -255,7 +254,7 @@ async def set_hand_figure(db: AsyncSession, actor: Actor, data: Mapping[str, obj
         valid.definition_id, valid.month, valid.value, valid.answers, actor.id
     )
     await record(
-        AccountRepository(db),
+        db,
         actor,
         "indicators.hand_figure",
         "indicator_definition",
@@ -278,7 +277,7 @@ async def add_paper_answer(db: AsyncSession, actor: Actor, data: Mapping[str, ob
     )
     await IndicatorRepository(db).add_survey_answer(answer)
     await record(
-        AccountRepository(db),
+        db,
         actor,
         "survey.paper_answer",
         "survey_answer",
@@ -392,7 +391,7 @@ async def save_definition(
     before["targets"] = {y: old_targets.get((row.id, y)) for y in years} if before else {}
     old, new = changed(before, after)
     await record(
-        AccountRepository(db),
+        db,
         actor,
         "indicator.create" if definition_id is None else "indicator.update",
         "indicator_definition",
@@ -416,7 +415,7 @@ async def retire_definition(
     await repo.set_retired(definition_id, retire=retire)
     await repo.reload(row)
     await record(
-        AccountRepository(db),
+        db,
         actor,
         "indicator.retire" if retire else "indicator.restore",
         "indicator_definition",
@@ -446,7 +445,7 @@ async def set_window_start(db: AsyncSession, actor: Actor, data: Mapping[str, ob
     repo = IndicatorRepository(db)
     await repo.set_window_start(fiscal_year, starts_on)
     await record(
-        AccountRepository(db),
+        db,
         actor,
         "indicators.window",
         "fiscal_year",

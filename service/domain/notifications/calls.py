@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.accounts.access import require_booking
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import record
-from service.domain.accounts.repository import AccountRepository
 from service.domain.bookings.service import cancel_booking_by_id
 from service.domain.errors import Conflict, InvalidInput, NotFound
 from service.domain.notifications.call_repository import CallRepository
@@ -134,7 +133,7 @@ async def export_call_tasks(
     """The list as CSV; exporting personal data goes to the audit log, as rosters do."""
     tasks = await list_call_tasks(db, actor, now, day=day, state=state)
     await record(
-        AccountRepository(db),
+        db,
         actor,
         "calls.export",
         "call_tasks",
@@ -208,7 +207,7 @@ async def call_outcome(
     """What came of a call to the person behind a booking; it settles every open call task of
     the booking (one call tells them everything). 連絡済 closes them; 不在 keeps them open and
     due again later; 辞退 cancels the booking (the next party on the waiting list moves up)."""
-    await require_booking(AccountRepository(db), actor, booking_id)
+    await require_booking(db, actor, booking_id)
     before = await RosterRepository(db).entry(booking_id)
     if before is None:
         raise NotFound("予約が見つかりません。", code="booking_not_found")
@@ -227,7 +226,7 @@ async def call_outcome(
     else:
         await calls.close(tasks, "done" if outcome == "reached" else "declined", actor.id)
     await record(
-        AccountRepository(db),
+        db,
         actor,
         f"call.{outcome}",
         "booking",

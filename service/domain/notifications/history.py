@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.accounts.access import require_booking
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import record
-from service.domain.accounts.repository import AccountRepository
 from service.domain.errors import NotFound
 from service.domain.notifications.repository import MailHistoryRepository, MailRecord
 from service.domain.notifications.service import queue_pending
@@ -46,7 +45,7 @@ def _org(actor: Actor) -> int | None:
 
 
 async def booking_mails(db: AsyncSession, actor: Actor, booking_id: int) -> list[MailRecord]:
-    await require_booking(AccountRepository(db), actor, booking_id)
+    await require_booking(db, actor, booking_id)
     return await MailHistoryRepository(db).of_booking(booking_id)
 
 
@@ -61,7 +60,7 @@ async def retry_mail(db: AsyncSession, actor: Actor, notification_id: int) -> li
     if booking_id is None:
         raise NotFound("そのメールは見つかりません。", code="notification_not_found")
     try:
-        await require_booking(AccountRepository(db), actor, booking_id)
+        await require_booking(db, actor, booking_id)
     except NotFound:
         raise NotFound("そのメールは見つかりません。", code="notification_not_found") from None
     return await _retry(db, actor, [notification_id])
@@ -78,7 +77,7 @@ async def _retry(db: AsyncSession, actor: Actor, ids: list[int]) -> list[int]:
     queue_pending(db, retried)
     if retried:
         await record(
-            AccountRepository(db),
+            db,
             actor,
             "mail.retry",
             "notification",

@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.accounts.access import require_booking, require_event, require_session
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import record
-from service.domain.accounts.repository import AccountRepository
 from service.domain.bookings import errors as booking_errors
 from service.domain.bookings.codes import new_code
 from service.domain.bookings.idempotency import canonical, once
@@ -86,7 +85,7 @@ def parse_search(raw: str | None) -> Search | None:
 
 
 async def _header(db: AsyncSession, actor: Actor, session_id: int) -> SessionHeader:
-    await require_session(AccountRepository(db), actor, session_id)
+    await require_session(db, actor, session_id)
     header = await RosterRepository(db).header(session_id)
     if header is None:
         raise booking_errors.session_not_found()
@@ -120,7 +119,7 @@ async def get_roster(
         query=search.text if search else "",
     )
     await record(
-        AccountRepository(db),
+        db,
         actor,
         f"roster.{purpose}",
         "session",
@@ -131,16 +130,16 @@ async def get_roster(
 
 
 async def get_booking(db: AsyncSession, actor: Actor, booking_id: int) -> RosterEntry:
-    await require_booking(AccountRepository(db), actor, booking_id)
+    await require_booking(db, actor, booking_id)
     entry = await RosterRepository(db).entry(booking_id)
     if entry is None:
         raise _booking_not_found()
-    await record(AccountRepository(db), actor, "booking.view", "booking", booking_id)
+    await record(db, actor, "booking.view", "booking", booking_id)
     return entry
 
 
 async def session_of_booking(db: AsyncSession, actor: Actor, booking_id: int) -> int:
-    await require_booking(AccountRepository(db), actor, booking_id)
+    await require_booking(db, actor, booking_id)
     session_id = await BookingRepository(db).session_of(booking_id)
     if session_id is None:
         raise _booking_not_found()
@@ -151,7 +150,7 @@ async def _change(
     db: AsyncSession, actor: Actor, booking_id: int
 ) -> tuple[RosterRepository, BookingState, SessionHeader, RosterEntry]:
     """Locks the booking (after its session, the order the booking core uses)."""
-    await require_booking(AccountRepository(db), actor, booking_id)
+    await require_booking(db, actor, booking_id)
     repo = RosterRepository(db)
     session_id = await BookingRepository(db).session_of(booking_id)
     if session_id is None:
@@ -174,7 +173,7 @@ async def _audit_change(
     old, new = _audit_state(before), _audit_state(after)
     keys = [k for k in new if old.get(k) != new.get(k)] or list(new)
     await record(
-        AccountRepository(db),
+        db,
         actor,
         action,
         "booking",
@@ -257,7 +256,7 @@ async def mark_remaining_no_shows(db: AsyncSession, actor: Actor, session_id: in
     await repo.mark_no_shows(ids)
     for booking_id in ids:
         await record(
-            AccountRepository(db),
+            db,
             actor,
             "booking.no_show",
             "booking",
@@ -374,7 +373,7 @@ async def promote(
     db: AsyncSession, actor: Actor, booking_id: int, *, override: bool = False
 ) -> RosterEntry:
     """Moves a waitlisted person up to confirmed (beyond the seats only with override)."""
-    await require_booking(AccountRepository(db), actor, booking_id)
+    await require_booking(db, actor, booking_id)
     before = await RosterRepository(db).entry(booking_id)
     if before is None:
         raise _booking_not_found()
@@ -386,7 +385,7 @@ async def cancel_for(
     db: AsyncSession, actor: Actor, booking_id: int, reason: object
 ) -> RosterEntry:
     """Cancels a booking on someone's behalf; the reason is required and recorded."""
-    await require_booking(AccountRepository(db), actor, booking_id)
+    await require_booking(db, actor, booking_id)
     text_reason = validate_reason(reason)
     before = await RosterRepository(db).entry(booking_id)
     if before is None:
@@ -400,7 +399,7 @@ async def cancel_companion_for(
 ) -> RosterEntry:
     """One companion of a party no longer comes (told the desk by phone): one seat back, the
     waiting list moves up when its first party now fits."""
-    await require_booking(AccountRepository(db), actor, booking_id)
+    await require_booking(db, actor, booking_id)
     before = await RosterRepository(db).entry(booking_id)
     if before is None:
         raise _booking_not_found()
@@ -411,5 +410,5 @@ async def cancel_companion_for(
 async def needs_by_session(db: AsyncSession, actor: Actor, event_id: int) -> dict[int, int]:
     """How many live bookings of each session of the event asked for help at the door: a count
     for the event page (the texts themselves are on the roster)."""
-    await require_event(AccountRepository(db), actor, event_id)
+    await require_event(db, actor, event_id)
     return await RosterRepository(db).needs_by_session(event_id)
