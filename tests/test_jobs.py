@@ -75,3 +75,17 @@ async def test_dispatcher_close_flushes_what_is_pending(settings: Settings) -> N
     await dispatcher.close()
     await redis.aclose()
     assert await _queued(settings) == ["notify:41"]
+
+
+def test_every_job_name_has_its_task() -> None:
+    """The service enqueues by name only; each name in service/platform/job_names.py is a task
+    the workers register under that very name (a renamed task would leave jobs unrun)."""
+    from service.platform import job_names
+    from workers.schedule import FUNCTIONS
+
+    registered = {f.name for f in FUNCTIONS}
+    names = {
+        value for key, value in vars(job_names).items() if key.isupper() and isinstance(value, str)
+    }
+    assert names, "no job names found"
+    assert names <= registered, names - registered

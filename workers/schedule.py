@@ -6,6 +6,7 @@ from __future__ import annotations
 from arq.cron import CronJob, cron
 from arq.worker import Function, func
 
+from service.platform.job_names import COMPILE_INDICATORS, SEND_NOTIFICATION, SWEEP_NOTIFICATIONS
 from workers.indicators import (
     compile_indicators,
     compile_indicators_nightly,
@@ -24,13 +25,31 @@ from workers.waiting_lists import promote_waiting_lists
 
 FUNCTIONS: list[Function] = [
     # No result kept: the sweep must be able to enqueue notify:{id} again for a retry.
-    func(observed(send_notification), keep_result=0, timeout=120, max_tries=3),
+    func(
+        observed(send_notification),
+        name=SEND_NOTIFICATION,
+        keep_result=0,
+        timeout=120,
+        max_tries=3,
+    ),
     # The web process sends one of these instead of many send_notification jobs in a rush
     # (service/platform/jobs.py); the cron of the same task runs under the name
     # cron:sweep_notifications.
-    func(observed(sweep_notifications), keep_result=0, timeout=60, max_tries=3),
+    func(
+        observed(sweep_notifications),
+        name=SWEEP_NOTIFICATIONS,
+        keep_result=0,
+        timeout=60,
+        max_tries=3,
+    ),
     # Enqueued with the id indicators:<year>:<version> (one run per change of the year).
-    func(observed(compile_indicators), keep_result=0, timeout=600, max_tries=3),
+    func(
+        observed(compile_indicators),
+        name=COMPILE_INDICATORS,
+        keep_result=0,
+        timeout=600,
+        max_tries=3,
+    ),
 ]
 
 CRON_JOBS: list[CronJob] = [

@@ -14,10 +14,10 @@ from service.api.schemas_events import EventOut, EventPageOut, event_out, event_
 from service.domain.errors import InvalidInput, NotFound
 from service.domain.events import service as events
 from service.domain.events.enums import EVENT_KINDS, SECTORS, WARDS
+from service.domain.text_rules import is_database_id
 from service.edge.dependencies import DB
 
 # Beyond what a bigint id or an OFFSET can hold, a request can only be a probe.
-MAX_ID = 2**63 - 1
 MAX_PAGE = 10_000
 
 
@@ -75,6 +75,6 @@ class EventsController(Controller):
         responses={404: ResponseSpec(ErrorBody, description="`event_not_found`")},
     )
     async def get_event(self, db: DB, event_id: FromPath[int]) -> EventOut:
-        if not 1 <= event_id <= MAX_ID:
+        if not is_database_id(event_id):
             raise _event_not_found()
         return event_out(await events.get_event(db, event_id))

@@ -14,6 +14,7 @@ from service.domain.events.admin_schemas import (
     validate_organization_input,
     validate_venue_input,
 )
+from service.domain.events.reminders import DEFAULT_REMINDER_DAYS
 from service.domain.events.schemas import EventRow, EventView
 from service.edge.dependencies import DB
 from service.edge.staff_auth import Staff
@@ -38,7 +39,7 @@ class EventBody(msgspec.Struct, forbid_unknown_fields=True):
     reminder_days: Annotated[
         list[int],
         msgspec.Meta(description="Days before a session that reminders go out, at 9:00 JST."),
-    ] = msgspec.field(default_factory=lambda: [3, 1])
+    ] = msgspec.field(default_factory=lambda: list(DEFAULT_REMINDER_DAYS))
     call_reminders: Annotated[
         bool,
         msgspec.Meta(description="People without e-mail are phoned for the reminder."),

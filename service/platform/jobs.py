@@ -20,12 +20,14 @@ import structlog
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.platform.job_names import SEND_NOTIFICATION, SWEEP_NOTIFICATIONS
+
 log = structlog.get_logger("service.platform.jobs")
 _KEY = "after_commit_jobs"
 
 # Many jobs of the first name in one batch become one job of the second: its task does the work
 # of all of them (it reads what is due from the database).
-COALESCE = {"send_notification": "sweep_notifications"}
+COALESCE = {SEND_NOTIFICATION: SWEEP_NOTIFICATIONS}
 COALESCE_ABOVE = 3
 COALESCE_IDS_KEPT = 20
 

@@ -16,16 +16,15 @@ from service.domain.bookings.normalize import InvalidValue, normalize_code, norm
 from service.domain.bookings.repository import BookingRepository, SessionGate
 from service.domain.bookings.schemas import BookingView, CompanionView, ValidBooking
 from service.domain.errors import DomainError
+from service.platform.job_names import SEND_NOTIFICATION, send_notification_id
 from service.platform.jobs import enqueue_after_commit
-
-SEND_NOTIFICATION = "send_notification"
 
 
 def queue_notices(db: AsyncSession, *notification_ids: int | None) -> None:
     """The outbox rows are committed with the booking; the job only nudges the worker."""
     for nid in notification_ids:
         if nid is not None:
-            enqueue_after_commit(db, SEND_NOTIFICATION, f"notify:{nid}", nid)
+            enqueue_after_commit(db, SEND_NOTIFICATION, send_notification_id(nid), nid)
 
 
 _REFUSALS = {

@@ -19,11 +19,10 @@ from service.domain.bookings.idempotency_repository import KeyClaim
 from service.domain.bookings.normalize import clean_text, normalize_code
 from service.domain.bookings.schemas import BookingView, validate_booking_input
 from service.domain.errors import Conflict, InvalidInput
-from service.domain.text_rules import has_forbidden_chars
+from service.domain.text_rules import has_forbidden_chars, is_database_id
 
 BOOK_SCOPE = "bookings.book"
 CANCEL_SCOPE = "bookings.cancel"
-MAX_ID = 2**63 - 1
 REASON_MAX = 200
 
 
@@ -43,7 +42,7 @@ async def book(
 
     async def run(claim: KeyClaim | None) -> BookingView:
         valid = validate_booking_input(raw)
-        if not 1 <= session_id <= MAX_ID:
+        if not is_database_id(session_id):
             raise errors.session_not_found()
         return await rules.book(
             db, session_id, valid, channel=channel, join_waitlist=join_waitlist, key=claim
@@ -110,6 +109,6 @@ async def cancel_companion(
     if not phone or not phone.strip():
         raise InvalidInput(fields={"phone": "電話番号を入力してください。"})
     found = await rules.find_booking(db, code, phone)
-    if not 1 <= position <= MAX_ID:
+    if not is_database_id(position):
         raise errors.companion_not_found()
     return await rules.cancel_companion(db, found.id, position, staff_id=None, self_service=True)

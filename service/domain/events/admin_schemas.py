@@ -14,6 +14,7 @@ from datetime import datetime
 
 from service.domain.errors import InvalidInput
 from service.domain.events.enums import EVENT_KINDS, SECTORS, SUB_KINDS, WARDS
+from service.domain.events.reminders import DEFAULT_REMINDER_DAYS, REMINDER_DAYS_MAX
 from service.domain.text_rules import forbidden_chars_message, has_forbidden_chars, is_database_id
 from service.platform.local_time import TOKYO
 
@@ -28,7 +29,6 @@ TAG_MAX = 50
 TAGS_MAX = 10
 CAPACITY_MAX = 1_000
 JOIN_URL_MAX = 500
-REMINDER_DAYS_MAX = 14
 JOIN_INSTRUCTIONS_MAX = 1000
 _URL = re.compile(r"^https?://[^\s<>\"']+$")
 COMPANIONS_MAX = 5  # the schema's ceiling (events.max_companions)
@@ -53,7 +53,7 @@ class EventInput:
     audience: str = ""
     arrival_note: str = ""
     max_companions: int = 1
-    reminder_days: tuple[int, ...] = (3, 1)
+    reminder_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS
     call_reminders: bool = False
     cohost_ids: tuple[int, ...] = ()
     employer_ids: tuple[int, ...] = ()
@@ -259,7 +259,7 @@ def _reminder_days(f: FieldReader) -> tuple[int, ...]:
     """Days before a session that reminders go out: "3、1", "3,1" or [3, 1]; empty: none."""
     raw = f.data.get("reminder_days")
     if raw is None:
-        return (3, 1)
+        return DEFAULT_REMINDER_DAYS
     if isinstance(raw, str):
         parts: list[object] = [p for p in _TAG_SPLIT.split(unicodedata.normalize("NFKC", raw)) if p]
     elif isinstance(raw, list | tuple):

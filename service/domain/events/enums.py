@@ -22,14 +22,5 @@ SECTORS = {
 }
 # Kinds the programme's report counts apart (ミドルシニア / 兼業・副業・プロボノ seminars).
 SUB_KINDS = {"middle_senior": "ミドルシニア", "side_job": "兼業・副業・プロボノ"}
-# Sectors the report counts as one group (section III counts 警備, ビル管理 and 清掃 together).
-SECTOR_GROUPS = {
-    "care": "介護",
-    "security": "警備・ビル管理・清掃",
-    "building": "警備・ビル管理・清掃",
-    "cleaning": "警備・ビル管理・清掃",
-    "community": "まちづくり・地域共生",
-    "general": "全般",
-}
 EVENT_STATUSES = {"draft": "下書き", "published": "公開中", "cancelled": "中止"}
 SESSION_STATUSES = {"scheduled": "予定", "cancelled": "中止"}

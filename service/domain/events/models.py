@@ -34,6 +34,7 @@ from service.domain.events.enums import (
     SUB_KINDS,
     WARDS,
 )
+from service.domain.events.reminders import DEFAULT_REMINDER_DAYS, REMINDER_DAYS_MAX
 from service.platform.db import Base, Timestamped, one_of
 
 
@@ -94,7 +95,9 @@ class Event(Timestamped, Base):
         CheckConstraint("max_companions BETWEEN 0 AND 5", name="max_companions_range"),
         CheckConstraint("fee_yen >= 0", name="fee_not_negative"),
         CheckConstraint(
-            "reminder_days <@ ARRAY[1,2,3,4,5,6,7,8,9,10,11,12,13,14]::smallint[]",
+            "reminder_days <@ ARRAY["
+            + ",".join(str(day) for day in range(1, REMINDER_DAYS_MAX + 1))
+            + "]::smallint[]",
             name="reminder_days_range",
         ),
         Index("ix_events_status_sector_kind", "status", "sector", "kind"),
@@ -124,9 +127,11 @@ class Event(Timestamped, Base):
     arrival_note: Mapped[str] = mapped_column(String(500), default="", server_default="")
     # How many companions (同伴者) one booking may bring; 0 turns companions off.
     max_companions: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
-    # Reminders go out this many days before a session, at 9:00 Japan time.
+    # Reminders go out this many days before a session (events/reminders.py: at 9:00 Japan time).
     reminder_days: Mapped[list[int]] = mapped_column(
-        ARRAY(SmallInteger), default=lambda: [3, 1], server_default=text("'{3,1}'")
+        ARRAY(SmallInteger),
+        default=lambda: list(DEFAULT_REMINDER_DAYS),
+        server_default=text("'{" + ",".join(map(str, DEFAULT_REMINDER_DAYS)) + "}'"),
     )
     # People without e-mail get a call (電話連絡リスト) for the day-before reminder.
     call_reminders: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from service.domain.events.reminders import DEFAULT_REMINDER_DAYS
+
 
 @dataclass(frozen=True, slots=True)
 class OrgView:
@@ -72,7 +74,7 @@ class EventView:
     alarm_minutes_before: int | None = 120
     # Companions (同伴者) one booking may bring; 0: none.
     max_companions: int = 1
-    reminder_days: tuple[int, ...] = (3, 1)
+    reminder_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS
     call_reminders: bool = False
 
 

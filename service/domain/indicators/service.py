@@ -31,9 +31,9 @@ from service.domain.indicators.schemas import (
     validate_paper_answer,
     validate_record,
 )
+from service.platform.job_names import COMPILE_INDICATORS
 from service.platform.jobs import enqueue_after_commit
 
-COMPILE_JOB = "compile_indicators"
 RECORDS_PER_PAGE = 50
 
 
@@ -89,7 +89,7 @@ async def stale_years(db: AsyncSession) -> list[int]:
 
 
 def _queue_compile(db: AsyncSession, fiscal_year: int, version: int) -> None:
-    enqueue_after_commit(db, COMPILE_JOB, compile_job_id(fiscal_year, version), fiscal_year)
+    enqueue_after_commit(db, COMPILE_INDICATORS, compile_job_id(fiscal_year, version), fiscal_year)
 
 
 async def request_compile(db: AsyncSession, actor: Actor, raw_year: object) -> tuple[int, str]:
@@ -287,12 +287,6 @@ async def add_paper_answer(db: AsyncSession, actor: Actor, data: Mapping[str, ob
 
 
 # definitions (admins)
-
-
-def target_years(today_year: int) -> list[int]:
-    return (
-        [2022, 2023, 2024] if today_year <= 2024 else [today_year, today_year + 1, today_year + 2]
-    )
 
 
 def _definition_values(d: IndicatorDefinition) -> dict[str, object]:

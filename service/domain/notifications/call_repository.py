@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.domain.notifications.call_schemas import CallTaskView
+from service.domain.notifications.call_schemas import KINDS_BY_URGENCY, CallTaskView
 
 _LIST = """
     SELECT t.id, t.booking_id, t.kind, t.reason, t.script, t.due_at, t.state, t.attempts,
@@ -28,8 +28,7 @@ _LIST = """
            OR (t.state <> 'open' AND t.closed_at >= :day_start AND t.closed_at < :day_end))
       AND (CAST(:booking_id AS bigint) IS NULL OR t.booking_id = :booking_id)
     ORDER BY t.state <> 'open', t.due_at >= :today_end, se.starts_at,
-             CASE t.kind WHEN 'booking_promoted' THEN 0 WHEN 'session_changed' THEN 1
-                         WHEN 'session_cancelled' THEN 2 WHEN 'reminder' THEN 3 ELSE 4 END,
+             coalesce(array_position(CAST(:kinds_by_urgency AS text[]), t.kind), 1000),
              t.due_at, t.id
     LIMIT :limit
 """
@@ -86,6 +85,7 @@ class CallRepository:
             "today_end": today_end,
             "booking_id": booking_id,
             "limit": limit,
+            "kinds_by_urgency": KINDS_BY_URGENCY,
         }
         rows = await self.db.execute(text(_LIST), params)
         return [CallTaskView(**r._mapping, due_today=r.due_at < today_end) for r in rows]

@@ -12,6 +12,9 @@ CALL_OUTCOMES = {
     "no_answer": "不在（再度）",
     "declined": "辞退",
 }
+# The call list's order within a day, most urgent first (a seat given from the waiting list must
+# be taken up or freed); the list's query takes it as a bound array.
+KINDS_BY_URGENCY = ["booking_promoted", "session_changed", "session_cancelled", "reminder"]
 CALL_STATE_LABELS = {"open": "未連絡", "done": "連絡済", "declined": "辞退"}
 CALL_REASON_LABELS = {"no_email": "メールなし", "mail_failed": "メール不達"}
 

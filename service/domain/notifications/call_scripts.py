@@ -16,13 +16,6 @@ CALL_KINDS = {
     "booking_waitlisted": "キャンセル待ちの受付",
     "booking_cancelled": "取消の確認",
 }
-# The lower, the more urgent (a seat given from the waiting list must be taken up or freed).
-KIND_RANK = {
-    "booking_promoted": 0,
-    "session_changed": 1,
-    "session_cancelled": 2,
-    "reminder": 3,
-}
 
 
 def _online(facts: MailFacts) -> bool:

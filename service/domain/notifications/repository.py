@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain import clock
 from service.domain.bookings.models import Booking, Person
 from service.domain.events.models import Event, EventSession, Venue
+from service.domain.events.reminders import REMINDER_HORIZON, REMINDER_SEND_TIME
 from service.domain.notifications.models import Notification
 
 
@@ -223,7 +224,7 @@ class NotificationRepository:
                 WITH due AS (
                     SELECT b.id AS booking_id, s.id AS session_id, d.days, b.confirmed_at,
                            (((s.starts_at AT TIME ZONE 'Asia/Tokyo')::date - d.days)
-                            + time '09:00') AT TIME ZONE 'Asia/Tokyo' AS due_at
+                            + CAST(:send_time AS time)) AT TIME ZONE 'Asia/Tokyo' AS due_at
                     FROM bookings b
                     JOIN sessions s ON s.id = b.session_id
                     JOIN events e ON e.id = s.event_id
@@ -232,7 +233,7 @@ class NotificationRepository:
                       AND s.status = 'scheduled'
                       AND e.status = 'published'
                       AND s.starts_at > :now
-                      AND s.starts_at < :now + interval '15 days'
+                      AND s.starts_at < :now + CAST(:horizon AS interval)
                 ),
                 latest AS (
                     SELECT DISTINCT ON (booking_id) booking_id, session_id, days, due_at,
@@ -250,7 +251,7 @@ class NotificationRepository:
                 RETURNING id
                 """
             ),
-            {"now": now},
+            {"now": now, "send_time": REMINDER_SEND_TIME, "horizon": REMINDER_HORIZON},
         )
         return sorted(int(row[0]) for row in result)
 

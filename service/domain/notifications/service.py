@@ -42,13 +42,13 @@ from service.domain.notifications.mail import (
 )
 from service.domain.notifications.models import Notification
 from service.domain.notifications.repository import MailFacts, NotificationRepository
+from service.platform.job_names import SEND_NOTIFICATION, send_notification_id
 from service.platform.jobs import enqueue_after_commit
 from service.platform.local_time import TOKYO
 from service.platform.settings import Settings
 
 log = structlog.get_logger("service.notifications")
 
-SEND_JOB = "send_notification"
 # Mails that confirm a seat carry the booking's .ics beside its link.
 CALENDAR_ATTACHED = frozenset({"booking_confirmed", "booking_promoted"})
 # Waits after the 1st, 2nd, ... failed attempt; after the last the notice is failed (and the
@@ -86,10 +86,6 @@ class Outcome(StrEnum):
     NOTHING_TO_DO = "nothing_to_do"
 
 
-def send_job_id(notification_id: int) -> str:
-    return f"notify:{notification_id}"
-
-
 def queue_pending(
     session: AsyncSession, notification_ids: Sequence[int], job_suffix: str = ""
 ) -> None:
@@ -98,8 +94,8 @@ def queue_pending(
     its own: a job id of a killed worker stays blocked in arq until its in-progress key expires,
     and the sweep's fresh ids get past it (a job that finds nothing to send does nothing)."""
     for notification_id in notification_ids:
-        job_id = send_job_id(notification_id) + job_suffix
-        enqueue_after_commit(session, SEND_JOB, job_id, notification_id)
+        job_id = send_notification_id(notification_id) + job_suffix
+        enqueue_after_commit(session, SEND_NOTIFICATION, job_id, notification_id)
 
 
 def skip_reason(kind: str, facts: MailFacts, now: datetime) -> str | None:

@@ -1,0 +1,15 @@
+"""The workers' jobs by name. The service enqueues them by these names (it never imports
+workers/), workers/schedule.py registers each task under the same name, and
+tests/test_jobs.py checks that every name here has its task."""
+
+from __future__ import annotations
+
+SEND_NOTIFICATION = "send_notification"
+# Many send_notification jobs in one batch become one of these (service/platform/jobs.py).
+SWEEP_NOTIFICATIONS = "sweep_notifications"
+COMPILE_INDICATORS = "compile_indicators"
+
+
+def send_notification_id(notification_id: int) -> str:
+    """One job id per notice: arq runs a job id once at a time, however often it is enqueued."""
+    return f"notify:{notification_id}"
