@@ -351,7 +351,8 @@ async def test_concurrent_growth_never_oversells_or_splits_a_party(
     final = (
         await db.execute(
             text(
-                "SELECT p.name FROM bookings b JOIN persons p ON p.id = b.person_id WHERE b.id = :id"
+                "SELECT p.name FROM bookings b JOIN persons p ON p.id = b.person_id "
+                "WHERE b.id = :id"
             ),
             {"id": ids[0]},
         )
