@@ -335,6 +335,11 @@ async def cancel_companion(
     return view
 
 
+async def someone_waits(db: AsyncSession, session_id: int) -> bool:
+    """Whether anyone is on the session's waiting list (a seat given back goes to them)."""
+    return await BookingRepository(db).waitlist_count(session_id) > 0
+
+
 async def sessions_needing_promotion(db: AsyncSession, limit: int = 200) -> list[int]:
     """Sessions whose waiting list should move up (the worker's self-healing cron)."""
     return await BookingRepository(db).sessions_needing_promotion(limit)

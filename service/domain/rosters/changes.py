@@ -21,7 +21,7 @@ from service.domain.bookings.repository import BookingRepository
 from service.domain.bookings.schemas import validate_booking_input
 from service.domain.errors import InvalidInput, NotFound
 from service.domain.rosters.repository import RosterRepository
-from service.domain.rosters.schemas import RosterEntry
+from service.domain.rosters.schemas import RosterEntry, SessionHeader
 
 # What staff may change on a booking (as in the booking body).
 EDITABLE = ("name", "name_kana", "phone", "email", "needs", "companions")
@@ -107,3 +107,14 @@ async def move_booking(
     return await _audit(
         db, actor, "booking.move", before, done, from_session=from_session, to_session=session_id
     )
+
+
+async def move_targets(db: AsyncSession, actor: Actor, booking_id: int) -> list[SessionHeader]:
+    """The sessions a booking could move to (the move page's choices), with their seats."""
+    await require_booking(AccountRepository(db), actor, booking_id)
+    session_id = await BookingRepository(db).session_of(booking_id)
+    if session_id is None:
+        raise _not_found()
+    repo = RosterRepository(db)
+    headers = [await repo.header(sid) for sid in await repo.move_targets(session_id)]
+    return [h for h in headers if h is not None]

@@ -193,3 +193,16 @@ class RosterRepository:
             {"sid": session_id, "phone": phone},
         )
         return int(value) if value is not None else None
+
+    async def move_targets(self, session_id: int) -> list[int]:
+        """The other upcoming, scheduled sessions of the same event, soonest first."""
+        rows = await self.db.scalars(
+            text("""
+            SELECT se.id FROM sessions se
+            WHERE se.event_id = (SELECT event_id FROM sessions WHERE id = :sid)
+              AND se.id <> :sid AND se.status = 'scheduled' AND se.starts_at > now()
+            ORDER BY se.starts_at, se.id
+        """),
+            {"sid": session_id},
+        )
+        return [int(r) for r in rows]
