@@ -358,3 +358,27 @@ async def test_concurrent_growth_never_oversells_or_splits_a_party(
         )
     ).scalar_one()
     assert final in names
+
+
+async def test_moves_in_opposite_directions_at_once_neither_deadlock_nor_oversell(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    event = await make_event(db)
+    first = (await make_session(db, event=event, capacity=3, waitlist_limit=5)).id
+    second = (await make_session(db, event=event, capacity=3, waitlist_limit=5)).id
+    here = [(await _book(db, first, person(n))).id for n in range(1, 4)]
+    there = [(await _book(db, second, person(n))).id for n in range(11, 14)]
+    headers = await _headers(db)
+    answers = await asyncio.gather(
+        *(_move(client, headers, b, second) for b in here),
+        *(_move(client, headers, b, first) for b in there),
+    )
+    assert {a.status_code for a in answers} <= {200, 409}, [a.text for a in answers]
+    assert all(a.json()["error"] == "try_again" for a in answers if a.status_code == 409)
+    for sid in (first, second):
+        confirmed, _ = await check_session_invariants(db, sid)
+        assert confirmed <= 3
+    total = await db.scalar(
+        text("SELECT count(*) FROM bookings WHERE status IN ('confirmed', 'waitlisted')")
+    )
+    assert total == 6
