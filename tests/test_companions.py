@@ -377,9 +377,7 @@ async def test_the_look_up_page_cancels_one_companion(
     assert "清水 幸子（シミズ サチコ）" in details.text and "2名" in details.text
     # The button asks once more (a GET page with the grant): nothing is cancelled yet.
     grant = hidden_of(details)["g"]
-    question = await client.get(
-        "/bookings/cancel-companion", params={"g": grant, "position": "1"}
-    )
+    question = await client.get("/bookings/cancel-companion", params={"g": grant, "position": "1"})
     assert question.status_code == 200
     assert "清水 幸子さんの参加だけを取り消しますか" in question.text
     assert "キャンセル待ち" not in question.text  # nobody waits: no promise of a move up
