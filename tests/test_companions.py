@@ -375,11 +375,15 @@ async def test_the_look_up_page_cancels_one_companion(
         client, page, "/bookings/lookup", {"code": code, "phone": "054-354-2111"}
     )
     assert "清水 幸子（シミズ サチコ）" in details.text and "2名" in details.text
+    # The button asks once more (a GET page with the grant): nothing is cancelled yet.
+    grant = hidden_of(details)["g"]
+    question = await client.get("/bookings/cancel-companion", params={"g": grant, "position": "1"})
+    assert question.status_code == 200
+    assert "清水 幸子さんの参加だけを取り消しますか" in question.text
+    assert "キャンセル待ち" not in question.text  # nobody waits: no promise of a move up
+    assert await check_session_invariants(db, session_id) == (1, 0)
     done = await submit(
-        client,
-        details,
-        "/bookings/cancel-companion",
-        {"g": hidden_of(details)["g"], "position": "1"},
+        client, question, "/bookings/cancel-companion/complete", {"g": grant, "position": "1"}
     )
     assert done.status_code == 200 and done.url.path == "/bookings/details"
     assert "清水 幸子 さんの参加を取り消しました" in done.text and "1名になりました" in done.text

@@ -255,9 +255,18 @@ async def test_every_lookup_and_cancel_post_answers_303(
         f"/bookings/cancel?g={grant}",
     )
     gone = {"g": grant, "position": "1"}
-    first = await post_form(client, lookup, "/bookings/cancel-companion", gone)
+    # The companion question from a page answered without a grant, then with one.
+    _see_other(
+        await post_form(client, lookup, "/bookings/cancel-companion", {**who, "position": "1"}),
+        "/bookings/cancel-companion?g=",
+    )
+    _see_other(
+        await post_form(client, lookup, "/bookings/cancel-companion", gone),
+        f"/bookings/cancel-companion?g={grant}&position=1",
+    )
+    first = await post_form(client, lookup, "/bookings/cancel-companion/complete", gone)
     assert "清水 幸子 さんの参加を取り消しました" in (await follow(client, first)).text
-    repeat = await post_form(client, lookup, "/bookings/cancel-companion", gone)
+    repeat = await post_form(client, lookup, "/bookings/cancel-companion/complete", gone)
     assert _see_other(repeat, details) == details
     assert "すでに取り消されています" in (await client.get(details)).text
     done = await post_form(client, lookup, "/bookings/cancel/complete", {"g": grant})

@@ -12,6 +12,7 @@ from service.api.manage_events import (
 )
 from service.api.manage_indicators import ManageIndicatorsController
 from service.api.manage_rosters import ManageBookingController, ManageRosterController
+from service.api.manage_search import search_bookings
 from service.api.manage_users import (
     ManageAuditController,
     ManageLoginLocksController,
@@ -27,6 +28,7 @@ manage_api_router = Router(
         ManageReferenceController,
         ManageRosterController,
         ManageBookingController,
+        search_bookings,
         ManageCallsController,
         ManageCallOutcomeController,
         ManageUsersController,

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from service.api.schemas_bookings import CompanionIn
 from service.api.schemas_common import IdempotencyKey
+from service.domain.rosters import changes as booking_changes
 from service.domain.rosters import service as rosters
 from service.domain.rosters.csv_export import roster_csv, roster_filename
 from service.domain.rosters.schemas import RosterEntry, SessionHeader
@@ -39,6 +40,22 @@ class PersonBody(msgspec.Struct, forbid_unknown_fields=True):
     heard_from: str | None = None
     companions: list[CompanionIn] | None = None
     needs: str | None = None
+
+
+class BookingPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Only the fields given change; `companions` replaces the list; email or needs null
+    clears it."""
+
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    name_kana: str | msgspec.UnsetType = msgspec.UNSET
+    phone: str | msgspec.UnsetType = msgspec.UNSET
+    email: str | msgspec.UnsetType | None = msgspec.UNSET
+    needs: str | msgspec.UnsetType | None = msgspec.UNSET
+    companions: list[CompanionIn] | msgspec.UnsetType = msgspec.UNSET
+
+
+class MoveBody(msgspec.Struct, forbid_unknown_fields=True):
+    session_id: int
 
 
 class WalkInBody(PersonBody, forbid_unknown_fields=True):
@@ -191,3 +208,35 @@ class ManageBookingController(Controller):
         self, db: DB, staff: Staff, booking_id: FromPath[int], data: JSONBody[ReasonBody]
     ) -> RosterEntry:
         return await rosters.cancel_for(db, staff, booking_id, data.reason)
+
+    @patch(
+        "/",
+        status_code=HTTP_200_OK,
+        summary="Change a booking: name, reading, phone, e-mail, 配慮事項, companions",
+        description=(
+            "Fields given replace; `companions` replaces the list. A party that grows takes "
+            "free seats only while nobody waits, else the whole party goes to the end of the "
+            "waiting list (409 waitlist_full when it is full: nothing changes). The person is "
+            "told (mail, or a call task without e-mail); audited."
+        ),
+    )
+    async def change(
+        self, db: DB, staff: Staff, booking_id: FromPath[int], data: JSONBody[BookingPatch]
+    ) -> RosterEntry:
+        values: dict[str, object] = msgspec.to_builtins(data)
+        return await booking_changes.change_booking(db, staff, booking_id, values)
+
+    @post(
+        "/move",
+        status_code=HTTP_200_OK,
+        summary="Move a booking to another session of the same event",
+        description=(
+            "A seat there while seats last and nobody waits, else the end of its waiting list; "
+            "the old seats go back and the old session's waiting list moves up. Audited; the "
+            "person is told."
+        ),
+    )
+    async def move(
+        self, db: DB, staff: Staff, booking_id: FromPath[int], data: JSONBody[MoveBody]
+    ) -> RosterEntry:
+        return await booking_changes.move_booking(db, staff, booking_id, data.session_id)

@@ -9,6 +9,7 @@ from litestar.types import ControllerRouterHandler
 from service.edge.staff_auth import STAFF_DEPENDENCIES, staff_guard
 from service.web.manage_admin import ManageAdminPages
 from service.web.manage_auth import ManageLoginPages, logout_page
+from service.web.manage_booking_changes import ManageBookingChangePages, ManageSearchPages
 from service.web.manage_calendar_links import ManageCalendarLinkPages
 from service.web.manage_calls import ManageCallPages
 from service.web.manage_events import ManageEventPages
@@ -22,6 +23,8 @@ manage_pages_router = Router(
         ManageEventPages,
         ManageRosterPages,
         ManageBookingPages,
+        ManageBookingChangePages,
+        ManageSearchPages,
         ManageCallPages,
         ManageMailPages,
         ManageAdminPages,

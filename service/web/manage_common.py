@@ -93,11 +93,21 @@ DONE_MESSAGES = {
     "promoted": "キャンセル待ちから予約確定にしました。",
     "booking_cancelled": "予約を取り消しました。",
     "companion_cancelled": "同伴者を取り消しました。",
+    "booking_changed": "予約を変更しました。ご本人へのお知らせ（メールか電話連絡）を作成しました。",
+    "booking_changed_waitlisted": (
+        "予約を変更しました。席が足りないため、全員でキャンセル待ちの最後になりました。"
+        "ご本人へのお知らせ（メールか電話連絡）を作成しました。"
+    ),
+    "booking_unchanged": "変更はありませんでした。",
+    "booking_moved": "別の回に移しました。ご本人へのお知らせ（メールか電話連絡）を作成しました。",
+    "booking_moved_waitlisted": (
+        "別の回のキャンセル待ちに移しました。ご本人へのお知らせ（メールか電話連絡）を作成しました。"
+    ),
     "call_reached": "連絡済にしました。",
     "mail_retried": "メールを送り直します。",
     "mails_retried": "送信できなかったメールを、すべて送り直します。",
     "call_no_answer": "不在として、2時間後にもう一度連絡するようにしました。",
-    "call_declined": "辞退として予約を取り消しました。キャンセル待ちの方が繰り上がります。",
+    "call_declined": "辞退として予約を取り消しました。",
     "venue_added": "会場を登録しました。",
     "organization_added": "団体を登録しました。",
     "phone_booked": "電話予約を登録しました。予約番号をお伝えください。",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, get, post
 from litestar.params import QueryParameter
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.bookings import service as bookings
 from service.domain.bookings import use_cases
 from service.domain.bookings.normalize import format_phone
-from service.domain.bookings.schemas import BookingView
+from service.domain.bookings.schemas import BookingView, CompanionView
 from service.domain.calendars import service as calendars
 from service.domain.errors import DomainError, NotFound
 from service.edge.dependencies import DB, AppSettings, Redis
@@ -41,6 +42,7 @@ EXPIRED = (
     "お手数ですが、もう一度、予約番号と電話番号を入力してください。"
 )
 Token = Annotated[str, QueryParameter(max_length=64)]
+Position = Annotated[str, QueryParameter(max_length=4)]
 Answer = Template | Redirect
 
 
@@ -255,7 +257,34 @@ class LookupPages(Controller):
             return await _details(db, opened)
         return _cancel_done(opened.booking, was)
 
-    @post("/bookings/cancel-companion", name="booking_cancel_companion")
+    @get("/bookings/cancel-companion", name="booking_companion_question")
+    async def companion_question(
+        self, db: DB, redis: Redis, g: Token = "", position: Position = ""
+    ) -> Template:
+        """「〇〇さんだけ取り消す」 asks once more: nothing changes until it is answered."""
+        opened = await _granted(db, redis, g)
+        if not isinstance(opened, Opened):
+            return opened
+        return await _companion_question(db, opened, position)
+
+    @post("/bookings/cancel-companion", name="booking_companion_question_post")
+    async def companion_question_post(
+        self, request: Request[Any, Any, Any], db: DB, redis: Redis, settings: AppSettings
+    ) -> Answer:
+        """The question from a details page answered without a grant (Redis was away)."""
+        await limit_client(request, redis, settings, "cancel")
+        opened = await _open(request, db, redis)
+        if not isinstance(opened, Opened):
+            return opened
+        raw = (await form_values(request, ("position",)))["position"].strip()
+        if opened.token:
+            return Redirect(
+                f"/bookings/cancel-companion?g={opened.token}&position={quote(raw[:4])}",
+                status_code=303,
+            )
+        return await _companion_question(db, opened, raw)
+
+    @post("/bookings/cancel-companion/complete", name="booking_cancel_companion")
     async def cancel_companion(
         self, request: Request[Any, Any, Any], db: DB, redis: Redis, settings: AppSettings
     ) -> Answer:
@@ -266,9 +295,7 @@ class LookupPages(Controller):
             return opened
         booking = opened.booking
         raw = (await form_values(request, ("position",)))["position"]
-        companion = next(
-            (c for c in booking.live_companions if str(c.position) == raw.strip()), None
-        )
+        companion = _companion(booking, raw)
         if companion is None or booking.status == "cancelled":
             return await _to_details(db, redis, opened, "この同伴者はすでに取り消されています。")
         try:
@@ -283,6 +310,30 @@ class LookupPages(Controller):
             f"ご予約は{after.party_size}名になりました。"
         )
         return await _to_details(db, redis, Opened(after, opened.values, opened.token), notice)
+
+
+def _companion(booking: BookingView, raw: str) -> CompanionView | None:
+    return next((c for c in booking.live_companions if str(c.position) == raw.strip()), None)
+
+
+async def _companion_question(db: AsyncSession, opened: Opened, raw: str) -> Template:
+    booking = opened.booking
+    companion = _companion(booking, raw)
+    if companion is None or not _cancellable(booking) or booking.session.status == "cancelled":
+        # Back after it was done, or a stale link: the details say how things are now.
+        return await _details(db, opened, "この同伴者は、すでに取り消されています。")
+    # Only a confirmed party gives a seat back; say so only when someone waits for it.
+    promotes = booking.status == "confirmed" and await bookings.someone_waits(
+        db, booking.session.id
+    )
+    return private_page(
+        "companion_cancel_confirm.html",
+        booking=booking,
+        companion=companion,
+        promotes=promotes,
+        values=opened.values,
+        grant=opened.token,
+    )
 
 
 def _cancel_question(opened: Opened) -> Template:

@@ -46,6 +46,13 @@ CONSOLE_STOPS = (
     "booking",
     "booking-cancel",
     "booking-cancel-errors",
+    "booking-edit",
+    "booking-edit-errors",
+    "booking-move",
+    "companion-cancel-question",
+    "call-declined-question",
+    "search",
+    "search-results",
     "phone-booking",
     "phone-booking-errors",
     "walk-in",
@@ -92,6 +99,7 @@ class ConsoleData:
     event_id: int
     session_id: int  # the day's session with 40 people, two waiting and one cancelled
     booking_id: int  # someone on it
+    couple_id: int = 0  # a couple booked for a later session of the event, which can move
 
 
 async def seed_login_locks(redis_url: str) -> None:
@@ -119,7 +127,35 @@ async def seed_console(
     admin = await make_staff(db, "admin", username=username)
     venue = await make_venue(db)
     event = await make_event(db, title="お仕事面談会（介護・福祉のお仕事）", kind="job_fair")
-    await make_session(db, event=event, venue=venue, capacity=15, starts_in=timedelta(days=20))
+    later = await make_session(
+        db, event=event, venue=venue, capacity=15, starts_in=timedelta(days=20)
+    )
+    full = await make_session(
+        db, event=event, venue=venue, capacity=1, waitlist_limit=3, starts_in=timedelta(days=27)
+    )
+    await make_session(db, event=event, venue=venue, capacity=10, starts_in=timedelta(days=34))
+    event.max_companions = 2
+    couple = await bookings.book(
+        db,
+        later.id,
+        validate_booking_input(
+            {
+                "name": "駿河 和子",
+                "name_kana": "するが かずこ",
+                "phone": "054-255-0101",
+                "email": "kazuko.suruga.family@example.jp",
+                "companions": [{"name": "駿河 一郎", "name_kana": "するが いちろう"}],
+                "needs": "車いすで伺います。段差のない入口を教えてください。",
+            }
+        ),
+    )
+    await bookings.book(
+        db,
+        full.id,
+        validate_booking_input(
+            {"name": "満席 太郎", "name_kana": "まんせき たろう", "phone": "054-255-0102"}
+        ),
+    )
     s = await make_session(
         db, event=event, venue=venue, capacity=ROSTER_SIZE, waitlist_limit=5, commit=False
     )
@@ -139,7 +175,7 @@ async def seed_console(
     )
     await db.commit()
     await move_session(db, s.id, starts_in=timedelta(minutes=-10))
-    return ConsoleData(username, event.id, s.id, ids[0])
+    return ConsoleData(username, event.id, s.id, ids[0], couple.id)
 
 
 async def _go(page: Page, url: str) -> None:
@@ -202,6 +238,24 @@ async def console_tour(page: Page, base_url: str, data: ConsoleData, stop: Stop)
     await page.locator("#reason").fill("　")
     await _press(page, "取り消す")
     await stop("booking-cancel-errors")
+    edit = url(f"/manage/bookings/{data.couple_id}/edit")
+    await _go(page, edit)
+    await stop("booking-edit")
+    await page.locator("#phone").fill("054-255")
+    await page.locator("#name_kana").fill("suruga")
+    await _press(page, "変更を保存する")
+    await stop("booking-edit-errors")
+    await _go(page, url(f"/manage/bookings/{data.couple_id}/move"))
+    await stop("booking-move")
+    await _go(page, url(f"/manage/bookings/{data.couple_id}/companions/1/cancel"))
+    await stop("companion-cancel-question")
+    await _go(page, url(f"/manage/bookings/{data.booking_id}/calls/declined"))
+    await stop("call-declined-question")
+    await _go(page, url("/manage/search"))
+    await stop("search")
+    await page.locator("#q").fill("さとう")
+    await _press(page, "探す")
+    await stop("search-results")
     await _go(page, url(f"/manage/sessions/{data.session_id}/phone-booking"))
     await stop("phone-booking")
     await page.locator("#phone").fill("054-123")

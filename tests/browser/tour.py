@@ -12,6 +12,8 @@ from playwright.async_api import Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.devtools.demo_data import load_demo_data
+from service.domain.bookings import service as bookings
+from service.domain.bookings.schemas import validate_booking_input
 from tests.browser.data import Seeded, add_event, book_someone
 from tests.browser.journeys import HANAKO, booking_path, click, look_up, to_confirmation
 
@@ -41,6 +43,7 @@ STOPS = (
     "cancel-confirm",
     "cancel-done",
     "cancel-back",
+    "companion-cancel-confirm",
     "lookup-expired",
     "privacy",
     "accessibility",
@@ -65,6 +68,8 @@ async def forget_rate_limits(redis_url: str) -> None:
 class TourData:
     full: Seeded  # a session that is full, with room on the waiting list
     last_seats: Seeded  # one session per tour, each with two seats left
+    # Per tour: (code, phone) of a confirmed couple in a full session with one person waiting.
+    couples: tuple[tuple[str, str], ...] = ()
 
 
 async def seed_tour(db: AsyncSession, tours: int = 1) -> TourData:
@@ -98,7 +103,33 @@ async def seed_tour(db: AsyncSession, tours: int = 1) -> TourData:
     for session_id in last_seats.session_ids:
         for n in range(4):
             await book_someone(db, session_id, session_id * 10 + n)
-    return TourData(full, last_seats)
+    pairs = await add_event(
+        db,
+        title="シニアのためのスマホ教室（ご夫婦で参加できます）",
+        kind="seminar",
+        sector="general",
+        days_ahead=tuple(20 + i for i in range(tours)),
+        capacity=2,
+        waitlist_limit=3,
+        cohosts=(),
+        employers=(),
+    )
+    couples = []
+    for n, session_id in enumerate(pairs.session_ids):
+        phone = f"054-255-{n:04d}"
+        data = validate_booking_input(
+            {
+                "name": "駿河 和子",
+                "name_kana": "するが かずこ",
+                "phone": phone,
+                "companions": [{"name": "駿河 一郎", "name_kana": "するが いちろう"}],
+            }
+        )
+        couple = await bookings.book(db, session_id, data)
+        await book_someone(db, session_id, 8000 + n)  # waits for a seat
+        couples.append((couple.display_code, phone))
+    await db.commit()
+    return TourData(full, last_seats, tuple(couples))
 
 
 async def tour(
@@ -180,6 +211,12 @@ async def tour(
     await stop("cancel-done")
     await page.go_back()
     await stop("cancel-back")
+    # One companion only: the button asks once more, on its own page.
+    couple_code, couple_phone = data.couples[number]
+    await look_up(page, base_url, couple_code, couple_phone)
+    await click(page, "駿河 一郎さんだけ取り消す")
+    await stop("companion-cancel-confirm")
+    await page.get_by_role("link", name="いいえ、取り消しません").click()
     await page.goto(url("/bookings/details?g=" + "x" * 32))
     await stop("lookup-expired")
 

@@ -584,6 +584,12 @@ class BookingRepository:
         )
         return int(value) if value is not None else None
 
+    async def waitlist_count(self, session_id: int) -> int:
+        value = await self.db.scalar(
+            text("SELECT waitlist_count FROM sessions WHERE id = :sid"), {"sid": session_id}
+        )
+        return int(value or 0)
+
     async def seat_counts(self, session_id: int) -> tuple[int, int, int]:
         """(seats, free seats, confirmed bookings holding a seat)."""
         row = (

@@ -36,7 +36,7 @@ _REFUSALS = {
 }
 
 
-def _gate_error(gate: SessionGate, party_size: int = 1) -> DomainError | None:
+def gate_error(gate: SessionGate, party_size: int = 1) -> DomainError | None:
     code = window.refusal(
         event_status=gate.event_status,
         session_status=gate.session_status,
@@ -115,7 +115,7 @@ async def book(
         gate = outcome.gate
         if gate is None:
             raise errors.session_not_found()
-        if (problem := _gate_error(gate, data.party_size)) is not None:
+        if (problem := gate_error(gate, data.party_size)) is not None:
             raise problem
         if outcome.duplicate:
             raise errors.already_booked()
@@ -149,7 +149,7 @@ async def book(
         locked = await repo.lock_session(session_id)
         if locked is None:
             raise errors.session_not_found()
-        if (problem := _gate_error(locked, data.party_size)) is not None:
+        if (problem := gate_error(locked, data.party_size)) is not None:
             raise problem
         # undo_fast_path took the key's claim back with the seat locks: claim it again here.
         outcome = await repo.try_confirm(session_id, code, data, channel, staff_id, key)
@@ -256,19 +256,19 @@ async def _cancel(
         await repo.close_waitlist_gap(session_id, booking.waitlist_position)
     elif booking.status == "confirmed":
         freed = await repo.release_seats(booking_id)
-        if freed and _bookable(gate):
-            await _fill_from_waitlist(db, repo, session_id)
+        if freed and bookable(gate):
+            await fill_from_waitlist(db, repo, session_id)
     queue_notices(db, *notices)
     view = await repo.view(booking_id)
     assert view is not None
     return view
 
 
-def _bookable(gate: SessionGate) -> bool:
+def bookable(gate: SessionGate) -> bool:
     return gate.session_status == "scheduled" and gate.starts_at > gate.now
 
 
-async def _fill_from_waitlist(
+async def fill_from_waitlist(
     db: AsyncSession, repo: BookingRepository, session_id: int
 ) -> list[int]:
     """Under the session lock: promotes whole parties from the head of the waiting list while
@@ -295,9 +295,9 @@ async def promote_waiting(db: AsyncSession, session_id: int) -> list[int]:
     """Fills free seats from the waiting list, in order. Returns the promoted booking ids."""
     repo = BookingRepository(db)
     gate = await repo.lock_session(session_id)
-    if gate is None or not _bookable(gate):
+    if gate is None or not bookable(gate):
         return []
-    return await _fill_from_waitlist(db, repo, session_id)
+    return await fill_from_waitlist(db, repo, session_id)
 
 
 async def cancel_companion(
@@ -327,11 +327,16 @@ async def cancel_companion(
         raise errors.companion_not_found()
     if booking.status == "confirmed":
         await repo.release_one_seat(booking_id)
-    if _bookable(gate):
-        await _fill_from_waitlist(db, repo, session_id)
+    if bookable(gate):
+        await fill_from_waitlist(db, repo, session_id)
     view = await repo.view(booking_id)
     assert view is not None
     return view
+
+
+async def someone_waits(db: AsyncSession, session_id: int) -> bool:
+    """Whether anyone is on the session's waiting list (a seat given back goes to them)."""
+    return await BookingRepository(db).waitlist_count(session_id) > 0
 
 
 async def sessions_needing_promotion(db: AsyncSession, limit: int = 200) -> list[int]:

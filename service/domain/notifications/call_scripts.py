@@ -15,6 +15,7 @@ CALL_KINDS = {
     "booking_confirmed": "予約の確認",
     "booking_waitlisted": "キャンセル待ちの受付",
     "booking_cancelled": "取消の確認",
+    "booking_changed": "予約内容の変更",
 }
 
 
@@ -40,6 +41,21 @@ def _joining(facts: MailFacts) -> str:
     return "".join(parts)
 
 
+def _changed(facts: MailFacts, title: str, when: str, code: str, people: str) -> str:
+    """A booking staff changed: what it is now (the desk changed it, often at their request)."""
+    if facts.booking_status == "waitlisted":
+        state = (
+            f"キャンセル待ちの{facts.waitlist_position}番目{people}です。"
+            "席が空いたら、窓口からお電話でお知らせします。"
+        )
+    else:
+        state = f"ご予約{people}は確定しています。"
+    return (
+        f"ご予約の内容を窓口で変更しました。「{title}」{when}、{_place(facts)}行います。"
+        f"{state}予約番号は {code} です。"
+    )
+
+
 def call_script(kind: str, facts: MailFacts, reason: str) -> str:
     """One paragraph to read out: who we are, what happened, what they should do."""
     name = facts.name.strip()
@@ -62,6 +78,8 @@ def call_script(kind: str, facts: MailFacts, reason: str) -> str:
             f"新しい日時は{when}、{_place(facts)}行います。"
             "ご都合が合わない場合は、取り消しもできます。"
         )
+    elif kind == "booking_changed":
+        body = _changed(facts, title, when, code, people)
     elif kind == "session_cancelled":
         reason_text = (facts.session_cancel_reason or "").strip()
         because = f"{reason_text}のため、" if reason_text else ""

@@ -19,6 +19,7 @@ MAIL_KINDS = {
     "booking_cancelled": "取消の確認",
     "session_cancelled": "開催中止",
     "session_changed": "変更のお知らせ",
+    "booking_changed": "予約内容の変更",
     "reminder": "事前のお知らせ",
     "survey": "アンケートのお願い",
 }

@@ -4,7 +4,7 @@ from cleaned values, sent with aiosmtplib."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +39,7 @@ SUBJECTS = {
     "reminder": "{day}のご予約のお知らせ",
     "survey": "アンケートのお願い",
     "session_changed": "【変更のお知らせ】ご予約のイベントの日時・会場",
+    "booking_changed": "【変更のお知らせ】ご予約の内容を変更しました",
 }
 SMTP_TIMEOUT_SECONDS = 30
 
@@ -74,7 +75,10 @@ def day_word(starts_at: datetime, now: datetime) -> str:
     return {1: "明日", 2: "あさって"}.get(days, f"{days}日後")
 
 
-def render(kind: str, facts: MailFacts, settings: Settings) -> RenderedMail:
+def render(
+    kind: str, facts: MailFacts, settings: Settings, *, changes: Sequence[str] = ()
+) -> RenderedMail:
+    """The mail of a notice; `changes` names what staff changed (booking_changed)."""
     day = day_word(facts.starts_at, clock.now())
     online = facts.is_online or facts.venue_ward == "online"
     # The join link goes only to a confirmed booking (never to the waiting list).
@@ -95,6 +99,9 @@ def render(kind: str, facts: MailFacts, settings: Settings) -> RenderedMail:
         "what_to_bring": facts.what_to_bring.strip(),
         "contact": facts.contact.strip(),
         "waitlist_position": facts.waitlist_position,
+        "status": facts.booking_status,
+        "party_size": facts.party_size,
+        "changes": [str(c) for c in changes],
         "cancel_reason": (facts.session_cancel_reason or "").strip(),
         # The look-up form opens with the code filled in: only the phone number is left to type.
         "lookup_url": f"{settings.base_url}/bookings/lookup?code={format_code(facts.code)}",

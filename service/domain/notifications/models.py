@@ -31,6 +31,7 @@ NOTIFICATION_KINDS = (
     "reminder",
     "survey",
     "session_changed",
+    "booking_changed",
 )
 # sending: a worker holds a lease on it and is talking to the SMTP server (see service.py).
 NOTIFICATION_STATUSES = ("pending", "sending", "sent", "skipped", "failed")

@@ -114,7 +114,7 @@ def skip_reason(kind: str, facts: MailFacts, now: datetime) -> str | None:
         return "session_cancelled"
     if kind == "booking_waitlisted" and facts.booking_status != "waitlisted":
         return "superseded"
-    if kind == "session_changed" and facts.booking_status == "cancelled":
+    if kind in ("session_changed", "booking_changed") and facts.booking_status == "cancelled":
         return "superseded"
     if kind in ("booking_confirmed", "booking_promoted", "reminder") and (
         facts.booking_status != "confirmed"
@@ -190,7 +190,8 @@ async def _take(db: AsyncSession, settings: Settings, notification_id: int) -> L
     if notice.kind in CALENDAR_ATTACHED:
         calendar = await calendars.booking_calendar_file(db, settings, facts.code)
     try:
-        rendered = render(notice.kind, facts, settings)
+        changes = (notice.payload or {}).get("changes") or []
+        rendered = render(notice.kind, facts, settings, changes=changes)
         message = build_message(rendered, to, settings, notice.message_id or "", calendar=calendar)
     except (TemplateError, KeyError, ValueError) as exc:
         # A broken template fails the same way every time: no retries.

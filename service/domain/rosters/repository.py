@@ -40,6 +40,8 @@ _ENTRIES = """
            OR replace(p.name, ' ', '') ILIKE :text ESCAPE '\\'
            OR replace(p.name_kana, ' ', '') LIKE :kana ESCAPE '\\'
            OR (CAST(:digits AS text) IS NOT NULL AND b.phone LIKE :digits)
+           OR b.code = CAST(:code AS text)
+           OR (CAST(:code_tail AS text) IS NOT NULL AND right(b.code, 4) = :code_tail)
            OR EXISTS (SELECT 1 FROM booking_companions c WHERE c.booking_id = b.id
                       AND (replace(c.name, ' ', '') ILIKE :text ESCAPE '\\'
                            OR replace(c.name_kana, ' ', '') LIKE :kana ESCAPE '\\')))
@@ -50,11 +52,14 @@ _ENTRIES = """
 
 @dataclass(frozen=True, slots=True)
 class Search:
-    """A roster search: the typed text, its katakana reading and its digits."""
+    """A roster search: the typed text, its katakana reading and its digits; the booking code
+    it spells (with or without hyphens), or the code's last four digits."""
 
     text: str
     kana: str
     digits: str | None
+    code: str | None = None
+    code_tail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,19 @@ class BookingState:
     status: str
     checked_in_at: datetime | None
     no_show_at: datetime | None
+
+
+def search_params(search: Search | None) -> dict[str, Any]:
+    """The bound parameters of a search (all None: no search)."""
+    if search is None:
+        return {"text": None, "kana": None, "digits": None, "code": None, "code_tail": None}
+    return {
+        "text": contains_pattern(search.text),
+        "kana": contains_pattern(search.kana),
+        "digits": f"%{search.digits}%" if search.digits else None,
+        "code": search.code,
+        "code_tail": search.code_tail,
+    }
 
 
 def _entry(row: Any, companions: dict[int, list[CompanionView]]) -> RosterEntry:
@@ -79,11 +97,7 @@ class RosterRepository:
         return SessionHeader(**row._mapping) if row else None
 
     async def entries(self, session_id: int, search: Search | None = None) -> list[RosterEntry]:
-        params: dict[str, Any] = {"sid": session_id, "text": None, "kana": None, "digits": None}
-        if search is not None:
-            params["text"] = contains_pattern(search.text)
-            params["kana"] = contains_pattern(search.kana)
-            params["digits"] = f"%{search.digits}%" if search.digits else None
+        params: dict[str, Any] = {"sid": session_id, **search_params(search)}
         rows = list(await self.db.execute(text(_ENTRIES), params))
         companions = await self.companions([r.id for r in rows])
         return [_entry(r, companions) for r in rows]
@@ -107,11 +121,7 @@ class RosterRepository:
 
     async def entry(self, booking_id: int) -> RosterEntry | None:
         sql = _ENTRIES.replace("WHERE b.session_id = :sid", "WHERE b.id = :bid", 1)
-        row = (
-            await self.db.execute(
-                text(sql), {"bid": booking_id, "text": None, "kana": None, "digits": None}
-            )
-        ).first()
+        row = (await self.db.execute(text(sql), {"bid": booking_id, **search_params(None)})).first()
         return _entry(row, await self.companions([row.id])) if row else None
 
     async def needs_by_session(self, event_id: int) -> dict[int, int]:
@@ -183,3 +193,16 @@ class RosterRepository:
             {"sid": session_id, "phone": phone},
         )
         return int(value) if value is not None else None
+
+    async def move_targets(self, session_id: int) -> list[int]:
+        """The other upcoming, scheduled sessions of the same event, soonest first."""
+        rows = await self.db.scalars(
+            text("""
+            SELECT se.id FROM sessions se
+            WHERE se.event_id = (SELECT event_id FROM sessions WHERE id = :sid)
+              AND se.id <> :sid AND se.status = 'scheduled' AND se.starts_at > now()
+            ORDER BY se.starts_at, se.id
+        """),
+            {"sid": session_id},
+        )
+        return [int(r) for r in rows]

@@ -120,3 +120,40 @@ class Roster:
     def with_needs(self) -> int:
         """Live bookings that told us what they need at the door (配慮事項)."""
         return sum(1 for e in (*self.confirmed, *self.waitlisted) if e.needs)
+
+
+@dataclass(frozen=True, slots=True)
+class FoundBooking:
+    """One booking found by /manage/search: who, which session, in what state."""
+
+    id: int
+    code: str
+    status: str
+    waitlist_position: int | None
+    name: str
+    name_kana: str
+    phone: str
+    party_size: int
+    checked_in_at: datetime | None
+    session_id: int
+    starts_at: datetime
+    session_status: str
+    event_id: int
+    event_title: str
+    venue_name: str
+
+    @property
+    def display_code(self) -> str:
+        return format_code(self.code)
+
+    @property
+    def display_phone(self) -> str:
+        return format_phone(self.phone)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    query: str
+    found: list[FoundBooking]
+    # More matched than are shown: the caller should type more.
+    more: bool

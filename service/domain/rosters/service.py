@@ -23,6 +23,7 @@ from service.domain.bookings import errors as booking_errors
 from service.domain.bookings.codes import new_code
 from service.domain.bookings.idempotency import canonical, once
 from service.domain.bookings.idempotency_repository import KeyClaim
+from service.domain.bookings.normalize import normalize_code
 from service.domain.bookings.repository import BookingRepository
 from service.domain.bookings.schemas import ValidBooking, validate_booking_input
 from service.domain.bookings.service import (
@@ -41,6 +42,9 @@ SEARCH_MAX = 100
 PHONE_SCOPE = "rosters.phone_booking"
 WALK_IN_SCOPE = "rosters.walk_in"
 _DIGITS = re.compile(r"\d")
+_CODE_SEPARATORS = re.compile(r"[\-‐‑‒–—―−ーｰ]")
+# The last four digits of a code: what people read out when the paper is half torn.
+CODE_TAIL = 4
 
 # What the audit log keeps of a booking: its state, not the person's details.
 _AUDITED = (
@@ -67,7 +71,8 @@ def _audit_state(entry: RosterEntry | None) -> dict[str, Any]:
 
 
 def parse_search(raw: str | None) -> Search | None:
-    """Name, reading (hiragana, katakana, half-width) or phone digits, spaces ignored."""
+    """Name, reading (hiragana, katakana, half-width), phone digits, or the booking code (with
+    or without hyphens, full-width, or its last four digits); spaces ignored."""
     if raw is None:
         return None
     value = "".join(unicodedata.normalize("NFKC", raw).split())
@@ -76,11 +81,14 @@ def parse_search(raw: str | None) -> Search | None:
     if len(value) > SEARCH_MAX:
         raise InvalidInput(fields={"q": f"検索語は{SEARCH_MAX}文字以内で入力してください。"})
     digits = "".join(_DIGITS.findall(value))
+    bare = _CODE_SEPARATORS.sub("", value)
     return Search(
         text=value,
         kana=jaconv.hira2kata(value),
         # A digit or two would match nearly every phone number.
         digits=digits if len(digits) >= 3 and len(digits) * 2 >= len(value) else None,
+        code=normalize_code(value),
+        code_tail=bare if len(bare) == CODE_TAIL and bare.isascii() and bare.isdigit() else None,
     )
 
 
