@@ -24,6 +24,7 @@ from redis.asyncio import ConnectionPool
 
 from service.api.auth import OPENAPI_COMPONENTS as STAFF_API_COMPONENTS
 from service.api.health import HealthController
+from service.api.line_webhook import line_webhook
 from service.db import engine_for, make_session_factory
 from service.dependencies import provide_db, provide_redis, provide_settings
 from service.http_errors import exception_handler
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             HealthController,
             api_router,
+            line_webhook,
             pages,
             create_static_files_router(
                 path="/static", directories=[ROOT / "service" / "web" / "static"]

@@ -24,6 +24,15 @@ from service.domain.indicators.models import (
     IndicatorTarget,
     SurveyAnswer,
 )
+from service.domain.line.models import (
+    LineDelivery,
+    LineDeskCode,
+    LineFollow,
+    LineLink,
+    LineLinkNonce,
+    LineNewsSend,
+    LineWebhookEvent,
+)
 from service.domain.notifications.models import Notification
 
 __all__ = [
@@ -43,6 +52,13 @@ __all__ = [
     "IndicatorFigure",
     "IndicatorTarget",
     "Installation",
+    "LineDelivery",
+    "LineDeskCode",
+    "LineFollow",
+    "LineLink",
+    "LineLinkNonce",
+    "LineNewsSend",
+    "LineWebhookEvent",
     "Notification",
     "Organization",
     "Person",

@@ -154,6 +154,10 @@ class NotificationRepository:
             values["send_after"] = clock.now() + retry_in
         await self._update_leased(notice, **values)
 
+    async def extend_lease(self, notice: Notification, lease: timedelta) -> bool:
+        """A fresh lease for the holder (after a LINE push that failed, before the mail)."""
+        return await self._update_leased(notice, lease_until=func.now() + lease)
+
     async def _update_leased(self, notice: Notification, **values: Any) -> bool:
         result = await self.db.execute(
             update(Notification)
