@@ -2,7 +2,7 @@
 
 from service.db import Base
 from service.domain.accounts.models import AuditEntry, StaffToken, StaffUser
-from service.domain.bookings.models import Booking, IdempotencyRecord, Person
+from service.domain.bookings.models import Booking, IdempotencyRecord
 from service.domain.calendars.models import CalendarChanges, Installation, StaffFeedLink
 from service.domain.events.models import (
     Event,
@@ -34,6 +34,7 @@ from service.domain.line.models import (
     LineWebhookEvent,
 )
 from service.domain.notifications.models import Notification
+from service.domain.people.models import Person, PersonMerge
 
 __all__ = [
     "AuditEntry",
@@ -62,6 +63,7 @@ __all__ = [
     "Notification",
     "Organization",
     "Person",
+    "PersonMerge",
     "SessionSeat",
     "StaffFeedLink",
     "StaffToken",

@@ -10,9 +10,10 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain import clock
-from service.domain.bookings.models import Booking, Person
+from service.domain.bookings.models import Booking
 from service.domain.events.models import Event, EventSession, Venue
 from service.domain.notifications.models import Notification
+from service.domain.people.models import Person
 
 
 @dataclass(frozen=True)
