@@ -2,7 +2,7 @@
 codes, pushes and news sends; a follow marks its fiscal year's indicators stale.
 
 Revision ID: line_01
-Revises: companions_04
+Revises: people_01
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "line_01"
-down_revision: str | None = "companions_04"
+down_revision: str | None = "people_01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

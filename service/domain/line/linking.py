@@ -27,6 +27,7 @@ from service.domain.bookings.service import find_booking
 from service.domain.errors import DomainError, InvalidInput, NotFound
 from service.domain.events.enums import EVENT_KINDS, SECTORS
 from service.domain.line.repository import LineRepository, NewsPrefs
+from service.domain.people import service as people
 from service.settings import Settings
 
 ACCOUNT_LINK_URL = "https://access.line.me/dialog/bot/accountLink"
@@ -91,11 +92,16 @@ async def _person_by_desk_code(
     except InvalidValue:
         digits = ""
     person_id = await repo.use_desk_code(_code_hash(settings, code), now)
-    contact = await repo.person_contact(person_id) if person_id is not None else None
-    if contact is None or not digits or not hmac.compare_digest(contact[1], digits):
+    if person_id is None or not digits:
         raise _not_proved()
-    assert person_id is not None
-    return person_id, contact[0]
+    try:
+        person = await people.get(db, person_id)
+    except DomainError:
+        raise _not_proved() from None
+    phones = [p for p in (person.phone, person.phone_alt) if p]
+    if person.withdrawn or not any(hmac.compare_digest(p, digits) for p in phones):
+        raise _not_proved()
+    return person_id, person.name
 
 
 def _not_proved() -> DomainError:
@@ -154,9 +160,14 @@ async def finish_link(db: AsyncSession, line_user_id: str, nonce: str) -> str | 
     if used is None:
         return None
     prefs = NewsPrefs(used.news_consent, tuple(used.news_sectors), tuple(used.news_kinds))
+    try:
+        person = await people.get(db, used.person_id)
+    except DomainError:  # removed since the page
+        return None
+    if person.withdrawn:
+        return None
     await repo.link(line_user_id, used.person_id, prefs)
-    contact = await repo.person_contact(used.person_id)
-    return contact[0] if contact else ""
+    return person.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from sqlalchemy import and_, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.domain.bookings.models import Booking, Person
+from service.domain.bookings.models import Booking
 from service.domain.line.models import (
     LineDelivery,
     LineDeskCode,
@@ -23,6 +23,7 @@ from service.domain.line.models import (
     LineNewsSend,
     LineWebhookEvent,
 )
+from service.domain.people.models import Person
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,21 +295,17 @@ class LineRepository:
         stmt = (
             select(LineLink.line_user_id)
             .join(Booking, Booking.person_id == LineLink.person_id)
+            .join(Person, Person.id == LineLink.person_id)
             .where(
                 Booking.id == booking_id,
                 LineLink.following.is_(True),
                 LineLink.prefers_line.is_(True),
+                # A person who withdrew is never contacted again.
+                Person.withdrawn_at.is_(None),
             )
         )
         value = await self.db.scalar(stmt)
         return str(value) if value is not None else None
-
-    async def person_contact(self, person_id: int) -> tuple[str, str] | None:
-        """(name, phone) of a person, to check a desk code's phone and greet them."""
-        row = (
-            await self.db.execute(select(Person.name, Person.phone).where(Person.id == person_id))
-        ).one_or_none()
-        return (str(row.name), str(row.phone)) if row is not None else None
 
     # deliveries of notices
 
@@ -347,9 +344,11 @@ class LineRepository:
         (nothing asked for: every event)."""
         stmt = (
             select(LineLink.line_user_id)
+            .join(Person, Person.id == LineLink.person_id)
             .where(
                 LineLink.following.is_(True),
                 LineLink.news_consent.is_(True),
+                Person.withdrawn_at.is_(None),
                 and_(
                     (func.cardinality(LineLink.news_sectors) == 0)
                     | LineLink.news_sectors.any(sector),  # type: ignore[arg-type]
