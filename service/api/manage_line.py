@@ -7,7 +7,7 @@ from datetime import datetime
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from service.dependencies import DB, AppSettings
@@ -85,7 +85,7 @@ class ManageLineController(Controller):
         settings: AppSettings,
         staff: Staff,
         event_id: FromPath[int],
-        data: NewsIn | None = None,
+        data: JSONBody[NewsIn | None] = None,
     ) -> NewsOut:
         audience = data.audience if data is not None else None
         return _news(await news.request_send(db, settings, staff, event_id, audience))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, text, update
+from sqlalchemy import and_, any_, delete, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -351,8 +351,9 @@ class LineRepository:
                 Person.withdrawn_at.is_(None),
                 and_(
                     (func.cardinality(LineLink.news_sectors) == 0)
-                    | LineLink.news_sectors.any(sector),  # type: ignore[arg-type]
-                    (func.cardinality(LineLink.news_kinds) == 0) | LineLink.news_kinds.any(kind),  # type: ignore[arg-type]
+                    | (literal(sector) == any_(LineLink.news_sectors)),
+                    (func.cardinality(LineLink.news_kinds) == 0)
+                    | (literal(kind) == any_(LineLink.news_kinds)),
                 ),
             )
             .order_by(LineLink.id)
