@@ -37,7 +37,7 @@ from tests.line_standin import (
     user_id,
 )
 from tests.mail_support import Mailbox, arq_pool, book_and_commit, run_worker, session_at, tokyo_day
-from tests.manage_support import bearer, csrf_token, issue_token, make_staff
+from tests.manage_support import bearer, csrf_token, issue_token, make_staff, post_form, web_login
 
 
 @pytest.fixture
@@ -452,7 +452,7 @@ async def test_429_with_retry_after_is_honoured_and_the_retry_key_kept(
 async def test_a_push_repeated_after_a_crash_is_not_sent_twice(
     db: AsyncSession, line_settings: Settings, standin: LineStandIn
 ) -> None:
-    first, waiting, user = await _linked_waiting_person(db, line_settings, email=False)
+    first, _waiting, _user = await _linked_waiting_person(db, line_settings, email=False)
     await _cancel_and_send(db, line_settings, first)
     # As if the worker died after LINE accepted, before the notice was marked sent.
     await db.execute(
@@ -534,3 +534,104 @@ async def test_news_reaches_only_followers_who_asked_for_it(
         f"/api/v1/manage/events/{event_id}/line-news", headers=bearer(cohost_token)
     )
     assert refused.status_code in (403, 404)
+
+
+# the chat's cancel, the look-up page's unlink, the console
+
+
+async def test_cancel_from_the_chat_asks_first_and_only_for_the_persons_own_booking(
+    db: AsyncSession, line_client: AsyncClient, line_settings: Settings, standin: LineStandIn
+) -> None:
+    session = await session_at(db, tokyo_day(4) + timedelta(hours=10))
+    async with arq_pool(line_settings) as redis:
+        mine = await book_and_commit(db, redis, session.id, person(11))
+        other = await book_and_commit(db, redis, session.id, person(12))
+    [row] = await rows(db, "SELECT person_id FROM bookings WHERE id = :b", b=mine.id)
+    user = user_id(11)
+    await LineRepository(db).link(user, row.person_id, NewsPrefs())
+    await db.commit()
+
+    await post_events(
+        line_client, line_settings, event("postback", user, postback={"data": f"cancel:{mine.id}"})
+    )
+    await run_worker(line_settings)
+    [status] = await rows(db, "SELECT status FROM bookings WHERE id = :b", b=mine.id)
+    assert status.status == "confirmed"  # one tap only asks
+    question = standin.delivered("reply")[-1].body["messages"][0]
+    assert "取り消しますか" in question["text"]
+    yes = question["quickReply"]["items"][0]["action"]
+    assert (yes["label"], yes["data"]) == ("はい、キャンセルする", f"cancel_yes:{mine.id}")
+
+    # Someone else's booking id reads as unknown, and stays booked.
+    await post_events(
+        line_client,
+        line_settings,
+        event("postback", user, postback={"data": f"cancel_yes:{other.id}"}),
+    )
+    await post_events(
+        line_client, line_settings, event("postback", user, postback={"data": yes["data"]})
+    )
+    await run_worker(line_settings)
+    statuses = dict((r.id, r.status) for r in await rows(db, "SELECT id, status FROM bookings"))
+    assert statuses == {mine.id: "cancelled", other.id: "confirmed"}
+    assert any("取り消しました" in t for t in standin.texts("reply"))
+
+
+async def test_the_lookup_page_unlinks_after_asking(
+    db: AsyncSession, line_client: AsyncClient, line_settings: Settings
+) -> None:
+    session = await session_at(db, tokyo_day(4) + timedelta(hours=10))
+    async with arq_pool(line_settings) as redis:
+        view = await book_and_commit(db, redis, session.id, person(13))
+    [row] = await rows(db, "SELECT person_id FROM bookings WHERE id = :b", b=view.id)
+    await LineRepository(db).link(user_id(13), row.person_id, NewsPrefs())
+    await db.commit()
+    csrf = await csrf_token(line_client)
+    found = await line_client.post(
+        "/bookings/lookup",
+        data={"code": view.code, "phone": view.phone},
+        headers={"x-csrftoken": csrf},
+    )
+    details = await line_client.get(found.headers["location"])
+    assert "LINEとの連携をやめる" in details.text
+    grant = parse_qs(urlsplit(found.headers["location"]).query)["g"][0]
+    question = await line_client.get(f"/bookings/line-unlink?g={grant}")
+    assert question.status_code == 200 and "連携をやめますか" in question.text
+    assert len(await rows(db, "SELECT id FROM line_links")) == 1  # asking changes nothing
+    done = await line_client.post(
+        "/bookings/line-unlink", data={"g": grant}, headers={"x-csrftoken": csrf}
+    )
+    assert done.status_code == 303
+    assert "LINEとの連携をやめました" in (await line_client.get(done.headers["location"])).text
+    assert await rows(db, "SELECT id FROM line_links") == []
+
+
+async def test_console_news_page_previews_then_sends_once(
+    db: AsyncSession, line_client: AsyncClient, line_settings: Settings, standin: LineStandIn
+) -> None:
+    session = await session_at(db, tokyo_day(20) + timedelta(hours=10))
+    async with arq_pool(line_settings) as redis:
+        view = await book_and_commit(db, redis, session.id, person(21))
+    [row] = await rows(db, "SELECT person_id FROM bookings WHERE id = :b", b=view.id)
+    await LineRepository(db).link(user_id(21), row.person_id, NewsPrefs(True, ("care",), ()))
+    staff = await make_staff(db, "organizer")
+    await db.commit()
+    await web_login(line_client, db, staff)
+    await db.commit()
+
+    shown = await line_client.get(f"/manage/events/{session.event_id}/line-news")
+    assert shown.status_code == 200
+    assert "<strong>1</strong>人" in shown.text and "この内容で送る" in shown.text
+    sent = await post_form(
+        line_client, f"/manage/events/{session.event_id}/line-news", {"audience": "subscribers"}
+    )
+    assert sent.status_code == 303
+    await line_client.app.state.resources.jobs.flush()  # type: ignore[attr-defined]
+    await run_worker(line_settings)
+    after = await line_client.get(sent.headers["location"])
+    assert "送信済み" in after.text and "この内容で送る" not in after.text
+    assert [r.body["to"] for r in standin.delivered("multicast")] == [[user_id(21)]]
+
+    code_page = await post_form(line_client, f"/manage/bookings/{view.id}/line-code")
+    assert code_page.status_code == 200
+    assert re.search(r"\d{4} \d{4}", code_page.text)

@@ -24,7 +24,7 @@ from service.domain.accounts.repository import AccountRepository
 from service.domain.bookings.normalize import InvalidValue, normalize_code, normalize_phone
 from service.domain.bookings.schemas import BookingView
 from service.domain.bookings.service import find_booking
-from service.domain.errors import DomainError, InvalidInput, NotFound
+from service.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from service.domain.events.enums import EVENT_KINDS, SECTORS
 from service.domain.line.repository import LineRepository, NewsPrefs
 from service.domain.people import service as people
@@ -181,6 +181,8 @@ async def issue_desk_code(
 ) -> DeskCode:
     """A one-time code for the person behind a booking, read out by the desk on the phone."""
     await require_booking(AccountRepository(db), actor, booking_id)
+    if not settings.line_enabled:
+        raise Conflict("LINE が設定されていません。", code="line_off")
     repo = LineRepository(db)
     person_id = await repo.person_of_booking(booking_id)
     if person_id is None:
