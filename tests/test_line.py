@@ -635,3 +635,38 @@ async def test_console_news_page_previews_then_sends_once(
     code_page = await post_form(line_client, f"/manage/bookings/{view.id}/line-code")
     assert code_page.status_code == 200
     assert re.search(r"\d{4} \d{4}", code_page.text)
+
+
+async def test_a_change_notice_by_line_says_before_and_after(
+    db: AsyncSession, line_client: AsyncClient, line_settings: Settings, standin: LineStandIn
+) -> None:
+    starts = tokyo_day(6) + timedelta(hours=10)
+    session = await session_at(db, starts)
+    session_id, venue_id = session.id, session.venue_id
+    async with arq_pool(line_settings) as redis:
+        view = await book_and_commit(db, redis, session_id, person(31))
+    [row] = await rows(db, "SELECT person_id FROM bookings WHERE id = :b", b=view.id)
+    await LineRepository(db).link(user_id(31), row.person_id, NewsPrefs())
+    staff = await make_staff(db, "organizer")
+    token = await issue_token(db, staff)
+    await db.commit()
+    await run_worker(line_settings)
+    moved = starts + timedelta(days=1, hours=3)
+    body = {
+        "venue_id": venue_id,
+        "starts_at": moved.isoformat(),
+        "ends_at": (moved + timedelta(hours=2)).isoformat(),
+        "capacity": 15,
+        "waitlist_limit": 10,
+    }
+    changed = await line_client.put(
+        f"/api/v1/manage/sessions/{session_id}", json=body, headers=bearer(token)
+    )
+    assert changed.status_code == 200, changed.text
+    await line_client.app.state.resources.jobs.flush()  # type: ignore[attr-defined]
+    await run_worker(line_settings)
+    [text_] = [t for t in standin.texts("push") if "変わりました" in t]
+    old, new = starts.astimezone(TOKYO), moved.astimezone(TOKYO)
+    before_part, after_part = text_.split("↓ 変更後：")
+    assert f"変更前：{old.month}月{old.day}日" in before_part and "10:00" in before_part
+    assert f"日時：{new.month}月{new.day}日" in after_part and "13:00" in after_part

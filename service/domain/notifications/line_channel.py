@@ -9,7 +9,10 @@ notice goes on by mail as it would without LINE, then to the call list."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from linebot.v3.messaging import Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +36,7 @@ HEADLINES = {
     "session_cancelled": "申し訳ありません。ご予約の回は開催中止になりました。",
     "reminder": "ご予約の日が近づきました。",
     "survey": "ご参加ありがとうございました。よろしければアンケートにお答えください。",
-    "session_changed": "ご予約のイベントの日時・会場が変わりました。変更後の内容は次のとおりです。",
+    "session_changed": "ご予約のイベントの日時・会場が変わりました。",
 }
 # Notices about a booking that is still on: a 「キャンセルする」 button (which only asks).
 CANCELLABLE = frozenset(
@@ -52,9 +55,28 @@ class LinePlan:
     message: Message
 
 
-def notice_message(kind: str, facts: MailFacts, settings: Settings) -> Message:
+def _was(payload: Mapping[str, Any]) -> str | None:
+    """変更前 of a change notice (written with the notice since the change kept it)."""
+    before = payload.get("before")
+    if not isinstance(before, dict):
+        return None
+    try:
+        starts = datetime.fromisoformat(str(before["starts_at"]))
+        ends = datetime.fromisoformat(str(before["ends_at"]))
+    except (KeyError, ValueError):
+        return None
+    place = "オンライン" if before.get("is_online") else str(before.get("venue_name") or "")
+    return f"{jp_when(starts, ends)}　{place}".strip()
+
+
+def notice_message(
+    kind: str, facts: MailFacts, settings: Settings, payload: Mapping[str, Any] | None = None
+) -> Message:
     code = format_code(facts.code)
     lines = [f"{facts.name.strip()} 様", HEADLINES[kind]]
+    was = _was(payload or {}) if kind == "session_changed" else None
+    if was:
+        lines += [f"変更前：{was}", "↓ 変更後："]
     if kind == "booking_waitlisted" and facts.waitlist_position:
         lines.append(f"キャンセル待ちの順番：{facts.waitlist_position}番目")
     if kind == "session_cancelled" and facts.session_cancel_reason:
@@ -99,7 +121,11 @@ async def plan(
     if delivery.status != "sending":
         return PushResult(delivery.status == "sent", 0, delivery.last_error or "")
     return LinePlan(
-        notice, to, delivery.retry_key, delivery.id, notice_message(notice.kind, facts, settings)
+        notice,
+        to,
+        delivery.retry_key,
+        delivery.id,
+        notice_message(notice.kind, facts, settings, notice.payload),
     )
 
 
