@@ -42,6 +42,9 @@ UnitOfWork = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 SWEEP_SETTLE = timedelta(seconds=20)
 SWEEP_LIMIT = 500
 MAX_ATTEMPTS = 5
+# Processed events are kept this long (to look into a problem), then deleted: they hold user
+# ids and what people wrote. The follows counted from them are kept apart, hashed.
+EVENTS_KEPT = timedelta(days=30)
 
 
 @dataclass
@@ -206,3 +209,8 @@ async def queue_unprocessed(db: AsyncSession, now: float) -> int:
     ids = await LineRepository(db).unprocessed_ids(SWEEP_SETTLE, SWEEP_LIMIT)
     queue_processing(db, ids, suffix=f":sweep:{int(now // 60)}")
     return len(ids)
+
+
+async def purge_old(db: AsyncSession) -> dict[str, int]:
+    now = clock.now()
+    return await LineRepository(db).purge(now - EVENTS_KEPT, now)

@@ -107,6 +107,25 @@ class LineRepository:
         )
         return [int(i) for i in (await self.db.scalars(stmt)).all()]
 
+    async def purge(self, events_before: datetime, now: datetime) -> dict[str, int]:
+        """Processed webhook events past their keeping (they hold user ids and what people
+        wrote), and nonces and desk codes that can no longer be used."""
+        counts: dict[str, int] = {}
+        for name, stmt in (
+            (
+                "webhook_events",
+                delete(LineWebhookEvent).where(
+                    LineWebhookEvent.processed_at.is_not(None),
+                    LineWebhookEvent.received_at < events_before,
+                ),
+            ),
+            ("link_nonces", delete(LineLinkNonce).where(LineLinkNonce.expires_at < now)),
+            ("desk_codes", delete(LineDeskCode).where(LineDeskCode.expires_at < now)),
+        ):
+            result = await self.db.execute(stmt.returning(text("1")))
+            counts[name] = len(result.all())
+        return counts
+
     # follows
 
     async def add_follow(
