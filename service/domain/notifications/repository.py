@@ -195,8 +195,8 @@ class NotificationRepository:
     async def add_survey_invitations(
         self, ended_from: datetime, ended_before: datetime, kinds: tuple[str, ...]
     ) -> list[int]:
-        """A survey invitation for every attended booking with an address of a session of
-        these kinds that ended in the window; at most one per booking, ever."""
+        """A survey invitation for every attended booking with an address (or a linked LINE)
+        of a session of these kinds that ended in the window; at most one per booking, ever."""
         result = await self.db.execute(
             text(
                 """
@@ -206,7 +206,11 @@ class NotificationRepository:
                 JOIN sessions s ON s.id = b.session_id
                 JOIN events e ON e.id = s.event_id
                 WHERE b.status = 'confirmed' AND b.checked_in_at IS NOT NULL
-                  AND b.email IS NOT NULL AND s.status = 'scheduled'
+                  AND (b.email IS NOT NULL OR EXISTS (
+                       -- reached by the desk's LINE instead (service/domain/line)
+                       SELECT 1 FROM line_links l
+                       WHERE l.person_id = b.person_id AND l.following AND l.prefers_line))
+                  AND s.status = 'scheduled'
                   AND e.kind = ANY(:kinds)
                   AND s.ends_at >= :ended_from AND s.ends_at < :ended_before
                 ORDER BY b.id
