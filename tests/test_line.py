@@ -670,3 +670,39 @@ async def test_a_change_notice_by_line_says_before_and_after(
     before_part, after_part = text_.split("↓ 変更後：")
     assert f"変更前：{old.month}月{old.day}日" in before_part and "10:00" in before_part
     assert f"日時：{new.month}月{new.day}日" in after_part and "13:00" in after_part
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b'{"events": "none"}',
+        b"[]",
+        b'{"events": [1]}',
+        b'{"events": [{"type": "follow"}]}',
+        b'{"events": [{"type": "follow", "webhookEventId": "' + b"9" * 65 + b'"}]}',
+        b'{"events": [{"type": "follow", "webhookEventId": "a\\u0000b"}]}',
+        b'{"events": [{"type": 5, "webhookEventId": "x"}]}',
+    ],
+)
+async def test_a_signed_but_malformed_body_is_a_4xx_and_keeps_nothing(
+    db: AsyncSession, line_client: AsyncClient, body: bytes
+) -> None:
+    response = await line_client.post(
+        "/line/webhook", content=body, headers={"X-Line-Signature": sign(body)}
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["error"] == "validation_error"
+    assert await rows(db, "SELECT id FROM line_webhook_events") == []
+
+
+async def test_nul_in_what_a_person_wrote_is_stored_not_a_500(
+    db: AsyncSession, line_client: AsyncClient, line_settings: Settings
+) -> None:
+    message = {"type": "text", "id": "1", "text": "予約\u0000と連携", "quoteToken": "q"}
+    response = await post_events(
+        line_client, line_settings, event("message", user_id(1), message=message)
+    )
+    assert response.status_code == 200
+    [stored] = await rows(db, "SELECT payload FROM line_webhook_events")
+    assert stored.payload["message"]["text"] == "予約\ufffdと連携"

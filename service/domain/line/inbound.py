@@ -193,6 +193,8 @@ async def process_event(uow: UnitOfWork, settings: Settings, event_row_id: int) 
 async def _say(settings: Settings, out: Outgoing) -> None:
     if out.reply_token is None or (not out.messages and out.link_for is None):
         return
+    if not settings.line_enabled:
+        return  # events stored before LINE was turned off: counted, not answered
     async with line_client(settings) as client:
         if out.link_for is not None:
             token = await client.issue_link_token(out.link_for)

@@ -42,6 +42,17 @@ def signature_valid(settings: Settings, body: bytes, signature: str | None) -> b
     return bool(SignatureValidator(settings.line_channel_secret).validate(text, signature))
 
 
+def _storable(value: Any) -> Any:
+    """PostgreSQL's jsonb refuses NUL (\\u0000): it becomes U+FFFD, never a 500."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    return value
+
+
 def _events(body: bytes) -> list[IncomingEvent]:
     try:
         document = json.loads(body)
@@ -56,13 +67,13 @@ def _events(body: bytes) -> list[IncomingEvent]:
             raise InvalidInput(fields={"events": "イベントの形が違います。"})
         event_id = item.get("webhookEventId")
         kind = item.get("type")
-        if not isinstance(event_id, str) or not 0 < len(event_id) <= 64:
+        if not isinstance(event_id, str) or not 0 < len(event_id) <= 64 or "\x00" in event_id:
             raise InvalidInput(fields={"webhookEventId": "webhookEventId がありません。"})
-        if not isinstance(kind, str) or not 0 < len(kind) <= 40:
+        if not isinstance(kind, str) or not 0 < len(kind) <= 40 or "\x00" in kind:
             raise InvalidInput(fields={"type": "type がありません。"})
         context: Any = item.get("deliveryContext") or {}
         redelivery = bool(context.get("isRedelivery")) if isinstance(context, dict) else False
-        out.append(IncomingEvent(event_id, kind, redelivery, item))
+        out.append(IncomingEvent(event_id, kind, redelivery, _storable(item)))
     return out
 
 
