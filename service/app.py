@@ -24,6 +24,7 @@ from redis.asyncio import ConnectionPool
 
 from service.api.auth import OPENAPI_COMPONENTS as STAFF_API_COMPONENTS
 from service.api.health import HealthController
+from service.api.line_webhook import line_webhook
 from service.edge.dependencies import provide_db, provide_redis, provide_settings
 from service.edge.http_errors import exception_handler
 from service.edge.request_context import request_id_middleware
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             HealthController,
             api_router,
+            line_webhook,
             pages,
             create_static_files_router(
                 path="/static", directories=[ROOT / "service" / "web" / "static"]

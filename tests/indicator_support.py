@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.accounts.actor import Actor
-from service.domain.bookings.models import Booking, BookingCompanion, Person
+from service.domain.bookings.models import Booking, BookingCompanion
 from service.domain.events.models import (
     Event,
     EventSession,
@@ -21,6 +21,7 @@ from service.domain.events.models import (
 )
 from service.domain.indicators import service as indicators
 from service.domain.indicators.repository import IndicatorRepository
+from service.domain.people.models import Person
 from service.platform.local_time import TOKYO
 from tests.manage_support import make_staff
 

@@ -18,6 +18,13 @@ def test_minimal_development_settings() -> None:
     assert s.env == "development"
     assert s.sqlalchemy_url == "postgresql+asyncpg://u@db:5432/x"
     assert s.port == 8000
+    assert not s.line_enabled and s.line_api_base_url == "https://api.line.me"
+
+
+def test_line_is_on_with_both_secrets() -> None:
+    s = load_settings({**BASE, "LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t"})
+    assert s.line_enabled
+    assert s.line_data_api_base_url == "https://api-data.line.me"
 
 
 @pytest.mark.parametrize(
@@ -35,6 +42,9 @@ def test_minimal_development_settings() -> None:
         ({**BASE, "SMTP_STARTTLS": "maybe"}, "SMTP_STARTTLS"),
         ({**BASE, "BASE_URL": "ftp://x"}, "BASE_URL"),
         ({**BASE, "LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+        ({**BASE, "LINE_CHANNEL_SECRET": "s"}, "LINE_CHANNEL_ACCESS_TOKEN"),
+        ({**BASE, "LINE_CHANNEL_ACCESS_TOKEN": "t"}, "LINE_CHANNEL_SECRET"),
+        ({**BASE, "LINE_API_BASE_URL": "ftp://api.line.me"}, "LINE_API_BASE_URL"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], name: str) -> None:

@@ -130,3 +130,41 @@ async def test_the_link_expires_thirty_days_after_the_session(
     # No answer page for someone who did not attend.
     absent = await client.get(survey_path(settings, ids["absent"], ends))
     assert absent.status_code == 404
+
+
+async def test_an_attendee_without_mail_but_with_line_gets_the_survey_by_line(
+    db: AsyncSession, settings: Settings
+) -> None:
+    import dataclasses
+
+    from service.domain.line.repository import LineRepository, NewsPrefs
+    from tests.line_standin import SECRET, TOKEN, LineStandIn, user_id
+
+    ids = await seminar_yesterday(db)
+    [no_mail] = (
+        await db.execute(
+            text(
+                "SELECT id, person_id FROM bookings WHERE session_id = :s AND email IS NULL "
+                "AND checked_in_at IS NOT NULL"
+            ),
+            {"s": ids["session"]},
+        )
+    ).all()
+    await LineRepository(db).link(user_id(1), no_mail.person_id, NewsPrefs())
+    await db.commit()
+    async with LineStandIn().running() as standin:
+        line_settings = dataclasses.replace(
+            settings,
+            line_channel_secret=SECRET,
+            line_channel_access_token=TOKEN,
+            line_api_base_url=standin.url,
+        )
+        async with worker_context(line_settings) as ctx:
+            assert await write_survey_invitations(ctx) == 2
+        await run_worker(line_settings)
+    [push] = standin.delivered("push")
+    assert push.body["to"] == user_id(1)
+    [message] = push.body["messages"]
+    assert "アンケート" in message["text"]
+    [button] = [i["action"] for i in message["quickReply"]["items"]]
+    assert button["type"] == "uri" and "/survey/" in button["uri"]

@@ -107,10 +107,32 @@ async def test_the_purge_removes_only_what_is_old(ctx: dict[str, Any], db: Async
     await repo.add_token(
         user_id=user.id, token_hash=token_hash("live"), kind="api", expires_at=now + timedelta(1)
     )
+    await db.execute(
+        text(
+            "INSERT INTO line_webhook_events (webhook_event_id, event_type, is_redelivery, "
+            "payload, received_at, processed_at) VALUES "
+            "('old', 'follow', false, '{}', now() - interval '31 days', now()), "
+            "('unprocessed', 'follow', false, '{}', now() - interval '31 days', NULL), "
+            "('recent', 'follow', false, '{}', now() - interval '29 days', now())"
+        )
+    )
     await db.commit()
-    assert await purge_expired_records(ctx) == {"idempotency_records": 1, "staff_tokens": 1}
+    nothing_else = {"link_nonces": 0, "desk_codes": 0}
+    assert await purge_expired_records(ctx) == {
+        "idempotency_records": 1,
+        "staff_tokens": 1,
+        "webhook_events": 1,
+        **nothing_else,
+    }
+    events = await db.scalars(text("SELECT webhook_event_id FROM line_webhook_events ORDER BY 1"))
+    assert list(events) == ["recent", "unprocessed"]
     keys = await db.scalars(text("SELECT key FROM idempotency_records"))
     assert list(keys) == ["new"]
     left = await db.scalars(text("SELECT token_hash FROM staff_tokens"))
     assert list(left) == [token_hash("live")]
-    assert await purge_expired_records(ctx) == {"idempotency_records": 0, "staff_tokens": 0}
+    assert await purge_expired_records(ctx) == {
+        "idempotency_records": 0,
+        "staff_tokens": 0,
+        "webhook_events": 0,
+        **nothing_else,
+    }

@@ -13,6 +13,7 @@ from workers.indicators import (
     compile_stale_indicators,
     purge_personal_data,
 )
+from workers.line import process_line_event, send_line_news, sweep_line_events
 from workers.maintenance import purge_expired_records
 from workers.notifications import (
     send_notification,
@@ -50,6 +51,10 @@ FUNCTIONS: list[Function] = [
         timeout=600,
         max_tries=3,
     ),
+    # Enqueued after the webhook's commit as line_event:<row id>; the sweep adds a minute suffix.
+    func(observed(process_line_event), keep_result=0, timeout=60, max_tries=5),
+    # Enqueued as line_news:<send id>:<attempt> when staff send an event's news.
+    func(observed(send_line_news), keep_result=0, timeout=600, max_tries=3),
 ]
 
 CRON_JOBS: list[CronJob] = [
@@ -68,6 +73,8 @@ CRON_JOBS: list[CronJob] = [
     # The survey the day after an attended consultation or seminar: 10:00 Asia/Tokyo, with a
     # catch-up run (one per booking, whatever runs).
     cron(observed(write_survey_invitations), hour={10, 15}, minute=5, second=0, timeout=300),
+    # LINE webhook events whose job was lost (nothing to do while LINE is off).
+    cron(observed(sweep_line_events), second=50, timeout=60),
     cron(observed(promote_waiting_lists), minute=set(range(2, 60, 5)), second=15, timeout=300),
     # 3:40 Asia/Tokyo, when nobody books: idempotency records older than 24 hours and expired
     # staff tokens (both would grow forever otherwise). Running twice deletes nothing more.

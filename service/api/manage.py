@@ -11,6 +11,7 @@ from service.api.manage_events import (
     ManageSessionsController,
 )
 from service.api.manage_indicators import ManageIndicatorsController
+from service.api.manage_line import ManageLineController
 from service.api.manage_rosters import ManageBookingController, ManageRosterController
 from service.api.manage_search import search_bookings
 from service.api.manage_users import (
@@ -35,6 +36,7 @@ manage_api_router = Router(
         ManageAuditController,
         ManageLoginLocksController,
         ManageIndicatorsController,
+        ManageLineController,
     ],
     guards=[staff_guard],
     dependencies=STAFF_DEPENDENCIES,

@@ -1,7 +1,7 @@
 """Imports every model so that Base.metadata is complete (for Alembic and tests)."""
 
 from service.domain.accounts.models import AuditEntry, StaffToken, StaffUser
-from service.domain.bookings.models import Booking, IdempotencyRecord, Person
+from service.domain.bookings.models import Booking, IdempotencyRecord
 from service.domain.calendars.models import CalendarChanges, Installation, StaffFeedLink
 from service.domain.events.models import (
     Event,
@@ -23,7 +23,17 @@ from service.domain.indicators.models import (
     IndicatorTarget,
     SurveyAnswer,
 )
+from service.domain.line.models import (
+    LineDelivery,
+    LineDeskCode,
+    LineFollow,
+    LineLink,
+    LineLinkNonce,
+    LineNewsSend,
+    LineWebhookEvent,
+)
 from service.domain.notifications.models import Notification
+from service.domain.people.models import Person, PersonMerge
 from service.platform.db import Base
 
 __all__ = [
@@ -43,9 +53,17 @@ __all__ = [
     "IndicatorFigure",
     "IndicatorTarget",
     "Installation",
+    "LineDelivery",
+    "LineDeskCode",
+    "LineFollow",
+    "LineLink",
+    "LineLinkNonce",
+    "LineNewsSend",
+    "LineWebhookEvent",
     "Notification",
     "Organization",
     "Person",
+    "PersonMerge",
     "SessionSeat",
     "StaffFeedLink",
     "StaffToken",

@@ -213,7 +213,8 @@ def describe(exc: Exception) -> tuple[int, str, str, dict[str, str]]:
 def is_api_request(request: Request[Any, Any, Any]) -> bool:
     # The scope's path, not request.url: building the URL object costs more than this check.
     path: str = request.scope["path"]
-    return path.startswith(("/api/", "/health"))
+    # LINE's webhook is a machine's call too: errors in JSON.
+    return path.startswith(("/api/", "/health", "/line/webhook"))
 
 
 def _unreadable_body(request: Request[Any, Any, Any], exc: Exception) -> bool:

@@ -56,6 +56,15 @@ class Settings:
     metrics_port: int = 0
     # Names this worker's health-check key in Redis (default: the host name).
     worker_name: str = ""
+    # The desk's official LINE account (Messaging API channel). Both secrets unset: LINE is off.
+    line_channel_secret: str = ""
+    line_channel_access_token: str = ""
+    line_api_base_url: str = "https://api.line.me"
+    line_data_api_base_url: str = "https://api-data.line.me"
+
+    @property
+    def line_enabled(self) -> bool:
+        return bool(self.line_channel_secret and self.line_channel_access_token)
 
     @property
     def secure_cookies(self) -> bool:
@@ -180,7 +189,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         metrics_host=(env.get("METRICS_HOST") or "127.0.0.1").strip(),
         metrics_port=_metrics_port(env, port),
         worker_name=(env.get("WORKER_NAME") or socket.gethostname()).strip(),
+        **_line(env),
     )
+
+
+def _line(env: Mapping[str, str]) -> dict[str, str]:
+    """The LINE channel: both secrets or neither (a half-configured channel would take webhooks
+    it cannot answer, or send pushes whose replies it cannot check)."""
+    secret = (env.get("LINE_CHANNEL_SECRET") or "").strip()
+    token = (env.get("LINE_CHANNEL_ACCESS_TOKEN") or "").strip()
+    if secret and not token:
+        raise SettingsError("LINE_CHANNEL_ACCESS_TOKEN is not set (LINE_CHANNEL_SECRET is)")
+    if token and not secret:
+        raise SettingsError("LINE_CHANNEL_SECRET is not set (LINE_CHANNEL_ACCESS_TOKEN is)")
+    schemes = ("https", "http")
+    api = _url(env, "LINE_API_BASE_URL", schemes, "https://api.line.me").rstrip("/")
+    data = _url(env, "LINE_DATA_API_BASE_URL", schemes, "https://api-data.line.me").rstrip("/")
+    return {
+        "line_channel_secret": secret,
+        "line_channel_access_token": token,
+        "line_api_base_url": api,
+        "line_data_api_base_url": data,
+    }
 
 
 def _metrics_port(env: Mapping[str, str], port: int) -> int:

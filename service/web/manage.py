@@ -14,6 +14,7 @@ from service.web.manage_calendar_links import ManageCalendarLinkPages
 from service.web.manage_calls import ManageCallPages
 from service.web.manage_events import ManageEventPages
 from service.web.manage_indicators import ManageIndicatorPages
+from service.web.manage_line import ManageLinePages
 from service.web.manage_mails import ManageMailPages
 from service.web.manage_rosters import ManageBookingPages, ManageRosterPages
 
@@ -30,6 +31,7 @@ manage_pages_router = Router(
         ManageAdminPages,
         ManageIndicatorPages,
         ManageCalendarLinkPages,
+        ManageLinePages,
         logout_page,
     ],
     guards=[staff_guard],

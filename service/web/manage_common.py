@@ -125,6 +125,7 @@ DONE_MESSAGES = {
     "definition_saved": "指標を保存しました。集計をやり直します。",
     "definition_retired": "指標を廃止しました。集計をやり直します。",
     "window_saved": "集計の開始日を保存しました。集計をやり直します。",
+    "line_news_queued": "LINEのお知らせを送ります。1分ほどで届きます。",
     "calendar_link_revoked": "カレンダーのリンクを取り消しました。このリンクはもう使えません。",
 }
 

@@ -47,6 +47,8 @@ BOOKING = Kind("booking", 60 * 60)
 LOOKUP = Kind("lookup", 15 * 60)
 # One booking opened by its code and phone: details, cancel, companions.
 GRANT = Kind("grant", 15 * 60)
+# The LINE link form with what is wrong (LINE's link token lasts 10 minutes).
+LINE_LINK = Kind("line_link", 10 * 60)
 
 
 def _key(kind: Kind, token: str) -> str:

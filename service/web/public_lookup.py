@@ -29,6 +29,7 @@ from service.domain.bookings.normalize import format_phone
 from service.domain.bookings.schemas import BookingView, CompanionView
 from service.domain.calendars import service as calendars
 from service.domain.errors import DomainError, NotFound
+from service.domain.line import linking
 from service.edge.dependencies import DB, AppSettings, Redis
 from service.web import page_drafts
 from service.web.form_errors import refusal_of
@@ -111,6 +112,8 @@ async def _details(db: AsyncSession, opened: Opened, notice: str | None = None) 
         grant=opened.token,
         can_cancel=live and booking.session.status != "cancelled" and booking.checked_in_at is None,
         calendar_url=calendar_url,
+        # Unlinking LINE needs the grant (its confirmation is a GET page of it).
+        line_linked=opened.token is not None and await linking.is_linked(db, booking.id),
     )
 
 
@@ -334,6 +337,33 @@ async def _companion_question(db: AsyncSession, opened: Opened, raw: str) -> Tem
         values=opened.values,
         grant=opened.token,
     )
+
+
+class LineUnlinkPages(Controller):
+    """Unlinking the person's LINE from the look-up page, with a confirmation step."""
+
+    include_in_schema = False
+
+    @get("/bookings/line-unlink", name="booking_line_unlink_question")
+    async def question(self, db: DB, redis: Redis, g: Token = "") -> Template:
+        opened = await _granted(db, redis, g)
+        if not isinstance(opened, Opened):
+            return opened
+        if not await linking.is_linked(db, opened.booking.id):
+            return await _details(db, opened)
+        return private_page("line_unlink_confirm.html", booking=opened.booking, grant=opened.token)
+
+    @post("/bookings/line-unlink", name="booking_line_unlink")
+    async def unlink(
+        self, request: Request[Any, Any, Any], db: DB, redis: Redis, settings: AppSettings
+    ) -> Answer:
+        await limit_client(request, redis, settings, "cancel")
+        opened = await _open(request, db, redis)
+        if not isinstance(opened, Opened):
+            return opened
+        done = await linking.unlink_booking_person(db, opened.booking)
+        notice = "LINEとの連携をやめました。" if done else "LINEとは連携していません。"
+        return await _to_details(db, redis, opened, notice)
 
 
 def _cancel_question(opened: Opened) -> Template:

@@ -27,6 +27,8 @@ def configure_environment(env: Environment, settings: Settings) -> None:
         google_calendar_url=google_calendar,
         google_calendar_url_for_booking=google_calendar_for_booking,
         map_url=map_url,
+        # The console's LINE buttons show only when the desk's LINE account is connected.
+        line_enabled=settings.line_enabled,
         desk={
             "name": settings.desk_name,
             "phone": settings.desk_phone,

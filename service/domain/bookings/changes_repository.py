@@ -23,7 +23,7 @@ _DETAILS = text("""
 WITH person AS (
     INSERT INTO persons (name, name_kana, phone, email)
     VALUES (:name, :name_kana, :phone, CAST(:email AS text))
-    ON CONFLICT (phone, name_kana) DO UPDATE SET
+    ON CONFLICT (phone, kana_key) DO UPDATE SET
         name = EXCLUDED.name,
         email = COALESCE(EXCLUDED.email, persons.email),
         updated_at = now()

@@ -1,4 +1,5 @@
-"""Persons, bookings and the idempotency record of booking requests."""
+"""Bookings and the idempotency record of booking requests (the person a booking belongs to
+is service.domain.people.models.Person, table `persons`)."""
 
 from __future__ import annotations
 
@@ -24,36 +25,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.domain.bookings.enums import (
-    AGE_BANDS,
     BOOKING_STATUSES,
     CHANNELS,
     HEARD_FROM,
-    PERSON_WARDS,
 )
 from service.platform.db import Base, Timestamped, one_of
 
 LIVE = text("status IN ('confirmed', 'waitlisted')")
-
-
-class Person(Timestamped, Base):
-    __tablename__ = "persons"
-    __table_args__ = (
-        UniqueConstraint("phone", "name_kana", name="uq_persons_phone_kana"),
-        one_of("age_band", AGE_BANDS),
-        one_of("ward", PERSON_WARDS),
-        Index("ix_persons_name_kana", "name_kana"),
-    )
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
-    name_kana: Mapped[str] = mapped_column(String(100))
-    phone: Mapped[str] = mapped_column(String(20))
-    email: Mapped[str | None] = mapped_column(String(254))
-    age_band: Mapped[str | None] = mapped_column(String(20))
-    ward: Mapped[str | None] = mapped_column(String(20))
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
 
 
 class Booking(Timestamped, Base):

@@ -24,6 +24,7 @@ from service.domain.bookings.schemas import (
     SessionSummary,
     ValidBooking,
 )
+from service.domain.privacy import PRIVACY_VERSION
 from service.platform.db import DriverStatement, driver_connection, driver_transaction
 
 
@@ -64,18 +65,39 @@ class SessionGate:
         )
 
 
+# The person a booking belongs to (service.domain.people): the one with this phone (or second
+# phone) and kana (compared without spaces), else a new person with the consent given with the
+# booking (the form shows the privacy text). Withdrawn persons have no phone left, so they are
+# never matched: booking again makes a new record with a new consent. Kept in the booking's one
+# statement so that linking costs no round trip.
 _PERSON_UPSERT = """
-    INSERT INTO persons (name, name_kana, phone, email, age_band, ward)
+person_alt AS (
+    SELECT p.id FROM persons p, {source}
+    WHERE p.phone_alt = :phone AND p.kana_key = translate(:name_kana, ' ・', '')
+    ORDER BY p.id LIMIT 1
+),
+person_new AS (
+    INSERT INTO persons (name, name_kana, phone, email, age_band, ward, registered_via,
+                         consent_privacy, consent_version, consent_agreed_at, contact_by)
     SELECT :name, :name_kana, :phone, CAST(:email AS text), CAST(:age_band AS text),
-           CAST(:ward AS text) FROM {source}
-    ON CONFLICT (phone, name_kana) DO UPDATE SET
+           CAST(:ward AS text), 'booking', true, :consent_version, now(),
+           CASE WHEN CAST(:email AS text) IS NULL THEN CAST('{{phone}}' AS varchar[])
+                ELSE CAST('{{mail,phone}}' AS varchar[]) END
+    FROM {source} WHERE NOT EXISTS (SELECT 1 FROM person_alt)
+    ON CONFLICT (phone, kana_key) DO UPDATE SET
         name = EXCLUDED.name,
         email = COALESCE(EXCLUDED.email, persons.email),
         age_band = COALESCE(EXCLUDED.age_band, persons.age_band),
         ward = COALESCE(EXCLUDED.ward, persons.ward),
+        last_active_at = now(),
         updated_at = now()
     RETURNING id
-"""
+),
+person_seen AS (
+    UPDATE persons SET last_active_at = now() FROM person_alt
+    WHERE persons.id = person_alt.id RETURNING persons.id
+),
+person AS (SELECT id FROM person_new UNION ALL SELECT id FROM person_seen)"""
 
 _GATE = """
     SELECT se.id, se.status AS session_status, e.status AS event_status,
@@ -141,7 +163,7 @@ seat AS (
     FOR UPDATE OF st SKIP LOCKED
 ),
 enough AS (SELECT 1 FROM seat HAVING count(*) = CAST(:party_size AS int)),
-person AS ({_PERSON_UPSERT.format(source="enough")}),
+{_PERSON_UPSERT.format(source="enough")},
 bk AS (
     INSERT INTO bookings (code, session_id, person_id, status, channel, phone, email, heard_from,
                           confirmed_at, created_by_id, party_size, needs)
@@ -173,7 +195,7 @@ CONFIRM_SKIP_LOCKED_DRIVER = DriverStatement.of(CONFIRM_SKIP_LOCKED)
 # Staff placing someone directly: into a given seat, or (seat_id NULL) beyond the capacity
 # with the override recorded.
 DIRECT_SQL = text(f"""
-WITH person AS ({_PERSON_UPSERT.format(source="(SELECT 1) AS one")}),
+WITH {_PERSON_UPSERT.format(source="(SELECT 1) AS one")},
 bk AS (
     INSERT INTO bookings (code, session_id, person_id, status, channel, phone, email, heard_from,
                           confirmed_at, created_by_id, capacity_override, party_size, needs)
@@ -203,7 +225,7 @@ WITH slot AS (
     WHERE id = :session_id AND waitlist_count < waitlist_limit
     RETURNING waitlist_count AS position
 ),
-person AS ({_PERSON_UPSERT.format(source="slot")}),
+{_PERSON_UPSERT.format(source="slot")},
 bk AS (
     INSERT INTO bookings (code, session_id, person_id, status, waitlist_position, channel, phone,
                           email, heard_from, waitlisted_at, created_by_id, party_size, needs)
@@ -265,6 +287,7 @@ def _params(
         "companion_names": [c.name for c in data.companions],
         "companion_kanas": [c.name_kana for c in data.companions],
         "now": clock.now(),
+        "consent_version": PRIVACY_VERSION,
     }
 
 

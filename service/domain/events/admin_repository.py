@@ -3,6 +3,8 @@ repository.py)."""
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,7 +66,7 @@ SELECT (SELECT array_agg(id ORDER BY id) FROM cancelled) AS bookings,
 _CHANGE_NOTICES = text("""
     INSERT INTO notifications (booking_id, kind, dedup_key, payload)
     SELECT b.id, 'session_changed', 'session_changed:' || b.id || ':' || :key,
-           jsonb_build_object('session_id', b.session_id)
+           jsonb_build_object('session_id', b.session_id, 'before', CAST(:before AS jsonb))
     FROM bookings b
     WHERE b.session_id = :sid AND b.status IN ('confirmed', 'waitlisted')
     ORDER BY b.id
@@ -213,10 +215,20 @@ class EventAdminRepository:
         stmt = select(event_cohosts.c.organization_id).where(event_cohosts.c.event_id == event_id)
         return sorted(int(i) for i in (await self.db.scalars(stmt)))
 
-    async def add_change_notices(self, session_id: int, change_key: str) -> list[int]:
+    async def add_change_notices(
+        self, session_id: int, change_key: str, before: dict[str, object]
+    ) -> list[int]:
         """「変更のお知らせ」 for every live booking of the session, one per booking and change
-        (the dedup key); the mails read the session at send time. Returns the new ids."""
-        result = await self.db.execute(_CHANGE_NOTICES, {"sid": session_id, "key": change_key})
+        (the dedup key); the mails read the session at send time, `before` keeps what it was
+        (shown as before → after). Returns the new ids."""
+        result = await self.db.execute(
+            _CHANGE_NOTICES,
+            {
+                "sid": session_id,
+                "key": change_key,
+                "before": json.dumps(before, ensure_ascii=False),
+            },
+        )
         return sorted(int(row[0]) for row in result)
 
     async def cancel_live_bookings(

@@ -58,6 +58,17 @@ def _booking_window(
 _NOTICED_CHANGES = ("starts_at", "ends_at", "venue_id", "is_online", "join_url")
 
 
+async def _as_it_was(repo: EventAdminRepository, before: Mapping[str, Any]) -> dict[str, object]:
+    """What a change notice says the session was (its 変更前)."""
+    venue = await repo.venue(int(before["venue_id"]))
+    return {
+        "starts_at": before["starts_at"].isoformat(),
+        "ends_at": before["ends_at"].isoformat(),
+        "venue_name": venue.name if venue is not None else "",
+        "is_online": bool(before["is_online"]),
+    }
+
+
 async def add_session(
     db: AsyncSession, actor: Actor, event_id: int, raw: Mapping[str, object]
 ) -> int:
@@ -145,7 +156,9 @@ async def update_session(
         # Everyone booked hears of the new time or place (a mail, or a call without e-mail).
         key = "-".join(str(after[k]) for k in _NOTICED_CHANGES)
         notices = await repo.add_change_notices(
-            session_id, hashlib.sha256(key.encode()).hexdigest()[:32]
+            session_id,
+            hashlib.sha256(key.encode()).hexdigest()[:32],
+            await _as_it_was(repo, before),
         )
         queue_notices(db, *notices)
         new["change_notices"] = len(notices)

@@ -19,6 +19,7 @@ from service.domain.events.admin_schemas import FieldReader
 from service.domain.indicators import fiscal
 from service.domain.indicators.compile import Match, YearInput
 from service.domain.indicators.compile import compile_year as count_year
+from service.domain.indicators.line_followers import with_line_followers
 from service.domain.indicators.models import DeskRecord, IndicatorDefinition, SurveyAnswer
 from service.domain.indicators.repository import IndicatorRepository
 from service.domain.indicators.schemas import (
@@ -76,7 +77,10 @@ async def compile_year(db: AsyncSession, fiscal_year: int) -> CompileOutcome:
         employers=employers,
         records=await repo.record_rows(window.starts_on, window.ends_on),
         survey=await repo.survey_rows(window.starts_on, window.ends_on),
-        hand=await repo.hand_rows(window.starts_on, window.ends_on),
+        # 公式LINE新規登録者数 compiled from the LINE account's follows where it has them.
+        hand=await with_line_followers(
+            db, fiscal_year, await repo.hand_rows(window.starts_on, window.ends_on)
+        ),
     )
     definitions = [Match.of(d) for d in await repo.definitions()]
     result = count_year(definitions, data)

@@ -10,10 +10,11 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain import clock
-from service.domain.bookings.models import Booking, Person
+from service.domain.bookings.models import Booking
 from service.domain.events.models import Event, EventSession, Venue
 from service.domain.events.reminders import REMINDER_HORIZON, REMINDER_SEND_TIME
 from service.domain.notifications.models import Notification
+from service.domain.people.models import Person
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,10 @@ class NotificationRepository:
             values["send_after"] = clock.now() + retry_in
         await self._update_leased(notice, **values)
 
+    async def extend_lease(self, notice: Notification, lease: timedelta) -> bool:
+        """A fresh lease for the holder (after a LINE push that failed, before the mail)."""
+        return await self._update_leased(notice, lease_until=func.now() + lease)
+
     async def _update_leased(self, notice: Notification, **values: Any) -> bool:
         result = await self.db.execute(
             update(Notification)
@@ -191,8 +196,8 @@ class NotificationRepository:
     async def add_survey_invitations(
         self, ended_from: datetime, ended_before: datetime, kinds: tuple[str, ...]
     ) -> list[int]:
-        """A survey invitation for every attended booking with an address of a session of
-        these kinds that ended in the window; at most one per booking, ever."""
+        """A survey invitation for every attended booking with an address (or a linked LINE)
+        of a session of these kinds that ended in the window; at most one per booking, ever."""
         result = await self.db.execute(
             text(
                 """
@@ -202,7 +207,11 @@ class NotificationRepository:
                 JOIN sessions s ON s.id = b.session_id
                 JOIN events e ON e.id = s.event_id
                 WHERE b.status = 'confirmed' AND b.checked_in_at IS NOT NULL
-                  AND b.email IS NOT NULL AND s.status = 'scheduled'
+                  AND (b.email IS NOT NULL OR EXISTS (
+                       -- reached by the desk's LINE instead (service/domain/line)
+                       SELECT 1 FROM line_links l
+                       WHERE l.person_id = b.person_id AND l.following AND l.prefers_line))
+                  AND s.status = 'scheduled'
                   AND e.kind = ANY(:kinds)
                   AND s.ends_at >= :ended_from AND s.ends_at < :ended_before
                 ORDER BY b.id

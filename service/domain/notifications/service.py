@@ -30,6 +30,7 @@ from service.domain import clock
 from service.domain.calendars import service as calendars
 from service.domain.indicators.survey import SURVEYED_KINDS
 from service.domain.indicators.survey import VALID_DAYS as SURVEY_VALID_DAYS
+from service.domain.notifications import line_channel
 from service.domain.notifications.call_scripts import CALL_KINDS
 from service.domain.notifications.calls import facts_with_address, needs_call, open_call_task
 from service.domain.notifications.mail import (
@@ -149,8 +150,10 @@ class Leased:
     message: EmailMessage
 
 
-async def _take(db: AsyncSession, settings: Settings, notification_id: int) -> Leased | Outcome:
-    """Step 1: the lease, and every decision that needs no SMTP server (skip, render)."""
+async def _take(
+    db: AsyncSession, settings: Settings, notification_id: int
+) -> Leased | line_channel.LinePlan | Outcome:
+    """Step 1: the lease, and every decision that needs no SMTP server (LINE, skip, render)."""
     repo = NotificationRepository(db)
     notice = await repo.take_lease(
         notification_id, LEASE, new_message_id(settings, notification_id)
@@ -161,6 +164,21 @@ async def _take(db: AsyncSession, settings: Settings, notification_id: int) -> L
     if facts is None:
         await repo.mark_skipped(notice, "booking_missing")
         return Outcome.SKIPPED
+    if skip_reason(notice.kind, facts_with_address(facts), clock.now()) is None:
+        # Still worth telling: by LINE first, for a linked person who prefers it.
+        planned = await line_channel.plan(db, settings, notice, facts)
+        if isinstance(planned, line_channel.LinePlan):
+            return planned
+        if planned is not None and planned.sent:
+            await repo.mark_sent(notice)
+            return Outcome.SENT
+    return await _prepare_mail(db, settings, notice, facts)
+
+
+async def _prepare_mail(
+    db: AsyncSession, settings: Settings, notice: Notification, facts: MailFacts
+) -> Leased | Outcome:
+    repo = NotificationRepository(db)
     now = clock.now()
     reason = skip_reason(notice.kind, facts, now)
     if reason is None:
@@ -205,6 +223,8 @@ async def deliver(unit_of_work: UnitOfWork, settings: Settings, notification_id:
     """Send one notice if it is due (see the module's docstring for the steps)."""
     async with unit_of_work() as db:
         taken = await _take(db, settings, notification_id)
+    if isinstance(taken, line_channel.LinePlan):
+        taken = await _by_line(unit_of_work, settings, taken)
     if isinstance(taken, Outcome):
         return taken
     notice = taken.notice
@@ -227,6 +247,34 @@ async def deliver(unit_of_work: UnitOfWork, settings: Settings, notification_id:
         log.warning("notification_lease_lost", id=notice.id, message_id=notice.message_id)
     log.info("notification_sent", id=notice.id, kind=notice.kind)
     return Outcome.SENT
+
+
+async def _by_line(
+    unit_of_work: UnitOfWork, settings: Settings, planned: line_channel.LinePlan
+) -> Leased | Outcome:
+    """Push (outside any transaction, under the notice's lease); sent, or on by mail."""
+    result = await line_channel.push(settings, planned)
+    async with unit_of_work() as db:
+        await line_channel.record(db, planned, result)
+        repo = NotificationRepository(db)
+        if result.sent:
+            if not await repo.mark_sent(planned.notice):
+                log.warning("notification_lease_lost", id=planned.notice.id)
+            log.info("notification_sent", id=planned.notice.id, kind=planned.notice.kind, by="line")
+            return Outcome.SENT
+        log.warning(
+            "notification_line_failed",
+            id=planned.notice.id,
+            status=result.status,
+            attempts=result.attempts,
+        )
+        if not await repo.extend_lease(planned.notice, LEASE):
+            return Outcome.NOTHING_TO_DO  # another worker took it over meanwhile
+        facts = await repo.mail_facts(planned.notice.booking_id)
+        if facts is None:
+            await repo.mark_skipped(planned.notice, "booking_missing")
+            return Outcome.SKIPPED
+        return await _prepare_mail(db, settings, planned.notice, facts)
 
 
 async def _record_failure(

@@ -1,0 +1,143 @@
+"""Notices by LINE, for a person linked to the desk's LINE account who prefers it.
+
+The worker holds the notice's lease (service.py) while it pushes. The push carries the notice's
+X-Line-Retry-Key, chosen once and kept in line_deliveries: a worker killed after LINE accepted
+pushes again with the same key, and LINE sends nothing twice. A push that fails (a 4xx other
+than 429, or 429/5xx until the retries and LINE's Retry-After run out) is recorded, and the
+notice goes on by mail as it would without LINE, then to the call list."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from linebot.v3.messaging import Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.domain.bookings.normalize import format_code
+from service.domain.events.enums import EVENT_KINDS
+from service.domain.indicators.survey import survey_path
+from service.domain.line import messages
+from service.domain.line.client import PushResult, line_client
+from service.domain.line.repository import LineRepository
+from service.domain.notifications.formatting import jp_when
+from service.domain.notifications.models import Notification
+from service.domain.notifications.repository import MailFacts
+from service.platform.settings import Settings
+
+HEADLINES = {
+    "booking_confirmed": "ご予約を承りました。",
+    "booking_waitlisted": "キャンセル待ちで受け付けました。",
+    "booking_promoted": "キャンセル待ちでお申し込みの回に空きが出て、ご予約が確定しました。",
+    "booking_cancelled": "ご予約を取り消しました。",
+    "session_cancelled": "申し訳ありません。ご予約の回は開催中止になりました。",
+    "reminder": "ご予約の日が近づきました。",
+    "survey": "ご参加ありがとうございました。よろしければアンケートにお答えください。",
+    "session_changed": "ご予約のイベントの日時・会場が変わりました。",
+}
+# Notices about a booking that is still on: a 「キャンセルする」 button (which only asks).
+CANCELLABLE = frozenset(
+    {"booking_confirmed", "booking_waitlisted", "booking_promoted", "reminder", "session_changed"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LinePlan:
+    """A notice to push: to whom, what, and the key every try carries."""
+
+    notice: Notification
+    to: str
+    retry_key: str
+    delivery_id: int
+    message: Message
+
+
+def _was(payload: Mapping[str, Any]) -> str | None:
+    """変更前 of a change notice (written with the notice since the change kept it)."""
+    before = payload.get("before")
+    if not isinstance(before, dict):
+        return None
+    try:
+        starts = datetime.fromisoformat(str(before["starts_at"]))
+        ends = datetime.fromisoformat(str(before["ends_at"]))
+    except (KeyError, ValueError):
+        return None
+    place = "オンライン" if before.get("is_online") else str(before.get("venue_name") or "")
+    return f"{jp_when(starts, ends)}　{place}".strip()
+
+
+def notice_message(
+    kind: str, facts: MailFacts, settings: Settings, payload: Mapping[str, Any] | None = None
+) -> Message:
+    code = format_code(facts.code)
+    lines = [f"{facts.name.strip()} 様", HEADLINES[kind]]
+    was = _was(payload or {}) if kind == "session_changed" else None
+    if was:
+        lines += [f"変更前：{was}", "↓ 変更後："]
+    if kind == "booking_waitlisted" and facts.waitlist_position:
+        lines.append(f"キャンセル待ちの順番：{facts.waitlist_position}番目")
+    if kind == "session_cancelled" and facts.session_cancel_reason:
+        lines.append(f"理由：{facts.session_cancel_reason.strip()}")
+    lines += [
+        "",
+        f"イベント：{facts.event_title.strip()}（{EVENT_KINDS.get(facts.event_kind, '')}）",
+        f"日時：{jp_when(facts.starts_at, facts.ends_at)}",
+        f"会場：{facts.venue_name.strip()}",
+    ]
+    if facts.venue_address.strip() and not facts.is_online:
+        lines.append(f"住所：{facts.venue_address.strip()}")
+    if facts.party_size > 1:
+        lines.append(f"人数：{facts.party_size}名様")
+    lines.append(f"予約番号：{code}")
+    lines += [
+        "",
+        f"お問い合わせ：{settings.desk_name} {settings.desk_phone}（{settings.desk_hours}）",
+    ]
+    lookup = f"{settings.base_url}/bookings/lookup?code={code}"
+    buttons = [messages.Button("予約を確認", uri=lookup)]
+    if kind == "survey":
+        url = settings.base_url + survey_path(settings, facts.booking_id, facts.ends_at)
+        buttons = [messages.Button("アンケートに答える", uri=url)]
+    elif kind in CANCELLABLE:
+        buttons.append(messages.Button("キャンセルする", data=f"cancel:{facts.booking_id}"))
+    return messages.text("\n".join(lines), buttons)
+
+
+async def plan(
+    db: AsyncSession, settings: Settings, notice: Notification, facts: MailFacts
+) -> LinePlan | PushResult | None:
+    """The push to make; a PushResult when an earlier try already settled it (sent: mark the
+    notice sent; failed: go on by mail); None when the person is not reached by LINE."""
+    if not settings.line_enabled:
+        return None
+    repo = LineRepository(db)
+    to = await repo.push_target(facts.booking_id)
+    if to is None:
+        return None
+    delivery = await repo.delivery_for(notice.id, str(uuid.uuid4()))
+    if delivery.status != "sending":
+        return PushResult(delivery.status == "sent", 0, delivery.last_error or "")
+    return LinePlan(
+        notice,
+        to,
+        delivery.retry_key,
+        delivery.id,
+        notice_message(notice.kind, facts, settings, notice.payload),
+    )
+
+
+async def push(settings: Settings, planned: LinePlan) -> PushResult:
+    async with line_client(settings) as client:
+        return await client.push(planned.to, [planned.message], planned.retry_key)
+
+
+async def record(db: AsyncSession, planned: LinePlan, result: PushResult) -> None:
+    await LineRepository(db).finish_delivery(
+        planned.delivery_id,
+        sent=result.sent,
+        attempts=result.attempts,
+        error=None if result.sent else result.error or f"status {result.status}",
+    )

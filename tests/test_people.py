@@ -1,0 +1,147 @@
+"""People (登録者) on the real database: registering, matching a booking to a known person,
+duplicates, merges and withdrawal."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.domain.bookings import service as bookings
+from service.domain.bookings.schemas import ValidBooking
+from service.domain.errors import Conflict, InvalidInput
+from service.domain.people import service as people
+from service.domain.people.validation import check_person
+from service.domain.privacy import PRIVACY_VERSION
+from tests.factories import make_session
+
+
+def _raw(**changes: object) -> dict[str, object]:
+    return {
+        "name": "駿河 花子",
+        "name_kana": "するが はなこ",
+        "phone": "０５４－２５４－１１１１",
+        "email": "hanako@example.jp",
+        "postal_code": "420-0853",
+        "age_band": "65_69",
+        "ward": "aoi",
+        "contact_by": ["mail", "post"],
+    } | changes
+
+
+async def _register(db: AsyncSession, **changes: object) -> people.PersonView:
+    view = await people.create(
+        db, check_person(_raw(**changes)), via="desk", consent_privacy=True, consent_news=True
+    )
+    await db.commit()
+    return view
+
+
+async def _person_of(db: AsyncSession, code: str) -> int:
+    found = await db.scalar(text("SELECT person_id FROM bookings WHERE code = :c"), {"c": code})
+    assert found is not None
+    return int(found)
+
+
+async def test_registration_fills_the_address_and_records_the_consent(db: AsyncSession) -> None:
+    person = await _register(db)
+    assert person.phone == "0542541111"
+    assert person.name_kana == "スルガ ハナコ"
+    assert person.postal_code == "4200853"
+    assert person.address == "静岡県静岡市葵区追手町"
+    assert person.contact_by == ("mail", "post")
+    assert person.consent.privacy and person.consent.news
+    assert person.consent.version == PRIVACY_VERSION
+    assert person.consent.agreed_at is not None and person.consent.withdrawn_at is None
+
+
+async def test_registration_needs_consent_and_a_known_postal_code(db: AsyncSession) -> None:
+    with pytest.raises(InvalidInput) as info:
+        await people.create(
+            db, check_person(_raw()), via="web", consent_privacy=False, consent_news=False
+        )
+    assert "consent_privacy" in info.value.fields
+    with pytest.raises(InvalidInput) as info:
+        check_person(_raw(postal_code="0000000"))
+    assert "postal_code" in info.value.fields
+    with pytest.raises(InvalidInput) as info:
+        check_person(_raw(email="", contact_by=["mail"]))
+    assert "contact_by" in info.value.fields
+
+
+async def test_the_same_phone_and_kana_is_one_person(db: AsyncSession) -> None:
+    await _register(db)
+    with pytest.raises(Conflict) as info:
+        await _register(db, name_kana="スルガハナコ", phone="054 254 1111")
+    assert info.value.code == "person_exists"
+
+
+async def test_a_booking_links_to_the_known_person(db: AsyncSession) -> None:
+    known = await _register(db)
+    s = await make_session(db)
+    booked = await bookings.book(
+        db,
+        s.id,
+        ValidBooking(
+            name="駿河 花子",
+            # What the booking form makes of hiragana typed without the space.
+            name_kana="スルガハナコ",
+            phone="0542541111",
+            email=None,
+            age_band=None,
+            ward=None,
+            heard_from="dm",
+        ),
+    )
+    await db.commit()
+    assert await _person_of(db, booked.code) == known.id
+    found = await people.find_by_phone_and_kana(db, "054-254-1111", "するが　はなこ")
+    assert found is not None and found.id == known.id
+
+
+async def test_an_unknown_booker_becomes_a_person_with_the_booking_consent(
+    db: AsyncSession,
+) -> None:
+    s = await make_session(db)
+    booked = await bookings.book(
+        db,
+        s.id,
+        ValidBooking(
+            name="清水 一郎",
+            name_kana="シミズ イチロウ",
+            phone="09011112222",
+            email="ichiro@example.jp",
+            age_band="70_74",
+            ward="shimizu",
+            heard_from="dm",
+        ),
+    )
+    await db.commit()
+    person = await people.get(db, await _person_of(db, booked.code))
+    assert person.registered_via == "booking"
+    assert person.consent.privacy and not person.consent.news
+    assert person.consent.version == PRIVACY_VERSION
+    assert person.contact_by == ("mail", "phone")
+
+
+async def test_link_booking_moves_a_booking_to_another_person(db: AsyncSession) -> None:
+    known = await _register(db)
+    s = await make_session(db)
+    booked = await bookings.book(
+        db,
+        s.id,
+        ValidBooking(
+            name="駿河 花子",
+            name_kana="スルガ ハナコ",
+            phone="09099998888",
+            email=None,
+            age_band=None,
+            ward=None,
+            heard_from=None,
+        ),
+    )
+    await db.commit()
+    assert await _person_of(db, booked.code) != known.id
+    await people.link_booking(db, booked.id, known.id)
+    await db.commit()
+    assert await _person_of(db, booked.code) == known.id
