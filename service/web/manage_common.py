@@ -115,6 +115,9 @@ DONE_MESSAGES = {
     "definition_saved": "指標を保存しました。集計をやり直します。",
     "definition_retired": "指標を廃止しました。集計をやり直します。",
     "window_saved": "集計の開始日を保存しました。集計をやり直します。",
+    "narrative_saved": "評価・取組を保存しました。",
+    "exchange_saved": "新現役交流会を保存しました。",
+    "plan_period_saved": "計画期間を保存しました。",
     "calendar_link_revoked": "カレンダーのリンクを取り消しました。このリンクはもう使えません。",
 }
 
