@@ -75,7 +75,7 @@ def report_out(r: Report) -> ReportOut:
                 answers=row.answers,
                 months={m: plain_number(v) for m, v in row.months.items()},
             )
-            for row in r.rows
+            for row in r.all_rows
         ],
         heard_from=[HeardFromOut(h, label, n) for h, label, n in r.heard_from],
     )
@@ -101,6 +101,9 @@ class RecordBody(msgspec.Struct, forbid_unknown_fields=True):
     senior: bool | None = None
     quantity: int = 1
     note: str = ""
+    contact_phone: str | None = None
+    contact_email: str | None = None
+    survey_consent: bool = False
 
 
 class RecordOut(msgspec.Struct):
@@ -150,6 +153,10 @@ class PaperAnswerBody(msgspec.Struct, forbid_unknown_fields=True):
     answered_on: str
     score: int
     comment: str = ""
+    # desk (default) or event; paper (default) or tablet; the consultation's record, if known.
+    subject: str | None = None
+    source: str | None = None
+    desk_record_id: int | None = None
 
 
 class WindowBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -168,6 +175,8 @@ class DefinitionBody(msgspec.Struct, forbid_unknown_fields=True):
     kinds: list[str] = msgspec.field(default_factory=list)
     sectors: list[str] = msgspec.field(default_factory=list)
     sub_kinds: list[str] = msgspec.field(default_factory=list)
+    exclude_sub_kinds: list[str] = msgspec.field(default_factory=list)
+    survey_subjects: list[str] = msgspec.field(default_factory=list)
     record_kind: str | None = None
     channels: list[str] = msgspec.field(default_factory=list)
     senior: bool | None = None

@@ -76,7 +76,7 @@ def report_chart(r: Report) -> str:
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'width="100%" role="img" aria-labelledby="chart-title" class="indicator-chart" '
-        'font-family="sans-serif">',
+        'font-family="Noto Sans CJK JP, Noto Sans JP, sans-serif">',
         f'<title id="chart-title">{title}</title>',
         '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/>'

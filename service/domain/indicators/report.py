@@ -19,6 +19,7 @@ from service.domain.indicators.document_repository import DocumentRepository
 from service.domain.indicators.enums import ALL_SCOPE, SECTIONS, TOTAL, UNITS
 from service.domain.indicators.repository import IndicatorRepository
 from service.domain.indicators.schemas import fiscal_year_value
+from service.local_time import TOKYO
 from service.domain.indicators.service import year_window
 
 HEARD_FROM_LABELS = {**HEARD_FROM, "unknown": "未回答"}
@@ -93,6 +94,14 @@ class Report:
     @property
     def rows(self) -> list[ReportRow]:
         return [r for s in self.sections for r in s.rows]
+
+    @property
+    def compiled_label(self) -> str:
+        """集計日時 with the year: 2023年4月10日 9:05 (Tokyo)."""
+        if self.compiled_at is None:
+            return ""
+        at = self.compiled_at.astimezone(TOKYO)
+        return f"{at.year}年{at.month}月{at.day}日 {at.hour}:{at.minute:02d}"
 
     @property
     def all_rows(self) -> list[ReportRow]:
