@@ -94,12 +94,19 @@ async def build_r4(db: AsyncSession) -> Actor:
     s = await w.held_session(db, outreach, place, w.jst(2022, 9, 21))
     await w.bookings(db, s, checked_in=7, walk_ins=5)
     fair = await w.event(
-        db, organizer, kind="job_fair", sector="care", cohosts=(hello_work,), employers=tuple(employers)
+        db,
+        organizer,
+        kind="job_fair",
+        sector="care",
+        cohosts=(hello_work,),
+        employers=tuple(employers),
     )
     fair.title = "お仕事面談会②"
     s = await w.held_session(db, fair, place, w.jst(2023, 1, 18))
     await w.bookings(db, s, checked_in=9)
-    seminar = await w.event(db, organizer, kind="seminar", sector="community", sub_kind="middle_senior")
+    seminar = await w.event(
+        db, organizer, kind="seminar", sector="community", sub_kind="middle_senior"
+    )
     seminar.title = "ミドルシニア向けセカンドキャリアセミナー"
     s = await w.held_session(db, seminar, place, w.jst(2023, 2, 15))
     await w.bookings(db, s, checked_in=15)
@@ -189,7 +196,11 @@ async def test_the_pdf_holds_every_row_of_r4_with_the_reports_figures(
     assert "(-)" not in text
     # The chart, each bar labelled with its section.
     chart = pages[-1].replace(" ", "")
-    for label in ["I支援企業（社）", "II仕事説明会参加企業（社）", "IVミドルシニアセミナー参加者（人）"]:
+    for label in [
+        "I支援企業（社）",
+        "II仕事説明会参加企業（社）",
+        "IVミドルシニアセミナー参加者（人）",
+    ]:
         assert label in chart, label
 
 
@@ -199,7 +210,9 @@ async def test_the_pdf_embeds_its_japanese_fonts(
 ) -> None:
     path = tmp_path / "r4.pdf"
     path.write_bytes(await r4_pdf(client, db))
-    out = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
+    out = subprocess.run(  # noqa: ASYNC221 - a short local tool run, in a test
+        ["pdffonts", str(path)], capture_output=True, text=True, check=True
+    )
     fonts = out.stdout.splitlines()[2:]
     assert fonts, out.stdout
     assert any("Noto-Sans-CJK-JP" in line for line in fonts), out.stdout

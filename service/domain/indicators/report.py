@@ -19,8 +19,8 @@ from service.domain.indicators.document_repository import DocumentRepository
 from service.domain.indicators.enums import ALL_SCOPE, SECTIONS, TOTAL, UNITS
 from service.domain.indicators.repository import IndicatorRepository
 from service.domain.indicators.schemas import fiscal_year_value
-from service.local_time import TOKYO
 from service.domain.indicators.service import year_window
+from service.local_time import TOKYO
 
 HEARD_FROM_LABELS = {**HEARD_FROM, "unknown": "未回答"}
 

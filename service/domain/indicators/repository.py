@@ -529,7 +529,10 @@ class IndicatorRepository:
         figures: Sequence[FigureRow],
         heard_from: Sequence[tuple[int, str, int]],
         version: int,
+        compiled_at: datetime | None = None,
     ) -> None:
+        """`compiled_at`: the moment the compile counted up to (sessions that ended by then);
+        the database's clock when not given."""
         await self.db.execute(
             delete(IndicatorFigure).where(IndicatorFigure.fiscal_year == fiscal_year)
         )
@@ -563,11 +566,11 @@ class IndicatorRepository:
         await self.db.execute(
             text("""
                 UPDATE indicator_compilations
-                SET compiled_version = :v, compiled_at = clock_timestamp(),
+                SET compiled_version = :v, compiled_at = coalesce(:at, clock_timestamp()),
                     stale_since = CASE WHEN dirty_version = :v THEN NULL ELSE stale_since END
                 WHERE fiscal_year = :fy
             """),
-            {"v": version, "fy": fiscal_year},
+            {"v": version, "fy": fiscal_year, "at": compiled_at},
         )
 
     # what pages read

@@ -67,7 +67,8 @@ async def compile_year(db: AsyncSession, fiscal_year: int) -> CompileOutcome:
     version = await repo.dirty_version(fiscal_year)
     window = await year_window(repo, fiscal_year)
     attendance = await repo.attendance(window.starts_at, window.ends_before)
-    employers = await repo.employers(window.starts_at, window.ends_before, clock.now())
+    now = clock.now()
+    employers = await repo.employers(window.starts_at, window.ends_before, now)
     events = await repo.event_facts(
         [a.event_id for a in attendance] + [e.event_id for e in employers]
     )
@@ -83,7 +84,7 @@ async def compile_year(db: AsyncSession, fiscal_year: int) -> CompileOutcome:
     )
     definitions = [Match.of(d) for d in await repo.definitions()]
     result = count_year(definitions, data)
-    await repo.replace_figures(fiscal_year, result.figures, result.heard_from, version)
+    await repo.replace_figures(fiscal_year, result.figures, result.heard_from, version, now)
     return CompileOutcome(fiscal_year, version, len(result.figures))
 
 
