@@ -44,7 +44,7 @@ async def test_an_organizer_reads_the_report_and_adds_a_record(
     await page.get_by_label("記録の種類").select_option("job_opening")
     await page.get_by_label("日付").fill("2022-10-03")
     await page.get_by_label("企業名（支援企業・就業・求人のとき）").fill("しずおか食品株式会社")
-    await page.get_by_label("件数（求人獲得・新規会員登録はまとめて入力できます）").fill("3")
+    await page.get_by_label("件数（1〜500").fill("3")
     await page.get_by_role("button", name="追加する").click()
     await expect(page.get_by_role("status")).to_contain_text("記録を追加しました。")
     await expect(page.get_by_role("cell", name="しずおか食品株式会社")).to_be_visible()
