@@ -22,8 +22,9 @@ from service.domain.accounts.actor import Actor
 from service.domain.indicators import document as documents
 from service.domain.indicators import service as indicators
 from service.domain.indicators.repository import IndicatorRepository
+from service.settings import Settings
 from tests import indicator_support as w
-from tests.manage_support import make_staff, web_login
+from tests.manage_support import make_staff, post_form, web_login
 
 # The programme report's R4 tables: (項目 as printed, R4 actual (target), R5, R6).
 R4_ROWS = [
@@ -234,3 +235,60 @@ async def test_the_console_offers_the_pdf_and_the_yearly_figures_have_no_months(
     assert "856" in line and line.count("—") == 8
     assert "記録なし" in page or "知ったきっかけ" in page
     assert Decimal(856)
+
+
+async def test_the_console_forms_for_the_document_save_audit_and_refuse_bad_input(
+    client: AsyncClient, db: AsyncSession, settings: Settings
+) -> None:
+    from sqlalchemy import text
+
+    from service.domain.indicators.survey import desk_survey_path
+
+    await web_login(client, db, await make_staff(db, "organizer"))
+    saved = await post_form(
+        client,
+        "/manage/indicators/narrative",
+        {"fiscal_year": "2022", "section": "care", "part": "plan", "body": "介護助手を増やす。"},
+    )
+    assert saved.status_code == 303
+    page = (await client.get("/manage/indicators/narrative?fy=2022")).text
+    assert "介護助手を増やす。" in page and "【令和5年度の取組】" in page
+    bad = await post_form(
+        client, "/manage/indicators/exchange", {"fy": "2022", "fiscal_year": "2021", "rate": "150"}
+    )
+    assert bad.status_code == 422 and "0から100まで" in bad.text
+    ok = await post_form(
+        client, "/manage/indicators/exchange", {"fy": "2022", "fiscal_year": "2021", "rate": "60"}
+    )
+    assert ok.status_code == 303
+    yearly = await post_form(
+        client,
+        "/manage/indicators/year-figures",
+        {"fy": "2022", "fiscal_year": "2022", "definition_id": "999999", "value": "3"},
+    )
+    assert yearly.status_code == 422 and "has-error" in yearly.text
+    actions = set(
+        (
+            await db.scalars(text("SELECT action FROM audit_log WHERE action LIKE 'indicators.%'"))
+        ).all()
+    )
+    assert actions == {"indicators.narrative", "indicators.exchange"}
+    # The records page lists each hand figure with its section, once, uncut; 全般 once.
+    records = (await client.get("/manage/indicators/records?fy=2022")).text
+    assert "I 支援企業（社）［窓口の記録に加算］" in records
+    assert "II 支援企業（社）［窓口の記録に加算］" in records
+    assert records.count(">全般<") == 1
+    # A consultation with consent: its record page offers the desk survey's link.
+    made = await post_form(
+        client,
+        "/manage/indicators/records",
+        {"fy": "2022", "kind": "consultation", "occurred_on": "2022-09-01", "channel": "desk",
+         "survey_consent": "1", "contact_email": "taro@example.jp"},
+    )  # fmt: skip
+    assert made.status_code == 303
+    record_id, day = (
+        await db.execute(text("SELECT id, occurred_on FROM desk_records ORDER BY id DESC LIMIT 1"))
+    ).one()
+    form = (await client.get(f"/manage/indicators/records/{record_id}")).text
+    path = desk_survey_path(settings, record_id, day)
+    assert path in form and "mailto:" in form

@@ -9,11 +9,13 @@ from decimal import Decimal
 from typing import Any
 
 import anyio.to_thread
+from jinja2 import Environment
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from service.dependencies import DB, AppSettings
+from service.domain.accounts.actor import Actor
 from service.domain.errors import Conflict, InvalidInput
 from service.domain.events.enums import EVENT_KINDS, SECTORS, SUB_KINDS
 from service.domain.indicators import document as documents
@@ -125,6 +127,19 @@ def _definition_values(d: IndicatorDefinition, targets: dict[int, Decimal]) -> d
     return values
 
 
+def report_html(env: Environment, doc: documents.Document, staff: Actor) -> str:
+    """The report document's HTML, from the page's own partials (what the PDF is made of)."""
+    template = env.get_template("manage/indicators_report.html")
+    return template.render(
+        **VOCABULARIES,
+        **VOCABULARY,
+        staff=staff,
+        r=doc.report,
+        doc=doc,
+        chart=report_chart(doc.report),
+    )
+
+
 def _survey_url(settings: Settings, row: DeskRecord) -> str | None:
     """The desk survey's link for a consultation whose person agreed to it."""
     if row.kind != "consultation" or not row.survey_consent:
@@ -173,15 +188,7 @@ class ManageIndicatorPages(Controller):
         doc = await documents.read_document(db, staff, _year(fy))
         engine = request.app.template_engine
         assert engine is not None  # the app is built with its templates (service/app.py)
-        template = engine.get_template("manage/indicators_report.html")
-        html = template.render(
-            **VOCABULARIES,
-            **VOCABULARY,
-            staff=staff,
-            r=doc.report,
-            doc=doc,
-            chart=report_chart(doc.report),
-        )
+        html = report_html(engine.engine, doc, staff)
         pdf = await anyio.to_thread.run_sync(render_pdf, html)
         name = f"report-{doc.report.fiscal_year}.pdf"
         return Response(
