@@ -301,6 +301,22 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("fiscal_year", name=op.f("pk_exchange_years")),
     )
+    op.create_table(
+        "indicator_event_figures",
+        sa.Column("fiscal_year", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.BigInteger(), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("people", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["events.id"],
+            name=op.f("fk_indicator_event_figures_event_id_events"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "fiscal_year", "event_id", "month", name=op.f("pk_indicator_event_figures")
+        ),
+    )
     op.alter_column("indicator_figures", "value", existing_type=sa.Numeric(14, 1), nullable=True)
 
     for name in ("exclude_sub_kinds",):
@@ -415,6 +431,7 @@ def downgrade() -> None:
     op.drop_column("indicator_definitions", "exclude_sub_kinds")
     op.execute("DELETE FROM indicator_figures WHERE value IS NULL")
     op.alter_column("indicator_figures", "value", existing_type=sa.Numeric(14, 1), nullable=False)
+    op.drop_table("indicator_event_figures")
     op.drop_table("exchange_years")
     op.drop_table("indicator_narratives")
     op.drop_table("indicator_plan_periods")

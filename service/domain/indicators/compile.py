@@ -107,6 +107,8 @@ class YearInput:
 class YearFigures:
     figures: list[FigureRow]
     heard_from: list[tuple[int, str, int]]
+    # (event, month, people) over the whole fiscal year, for the report's 【実施状況】.
+    event_people: list[tuple[int, str, int]] = field(default_factory=list)
 
 
 def _scopes(e: EventFacts) -> tuple[int, ...]:
@@ -123,10 +125,14 @@ def compile_year(definitions: Sequence[Match], data: YearInput) -> YearFigures:
     tallies: dict[tuple[int, int], _Tally] = defaultdict(_Tally)
     scopes_seen: set[int] = {ALL_SCOPE}
     heard: dict[tuple[int, str], int] = defaultdict(int)
+    event_people: dict[tuple[int, str], int] = defaultdict(int)
 
     for a in data.attendance:
         event = data.events.get(a.event_id)
-        if event is None or a.month not in in_window:
+        if event is None:
+            continue
+        event_people[(a.event_id, a.month)] += a.people
+        if a.month not in in_window:
             continue
         for scope in _scopes(event):
             scopes_seen.add(scope)
@@ -191,7 +197,8 @@ def compile_year(definitions: Sequence[Match], data: YearInput) -> YearFigures:
                 total += year_part.value
             out.append(FigureRow(scope, d.id, TOTAL, total, None))
     heard_rows = [(scope, h, n) for (scope, h), n in sorted(heard.items())]
-    return YearFigures(out, heard_rows)
+    people_rows = [(e, m, n) for (e, m), n in sorted(event_people.items())]
+    return YearFigures(out, heard_rows, people_rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,9 +44,18 @@ def era_label(fiscal_year: int) -> str:
     return fiscal.short_label(fiscal_year)
 
 
+MONTHS_LISTED = 4
+
+
+def _month(key: str) -> str:
+    return f"{key[:4]}年{int(key[5:])}月"
+
+
 @dataclass(frozen=True, slots=True)
 class HeldEvent:
-    month: str  # YYYY-MM
+    """One line of 【実施状況】: an event held in the year, as the report lists them."""
+
+    months: tuple[str, ...]  # YYYY-MM, in order
     first_day: date
     title: str
     venues: str
@@ -57,7 +66,10 @@ class HeldEvent:
 
     @property
     def month_label(self) -> str:
-        return f"{self.month[:4]}年{int(self.month[5:])}月"
+        """2022年9月、2023年1月; a long run reads 2030年4月〜2031年3月（12か月）."""
+        if len(self.months) <= MONTHS_LISTED:
+            return "、".join(_month(m) for m in self.months)
+        return f"{_month(self.months[0])}〜{_month(self.months[-1])}（{len(self.months)}か月）"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +130,7 @@ async def held_events(
     and 'exchange' for 新現役交流会. Co-host staff see the events their organization co-hosts."""
     docs = DocumentRepository(db)
     rows = await docs.held(
+        fiscal_year,
         fiscal.tokyo_midnight(fiscal.first_day(fiscal_year)),
         fiscal.tokyo_midnight(fiscal.first_day(fiscal_year + 1)),
         clock.now(),
@@ -136,22 +149,38 @@ async def held_events(
             if d.event(e) and section not in keys:
                 keys.append(section)
         sections_of[f.id] = keys
-    out: dict[str, list[HeldEvent]] = {k: [] for k in (*HELD_SECTIONS, "exchange")}
+    merged: dict[int, HeldEvent] = {}
     for r in rows:
         f = facts[r.event_id]
         if scope not in (None, 0) and scope not in f.cohost_ids:
             continue
-        held = HeldEvent(
-            r.month,
-            r.first_start.astimezone(TOKYO).date(),
-            f.title,
-            r.venues,
-            r.online,
-            r.sessions,
-            r.people,
-            f.cohosts,
+        seen = merged.get(r.event_id)
+        if seen is None:
+            merged[r.event_id] = HeldEvent(
+                (r.month,),
+                r.first_start.astimezone(TOKYO).date(),
+                f.title,
+                r.venues,
+                r.online,
+                r.sessions,
+                r.people,
+                f.cohosts,
+            )
+            continue
+        venues = list(dict.fromkeys([*seen.venues.split("、"), *r.venues.split("、")]))
+        merged[r.event_id] = HeldEvent(
+            (*seen.months, r.month),
+            seen.first_day,
+            seen.title,
+            "、".join(v for v in venues if v),
+            seen.online and r.online,
+            seen.sessions + r.sessions,
+            seen.people + r.people,
+            seen.cohosts,
         )
-        for key in sections_of.get(r.event_id, []):
+    out: dict[str, list[HeldEvent]] = {k: [] for k in (*HELD_SECTIONS, "exchange")}
+    for event_id, held in merged.items():
+        for key in sections_of.get(event_id, []):
             if key in out:
                 out[key].append(held)
     return out

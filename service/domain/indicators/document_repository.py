@@ -37,25 +37,25 @@ class HeldEventFacts:
     cohost_ids: tuple[int, ...]
 
 
-# Sessions held in the year (published event, not cancelled, ended before now) with their
-# attendance: checked-in parties, as the figures count them.
+# Sessions held in the year (published event, not cancelled, ended before now) per event and
+# month, with the people compiled for that event and month (attendance as the figures count
+# it): no pass over the year's bookings.
 HELD_SQL = """
     WITH held AS (
-        SELECT s.id, s.event_id, s.venue_id, s.starts_at, s.is_online
-        FROM sessions s JOIN events e ON e.id = s.event_id
+        SELECT s.event_id, to_char(s.starts_at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM') AS month,
+               min(s.starts_at) AS first_start, count(*) AS sessions,
+               string_agg(DISTINCT v.name, '、') AS venues,
+               bool_or(s.is_online OR v.ward = 'online') AS online
+        FROM sessions s JOIN events e ON e.id = s.event_id JOIN venues v ON v.id = s.venue_id
         WHERE e.status = 'published' AND s.status <> 'cancelled'
           AND s.ends_at >= :starts AND s.ends_at < :ends AND s.ends_at <= :now
-    ), people AS (
-        SELECT b.session_id, sum(b.party_size)::bigint AS n
-        FROM bookings b JOIN held h ON h.id = b.session_id
-        WHERE b.status = 'confirmed' AND b.checked_in_at IS NOT NULL
-        GROUP BY 1
+        GROUP BY 1, 2
     )
-    SELECT h.event_id, to_char(h.starts_at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM'),
-           min(h.starts_at), count(*), string_agg(DISTINCT v.name, '、'),
-           bool_or(h.is_online OR v.ward = 'online'), coalesce(sum(p.n), 0)::bigint
-    FROM held h JOIN venues v ON v.id = h.venue_id LEFT JOIN people p ON p.session_id = h.id
-    GROUP BY 1, 2 ORDER BY 3, 1
+    SELECT h.event_id, h.month, h.first_start, h.sessions, h.venues, h.online,
+           coalesce(f.people, 0)
+    FROM held h LEFT JOIN indicator_event_figures f
+      ON f.fiscal_year = :fy AND f.event_id = h.event_id AND f.month = h.month
+    ORDER BY h.first_start, h.event_id
 """
 
 
@@ -130,8 +130,12 @@ class DocumentRepository:
         )
         await self.db.execute(insert(PlanPeriod).values(first_year=first_year, last_year=last_year))
 
-    async def held(self, starts: datetime, ends: datetime, now: datetime) -> list[HeldRow]:
-        rows = await self.db.execute(text(HELD_SQL), {"starts": starts, "ends": ends, "now": now})
+    async def held(
+        self, fiscal_year: int, starts: datetime, ends: datetime, now: datetime
+    ) -> list[HeldRow]:
+        rows = await self.db.execute(
+            text(HELD_SQL), {"fy": fiscal_year, "starts": starts, "ends": ends, "now": now}
+        )
         return [
             HeldRow(int(e), m, first, int(n), venues or "", bool(online), int(people))
             for e, m, first, n, venues, online, people in rows.all()

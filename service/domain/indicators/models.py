@@ -304,6 +304,21 @@ class IndicatorFigure(Base):
     answers: Mapped[int | None] = mapped_column(Integer)
 
 
+class EventFigure(Base):
+    """A compiled count per event and month of the whole fiscal year (not only the reporting
+    window): the people who came, as attendance counts them. The report's 【実施状況】 reads it,
+    so the document never scans the year's bookings."""
+
+    __tablename__ = "indicator_event_figures"
+
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    people: Mapped[int] = mapped_column(BigInteger)
+
+
 class HeardFromFigure(Base):
     """How attendees heard of the events (DM, LINE, 求人情報誌…), per year and scope."""
 

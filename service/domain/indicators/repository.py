@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.indicators.models import (
     DeskRecord,
+    EventFigure,
     FiscalYearSetting,
     HandFigure,
     HeardFromFigure,
@@ -572,6 +573,19 @@ class IndicatorRepository:
             """),
             {"v": version, "fy": fiscal_year, "at": compiled_at},
         )
+
+    async def replace_event_figures(
+        self, fiscal_year: int, rows: Sequence[tuple[int, str, int]]
+    ) -> None:
+        await self.db.execute(delete(EventFigure).where(EventFigure.fiscal_year == fiscal_year))
+        if rows:
+            await self.db.execute(
+                insert(EventFigure),
+                [
+                    {"fiscal_year": fiscal_year, "event_id": e, "month": m, "people": n}
+                    for e, m, n in rows
+                ],
+            )
 
     # what pages read
 

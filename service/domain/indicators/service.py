@@ -66,7 +66,11 @@ async def compile_year(db: AsyncSession, fiscal_year: int) -> CompileOutcome:
     # Read the version before the data: a change committed after this read bumps it again.
     version = await repo.dirty_version(fiscal_year)
     window = await year_window(repo, fiscal_year)
-    attendance = await repo.attendance(window.starts_at, window.ends_before)
+    # The whole year's attendance (the per-event counts of 【実施状況】); the count itself
+    # keeps to the reporting window.
+    attendance = await repo.attendance(
+        fiscal.tokyo_midnight(fiscal.first_day(fiscal_year)), window.ends_before
+    )
     now = clock.now()
     employers = await repo.employers(window.starts_at, window.ends_before, now)
     events = await repo.event_facts(
@@ -85,6 +89,7 @@ async def compile_year(db: AsyncSession, fiscal_year: int) -> CompileOutcome:
     definitions = [Match.of(d) for d in await repo.definitions()]
     result = count_year(definitions, data)
     await repo.replace_figures(fiscal_year, result.figures, result.heard_from, version, now)
+    await repo.replace_event_figures(fiscal_year, result.event_people)
     return CompileOutcome(fiscal_year, version, len(result.figures))
 
 
