@@ -4,11 +4,11 @@ the desk's records, hand-entered figures, paper survey answers and (admins) defi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
-import anyio.to_thread
 from jinja2 import Environment
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
@@ -189,7 +189,7 @@ class ManageIndicatorPages(Controller):
         engine = request.app.template_engine
         assert engine is not None  # the app is built with its templates (service/app.py)
         html = report_html(engine.engine, doc, staff)
-        pdf = await anyio.to_thread.run_sync(render_pdf, html)
+        pdf = await asyncio.to_thread(render_pdf, html)
         name = f"report-{doc.report.fiscal_year}.pdf"
         return Response(
             pdf,
