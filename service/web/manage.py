@@ -12,6 +12,7 @@ from service.web.manage_auth import ManageLoginPages, logout_page
 from service.web.manage_calendar_links import ManageCalendarLinkPages
 from service.web.manage_calls import ManageCallPages
 from service.web.manage_events import ManageEventPages
+from service.web.manage_indicator_document import ManageIndicatorDocumentPages
 from service.web.manage_indicators import ManageIndicatorPages
 from service.web.manage_mails import ManageMailPages
 from service.web.manage_rosters import ManageBookingPages, ManageRosterPages
@@ -26,6 +27,7 @@ manage_pages_router = Router(
         ManageMailPages,
         ManageAdminPages,
         ManageIndicatorPages,
+        ManageIndicatorDocumentPages,
         ManageCalendarLinkPages,
         logout_page,
     ],

@@ -4,18 +4,15 @@ the desk's records, hand-entered figures, paper survey answers and (admins) defi
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
-from jinja2 import Environment
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from service.dependencies import DB, AppSettings
-from service.domain.accounts.actor import Actor
 from service.domain.errors import Conflict, InvalidInput
 from service.domain.events.enums import EVENT_KINDS, SECTORS, SUB_KINDS
 from service.domain.indicators import document as documents
@@ -41,14 +38,12 @@ from service.settings import Settings
 from service.staff_auth import Staff
 from service.web.form_errors import Refusal, rerender
 from service.web.manage_common import (
-    VOCABULARIES,
     done_message,
     form_fields,
     form_lists,
     page,
     see_other,
 )
-from service.web.report_pdf import render_pdf
 
 ORGANIZER = {"staff_role": "organizer"}
 ADMIN = {"staff_role": "admin"}
@@ -83,7 +78,7 @@ VOCABULARY: dict[str, Any] = {
 }
 
 
-def _year(fy: str | None) -> object:
+def year_or_current(fy: str | None) -> object:
     return fy if fy not in (None, "") else indicators.current_fiscal_year()
 
 
@@ -127,24 +122,14 @@ def _definition_values(d: IndicatorDefinition, targets: dict[int, Decimal]) -> d
     return values
 
 
-def report_html(env: Environment, doc: documents.Document, staff: Actor) -> str:
-    """The report document's HTML, from the page's own partials (what the PDF is made of)."""
-    template = env.get_template("manage/indicators_report.html")
-    return template.render(
-        **VOCABULARIES,
-        **VOCABULARY,
-        staff=staff,
-        r=doc.report,
-        doc=doc,
-        chart=report_chart(doc.report),
-    )
-
-
 def _survey_url(settings: Settings, row: DeskRecord) -> str | None:
     """The desk survey's link for a consultation whose person agreed to it."""
     if row.kind != "consultation" or not row.survey_consent:
         return None
     return settings.base_url + desk_survey_path(settings, row.id, row.occurred_on)
+
+
+_year = year_or_current
 
 
 class ManageIndicatorPages(Controller):
@@ -175,111 +160,6 @@ class ManageIndicatorPages(Controller):
             chart=report_chart(r),
             **VOCABULARY,
         )
-
-    @get("/report.pdf", opt=ORGANIZER)
-    async def report_pdf(
-        self,
-        request: Request[Any, Any, Any],
-        db: DB,
-        staff: Staff,
-        fy: FromQuery[str | None] = None,
-    ) -> Response[bytes]:
-        """The yearly report as the desk files it (console button 「報告書（PDF）」)."""
-        doc = await documents.read_document(db, staff, _year(fy))
-        engine = request.app.template_engine
-        assert engine is not None  # the app is built with its templates (service/app.py)
-        html = report_html(engine.engine, doc, staff)
-        pdf = await asyncio.to_thread(render_pdf, html)
-        name = f"report-{doc.report.fiscal_year}.pdf"
-        return Response(
-            pdf,
-            media_type="application/pdf",
-            headers={
-                "Cache-Control": "no-store",
-                "X-Robots-Tag": "noindex",
-                "Content-Disposition": f'inline; filename="{name}"',
-            },
-        )
-
-    # the narrative and 新現役交流会 (staff write them; shown on the page and in the PDF)
-
-    async def _narrative_page(
-        self,
-        db: DB,
-        staff: Staff,
-        year: int,
-        *,
-        errors: dict[str, str] | None = None,
-        values: dict[str, str] | None = None,
-        status_code: int = 200,
-        flash: str | None = None,
-    ) -> Template:
-        doc = await documents.read_document(db, staff, year)
-        return page(
-            "manage/indicator_narrative.html",
-            staff,
-            status_code=status_code,
-            flash=flash,
-            r=doc.report,
-            doc=doc,
-            history=await documents.exchange_history(db, staff, year + 30),
-            errors=errors or {},
-            values=values or {},
-            **VOCABULARY,
-        )
-
-    @get("/narrative", opt=ORGANIZER)
-    async def narrative(
-        self,
-        request: Request[Any, Any, Any],
-        db: DB,
-        staff: Staff,
-        fy: FromQuery[str | None] = None,
-    ) -> Template:
-        year = fiscal_year_value(_year(fy), "fy")
-        return await self._narrative_page(db, staff, year, flash=done_message(request))
-
-    @post("/narrative", opt=ORGANIZER)
-    async def save_narrative(
-        self, request: Request[Any, Any, Any], db: DB, staff: Staff
-    ) -> Template | Redirect:
-        data = await form_fields(request)
-        try:
-            year = await documents.save_narrative(db, staff, data)
-        except InvalidInput as exc:
-            year = fiscal_year_value(_year(data.get("fiscal_year")), "fiscal_year")
-            return await rerender(
-                db,
-                exc,
-                lambda refusal: self._narrative_page(
-                    db, staff, year, errors=refusal.fields, values=data, status_code=422
-                ),
-            )
-        return see_other(f"/manage/indicators/narrative?fy={year}", done="narrative_saved")
-
-    @post("/exchange", opt=ORGANIZER)
-    async def save_exchange(
-        self, request: Request[Any, Any, Any], db: DB, staff: Staff
-    ) -> Template | Redirect:
-        data = await form_fields(request)
-        shown = fiscal_year_value(_year(data.get("fy")), "fy")
-        try:
-            await documents.save_exchange(db, staff, data)
-        except InvalidInput as exc:
-            return await rerender(
-                db,
-                exc,
-                lambda refusal: self._narrative_page(
-                    db, staff, shown, errors=refusal.fields, values=data, status_code=422
-                ),
-            )
-        return see_other(f"/manage/indicators/narrative?fy={shown}", done="exchange_saved")
-
-    @post("/plan-period", opt=ADMIN)
-    async def plan_period(self, request: Request[Any, Any, Any], db: DB, staff: Staff) -> Redirect:
-        data = await form_fields(request)
-        await documents.set_plan_period(db, staff, data)
-        return see_other("/manage/indicators/definitions", done="plan_period_saved")
 
     @get("/print")
     async def print_view(self, db: DB, staff: Staff, fy: FromQuery[str | None] = None) -> Template:

@@ -26,7 +26,7 @@ from service.domain.indicators.document import read_document
 from service.domain.indicators.repository import BARE_ATTENDANCE_SQL, BARE_RECORDS_SQL
 from service.domain.indicators.service import compile_year
 from service.settings import to_asyncpg_url
-from service.web.manage_indicators import report_html
+from service.web.manage_indicator_document import report_html
 from service.web.report_pdf import render_pdf
 
 ROOT = Path(__file__).resolve().parents[2]
