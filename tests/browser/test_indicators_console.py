@@ -49,3 +49,13 @@ async def test_an_organizer_reads_the_report_and_adds_a_record(
     await expect(page.get_by_role("status")).to_contain_text("記録を追加しました。")
     await expect(page.get_by_role("cell", name="しずおか食品株式会社")).to_be_visible()
     await assert_accessible(page, "desk records")
+
+    # The narrative and 新現役交流会 for the report, written in the console.
+    await page.goto(live_server.url("/manage/indicators/narrative?fy=2022"))
+    await page.get_by_label("【評価】").first.fill("全ての項目のアウトプット目標を達成。")
+    await page.get_by_role("button", name="評価を保存する").first.click()
+    await expect(page.get_by_role("status")).to_contain_text("評価・取組を保存しました。")
+    await assert_accessible(page, "report narrative")
+    await page.goto(live_server.url("/manage/indicators?fy=2022"))
+    await expect(page.get_by_text("全ての項目のアウトプット目標を達成。")).to_be_visible()
+    await expect(page.get_by_role("link", name="報告書（PDF）")).to_be_visible()
