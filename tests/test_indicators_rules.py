@@ -159,7 +159,12 @@ async def test_every_change_that_can_move_a_figure_marks_its_year_stale(
         ("no-show", lambda: _no_show(db, admin, booking), {2022}),
         # A walk-in as the roster writes it (the door's own rules run on the database clock).
         ("walk-in", lambda: w.bookings(db, held, walk_ins=1), {2022}),
-        ("booking cancelled", lambda: _cancel(db, admin, booking), {2022}),
+        # Cancelling an attended booking (the roster refuses it; an admin's SQL fix does not).
+        # A booking that never attended moves no figure when cancelled, and is left alone.
+        ("attended booking cancelled",
+         lambda: db.execute(text("UPDATE bookings SET status = 'cancelled', cancelled_at = now() "
+                                 "WHERE id = (SELECT min(id) FROM bookings WHERE session_id = :s "
+                                 "AND checked_in_at IS NOT NULL)"), {"s": held.id}), {2022}),
         ("employer added",
          lambda: db.execute(insert(event_employers).values(
              event_id=fair.id, organization_id=year.silver)), {2022}),
@@ -203,6 +208,15 @@ async def test_every_change_that_can_move_a_figure_marks_its_year_stale(
         await change()
         await db.commit()
         assert years <= set(await repo.stale_years()), label
+    # What is left alone moves no figure: a booking that never attended, cancelled.
+    await indicators.compile_year(db, 2022)
+    await db.commit()
+    before = await repo.all_figures_snapshot()
+    await _cancel(db, admin, booking)
+    await db.commit()
+    await indicators.compile_year(db, 2022)
+    await db.commit()
+    assert await repo.all_figures_snapshot() == before
 
 
 async def _frozen(moment: datetime, fn: Change) -> None:

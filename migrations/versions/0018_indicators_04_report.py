@@ -22,7 +22,10 @@ depends_on: str | Sequence[str] | None = None
 _FY = "(extract(year FROM ({t} AT TIME ZONE 'Asia/Tokyo') - interval '3 months'))::int"
 
 TRIGGERS = [
-    # Bookings: any change of what attendance reads (a move between sessions touches both).
+    # Bookings: any change of what attendance reads (a move between sessions touches both), and
+    # no-shows. A booking that never attended moves no figure when it is cancelled, promoted
+    # or moved: those (the booking rush's own writes) leave the year's row alone, so a rush
+    # never queues on it.
     "DROP TRIGGER IF EXISTS indicators_booking_updated ON bookings",
     "DROP TRIGGER IF EXISTS indicators_booking_inserted ON bookings",
     "DROP FUNCTION IF EXISTS indicators_booking_changed()",
@@ -50,10 +53,11 @@ TRIGGERS = [
     FOR EACH ROW WHEN (
         OLD.checked_in_at IS DISTINCT FROM NEW.checked_in_at
         OR OLD.no_show_at IS DISTINCT FROM NEW.no_show_at
-        OR OLD.status IS DISTINCT FROM NEW.status
-        OR OLD.session_id IS DISTINCT FROM NEW.session_id
-        OR OLD.heard_from IS DISTINCT FROM NEW.heard_from
-        OR OLD.party_size IS DISTINCT FROM NEW.party_size
+        OR (NEW.checked_in_at IS NOT NULL AND (
+            OLD.status IS DISTINCT FROM NEW.status
+            OR OLD.session_id IS DISTINCT FROM NEW.session_id
+            OR OLD.heard_from IS DISTINCT FROM NEW.heard_from
+            OR OLD.party_size IS DISTINCT FROM NEW.party_size))
     )
     EXECUTE FUNCTION indicators_booking_changed()
     """,
