@@ -229,6 +229,7 @@ async def test_the_console_offers_the_pdf_and_the_yearly_figures_have_no_months(
     assert "報告書（PDF）" in page and "/manage/indicators/report.pdf?fy=2022" in page
     assert "全ての項目のアウトプット目標を達成。" in page
     assert "回答 " not in page  # the report gives no count of answers: none is shown
+    assert '<td class="num">—</td>' in page  # the months of a yearly figure: not known
     csv = (await client.get("/manage/indicators/csv?fy=2022")).content.decode("utf-8-sig")
     line = next(ln for ln in csv.split("\r\n") if "相談窓口での相談" in ln)
     assert "856" in line and line.count("—") == 8

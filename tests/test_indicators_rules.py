@@ -389,3 +389,38 @@ async def test_plan_years_come_from_the_plan_period(db: AsyncSession) -> None:
     await documents.set_plan_period(db, admin, {"first_year": "2025", "last_year": "2027"})
     assert (await read_report(db, admin, 2026)).plan_years == [2025, 2026, 2027]
     assert (await read_report(db, admin, 2030)).plan_years == [2030]
+
+
+def test_the_chart_labels_each_bar_with_its_section_and_never_fills_a_row_without_target() -> None:
+    import re as regex
+
+    from service.domain.indicators import fiscal
+    from service.domain.indicators.chart import BAR_WIDTH, report_chart
+    from service.domain.indicators.report import Report, ReportRow, ReportSection
+
+    def row(code: str, section: str, name: str, actual: int, target: int | None) -> ReportRow:
+        return ReportRow(
+            code, name, "people", "人", section, "", "attendance", Decimal(actual),
+            None if target is None else Decimal(target), None, {}, [],
+        )  # fmt: skip
+
+    rows = [
+        row("a", "matching", "支援企業", 91, 70),
+        row("b", "community", "少ない行", 7, None),
+        row("c", "community", "多い行", 269, None),
+    ]
+    report = Report(
+        2022, "令和4年度", "R4", fiscal.window(2022, None), None, False, None,
+        [ReportSection("matching", "I", "マッチング支援", rows[:1]),
+         ReportSection("community", "IV", "まちづくり", rows[1:])],
+        [],
+    )  # fmt: skip
+    svg = report_chart(report)
+    assert "I 支援企業（人）" in svg and "IV 少ない行（人）" in svg
+    # One actual bar per row, in order.
+    supported, few, many = [
+        int(w) for w in regex.findall(r'width="(\d+)" height="16" fill="#1f4e79"', svg)
+    ]
+    assert supported == BAR_WIDTH  # 91 against its target of 70: the actual is the longer
+    assert many == BAR_WIDTH and few == int(BAR_WIDTH * 7 / 269)  # one common scale
+    assert svg.count("目標なし") == 2
