@@ -255,16 +255,31 @@ async def _add_record(db: AsyncSession, admin: Actor, ids: dict[str, int]) -> No
 
 
 async def test_a_yearly_figure_has_no_months(client: AsyncClient, db: AsyncSession) -> None:
-    year = await build_year(db)
+    await build_year(db)
     repo = IndicatorRepository(db)
     consultations = await repo.definition_by_code("matching_desk_consultations")
     assert consultations is not None
-    await indicators.set_year_figure(
-        db, year.admin, {"definition_id": consultations.id, "fiscal_year": 2022, "value": 848}
+    token = await issue_token(db, await make_staff(db, "organizer"))
+    put = await client.put(
+        "/api/v1/manage/indicators/year-figures",
+        json={"definition_id": consultations.id, "fiscal_year": 2022, "value": 848},
+        headers=bearer(token),
     )
+    assert put.status_code == 200, put.text
+    bad = await client.put(
+        "/api/v1/manage/indicators/year-figures",
+        json={"definition_id": consultations.id, "fiscal_year": 2022, "value": "-1"},
+        headers=bearer(token),
+    )
+    assert bad.status_code == 422 and "value" in bad.json()["fields"]
+    said = await client.put(
+        "/api/v1/manage/indicators/narrative",
+        json={"fiscal_year": 2022, "section": "matching", "part": "evaluation", "body": "達成。"},
+        headers=bearer(token),
+    )
+    assert said.status_code == 200, said.text
     await indicators.compile_year(db, 2022)
     await db.commit()
-    token = await issue_token(db, await make_staff(db, "organizer"))
     body = (
         await client.get("/api/v1/manage/indicators?fiscal_year=2022", headers=bearer(token))
     ).json()

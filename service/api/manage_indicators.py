@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from service.dependencies import DB
+from service.domain.indicators import document as documents
 from service.domain.indicators import service as indicators
 from service.domain.indicators.csv_export import report_csv, report_filename
 from service.domain.indicators.models import DeskRecord, IndicatorDefinition
@@ -147,6 +148,20 @@ class HandFigureBody(msgspec.Struct, forbid_unknown_fields=True):
     month: str
     value: str | int | float | None
     answers: int | None = None
+
+
+class YearFigureBody(msgspec.Struct, forbid_unknown_fields=True):
+    definition_id: int
+    fiscal_year: int | str
+    value: str | int | float | None
+    answers: int | None = None
+
+
+class NarrativeBody(msgspec.Struct, forbid_unknown_fields=True):
+    fiscal_year: int | str
+    section: str
+    part: str  # evaluation (【評価】) or plan (【取組】)
+    body: str = ""
 
 
 class PaperAnswerBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -328,6 +343,31 @@ class ManageIndicatorsController(Controller):
         if values["value"] is not None:
             values["value"] = str(values["value"])
         await indicators.set_hand_figure(db, staff, values)
+        return {"status": "saved"}
+
+    @put(
+        "/year-figures",
+        summary="Set (value null: clear) an indicator's figure for a whole year (no months)",
+        opt=ORGANIZER,
+    )
+    async def year_figure(
+        self, db: DB, staff: Staff, data: JSONBody[YearFigureBody]
+    ) -> dict[str, str]:
+        values = msgspec.structs.asdict(data)
+        if values["value"] is not None:
+            values["value"] = str(values["value"])
+        await indicators.set_year_figure(db, staff, values)
+        return {"status": "saved"}
+
+    @put(
+        "/narrative",
+        summary="Set (body empty: clear) a section's 【評価】 or 【取組】 for a year's report",
+        opt=ORGANIZER,
+    )
+    async def narrative(
+        self, db: DB, staff: Staff, data: JSONBody[NarrativeBody]
+    ) -> dict[str, str]:
+        await documents.save_narrative(db, staff, msgspec.structs.asdict(data))
         return {"status": "saved"}
 
     @post(
