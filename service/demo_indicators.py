@@ -199,13 +199,26 @@ async def _current_year(db: AsyncSession, today: date, events: list[Event], venu
         day = start + timedelta(days=offset)
         if day.weekday() >= 5:
             continue
-        for _ in range(rng.randint(1, 5)):
+        # The day's tally by channel: one record with its count per channel.
+        for channel, most in (("desk", 4), ("phone", 2)):
+            count = rng.randint(0, most)
+            if count:
+                db.add(
+                    DeskRecord(
+                        kind="consultation", occurred_on=day, channel=channel, quantity=count
+                    )
+                )
+        # Now and then someone agrees to the satisfaction survey (their own record, with a
+        # contact: the record's page offers the link).
+        if rng.random() < 0.15:
             db.add(
                 DeskRecord(
                     kind="consultation",
                     occurred_on=day,
-                    channel=rng.choice(["desk", "desk", "phone"]),
+                    channel="desk",
                     sector=rng.choice(list(COMPANIES)),
+                    contact_phone=f"0542{rng.randint(100000, 999999)}",
+                    survey_consent=True,
                 )
             )
         if rng.random() < 0.3:
