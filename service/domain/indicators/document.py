@@ -20,12 +20,11 @@ from service.domain.accounts.repository import AccountRepository
 from service.domain.indicators import fiscal
 from service.domain.indicators.compile import EVENT_MEASURES, Match
 from service.domain.indicators.document_repository import DocumentRepository
-from service.domain.indicators.enums import NARRATIVE_PARTS, SECTIONS
+from service.domain.indicators.enums import SECTIONS
 from service.domain.indicators.models import ExchangeYear
 from service.domain.indicators.report import Report, read_report
 from service.domain.indicators.repository import EventFacts, IndicatorRepository
 from service.domain.indicators.schemas import (
-    fiscal_year_value,
     validate_exchange,
     validate_narrative,
     validate_plan_period,
@@ -341,11 +340,3 @@ async def set_plan_period(db: AsyncSession, actor: Actor, data: Mapping[str, obj
         first,
         after={"first_year": first, "last_year": last},
     )
-
-
-def narrative_parts() -> dict[str, str]:
-    return dict(NARRATIVE_PARTS)
-
-
-def year_value(raw: object) -> int:
-    return fiscal_year_value(raw, "fy")
