@@ -293,3 +293,11 @@ async def test_the_console_forms_for_the_document_save_audit_and_refuse_bad_inpu
     form = (await client.get(f"/manage/indicators/records/{record_id}")).text
     path = desk_survey_path(settings, record_id, day)
     assert path in form and "mailto:" in form
+    # The link is the same one-question survey, about the desk.
+    await db.execute(
+        text("UPDATE desk_records SET occurred_on = current_date WHERE id = :i"), {"i": record_id}
+    )
+    await db.commit()
+    today = await db.scalar(text("SELECT current_date"))
+    survey = await client.get(desk_survey_path(settings, record_id, today))
+    assert survey.status_code == 200 and "相談窓口をご利用いただき" in survey.text
