@@ -48,7 +48,7 @@ async def test_compile_on_demand_answers_202_and_a_worker_compiles(
     assert body["compiled_at"] and body["stale"] is False
     assert body["note"] == "※8月～3月末実績"
     by_code = {i["code"]: i for i in body["indicators"]}
-    assert len(by_code) == 20
+    assert len(by_code) == 21  # the R4 report's 20 rows and イベント満足度
     outreach = by_code["matching_outreach_participants"]
     assert outreach == {
         "code": "matching_outreach_participants",

@@ -11,6 +11,7 @@ from litestar import Controller, Response, delete, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
+from service.domain.indicators import document as documents
 from service.domain.indicators import service as indicators
 from service.domain.indicators.csv_export import report_csv, report_filename
 from service.domain.indicators.models import DeskRecord, IndicatorDefinition
@@ -75,7 +76,7 @@ def report_out(r: Report) -> ReportOut:
                 answers=row.answers,
                 months={m: plain_number(v) for m, v in row.months.items()},
             )
-            for row in r.rows
+            for row in r.all_rows
         ],
         heard_from=[HeardFromOut(h, label, n) for h, label, n in r.heard_from],
     )
@@ -101,6 +102,9 @@ class RecordBody(msgspec.Struct, forbid_unknown_fields=True):
     senior: bool | None = None
     quantity: int = 1
     note: str = ""
+    contact_phone: str | None = None
+    contact_email: str | None = None
+    survey_consent: bool = False
 
 
 class RecordOut(msgspec.Struct):
@@ -146,10 +150,28 @@ class HandFigureBody(msgspec.Struct, forbid_unknown_fields=True):
     answers: int | None = None
 
 
+class YearFigureBody(msgspec.Struct, forbid_unknown_fields=True):
+    definition_id: int
+    fiscal_year: int | str
+    value: str | int | float | None
+    answers: int | None = None
+
+
+class NarrativeBody(msgspec.Struct, forbid_unknown_fields=True):
+    fiscal_year: int | str
+    section: str
+    part: str  # evaluation (【評価】) or plan (【取組】)
+    body: str = ""
+
+
 class PaperAnswerBody(msgspec.Struct, forbid_unknown_fields=True):
     answered_on: str
     score: int
     comment: str = ""
+    # desk (default) or event; paper (default) or tablet; the consultation's record, if known.
+    subject: str | None = None
+    source: str | None = None
+    desk_record_id: int | None = None
 
 
 class WindowBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -168,6 +190,8 @@ class DefinitionBody(msgspec.Struct, forbid_unknown_fields=True):
     kinds: list[str] = msgspec.field(default_factory=list)
     sectors: list[str] = msgspec.field(default_factory=list)
     sub_kinds: list[str] = msgspec.field(default_factory=list)
+    exclude_sub_kinds: list[str] = msgspec.field(default_factory=list)
+    survey_subjects: list[str] = msgspec.field(default_factory=list)
     record_kind: str | None = None
     channels: list[str] = msgspec.field(default_factory=list)
     senior: bool | None = None
@@ -319,6 +343,31 @@ class ManageIndicatorsController(Controller):
         if values["value"] is not None:
             values["value"] = str(values["value"])
         await indicators.set_hand_figure(db, staff, values)
+        return {"status": "saved"}
+
+    @put(
+        "/year-figures",
+        summary="Set (value null: clear) an indicator's figure for a whole year (no months)",
+        opt=ORGANIZER,
+    )
+    async def year_figure(
+        self, db: DB, staff: Staff, data: JSONBody[YearFigureBody]
+    ) -> dict[str, str]:
+        values = msgspec.structs.asdict(data)
+        if values["value"] is not None:
+            values["value"] = str(values["value"])
+        await indicators.set_year_figure(db, staff, values)
+        return {"status": "saved"}
+
+    @put(
+        "/narrative",
+        summary="Set (body empty: clear) a section's 【評価】 or 【取組】 for a year's report",
+        opt=ORGANIZER,
+    )
+    async def narrative(
+        self, db: DB, staff: Staff, data: JSONBody[NarrativeBody]
+    ) -> dict[str, str]:
+        await documents.save_narrative(db, staff, msgspec.structs.asdict(data))
         return {"status": "saved"}
 
     @post(

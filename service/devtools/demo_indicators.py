@@ -1,7 +1,8 @@
 """Demo history for the indicators: this fiscal year's past sessions of the demo events with
 check-ins, walk-ins and no-shows, the desk's records, survey answers and LINE figures, so the
 report page follows from the data; and R4 with the programme report's own actuals entered as
-hand figures (August to March), so that year reads like the real report."""
+yearly hand figures (no months: the report gives none), its narrative and 新現役交流会 with the
+past years' matching rates, so that year reads like the real report."""
 
 from __future__ import annotations
 
@@ -18,7 +19,14 @@ from service.domain.bookings.schemas import ValidBooking, ValidCompanion
 from service.domain.events.models import Event, EventSession, Venue
 from service.domain.indicators import fiscal
 from service.domain.indicators import service as indicators
-from service.domain.indicators.models import DeskRecord, HandFigure, SurveyAnswer
+from service.domain.indicators.models import (
+    DeskRecord,
+    ExchangeYear,
+    HandFigure,
+    Narrative,
+    SurveyAnswer,
+    YearHandFigure,
+)
 from service.domain.indicators.repository import IndicatorRepository
 from service.domain.indicators.schemas import company_key
 from service.platform.local_time import TOKYO
@@ -45,6 +53,38 @@ R4_ACTUALS = {
     "exchange_participants": 68,
 }
 EXCHANGE_MATCHING_RATE = Decimal("35.7")
+# 新現役交流会 as the report gives it: R4 (2022-08-26, online, 14 companies, 68 people, 5
+# matched) and the past years' matching rates.
+EXCHANGE_R4 = dict(
+    fiscal_year=2022,
+    held_on=date(2022, 8, 26),
+    method="オンライン",
+    companies=14,
+    participants=68,
+    matches=5,
+    rate=None,
+)
+EXCHANGE_HISTORY = {2021: "60", 2020: "55", 2019: "57.1", 2018: "61.9"}
+# The report's 【評価】 and 【令和5年度の取組】, per section.
+R4_NARRATIVE = {
+    ("matching", "evaluation"): "全ての項目のアウトプット目標を達成。\n"
+    "企業宛てDMアンケートの返信を基に、シニアの採用に興味がある企業を積極的に訪問した。\n"
+    "求人情報誌やLINEでの広報により、常設の相談窓口・出張相談会をPRした。",
+    ("matching", "plan"): "引き続き、丁寧なヒアリング・相談対応を行う。\n"
+    "出張相談会は、清水区3回、駿河区2回開催予定。\n"
+    "各重点業種における就業・社会参加促進のため、スタッフと各関係機関との連携を強める。",
+    ("care", "evaluation"): "全ての項目のアウトプット目標を達成。仕事説明会は、ハローワークと共催。"
+    "事業所の所在地、参加募集の地域を絞り、集客・マッチング率向上を図った。",
+    ("care", "plan"): "県事業や県老協との連絡調整を密にし、介護助手の就業数増加を目指す。",
+    ("service", "evaluation"): "2月末時点で、全ての項目のアウトプット目標を達成。",
+    ("service", "plan"): "第1四半期に仕事説明会を実施し、その後参加者のアフターフォローを行う。",
+    ("community", "evaluation"): "企業向けセカンドキャリアセミナーの成果として"
+    "市内中小企業の外部人材活用等に繋がった。",
+    ("community", "plan"): "ミドルシニアセミナーについて、社内のミドルシニア活用や"
+    "セカンドキャリア人材の採用につながる施策を再度検討する。",
+    ("outcome", "evaluation"): "令和元年度から3年度まで実施した「生涯現役促進地域連携事業」の"
+    "実績を引き継ぎ、概ね目標を上回る実績を上げることができた。",
+}
 
 FAMILY = "静岡 清水 駿河 葵 望月 鈴木 杉山 渡辺 望月 佐野 山本 石川".split()
 GIVEN = "太郎 花子 一郎 幸子 健 和子 誠 恵子 博 洋子".split()
@@ -63,33 +103,22 @@ COMPANIES = {
 }
 
 
-def _split(total: int, parts: int) -> list[int]:
-    base, extra = divmod(total, parts)
-    return [base + (1 if i < extra else 0) for i in range(parts)]
-
-
 async def _hand_r4(db: AsyncSession) -> None:
+    """The report's yearly totals as yearly figures: no months, no count of answers (the
+    report gives neither)."""
     repo = IndicatorRepository(db)
-    months = [date(int(m[:4]), int(m[5:]), 1) for m in fiscal.window(2022, None).months[4:]]
-    for code, total in R4_ACTUALS.items():
+    yearly = {code: Decimal(v) for code, v in R4_ACTUALS.items()}
+    yearly["outcome_satisfaction"] = Decimal(99)
+    yearly["exchange_matching_rate"] = EXCHANGE_MATCHING_RATE
+    for code, value in yearly.items():
         d = await repo.definition_by_code(code)
-        if d is None:
-            continue
-        for month, value in zip(months, _split(total, len(months)), strict=True):
-            db.add(HandFigure(definition_id=d.id, month=month, value=Decimal(value)))
-    satisfaction = await repo.definition_by_code("outcome_satisfaction")
-    if satisfaction is not None:
-        for month in months:
-            db.add(
-                HandFigure(
-                    definition_id=satisfaction.id, month=month, value=Decimal(99), answers=15
-                )
-            )
-    rate = await repo.definition_by_code("exchange_matching_rate")
-    if rate is not None:
-        db.add(
-            HandFigure(definition_id=rate.id, month=date(2022, 8, 1), value=EXCHANGE_MATCHING_RATE)
-        )
+        if d is not None:
+            db.add(YearHandFigure(definition_id=d.id, fiscal_year=2022, value=value))
+    db.add(ExchangeYear(**EXCHANGE_R4))
+    for year, rate in EXCHANGE_HISTORY.items():
+        db.add(ExchangeYear(fiscal_year=year, rate=Decimal(rate)))
+    for (section, part), body in R4_NARRATIVE.items():
+        db.add(Narrative(fiscal_year=2022, section=section, part=part, body=body))
     await db.flush()
 
 
@@ -170,13 +199,26 @@ async def _current_year(db: AsyncSession, today: date, events: list[Event], venu
         day = start + timedelta(days=offset)
         if day.weekday() >= 5:
             continue
-        for _ in range(rng.randint(1, 5)):
+        # The day's tally by channel: one record with its count per channel.
+        for channel, most in (("desk", 4), ("phone", 2)):
+            count = rng.randint(0, most)
+            if count:
+                db.add(
+                    DeskRecord(
+                        kind="consultation", occurred_on=day, channel=channel, quantity=count
+                    )
+                )
+        # Now and then someone agrees to the satisfaction survey (their own record, with a
+        # contact: the record's page offers the link).
+        if rng.random() < 0.15:
             db.add(
                 DeskRecord(
                     kind="consultation",
                     occurred_on=day,
-                    channel=rng.choice(["desk", "desk", "phone"]),
+                    channel="desk",
                     sector=rng.choice(list(COMPANIES)),
+                    contact_phone=f"0542{rng.randint(100000, 999999)}",
+                    survey_consent=True,
                 )
             )
         if rng.random() < 0.3:
@@ -223,7 +265,8 @@ async def _current_year(db: AsyncSession, today: date, events: list[Event], venu
                     answered_on=day,
                     score=rng.choice([5, 5, 5, 4, 4, 3]),
                     comment="",
-                    source="paper",
+                    source=rng.choice(["paper", "tablet"]),
+                    subject="desk",
                 )
             )
     line = await IndicatorRepository(db).definition_by_code("outcome_line_registrations")

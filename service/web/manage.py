@@ -13,6 +13,7 @@ from service.web.manage_booking_changes import ManageBookingChangePages, ManageS
 from service.web.manage_calendar_links import ManageCalendarLinkPages
 from service.web.manage_calls import ManageCallPages
 from service.web.manage_events import ManageEventPages
+from service.web.manage_indicator_document import ManageIndicatorDocumentPages
 from service.web.manage_indicators import ManageIndicatorPages
 from service.web.manage_line import ManageLinePages
 from service.web.manage_mails import ManageMailPages
@@ -30,6 +31,7 @@ manage_pages_router = Router(
         ManageMailPages,
         ManageAdminPages,
         ManageIndicatorPages,
+        ManageIndicatorDocumentPages,
         ManageCalendarLinkPages,
         ManageLinePages,
         logout_page,

@@ -126,6 +126,9 @@ DONE_MESSAGES = {
     "definition_retired": "指標を廃止しました。集計をやり直します。",
     "window_saved": "集計の開始日を保存しました。集計をやり直します。",
     "line_news_queued": "LINEのお知らせを送ります。1分ほどで届きます。",
+    "narrative_saved": "評価・取組を保存しました。",
+    "exchange_saved": "新現役交流会を保存しました。",
+    "plan_period_saved": "計画期間を保存しました。",
     "calendar_link_revoked": "カレンダーのリンクを取り消しました。このリンクはもう使えません。",
 }
 

@@ -14,25 +14,36 @@ from litestar.response import Redirect, Template
 
 from service.domain.errors import Conflict, InvalidInput
 from service.domain.events.enums import EVENT_KINDS, SECTORS, SUB_KINDS
+from service.domain.indicators import document as documents
 from service.domain.indicators import service as indicators
 from service.domain.indicators.chart import report_chart
 from service.domain.indicators.csv_export import number, report_csv, report_filename
 from service.domain.indicators.enums import (
     CONSULTATION_CHANNELS,
     MEASURES,
+    NARRATIVE_PARTS,
     RECORD_KINDS,
     SECTIONS,
+    SURVEY_SUBJECTS,
     UNITS,
 )
 from service.domain.indicators.fiscal import fiscal_year_of_day
 from service.domain.indicators.models import DeskRecord, IndicatorDefinition
 from service.domain.indicators.report import read_report
-from service.domain.indicators.schemas import fiscal_year_value
-from service.edge.dependencies import DB
+from service.domain.indicators.schemas import ENTERED_SOURCES, fiscal_year_value
+from service.domain.indicators.survey import desk_survey_path
+from service.edge.dependencies import DB, AppSettings
 from service.edge.downloads import csv_download
 from service.edge.staff_auth import Staff
+from service.platform.settings import Settings
 from service.web.form_errors import Refusal, rerender
-from service.web.manage_common import done_message, form_fields, form_lists, page, see_other
+from service.web.manage_common import (
+    done_message,
+    form_fields,
+    form_lists,
+    page,
+    see_other,
+)
 
 ORGANIZER = {"staff_role": "organizer"}
 ADMIN = {"staff_role": "admin"}
@@ -46,11 +57,28 @@ VOCABULARY: dict[str, Any] = {
     "MEASURES": MEASURES,
     "EVENT_KINDS": EVENT_KINDS,
     "SUB_KINDS": SUB_KINDS,
+    "SURVEY_SUBJECTS": SURVEY_SUBJECTS,
+    "ENTERED_SOURCES": ENTERED_SOURCES,
+    "NARRATIVE_PARTS": NARRATIVE_PARTS,
+    # 分野 of a record: 全般 is the empty choice, listed once.
+    "RECORD_SECTORS": {k: v for k, v in SECTORS.items() if k != "general"},
+    # What a hand figure adds to, in a few words (the list shows them whole).
+    "HAND_ADDS_TO": {
+        "attendance": "参加者に加算",
+        "employers": "参加企業に加算",
+        "record": "窓口の記録に加算",
+        "satisfaction": "アンケートに加算",
+        "hand": "手入力",
+    },
+    "SECTION_NUMBERS": {
+        k: (n or "成果") if k != "exchange" else "交流会" for k, (n, _) in SECTIONS.items()
+    },
     "num": number,
+    "month_num": lambda v: "—" if v is None else number(v),
 }
 
 
-def _year(fy: str | None) -> object:
+def year_or_current(fy: str | None) -> object:
     return fy if fy not in (None, "") else indicators.current_fiscal_year()
 
 
@@ -65,6 +93,9 @@ def _record_values(r: DeskRecord) -> dict[str, str]:
         "senior": "" if r.senior is None else ("true" if r.senior else "false"),
         "quantity": str(r.quantity),
         "note": r.note,
+        "contact_phone": r.contact_phone or "",
+        "contact_email": r.contact_email or "",
+        "survey_consent": "1" if r.survey_consent else "",
     }
 
 
@@ -83,10 +114,22 @@ def _definition_values(d: IndicatorDefinition, targets: dict[int, Decimal]) -> d
         "channels": list(d.channels or []),
         "senior": "any" if d.senior is None else ("true" if d.senior else "false"),
         "position": str(d.position),
+        "exclude_sub_kinds": list(d.exclude_sub_kinds or []),
+        "survey_subjects": list(d.survey_subjects or []),
     }
     for year, target in targets.items():
         values[f"target_{year}"] = number(target) if target is not None else ""
     return values
+
+
+def _survey_url(settings: Settings, row: DeskRecord) -> str | None:
+    """The desk survey's link for a consultation whose person agreed to it."""
+    if row.kind != "consultation" or not row.survey_consent:
+        return None
+    return settings.base_url + desk_survey_path(settings, row.id, row.occurred_on)
+
+
+_year = year_or_current
 
 
 class ManageIndicatorPages(Controller):
@@ -101,12 +144,19 @@ class ManageIndicatorPages(Controller):
         staff: Staff,
         fy: FromQuery[str | None] = None,
     ) -> Template:
-        r = await read_report(db, staff, _year(fy))
+        doc = None
+        if staff.sees_everything:
+            doc = await documents.read_document(db, staff, _year(fy))
+            r = doc.report
+        else:
+            r = await read_report(db, staff, _year(fy))
         return page(
             "manage/indicators.html",
             staff,
             flash=done_message(request),
             r=r,
+            doc=doc,
+            years=await indicators.year_choices(db, r.fiscal_year),
             chart=report_chart(r),
             **VOCABULARY,
         )
@@ -217,7 +267,9 @@ class ManageIndicatorPages(Controller):
         return await self._records_form(request, db, staff, "record", save, "record_added")
 
     @get("/records/{record_id:int}", opt=ORGANIZER)
-    async def edit_record(self, db: DB, staff: Staff, record_id: FromPath[int]) -> Template:
+    async def edit_record(
+        self, db: DB, settings: AppSettings, staff: Staff, record_id: FromPath[int]
+    ) -> Template:
         row = await indicators.get_record(db, staff, record_id)
         return page(
             "manage/indicator_record_form.html",
@@ -225,6 +277,7 @@ class ManageIndicatorPages(Controller):
             record=row,
             values=_record_values(row),
             errors={},
+            survey_url=_survey_url(settings, row),
             **VOCABULARY,
         )
 
@@ -269,12 +322,24 @@ class ManageIndicatorPages(Controller):
 
         return await self._records_form(request, db, staff, "hand", save, "hand_figure_saved")
 
+    @post("/year-figures", opt=ORGANIZER)
+    async def year_figure(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff
+    ) -> Template | Redirect:
+        async def save(data: dict[str, str]) -> int:
+            return await indicators.set_year_figure(db, staff, data)
+
+        return await self._records_form(request, db, staff, "year", save, "hand_figure_saved")
+
     @post("/survey-answers", opt=ORGANIZER)
     async def paper_answer(
         self, request: Request[Any, Any, Any], db: DB, staff: Staff
     ) -> Template | Redirect:
         async def save(data: dict[str, str]) -> str:
-            await indicators.add_paper_answer(db, staff, data)
+            try:
+                await indicators.add_paper_answer(db, staff, data)
+            except Conflict as exc:
+                raise InvalidInput(fields=exc.fields or {"desk_record_id": exc.message}) from exc
             return data.get("fy", "")
 
         return await self._records_form(request, db, staff, "answer", save, "answer_added")
@@ -290,11 +355,13 @@ class ManageIndicatorPages(Controller):
         fy: FromQuery[str | None] = None,
     ) -> Template:
         year = fiscal_year_value(_year(fy), "fy")
-        years = [year, year + 1, year + 2]
+        years = await self._plan_years(db, staff, year)
         return page(
             "manage/indicator_definitions.html",
             staff,
             flash=done_message(request),
+            year=year,
+            periods=await documents.plan_periods(db, staff),
             definitions=await indicators.list_definitions(db, staff),
             targets=await indicators.definition_targets(db, staff, years),
             years=years,
@@ -327,12 +394,24 @@ class ManageIndicatorPages(Controller):
     async def new_definition(self, db: DB, staff: Staff) -> Template:
         year = indicators.current_fiscal_year()
         return await self._definition_form(
-            db, staff, None, {"senior": "any"}, {}, [year, year + 1, year + 2]
+            db, staff, None, {"senior": "any"}, {}, await self._plan_years(db, staff, year)
         )
+
+    async def _plan_years(self, db: DB, staff: Staff, year: int) -> list[int]:
+        from service.domain.indicators.report import plan_years
+
+        return plan_years(await documents.plan_periods(db, staff), year)
 
     async def _form_values(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         values: dict[str, Any] = dict(await form_fields(request))
-        for name in ("kinds", "sectors", "sub_kinds", "channels"):
+        for name in (
+            "kinds",
+            "sectors",
+            "sub_kinds",
+            "channels",
+            "exclude_sub_kinds",
+            "survey_subjects",
+        ):
             values[name] = await form_lists(request, name)
         return values
 

@@ -44,14 +44,15 @@ def report_csv(r: Report) -> bytes:
     header += [f"{m[:4]}年{int(m[5:])}月" for m in r.months]
     header += ["回答数"]
     writer.writerow(header)
-    for row in r.rows:
+    for row in r.all_rows:
         number_, title = SECTIONS[row.section]
         line = [f"{number_} {title}".strip(), safe_cell(row.policy), safe_cell(row.name)]
         line.append(row.unit_label)
         for cell in row.years:
             line += [number(cell.actual), number(cell.target)]
         line.append({True: "達成", False: "未達成", None: ""}[row.achieved])
-        line += [number(row.months.get(m)) for m in r.months]
+        # 「—」: not known for the month (the year was entered as a total), never made up.
+        line += ["—" if row.months.get(m) is None else number(row.months.get(m)) for m in r.months]
         line.append("" if row.answers is None else str(row.answers))
         writer.writerow(line)
     if r.heard_from:

@@ -18,7 +18,7 @@ MEASURES = {
     "employers": "参加企業（年度内で1社1回）",
     "record": "窓口の記録",
     "satisfaction": "満足度アンケート（4・5と答えた割合）",
-    "hand": "手入力（月ごと）",
+    "hand": "手入力（月ごと、または年度の合計）",
 }
 # The desk's own records.
 RECORD_KINDS = {
@@ -29,7 +29,10 @@ RECORD_KINDS = {
     "silver_registration": "シルバー人材センター新規会員登録",
 }
 CONSULTATION_CHANNELS = {"desk": "窓口", "phone": "電話", "outreach": "出張相談会"}
-SURVEY_SOURCES = {"web": "ウェブ", "paper": "用紙"}
+SURVEY_SOURCES = {"web": "ウェブ（メールのリンク）", "paper": "用紙", "tablet": "窓口のタブレット"}
+# Whose answers: people seen at the desk, or attendees of an event's session.
+SURVEY_SUBJECTS = {"desk": "相談窓口", "event": "イベント"}
+NARRATIVE_PARTS = {"evaluation": "評価", "plan": "取組"}
 # Scope 0: every event (organizers and admins); otherwise a co-host organization's id.
 ALL_SCOPE = 0
 TOTAL = "total"

@@ -27,9 +27,11 @@ from service.domain.events.enums import SECTORS
 from service.domain.indicators.enums import (
     CONSULTATION_CHANNELS,
     MEASURES,
+    NARRATIVE_PARTS,
     RECORD_KINDS,
     SECTIONS,
     SURVEY_SOURCES,
+    SURVEY_SUBJECTS,
     UNITS,
 )
 from service.platform.db import Base, Timestamped, one_of
@@ -61,6 +63,15 @@ class IndicatorDefinition(Timestamped, Base):
     kinds: Mapped[list[str]] = mapped_column(ARRAY(String(20)), server_default=text("'{}'"))
     sectors: Mapped[list[str]] = mapped_column(ARRAY(String(20)), server_default=text("'{}'"))
     sub_kinds: Mapped[list[str]] = mapped_column(ARRAY(String(20)), server_default=text("'{}'"))
+    # Events of these sub-kinds are left to the definitions that name them (a ミドルシニア
+    # seminar in the security sector then counts in IV only, not in III as well).
+    exclude_sub_kinds: Mapped[list[str]] = mapped_column(
+        ARRAY(String(20)), server_default=text("'{}'")
+    )
+    # Satisfaction: whose answers count ('desk', 'event'); empty counts every answer.
+    survey_subjects: Mapped[list[str]] = mapped_column(
+        ARRAY(String(10)), server_default=text("'{}'")
+    )
     record_kind: Mapped[str | None] = mapped_column(String(30))
     channels: Mapped[list[str]] = mapped_column(ARRAY(String(20)), server_default=text("'{}'"))
     # Placements: True counts seniors only, False the others, None both.
@@ -107,7 +118,11 @@ class DeskRecord(Timestamped, Base):
         one_of("kind", RECORD_KINDS),
         one_of("sector", SECTORS),
         one_of("channel", CONSULTATION_CHANNELS),
-        CheckConstraint("quantity >= 1 AND quantity <= 10000", name="quantity_range"),
+        CheckConstraint("quantity >= 1 AND quantity <= 500", name="quantity_range"),
+        CheckConstraint(
+            "NOT survey_consent OR contact_phone IS NOT NULL OR contact_email IS NOT NULL",
+            name="consent_needs_contact",
+        ),
         CheckConstraint("(kind = 'consultation') = (channel IS NOT NULL)", name="channel_iff"),
         CheckConstraint("(kind = 'placement') = (senior IS NOT NULL)", name="senior_iff"),
         CheckConstraint(
@@ -128,9 +143,92 @@ class DeskRecord(Timestamped, Base):
     # The company as it is compared (NFKC, no spaces): one company counts once a year.
     company_key: Mapped[str | None] = mapped_column(String(200))
     senior: Mapped[bool | None] = mapped_column(Boolean)
+    # A day's tally by channel (窓口, 電話, 出張) is one record with its count.
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     note: Mapped[str] = mapped_column(String(200), default="")
+    # A consultation's contact for the satisfaction survey, kept only with consent.
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    survey_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class YearHandFigure(Base):
+    """A figure known only as the year's total (the R4 report's own actuals): it has no months,
+    and the months of a definition that has one are shown as unknown."""
+
+    __tablename__ = "indicator_year_figures"
+    __table_args__ = (
+        CheckConstraint("value >= 0", name="value_not_negative"),
+        CheckConstraint("answers IS NULL OR answers >= 1", name="answers_positive"),
+    )
+
+    definition_id: Mapped[int] = mapped_column(
+        ForeignKey("indicator_definitions.id", ondelete="CASCADE"), primary_key=True
+    )
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[Decimal] = mapped_column(Numeric(12, 1))
+    answers: Mapped[int | None] = mapped_column(Integer)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class PlanPeriod(Base):
+    """The programme's plan years (R4-R6): the report's 実績（目標） columns."""
+
+    __tablename__ = "indicator_plan_periods"
+    __table_args__ = (
+        CheckConstraint(
+            "last_year >= first_year AND last_year - first_year < 10", name="years_in_order"
+        ),
+    )
+
+    first_year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_year: Mapped[int] = mapped_column(Integer)
+
+
+class Narrative(Base):
+    """The report's 【評価】 and 【取組】 per section and year, written by staff."""
+
+    __tablename__ = "indicator_narratives"
+    __table_args__ = (one_of("section", SECTIONS), one_of("part", NARRATIVE_PARTS))
+
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    section: Mapped[str] = mapped_column(String(20), primary_key=True)
+    part: Mapped[str] = mapped_column(String(20), primary_key=True)
+    body: Mapped[str] = mapped_column(String(2000))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class ExchangeYear(Base):
+    """新現役交流会 of one fiscal year as entered: past years' results (R3 60%, ...) and what the
+    data cannot know (matches). Figures left empty come from the compiled year."""
+
+    __tablename__ = "exchange_years"
+    __table_args__ = (
+        CheckConstraint("rate IS NULL OR (rate >= 0 AND rate <= 100)", name="rate_range"),
+        CheckConstraint(
+            "matches IS NULL OR companies IS NULL OR matches <= companies",
+            name="matches_within_companies",
+        ),
+    )
+
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    held_on: Mapped[date | None] = mapped_column(Date)
+    method: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    companies: Mapped[int | None] = mapped_column(Integer)
+    participants: Mapped[int | None] = mapped_column(Integer)
+    matches: Mapped[int | None] = mapped_column(Integer)
+    rate: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
@@ -167,6 +265,7 @@ class SurveyAnswer(Timestamped, Base):
     __tablename__ = "survey_answers"
     __table_args__ = (
         one_of("source", SURVEY_SOURCES),
+        one_of("subject", SURVEY_SUBJECTS),
         CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),
         Index("ix_survey_answers_answered_on", "answered_on"),
     )
@@ -175,6 +274,11 @@ class SurveyAnswer(Timestamped, Base):
     booking_id: Mapped[int | None] = mapped_column(
         ForeignKey("bookings.id", ondelete="SET NULL"), unique=True
     )
+    desk_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("desk_records.id", ondelete="SET NULL"), unique=True
+    )
+    # Who is asked about what: the desk ('desk') or an event's session ('event').
+    subject: Mapped[str] = mapped_column(String(10), server_default="event")
     # The day of the consultation or seminar answered about (Tokyo).
     answered_on: Mapped[date] = mapped_column(Date)
     score: Mapped[int] = mapped_column(Integer)
@@ -195,8 +299,24 @@ class IndicatorFigure(Base):
         ForeignKey("indicator_definitions.id", ondelete="CASCADE"), primary_key=True
     )
     period: Mapped[str] = mapped_column(String(7), primary_key=True)
-    value: Mapped[Decimal] = mapped_column(Numeric(14, 1))
+    # NULL: not known for this month (part of the year's figure was entered as a yearly total).
+    value: Mapped[Decimal | None] = mapped_column(Numeric(14, 1))
     answers: Mapped[int | None] = mapped_column(Integer)
+
+
+class EventFigure(Base):
+    """A compiled count per event and month of the whole fiscal year (not only the reporting
+    window): the people who came, as attendance counts them. The report's 【実施状況】 reads it,
+    so the document never scans the year's bookings."""
+
+    __tablename__ = "indicator_event_figures"
+
+    fiscal_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    people: Mapped[int] = mapped_column(BigInteger)
 
 
 class HeardFromFigure(Base):

@@ -15,12 +15,13 @@ from service.domain.accounts.actor import Actor
 from service.domain.bookings.enums import HEARD_FROM
 from service.domain.indicators import fiscal
 from service.domain.indicators.compile import EVENT_MEASURES
+from service.domain.indicators.document_repository import DocumentRepository
 from service.domain.indicators.enums import ALL_SCOPE, SECTIONS, TOTAL, UNITS
 from service.domain.indicators.repository import IndicatorRepository
 from service.domain.indicators.schemas import fiscal_year_value
 from service.domain.indicators.service import year_window
+from service.platform.local_time import TOKYO
 
-YEARS_SHOWN = 3  # the report's R4 R5 R6 columns
 HEARD_FROM_LABELS = {**HEARD_FROM, "unknown": "未回答"}
 
 
@@ -85,10 +86,29 @@ class Report:
     sections: list[ReportSection]
     months: list[str]
     heard_from: list[tuple[str, str, int]] = field(default_factory=list)
+    # The plan period's years (R4-R6): the 実績（目標） columns.
+    plan_years: list[int] = field(default_factory=list)
+    # 新現役交流会's rows: its own page, not a target table.
+    exchange_rows: list[ReportRow] = field(default_factory=list)
 
     @property
     def rows(self) -> list[ReportRow]:
         return [r for s in self.sections for r in s.rows]
+
+    @property
+    def compiled_label(self) -> str:
+        """集計日時 with the year: 2023年4月10日 9:05 (Tokyo)."""
+        if self.compiled_at is None:
+            return ""
+        at = self.compiled_at.astimezone(TOKYO)
+        return f"{at.year}年{at.month}月{at.day}日 {at.hour}:{at.minute:02d}"
+
+    @property
+    def all_rows(self) -> list[ReportRow]:
+        return self.rows + self.exchange_rows
+
+    def row(self, code: str) -> ReportRow | None:
+        return next((r for r in self.all_rows if r.code == code), None)
 
 
 async def read_report(
@@ -100,12 +120,12 @@ async def read_report(
     scope_name = None
     if not actor.sees_everything:
         scope_name = await repo.organization_name(scope) if scope else ""
-    years = [fiscal_year + i for i in range(YEARS_SHOWN)]
+    years = plan_years(await DocumentRepository(db).plan_periods(), fiscal_year)
     window = await year_window(repo, fiscal_year)
     state = await repo.compile_state(fiscal_year)
     definitions = await repo.definitions()
     targets = await repo.targets(years)
-    values: dict[tuple[int, int, str], tuple[Decimal, int | None]] = {}
+    values: dict[tuple[int, int, str], tuple[Decimal | None, int | None]] = {}
     compiled_years: set[int] = set()
     if scope is not None:
         for f in await repo.figures(years, scope):
@@ -127,7 +147,7 @@ async def read_report(
         if found is None:
             # A compiled count with no row is zero; a percentage without answers has none.
             return None if measure in ("satisfaction", "hand") else Decimal(0)
-        return found[0]
+        return found[0]  # None: a month not known (the year was entered as a total)
 
     by_section: dict[str, list[ReportRow]] = defaultdict(list)
     for d in definitions:
@@ -159,7 +179,7 @@ async def read_report(
     sections = [
         ReportSection(key, number, title, by_section[key])
         for key, (number, title) in SECTIONS.items()
-        if by_section.get(key)
+        if by_section.get(key) and key != "exchange"
     ]
     heard = await repo.heard_from(fiscal_year, scope) if scope is not None else []
     return Report(
@@ -173,4 +193,15 @@ async def read_report(
         sections=sections,
         months=window.months,
         heard_from=[(h, HEARD_FROM_LABELS.get(h, h), n) for h, n in heard],
+        plan_years=years,
+        exchange_rows=by_section.get("exchange", []),
     )
+
+
+def plan_years(periods: list[tuple[int, int]], fiscal_year: int) -> list[int]:
+    """The years of the plan period the year belongs to (R4-R6 for R4, R5 and R6); a year
+    outside every period stands alone."""
+    for first, last in periods:
+        if first <= fiscal_year <= last:
+            return list(range(first, last + 1))
+    return [fiscal_year]

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.indicators.models import (
     DeskRecord,
+    EventFigure,
     FiscalYearSetting,
     HandFigure,
     HeardFromFigure,
@@ -22,6 +23,7 @@ from service.domain.indicators.models import (
     IndicatorFigure,
     IndicatorTarget,
     SurveyAnswer,
+    YearHandFigure,
 )
 
 
@@ -32,6 +34,8 @@ def people_per_attendance() -> str:
 
 
 _MONTH = "to_char(s.starts_at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM')"
+_ENDED_MONTH = "to_char(s.ends_at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM')"
+_ENDED_FY = "(extract(year FROM (s.ends_at AT TIME ZONE 'Asia/Tokyo') - interval '3 months'))::int"
 
 # The heavy part of a compile: one pass over the year's checked-in bookings.
 ATTENDANCE_SQL = f"""
@@ -99,6 +103,14 @@ class SurveyRow:
     month: str
     answers: int
     satisfied: int
+    subject: str = "event"
+
+
+@dataclass(frozen=True, slots=True)
+class YearHandRow:
+    definition_id: int
+    value: Decimal
+    answers: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +126,7 @@ class FigureRow:
     scope_org_id: int
     definition_id: int
     period: str
-    value: Decimal
+    value: Decimal | None
     answers: int | None
 
 
@@ -123,7 +135,7 @@ class YearFigure:
     fiscal_year: int
     definition_id: int
     period: str
-    value: Decimal
+    value: Decimal | None
     answers: int | None
 
 
@@ -281,22 +293,58 @@ class IndicatorRepository:
                 )
             )
 
+    async def set_year_figure(
+        self,
+        definition_id: int,
+        fiscal_year: int,
+        value: Decimal | None,
+        answers: int | None,
+        staff_id: int | None,
+    ) -> None:
+        await self.db.execute(
+            delete(YearHandFigure).where(
+                YearHandFigure.definition_id == definition_id,
+                YearHandFigure.fiscal_year == fiscal_year,
+            )
+        )
+        if value is not None:
+            await self.db.execute(
+                insert(YearHandFigure).values(
+                    definition_id=definition_id,
+                    fiscal_year=fiscal_year,
+                    value=value,
+                    answers=answers,
+                    updated_by_id=staff_id,
+                )
+            )
+
+    async def year_figures(self, fiscal_year: int) -> list[YearHandFigure]:
+        rows = await self.db.scalars(
+            select(YearHandFigure)
+            .where(YearHandFigure.fiscal_year == fiscal_year)
+            .order_by(YearHandFigure.definition_id)
+        )
+        return list(rows.all())
+
     async def add_survey_answer(self, answer: SurveyAnswer) -> bool:
-        """False when the booking has already answered (one answer per booking)."""
+        """False when the booking (or the desk record) has already answered: one answer each."""
         values = {
             "booking_id": answer.booking_id,
+            "desk_record_id": answer.desk_record_id,
             "answered_on": answer.answered_on,
             "score": answer.score,
             "comment": answer.comment,
             "source": answer.source,
+            "subject": answer.subject or ("event" if answer.booking_id else "desk"),
             "created_by_id": answer.created_by_id,
         }
         row = await self.db.execute(
             text("""
-                INSERT INTO survey_answers
-                    (booking_id, answered_on, score, comment, source, created_by_id)
-                VALUES (:booking_id, :answered_on, :score, :comment, :source, :created_by_id)
-                ON CONFLICT (booking_id) DO NOTHING RETURNING id
+                INSERT INTO survey_answers (booking_id, desk_record_id, answered_on, score,
+                                            comment, source, subject, created_by_id)
+                VALUES (:booking_id, :desk_record_id, :answered_on, :score, :comment, :source,
+                        :subject, :created_by_id)
+                ON CONFLICT DO NOTHING RETURNING id
             """),
             values,
         )
@@ -323,6 +371,21 @@ class IndicatorRepository:
             )
         ).first()
         return (str(row[0]), row[1], bool(row[2])) if row else None
+
+    async def survey_desk_record(self, record_id: int) -> tuple[date, bool] | None:
+        """(day, answered already) of a consultation whose person agreed to the survey."""
+        row = (
+            await self.db.execute(
+                text("""
+                    SELECT r.occurred_on,
+                           EXISTS (SELECT 1 FROM survey_answers a WHERE a.desk_record_id = r.id)
+                    FROM desk_records r
+                    WHERE r.id = :id AND r.kind = 'consultation' AND r.survey_consent
+                """),
+                {"id": record_id},
+            )
+        ).first()
+        return (row[0], bool(row[1])) if row else None
 
     async def survey_counts(self, first: date, last: date) -> tuple[int, int]:
         row = (
@@ -386,19 +449,37 @@ class IndicatorRepository:
             for i, k, s, sk, co in rows.all()
         }
 
-    async def employers(self, starts: datetime, ends: datetime) -> list[EmployerRow]:
-        """Each employer at each event with a held session in the window, with the month of
-        the event's first such session."""
+    async def employers(self, starts: datetime, ends: datetime, now: datetime) -> list[EmployerRow]:
+        """Each employer of each published event with a session that was not cancelled and
+        ended within the window and before now, with the month of the first such end. (A
+        draft, a cancelled event, a cancelled or future session counts nothing.)"""
         rows = await self.db.execute(
             text(f"""
-                SELECT ee.event_id, ee.organization_id, min({_MONTH})
-                FROM event_employers ee JOIN sessions s ON s.event_id = ee.event_id
-                WHERE s.status <> 'cancelled' AND s.starts_at >= :starts AND s.starts_at < :ends
+                SELECT ee.event_id, ee.organization_id, min({_ENDED_MONTH})
+                FROM event_employers ee JOIN events e ON e.id = ee.event_id
+                JOIN sessions s ON s.event_id = ee.event_id
+                WHERE e.status = 'published' AND s.status <> 'cancelled'
+                  AND s.ends_at >= :starts AND s.ends_at < :ends AND s.ends_at <= :now
                 GROUP BY 1, 2
             """),
-            {"starts": starts, "ends": ends},
+            {"starts": starts, "ends": ends, "now": now},
         )
         return [EmployerRow(int(e), int(o), m) for e, o, m in rows.all()]
+
+    async def mark_ended_sessions(self, now: datetime) -> None:
+        """A session that ended since its year's last compile changes 仕事説明会参加企業 with no
+        change of data: its year is marked stale here, by the minute's cron."""
+        await self.db.execute(
+            text(f"""
+                SELECT indicators_touch(c.fiscal_year) FROM indicator_compilations c
+                WHERE c.compiled_at IS NOT NULL AND c.dirty_version = c.compiled_version
+                  AND EXISTS (
+                    SELECT 1 FROM sessions s JOIN event_employers ee ON ee.event_id = s.event_id
+                    WHERE s.ends_at > c.compiled_at AND s.ends_at <= :now
+                      AND {_ENDED_FY} = c.fiscal_year)
+            """),
+            {"now": now},
+        )
 
     async def record_rows(self, first: date, last: date) -> list[RecordRow]:
         """The year's records grouped; supported companies keep their company so that one
@@ -419,13 +500,21 @@ class IndicatorRepository:
         rows = await self.db.execute(
             text("""
                 SELECT to_char(answered_on, 'YYYY-MM'), count(*),
-                       count(*) FILTER (WHERE score >= 4)
+                       count(*) FILTER (WHERE score >= 4), subject
                 FROM survey_answers WHERE answered_on >= :first AND answered_on <= :last
-                GROUP BY 1
+                GROUP BY 1, 4
             """),
             {"first": first, "last": last},
         )
-        return [SurveyRow(m, int(a), int(s)) for m, a, s in rows.all()]
+        return [SurveyRow(m, int(a), int(s), subj) for m, a, s, subj in rows.all()]
+
+    async def year_rows(self, fiscal_year: int) -> list[YearHandRow]:
+        rows = await self.db.execute(
+            select(
+                YearHandFigure.definition_id, YearHandFigure.value, YearHandFigure.answers
+            ).where(YearHandFigure.fiscal_year == fiscal_year)
+        )
+        return [YearHandRow(int(d), v, a) for d, v, a in rows.all()]
 
     async def hand_rows(self, first: date, last: date) -> list[HandRow]:
         return [
@@ -441,7 +530,10 @@ class IndicatorRepository:
         figures: Sequence[FigureRow],
         heard_from: Sequence[tuple[int, str, int]],
         version: int,
+        compiled_at: datetime | None = None,
     ) -> None:
+        """`compiled_at`: the moment the compile counted up to (sessions that ended by then);
+        the database's clock when not given."""
         await self.db.execute(
             delete(IndicatorFigure).where(IndicatorFigure.fiscal_year == fiscal_year)
         )
@@ -475,12 +567,25 @@ class IndicatorRepository:
         await self.db.execute(
             text("""
                 UPDATE indicator_compilations
-                SET compiled_version = :v, compiled_at = clock_timestamp(),
+                SET compiled_version = :v, compiled_at = coalesce(:at, clock_timestamp()),
                     stale_since = CASE WHEN dirty_version = :v THEN NULL ELSE stale_since END
                 WHERE fiscal_year = :fy
             """),
-            {"v": version, "fy": fiscal_year},
+            {"v": version, "fy": fiscal_year, "at": compiled_at},
         )
+
+    async def replace_event_figures(
+        self, fiscal_year: int, rows: Sequence[tuple[int, str, int]]
+    ) -> None:
+        await self.db.execute(delete(EventFigure).where(EventFigure.fiscal_year == fiscal_year))
+        if rows:
+            await self.db.execute(
+                insert(EventFigure),
+                [
+                    {"fiscal_year": fiscal_year, "event_id": e, "month": m, "people": n}
+                    for e, m, n in rows
+                ],
+            )
 
     # what pages read
 
@@ -495,6 +600,19 @@ class IndicatorRepository:
             row.compiled_at,
             row.stale_since,
         )
+
+    async def years_with_data(self) -> list[int]:
+        """Years something was counted, entered or compiled for."""
+        rows = await self.db.scalars(
+            text("""
+                SELECT fiscal_year FROM indicator_compilations
+                UNION SELECT fiscal_year FROM indicator_year_figures
+                UNION SELECT fiscal_year FROM indicator_narratives
+                UNION SELECT DISTINCT fiscal_year FROM indicator_figures
+                ORDER BY 1
+            """)
+        )
+        return [int(y) for y in rows.all()]
 
     async def stale_years(self) -> list[int]:
         rows = await self.db.scalars(

@@ -10,14 +10,19 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from service.domain.bookings.normalize import InvalidValue, normalize_phone
+from service.domain.email_address import UnmailableAddress, canonical_email
 from service.domain.errors import InvalidInput
 from service.domain.events.admin_schemas import FieldReader
 from service.domain.events.enums import EVENT_KINDS, SECTORS, SUB_KINDS
 from service.domain.indicators.enums import (
     CONSULTATION_CHANNELS,
     MEASURES,
+    NARRATIVE_PARTS,
     RECORD_KINDS,
     SECTIONS,
+    SURVEY_SOURCES,
+    SURVEY_SUBJECTS,
     UNITS,
 )
 from service.domain.indicators.fiscal import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
@@ -25,7 +30,8 @@ from service.domain.indicators.fiscal import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 NOTE_MAX = 200
 NAME_MAX = 100
 COMPANY_MAX = 200
-QUANTITY_MAX = 10_000
+# A day's tally of consultations by channel is one record: 1 to 500.
+QUANTITY_MAX = 500
 FIGURE_MAX = Decimal("9999999")
 COMMENT_MAX = 500
 _DATE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$")
@@ -141,6 +147,39 @@ class RecordInput:
     senior: bool | None
     quantity: int
     note: str
+    contact_phone: str | None = None
+    contact_email: str | None = None
+    survey_consent: bool = False
+
+
+def _contact(f: FieldReader, kind: str) -> tuple[str | None, str | None, bool]:
+    """A consultation's phone or e-mail, kept only when the person agreed to the survey."""
+    phone = f.text("contact_phone", "電話番号", max_len=30)
+    email = f.text("contact_email", "メールアドレス", max_len=254)
+    consent = f.data.get("survey_consent") in (True, "1", "on", "true", "yes")
+    if not (phone or email or consent):
+        return None, None, False
+    if kind != "consultation":
+        f.errors["survey_consent"] = "アンケートの連絡先は相談の記録にだけ付けられます。"
+        return None, None, False
+    if not consent:
+        f.errors["survey_consent"] = (
+            "連絡先は、アンケートに同意した方のものだけ記録できます。同意を確かめてください。"
+        )
+    phone_value = email_value = None
+    if phone:
+        try:
+            phone_value = normalize_phone(phone)
+        except InvalidValue as exc:
+            f.errors["contact_phone"] = str(exc)
+    if email:
+        try:
+            email_value = canonical_email(email)
+        except UnmailableAddress:
+            f.errors["contact_email"] = "メールアドレスの形が正しくありません。"
+    if consent and not (phone or email):
+        f.errors["contact_phone"] = "電話番号かメールアドレスを入力してください。"
+    return phone_value, email_value, consent
 
 
 def validate_record(data: Mapping[str, object]) -> RecordInput:
@@ -161,15 +200,29 @@ def validate_record(data: Mapping[str, object]) -> RecordInput:
     )
     senior = read_flag(f, "senior", "高齢求職者かどうか") if kind == "placement" else None
     quantity = f.integer("quantity", "件数", lo=1, hi=QUANTITY_MAX, default=1)
-    if kind in ("consultation", "supported_company", "placement") and quantity != 1:
+    if kind in ("supported_company", "placement") and quantity != 1:
         f.errors["quantity"] = "この記録は1件ずつ入力してください。"
+    phone, email, consent = _contact(f, kind)
+    if consent and quantity != 1:
+        f.errors["quantity"] = "アンケートの連絡先を付ける相談は1件ずつ入力してください。"
     note = f.text("note", "メモ", max_len=NOTE_MAX)
     if "\n" in note:
         f.errors["note"] = "メモは1行で入力してください。"
     if f.errors:
         raise InvalidInput(fields=f.errors)
     return RecordInput(
-        kind, occurred_on, sector, channel, person, company or None, senior, quantity, note
+        kind,
+        occurred_on,
+        sector,
+        channel,
+        person,
+        company or None,
+        senior,
+        quantity,
+        note,
+        phone,
+        email,
+        consent,
     )
 
 
@@ -194,11 +247,31 @@ def validate_hand_figure(data: Mapping[str, object]) -> HandFigureInput:
     return HandFigureInput(definition_id, month, value, answers)
 
 
+def validate_year_figure(data: Mapping[str, object]) -> tuple[int, int, Decimal | None, int | None]:
+    """A yearly hand figure: (definition_id, fiscal_year, value or None to clear, answers)."""
+    f = FieldReader(data)
+    definition_id = f.integer("definition_id", "指標", lo=1, hi=2**62)
+    year = f.integer("fiscal_year", "年度", lo=FIRST_FISCAL_YEAR, hi=LAST_FISCAL_YEAR)
+    value = read_decimal(f, "value", "数値", required=False)
+    answers = None
+    if data.get("answers") not in (None, ""):
+        answers = f.integer("answers", "回答数", lo=1, hi=1_000_000)
+    if f.errors:
+        raise InvalidInput(fields=f.errors)
+    return definition_id, year, value, answers
+
+
 @dataclass(frozen=True, slots=True)
 class PaperAnswerInput:
     answered_on: date
     score: int
     comment: str
+    subject: str = "desk"
+    source: str = "paper"
+    desk_record_id: int | None = None
+
+
+ENTERED_SOURCES = {k: v for k, v in SURVEY_SOURCES.items() if k != "web"}
 
 
 def validate_paper_answer(data: Mapping[str, object]) -> PaperAnswerInput:
@@ -206,9 +279,83 @@ def validate_paper_answer(data: Mapping[str, object]) -> PaperAnswerInput:
     answered_on = read_date(f, "answered_on", "相談・参加の日")
     score = f.integer("score", "満足度", lo=1, hi=5)
     comment = f.text("comment", "ご意見", max_len=COMMENT_MAX)
+    subject = "desk"
+    if data.get("subject") not in (None, ""):
+        subject = f.choice("subject", "回答の対象", SURVEY_SUBJECTS)
+    source = "paper"
+    if data.get("source") not in (None, ""):
+        source = f.choice("source", "回答の方法", ENTERED_SOURCES)
+    record_id = None
+    if data.get("desk_record_id") not in (None, ""):
+        record_id = f.integer("desk_record_id", "相談の記録", lo=1, hi=2**62)
     if f.errors:
         raise InvalidInput(fields=f.errors)
-    return PaperAnswerInput(answered_on, score, comment)
+    return PaperAnswerInput(answered_on, score, comment, subject, source, record_id)
+
+
+NARRATIVE_MAX = 2000
+
+
+def validate_narrative(data: Mapping[str, object]) -> tuple[int, str, str, str]:
+    """(fiscal_year, section, part, body); an empty body removes the text."""
+    f = FieldReader(data)
+    year = f.integer("fiscal_year", "年度", lo=FIRST_FISCAL_YEAR, hi=LAST_FISCAL_YEAR)
+    section = f.choice("section", "表", {k: t for k, (_, t) in SECTIONS.items()})
+    part = f.choice("part", "評価・取組", NARRATIVE_PARTS)
+    body = f.text("body", "本文", max_len=NARRATIVE_MAX)
+    if f.errors:
+        raise InvalidInput(fields=f.errors)
+    return year, section, part, body
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeInput:
+    fiscal_year: int
+    held_on: date | None
+    method: str
+    companies: int | None
+    participants: int | None
+    matches: int | None
+    rate: Decimal | None
+
+
+def validate_exchange(data: Mapping[str, object]) -> ExchangeInput:
+    f = FieldReader(data)
+    year = f.integer("fiscal_year", "年度", lo=FIRST_FISCAL_YEAR - 5, hi=LAST_FISCAL_YEAR)
+    held_on = None
+    if data.get("held_on") not in (None, ""):
+        held_on = read_date(f, "held_on", "開催日")
+    method = f.text("method", "実施方法", max_len=100)
+    if "\n" in method:
+        f.errors["method"] = "実施方法は1行で入力してください。"
+
+    def count(key: str, label: str) -> int | None:
+        if data.get(key) in (None, ""):
+            return None
+        return f.integer(key, label, lo=0, hi=100_000)
+
+    companies = count("companies", "参加企業数")
+    participants = count("participants", "参加人材数")
+    matches = count("matches", "マッチングした企業数")
+    rate = read_decimal(f, "rate", "マッチング率", required=False)
+    if rate is not None and rate > 100:
+        f.errors["rate"] = "マッチング率は0から100までで入力してください。"
+    if matches is not None and companies is not None and matches > companies:
+        f.errors["matches"] = "マッチングした企業数が参加企業数を超えています。"
+    if f.errors:
+        raise InvalidInput(fields=f.errors)
+    return ExchangeInput(year, held_on, method, companies, participants, matches, rate)
+
+
+def validate_plan_period(data: Mapping[str, object]) -> tuple[int, int]:
+    f = FieldReader(data)
+    first = f.integer("first_year", "計画の最初の年度", lo=FIRST_FISCAL_YEAR, hi=LAST_FISCAL_YEAR)
+    last = f.integer("last_year", "計画の最後の年度", lo=FIRST_FISCAL_YEAR, hi=LAST_FISCAL_YEAR)
+    if not f.errors and not 0 <= last - first < 10:
+        f.errors["last_year"] = "最後の年度は最初の年度から9年以内で、それより前にはできません。"
+    if f.errors:
+        raise InvalidInput(fields=f.errors)
+    return first, last
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +374,8 @@ class DefinitionInput:
     senior: bool | None
     position: int | None
     targets: dict[int, Decimal | None]
+    exclude_sub_kinds: list[str]
+    survey_subjects: list[str]
 
 
 def validate_definition(data: Mapping[str, object], *, years: list[int]) -> DefinitionInput:
@@ -242,6 +391,12 @@ def validate_definition(data: Mapping[str, object], *, years: list[int]) -> Defi
     kinds = read_list(f, "kinds", "イベントの種類", EVENT_KINDS)
     sectors = read_list(f, "sectors", "分野", SECTORS)
     sub_kinds = read_list(f, "sub_kinds", "イベントの小分類", SUB_KINDS)
+    exclude_sub_kinds = read_list(f, "exclude_sub_kinds", "数えない小分類", SUB_KINDS)
+    if set(sub_kinds) & set(exclude_sub_kinds):
+        f.errors["exclude_sub_kinds"] = "数える小分類と数えない小分類が重なっています。"
+    survey_subjects: list[str] = []
+    if measure == "satisfaction":
+        survey_subjects = read_list(f, "survey_subjects", "数える回答", SURVEY_SUBJECTS)
     record_kind = None
     channels: list[str] = []
     senior = None
@@ -275,4 +430,6 @@ def validate_definition(data: Mapping[str, object], *, years: list[int]) -> Defi
         senior,
         position,
         targets,
+        exclude_sub_kinds,
+        survey_subjects,
     )

@@ -31,6 +31,7 @@ from service.domain.indicators.schemas import (
     validate_hand_figure,
     validate_paper_answer,
     validate_record,
+    validate_year_figure,
 )
 from service.platform.job_names import COMPILE_INDICATORS
 from service.platform.jobs import enqueue_after_commit
@@ -65,8 +66,13 @@ async def compile_year(db: AsyncSession, fiscal_year: int) -> CompileOutcome:
     # Read the version before the data: a change committed after this read bumps it again.
     version = await repo.dirty_version(fiscal_year)
     window = await year_window(repo, fiscal_year)
-    attendance = await repo.attendance(window.starts_at, window.ends_before)
-    employers = await repo.employers(window.starts_at, window.ends_before)
+    # The whole year's attendance (the per-event counts of 【実施状況】); the count itself
+    # keeps to the reporting window.
+    attendance = await repo.attendance(
+        fiscal.tokyo_midnight(fiscal.first_day(fiscal_year)), window.ends_before
+    )
+    now = clock.now()
+    employers = await repo.employers(window.starts_at, window.ends_before, now)
     events = await repo.event_facts(
         [a.event_id for a in attendance] + [e.event_id for e in employers]
     )
@@ -81,15 +87,26 @@ async def compile_year(db: AsyncSession, fiscal_year: int) -> CompileOutcome:
         hand=await with_line_followers(
             db, fiscal_year, await repo.hand_rows(window.starts_on, window.ends_on)
         ),
+        yearly=await repo.year_rows(fiscal_year),
     )
     definitions = [Match.of(d) for d in await repo.definitions()]
     result = count_year(definitions, data)
-    await repo.replace_figures(fiscal_year, result.figures, result.heard_from, version)
+    await repo.replace_figures(fiscal_year, result.figures, result.heard_from, version, now)
+    await repo.replace_event_figures(fiscal_year, result.event_people)
     return CompileOutcome(fiscal_year, version, len(result.figures))
 
 
+async def year_choices(db: AsyncSession, selected: int) -> list[int]:
+    """The year selector: every year with data, the current year and the one shown."""
+    years = set(await IndicatorRepository(db).years_with_data())
+    years |= {current_fiscal_year(), selected}
+    return sorted(y for y in years if fiscal.FIRST_FISCAL_YEAR <= y <= fiscal.LAST_FISCAL_YEAR)
+
+
 async def stale_years(db: AsyncSession) -> list[int]:
-    return await IndicatorRepository(db).stale_years()
+    repo = IndicatorRepository(db)
+    await repo.mark_ended_sessions(clock.now())
+    return await repo.stale_years()
 
 
 def _queue_compile(db: AsyncSession, fiscal_year: int, version: int) -> None:
@@ -121,6 +138,9 @@ def _record_values(row: DeskRecord) -> dict[str, object]:
         "senior": row.senior,
         "quantity": row.quantity,
         "note": row.note,
+        "contact_phone": row.contact_phone,
+        "contact_email": row.contact_email,
+        "survey_consent": row.survey_consent,
     }
 
 
@@ -135,6 +155,9 @@ def _apply(row: DeskRecord, data: RecordInput) -> None:
     row.senior = data.senior
     row.quantity = data.quantity
     row.note = data.note
+    row.contact_phone = data.contact_phone
+    row.contact_email = data.contact_email
+    row.survey_consent = data.survey_consent
 
 
 def _check_day(day: date) -> None:
@@ -267,26 +290,71 @@ async def set_hand_figure(db: AsyncSession, actor: Actor, data: Mapping[str, obj
     )
 
 
+async def set_year_figure(db: AsyncSession, actor: Actor, data: Mapping[str, object]) -> int:
+    """Sets (or, with no value, clears) a definition's figure for a whole year: it has no
+    months. Returns the fiscal year."""
+    require_role(actor, "organizer")
+    definition_id, year, value, answers = validate_year_figure(data)
+    repo = IndicatorRepository(db)
+    definition = await repo.definition(definition_id)
+    if definition is None:
+        raise InvalidInput(fields={"definition_id": "指標を選んでください。"})
+    if definition.unit == "percent" and value is not None and value > 100:
+        raise InvalidInput(fields={"value": "割合は0から100までで入力してください。"})
+    await repo.set_year_figure(definition_id, year, value, answers, actor.id)
+    await record(
+        db,
+        actor,
+        "indicators.year_figure",
+        "indicator_definition",
+        definition_id,
+        after={"fiscal_year": year, "value": value, "answers": answers},
+    )
+    return year
+
+
 async def add_paper_answer(db: AsyncSession, actor: Actor, data: Mapping[str, object]) -> None:
+    """An answer given on paper or on the desk's tablet (marked so), about the desk or an
+    event; with a desk record's id, the answer of that consultation (one per record)."""
     require_role(actor, "organizer")
     valid = validate_paper_answer(data)
     _check_day(valid.answered_on)
+    repo = IndicatorRepository(db)
+    subject = valid.subject
+    if valid.desk_record_id is not None:
+        found = await repo.record(valid.desk_record_id)
+        if found is None or found.kind != "consultation":
+            raise InvalidInput(fields={"desk_record_id": "相談の記録が見つかりません。"})
+        subject = "desk"
     answer = SurveyAnswer(
         booking_id=None,
+        desk_record_id=valid.desk_record_id,
         answered_on=valid.answered_on,
         score=valid.score,
         comment=valid.comment,
-        source="paper",
+        source=valid.source,
+        subject=subject,
         created_by_id=actor.id,
     )
-    await IndicatorRepository(db).add_survey_answer(answer)
+    if not await repo.add_survey_answer(answer):
+        raise Conflict(
+            "この相談のアンケートには、すでに回答があります。",
+            code="survey_answered",
+            fields={"desk_record_id": "この相談のアンケートには、すでに回答があります。"},
+        )
     await record(
         db,
         actor,
         "survey.paper_answer",
         "survey_answer",
         None,
-        after={"answered_on": valid.answered_on, "score": valid.score},
+        after={
+            "answered_on": valid.answered_on,
+            "score": valid.score,
+            "source": valid.source,
+            "subject": subject,
+            "desk_record_id": valid.desk_record_id,
+        },
     )
 
 
@@ -309,6 +377,8 @@ def _definition_values(d: IndicatorDefinition) -> dict[str, object]:
         "senior": d.senior,
         "position": d.position,
         "retired_at": d.retired_at,
+        "exclude_sub_kinds": list(d.exclude_sub_kinds or []),
+        "survey_subjects": list(d.survey_subjects or []),
     }
 
 
@@ -375,6 +445,7 @@ async def save_definition(
     row.section, row.policy, row.measure = valid.section, valid.policy, valid.measure
     row.kinds, row.sectors, row.sub_kinds = valid.kinds, valid.sectors, valid.sub_kinds
     row.record_kind, row.channels, row.senior = valid.record_kind, valid.channels, valid.senior
+    row.exclude_sub_kinds, row.survey_subjects = valid.exclude_sub_kinds, valid.survey_subjects
     if valid.position is not None:
         row.position = valid.position
     if definition_id is None:

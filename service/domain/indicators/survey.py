@@ -33,7 +33,9 @@ SCORES = {
     "2": "やや不満",
     "1": "不満",
 }
-_TOKEN = re.compile(r"^([1-9][0-9]{0,17})-([0-9]{8})-([A-Za-z0-9_-]{22})$")
+# A booking's id, or d and a desk consultation record's id; the last day; the MAC.
+_TOKEN = re.compile(r"^(d?[1-9][0-9]{0,17})-([0-9]{8})-([A-Za-z0-9_-]{22})$")
+DESK_TITLE = "相談窓口でのご相談"
 
 
 def _mac(settings: Settings, value: str) -> str:
@@ -57,15 +59,23 @@ def survey_path(settings: Settings, booking_id: int, session_ends_at: datetime) 
     return f"/survey/{survey_token(settings, booking_id, session_ends_at)}"
 
 
+def desk_survey_path(settings: Settings, record_id: int, occurred_on: date) -> str:
+    """The same survey for a consultation at the desk (a record with consent): the link staff
+    mail or open on the desk's tablet."""
+    value = f"d{record_id}-{occurred_on + timedelta(days=VALID_DAYS):%Y%m%d}"
+    return f"/survey/{value}-{_mac(settings, value)}"
+
+
 @dataclass(frozen=True, slots=True)
 class SurveyTarget:
-    booking_id: int
+    booking_id: int | None
     event_title: str
     starts_at: datetime
     answered: bool
+    desk_record_id: int | None = None
 
 
-def _read_token(settings: Settings, token: str, now: datetime) -> int:
+def _read_token(settings: Settings, token: str, now: datetime) -> str:
     match = _TOKEN.match(token)
     if match is None or not hmac.compare_digest(
         _mac(settings, f"{match[1]}-{match[2]}").encode(), match[3].encode()
@@ -77,18 +87,29 @@ def _read_token(settings: Settings, token: str, now: datetime) -> int:
             "このアンケートの回答期限（開催から30日）を過ぎました。ご協力ありがとうございました。",
             code="survey_expired",
         )
-    return int(match[1])
+    return match[1]
 
 
 async def survey_target(
     db: AsyncSession, settings: Settings, token: str, now: datetime | None = None
 ) -> SurveyTarget:
-    booking_id = _read_token(settings, token, now or clock.now())
-    found = await IndicatorRepository(db).survey_booking(booking_id)
+    subject = _read_token(settings, token, now or clock.now())
+    repo = IndicatorRepository(db)
+    if subject.startswith("d"):
+        desk = await repo.survey_desk_record(int(subject[1:]))
+        if desk is None:
+            raise NotFound("アンケートのページが見つかりません。", code="survey_not_found")
+        day, answered = desk
+        return SurveyTarget(None, DESK_TITLE, tokyo_noon(day), answered, int(subject[1:]))
+    found = await repo.survey_booking(int(subject))
     if found is None:
         raise NotFound("アンケートのページが見つかりません。", code="survey_not_found")
     title, starts_at, answered = found
-    return SurveyTarget(booking_id, title, starts_at, answered)
+    return SurveyTarget(int(subject), title, starts_at, answered)
+
+
+def tokyo_noon(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 12, tzinfo=TOKYO)
 
 
 async def answer_survey(
@@ -108,10 +129,12 @@ async def answer_survey(
         raise InvalidInput(fields=f.errors)
     answer = SurveyAnswer(
         booking_id=target.booking_id,
+        desk_record_id=target.desk_record_id,
         answered_on=target.starts_at.astimezone(TOKYO).date(),
         score=int(score),
         comment=comment,
         source="web",
+        subject="desk" if target.desk_record_id is not None else "event",
         created_by_id=None,
     )
     if not await IndicatorRepository(db).add_survey_answer(answer):
