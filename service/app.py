@@ -22,6 +22,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from redis.asyncio import ConnectionPool
 
+from service import unreadable_request
 from service.api.auth import OPENAPI_COMPONENTS as STAFF_API_COMPONENTS
 from service.api.health import HealthController
 from service.db import engine_for, make_session_factory
@@ -35,7 +36,6 @@ from service.security_headers import security_headers_hook
 from service.settings import Settings, SettingsError, get_settings
 from service.state import Resources
 from service.transaction import record_response_status
-from service.unreadable_request import install as install_bad_request_page
 from service.web.templating import configure_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             print(f"configuration error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
     configure_logging(settings.log_level)
-    install_bad_request_page(settings)
+    unreadable_request.use(settings)
 
     from service.api.routes import api_router
     from service.web.routes import web_handlers

@@ -29,6 +29,7 @@ from service.embedded_servers import (
 )
 from service.migrations import upgrade
 from service.settings import SettingsError, load_settings
+from service.unreadable_request import HTTP_PROTOCOL
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
@@ -279,7 +280,7 @@ def main() -> int:
             "--loop",
             "uvloop",
             "--http",
-            "httptools",
+            HTTP_PROTOCOL,
         ]
         parts.append(child_part("the web server", web, env))
         parts.append(child_part("the worker", [python, "-m", "workers.run"], env))

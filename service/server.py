@@ -18,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from service.settings import Settings, SettingsError, load_settings
+from service.unreadable_request import HTTP_PROTOCOL
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,7 +48,8 @@ def api_command(settings: Settings, python: str = sys.executable) -> list[str]:
         "--loop",
         "uvloop",
         "--http",
-        "httptools",
+        # httptools, answering a request it cannot parse with our page (unreadable_request).
+        HTTP_PROTOCOL,
     ]
 
 
