@@ -45,9 +45,18 @@ class Timestamped:
     )
 
 
+# CheckConstraint.info key: (column, values) of a vocabulary's CHECK list, for
+# tests/test_vocabulary_checks.py to compare with the migrated database.
+ONE_OF = "one_of"
+
+
 def one_of(column: str, values: Iterable[str], name: str | None = None) -> CheckConstraint:
-    allowed = ", ".join(f"'{v}'" for v in values)
-    return CheckConstraint(f"{column} IN ({allowed})", name=name or f"{column}_valid")
+    """A CHECK that column holds one of values (a vocabulary: an enum's or a tuple's values)."""
+    chosen = tuple(values)
+    allowed = ", ".join(f"'{v}'" for v in chosen)
+    return CheckConstraint(
+        f"{column} IN ({allowed})", name=name or f"{column}_valid", info={ONE_OF: (column, chosen)}
+    )
 
 
 # Seconds to wait for a new connection: a database that does not answer (a host gone, not a port
