@@ -506,7 +506,7 @@ def report(
     least_b, least_a = chosen.get(("b", MINIMAL)), chosen.get(("a", MINIMAL))
     pb, pa = chosen.get(("b", "product")), chosen.get(("a", "product"))
     minimal_verdicts = []
-    # Each round's own ratio too (the two ran one after the other): on a shared machine the
+    # Each round's own ratio too (the two ran in the same round): on a shared machine the
     # medians of each can come from rounds under different loads.
     if pb and least_b:
         thr = pb.rate / least_b.rate
