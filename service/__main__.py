@@ -96,7 +96,7 @@ def user_create(name: str, role: str, organization: str | None, display_name: st
 @cli.command()
 def serve() -> None:
     """Serve the API in production: API_WORKERS uvicorn processes, metrics on METRICS_PORT."""
-    from service.platform.server import main
+    from service.edge.server import main
 
     raise SystemExit(main())
 

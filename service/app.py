@@ -25,12 +25,12 @@ from redis.asyncio import ConnectionPool
 from service.api.auth import OPENAPI_COMPONENTS as STAFF_API_COMPONENTS
 from service.api.health import HealthController
 from service.api.line_webhook import line_webhook
+from service.edge import unreadable_request
 from service.edge.dependencies import provide_db, provide_redis, provide_settings
 from service.edge.http_errors import exception_handler
 from service.edge.request_context import request_id_middleware
 from service.edge.request_guards import check_request
 from service.edge.security_headers import security_headers_hook
-from service.edge.unreadable_request import install as install_bad_request_page
 from service.platform.db import engine_for, make_session_factory
 from service.platform.jobs import JobDispatcher
 from service.platform.logging import configure_logging
@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             print(f"configuration error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
     configure_logging(settings.log_level)
-    install_bad_request_page(settings)
+    unreadable_request.use(settings)
 
     from service.api.routes import api_router
     from service.web.routes import web_handlers

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.indicators.service import compile_year
 from service.platform.settings import Settings, to_plain_pg_url
-from tests.bench import feeds, indicators, reminders, seed, transaction
+from tests.bench import feeds, indicators, minimal, reminders, seed, transaction
 
 
 async def _connect(settings: Settings) -> asyncpg.Connection:
@@ -54,3 +54,16 @@ async def test_the_reminder_and_feed_bench_seeds_fit(settings: Settings) -> None
     plain = to_plain_pg_url(settings.database_url)
     await reminders.seed(plain, 5)
     await feeds._seed(plain)
+
+
+async def test_the_minimal_floor_books_and_refuses_on_its_own_tables(settings: Settings) -> None:
+    conn = await _connect(settings)
+    try:
+        await minimal.create_tables(conn)
+        [session_id] = await minimal.make_sessions(conn, 1, 2)
+        answers = [await minimal.book(conn, session_id, seed.person()) for _ in range(3)]
+        assert answers == [True, True, False]
+        assert await minimal.check(conn, [session_id], 2) is None
+        assert await minimal.check(conn, [session_id], 3) is not None
+    finally:
+        await conn.close()

@@ -14,6 +14,7 @@ from arq.worker import Worker
 from httpx import AsyncClient
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from service.edge.server import api_command, metrics_command
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +27,6 @@ from service.observability.keys import (
 )
 from service.observability.metrics import create_metrics_app
 from service.platform.jobs import Job, JobDispatcher
-from service.platform.server import api_command, metrics_command
 from service.platform.settings import Settings, SettingsError, load_settings
 from tests.factories import make_session
 from tests.mail_support import arq_pool

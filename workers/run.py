@@ -11,11 +11,13 @@ signal handling, including any wait for running jobs set in WorkerSettings).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import time
 
 import structlog
+from arq.connections import ArqRedis
 from arq.worker import Worker, create_worker
 from redis.exceptions import RedisError
 
@@ -30,14 +32,20 @@ REDIS_LOST = (RedisError, OSError, asyncio.TimeoutError)
 
 def _close(worker: Worker) -> None:
     """arq's own close (it ran the jobs' tasks out and disposes the engine), tolerating a
-    Redis that is gone."""
+    Redis that is gone: then arq's close stops at its first Redis command, so the rest of it
+    is done here with public parts (the shutdown hook, the worker's pool), and this worker is
+    not used again (the loop makes a new one)."""
     try:
         worker.loop.run_until_complete(worker.close())
     except REDIS_LOST as exc:
         log.info("worker_close_without_redis", error=repr(exc))
         if worker.on_shutdown:
             worker.loop.run_until_complete(worker.on_shutdown(worker.ctx))
-        worker._pool = None
+        # Its sockets only: disconnecting sends nothing to the Redis that is gone.
+        pool: ArqRedis | None = worker.pool
+        if pool is not None:
+            with contextlib.suppress(*REDIS_LOST):
+                worker.loop.run_until_complete(pool.aclose(close_connection_pool=True))
 
 
 def _default_signals(worker: Worker) -> None:

@@ -27,6 +27,7 @@ from service.devtools.embedded_servers import (
     port_is_free,
     project_pg_data_dir,
 )
+from service.edge.unreadable_request import HTTP_PROTOCOL
 from service.platform.migrations import upgrade
 from service.platform.settings import SettingsError, load_settings
 
@@ -279,7 +280,7 @@ def main() -> int:
             "--loop",
             "uvloop",
             "--http",
-            "httptools",
+            HTTP_PROTOCOL,
         ]
         parts.append(child_part("the web server", web, env))
         parts.append(child_part("the worker", [python, "-m", "workers.run"], env))

@@ -1,22 +1,31 @@
 """The answer to a request the HTTP server cannot read at all: a control character in a cookie
-or another header, a broken request line. uvicorn answers those itself, before the app sees
-them, with a bare English "Invalid HTTP request received." and none of the security headers.
+or another header, a broken request line. uvicorn answers those itself, before any ASGI app
+sees them, with a bare English "Invalid HTTP request received." and none of the security
+headers, so no middleware can change that answer.
 
-install() replaces that answer, in both of uvicorn's HTTP implementations, with a short page in
-plain Japanese (what to try, the desk's phone number) carrying the same security headers as
-every other response. The request is still refused with 400 and the connection closed, as
-before: only the words and the headers change.
+This module is the one adapter to uvicorn's HTTP protocols: its two subclasses of uvicorn's
+HTTP implementations answer instead with a short page in plain Japanese (what to try, the
+desk's phone number) carrying the same security headers as every other response. uvicorn takes
+them through its public `--http` option (an import string, `HTTP_PROTOCOL` below), as
+`python -m service serve` and `make run` start it. The request is still refused with 400 and
+the connection closed: only the words and the headers change. They rely on uvicorn calling
+`send_400_response(msg)` on its protocol for such a request, which is not documented:
+tests/test_unreadable_request.py fails if an upgrade changes that.
 """
 
 from __future__ import annotations
 
 import html
-from typing import Any
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from service.edge.security_headers import COMMON_HEADERS, PAGE_POLICY
-from service.platform.settings import Settings
+from service.platform.settings import Settings, SettingsError, get_settings
 
 TITLE = "リクエストを読み取れませんでした"
+# What `uvicorn --http` is given (service/edge/server.py, service/devtools/runner.py).
+HTTP_PROTOCOL = "service.edge.unreadable_request:HttpToolsWithPage"
 
 
 def bad_request_response(settings: Settings) -> bytes:
@@ -40,20 +49,42 @@ def bad_request_response(settings: Settings) -> bytes:
     return b"HTTP/1.1 400 Bad Request\r\n" + head.encode() + b"\r\n" + body
 
 
-def install(settings: Settings) -> None:
-    payload = bad_request_response(settings)
+class _Page:
+    """The page of the app this process serves: create_app gives its settings (use()); until
+    then, the settings from the environment, as the app loads them."""
 
-    def send_400_response(self: Any, msg: str) -> None:
-        self.transport.write(payload)
+    body: bytes | None = None
+
+    @classmethod
+    def get(cls) -> bytes | None:
+        if cls.body is None:
+            try:
+                cls.body = bad_request_response(get_settings())
+            except SettingsError:
+                return None  # the app cannot start either; uvicorn's own answer will do
+        return cls.body
+
+
+def use(settings: Settings) -> None:
+    """The page names this app's desk (create_app calls this; nothing of uvicorn's changes)."""
+    _Page.body = bad_request_response(settings)
+
+
+class HttpToolsWithPage(HttpToolsProtocol):
+    def send_400_response(self, msg: str) -> None:
+        page = _Page.get()
+        if page is None:
+            super().send_400_response(msg)
+            return
+        self.transport.write(page)
         self.transport.close()
 
-    try:
-        from uvicorn.protocols.http import h11_impl
-    except ImportError:  # not served by uvicorn (tests through ASGI, other servers)
-        return
-    h11_impl.H11Protocol.send_400_response = send_400_response  # type: ignore[method-assign]
-    try:
-        from uvicorn.protocols.http import httptools_impl
-    except ImportError:  # httptools not installed
-        return
-    httptools_impl.HttpToolsProtocol.send_400_response = send_400_response  # type: ignore[method-assign]
+
+class H11WithPage(H11Protocol):
+    def send_400_response(self, msg: str) -> None:
+        page = _Page.get()
+        if page is None:
+            super().send_400_response(msg)
+            return
+        self.transport.write(page)
+        self.transport.close()

@@ -23,6 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util.concurrency import greenlet_spawn
 
+from service.platform import sqlalchemy_asyncpg
 from service.platform.settings import Settings
 
 NAMING = {
@@ -44,9 +45,18 @@ class Timestamped:
     )
 
 
+# CheckConstraint.info key: (column, values) of a vocabulary's CHECK list, for
+# tests/test_vocabulary_checks.py to compare with the migrated database.
+ONE_OF = "one_of"
+
+
 def one_of(column: str, values: Iterable[str], name: str | None = None) -> CheckConstraint:
-    allowed = ", ".join(f"'{v}'" for v in values)
-    return CheckConstraint(f"{column} IN ({allowed})", name=name or f"{column}_valid")
+    """A CHECK that column holds one of values (a vocabulary: an enum's or a tuple's values)."""
+    chosen = tuple(values)
+    allowed = ", ".join(f"'{v}'" for v in chosen)
+    return CheckConstraint(
+        f"{column} IN ({allowed})", name=name or f"{column}_valid", info={ONE_OF: (column, chosen)}
+    )
 
 
 # Seconds to wait for a new connection: a database that does not answer (a host gone, not a port
@@ -89,7 +99,7 @@ def drop_closed_connections(dbapi_connection: Any, record: Any, proxy: Any) -> N
     session) is noticed by asyncpg as soon as the socket closes, while it sits idle in the pool.
     Raising DisconnectionError here makes the pool discard it and hand out a fresh one (it tries
     three times), so the first request after a restart succeeds without a ping round trip."""
-    driver: asyncpg.Connection = dbapi_connection._connection
+    driver: asyncpg.Connection = dbapi_connection.driver_connection
     if driver.is_closed():
         raise DisconnectionError("pooled connection was closed by the server")
 
@@ -150,7 +160,13 @@ class DriverLane:
 
     @property
     def adapted(self) -> Any:
+        """SQLAlchemy's adapter around the asyncpg connection (platform/sqlalchemy_asyncpg.py)."""
         return self.fairy.dbapi_connection
+
+    @property
+    def driver(self) -> asyncpg.Connection:
+        driver: asyncpg.Connection = self.fairy.driver_connection
+        return driver
 
     def connection(self) -> Connection:
         if self.joined is None:
@@ -215,12 +231,11 @@ async def release_lane(session: AsyncSession) -> None:
     lane: DriverLane | None = session.info.pop(_LANE, None)
     if lane is None:
         return
-    adapted = lane.adapted
     try:
         if (
             lane.joined is None
-            and adapted._transaction is None
-            and not adapted._connection.is_closed()
+            and not sqlalchemy_asyncpg.has_begun(lane.adapted)
+            and not lane.driver.is_closed()
         ):
             # Nothing left to roll back, so the return to the pool does no I/O: no greenlet.
             lane.fairy.close()
@@ -263,14 +278,10 @@ async def driver_transaction(session: AsyncSession) -> tuple[asyncpg.Connection,
         assert isinstance(session.bind, AsyncEngine)
         lane = session.info[_LANE] = await _open_lane(session.bind)
     if lane is not None:
-        adapted: Any = lane.adapted
+        raw: Any = lane.fairy
     else:
         conn = await session.connection()
-        adapted = (await conn.get_raw_connection()).dbapi_connection
-    began = False
-    async with adapted._execute_mutex:
-        if adapted._transaction is None:
-            await adapted._start_transaction()
-            began = True
-    driver: asyncpg.Connection = adapted._connection
+        raw = await conn.get_raw_connection()
+    began = await sqlalchemy_asyncpg.begin(raw.dbapi_connection)
+    driver: asyncpg.Connection = raw.driver_connection
     return driver, began

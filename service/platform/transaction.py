@@ -19,6 +19,7 @@ from contextvars import ContextVar
 from litestar import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.platform import sqlalchemy_asyncpg
 from service.platform.db import lane_of, release_lane
 from service.platform.jobs import Job, discard_after_commit_jobs, take_after_commit_jobs
 
@@ -94,13 +95,8 @@ async def _end_lane_transaction(session: AsyncSession, *, commit: bool) -> None:
     """A lane's transaction that SQLAlchemy never joined (the booking hot path: BEGIN, one
     statement, here COMMIT) is ended on the driver; one it joined ended with session.commit()."""
     lane = lane_of(session)
-    if lane is None:
-        return
-    adapted = lane.adapted
-    if adapted._transaction is not None:
-        end = adapted._transaction.commit if commit else adapted._transaction.rollback
-        # The adapter's own way: its transaction is over whether or not this succeeds.
-        await adapted._call_and_discard(end)
+    if lane is not None:
+        await sqlalchemy_asyncpg.end(lane.adapted, commit=commit)
 
 
 _KEEP = "keep_despite_status"

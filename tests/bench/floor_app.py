@@ -1,5 +1,7 @@
 """The HTTP floor: a bare Litestar app whose one booking route runs the same SQL transaction
 (tests/bench/transaction.py) on a raw asyncpg pool, under the same uvicorn as the product.
+Its second route is the minimal floor (tests/bench/minimal.py): a bare two-statement booking
+on its own tiny tables, on the same pool.
 
     BENCH_DSN=postgresql://... BENCH_POOL=32 \
         uvicorn tests.bench.floor_app:create_floor_app --factory
@@ -17,7 +19,7 @@ import msgspec
 from litestar import Litestar, Response, get, post
 from litestar.datastructures import State
 
-from tests.bench import transaction
+from tests.bench import minimal, transaction
 
 
 class Person(msgspec.Struct):
@@ -47,6 +49,19 @@ async def create_booking(session_id: int, data: Person, state: State) -> Respons
     return Response(body, status_code=201)
 
 
+@post("/minimal/sessions/{session_id:int}/bookings")
+async def create_minimal_booking(session_id: int, data: Person, state: State) -> Response[Any]:
+    async with state.pool.acquire() as conn:
+        try:
+            booked = await minimal.book(conn, session_id, msgspec.structs.asdict(data))
+        except Exception:
+            traceback.print_exc()
+            return Response({"error": "internal_error"}, status_code=500)
+    if not booked:
+        return Response({"error": "session_full"}, status_code=409)
+    return Response({"status": "confirmed"}, status_code=201)
+
+
 @get("/ping")
 async def ping() -> dict[str, str]:
     return {"status": "ok"}
@@ -63,4 +78,4 @@ def create_floor_app() -> Litestar:
         finally:
             await app.state.pool.close()
 
-    return Litestar([create_booking, ping], lifespan=[pool], debug=False)
+    return Litestar([create_booking, create_minimal_booking, ping], lifespan=[pool], debug=False)

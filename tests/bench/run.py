@@ -5,13 +5,17 @@ uvicorn with the same worker count and flags as the deployment:
   - the product (service.app:create_app), and
   - the HTTP floor (tests/bench/floor_app.py: one bare Litestar route running the same SQL
     transaction on a raw asyncpg pool);
-and, in this process, the DB floor: that transaction over asyncpg without HTTP.
-Each case is run against all three at 64 concurrent connections, on fresh sessions:
+  - the minimal floor (tests/bench/minimal.py, a second route of the same bare app): a bare
+    two-statement booking (UPDATE ... booked < capacity RETURNING id, then an INSERT) on its
+    own tiny tables;
+and, in this process, the DB floor: the product's transaction over asyncpg without HTTP.
+Each case is run against all four at 64 concurrent connections, on fresh sessions:
   (a) rush: 2,000 attempts on one 15-seat session with a waiting list of 100
   (b) spread: 2,000 bookings over 1,000 sessions
   (c) job fair: 2,000 attempts on one 500-seat session with a waiting list of 100
   (f) the public calendar feed with 5,000 sessions (tests/bench/feeds.py)
-and prints attempts/s, p50, p99, errors and the oversell check, with the ratios to the floors.
+and prints attempts/s, p50, p99, errors, the server's and PostgreSQL's CPU per attempt and the
+oversell check, with the ratios to the floors.
 The rush (a) is also run on the product with 2 uvicorn processes (`API_WORKERS=2`, the same
 pool in total) beside the 1-process product of the same run: the ratio and the CPU used.
 Every answer counts as an attempt: a 409 waitlist_full is a correct, expected answer (refused);
@@ -46,7 +50,7 @@ from service.devtools.embedded_servers import (
     throwaway_redis,
 )
 from service.platform.migrations import upgrade
-from tests.bench import seed, transaction
+from tests.bench import minimal, seed, transaction
 from tests.bench.indicators import run_indicators_bench
 from tests.bench.load import Connection, Run, run_calls, run_http
 
@@ -54,6 +58,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 EXPECTED_REFUSALS = {"waitlist_full", "session_full"}
 SCALED = "product ×N"
+MINIMAL = "minimal"
+MINIMAL_PATH = "/minimal/sessions/{}/bookings"
 
 
 def cases(attempts: int) -> list[seed.Case]:
@@ -74,10 +80,15 @@ class Result:
     errors: int
     oversell: seed.Oversell
     server_cpu: float  # seconds of server CPU during the run (0 for the DB floor)
+    db_cpu: float  # seconds of PostgreSQL's CPU (every process of it) during the run
 
     @property
     def cpu_ms(self) -> float:
         return self.server_cpu * 1000 / max(len(self.run.answers), 1)
+
+    @property
+    def db_ms(self) -> float:
+        return self.db_cpu * 1000 / max(len(self.run.answers), 1)
 
     @property
     def rate(self) -> float:
@@ -158,22 +169,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the server and its worker processes so far (Linux /proc)."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0.0
-        for pid in [self.process.pid, *self._children()]:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / ticks
-        return total
-
-    def _children(self) -> list[int]:
-        try:
-            text = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
-        except OSError:
-            return []
-        return [int(p) for p in text.split()]
+        return tree_cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -184,6 +180,23 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU so far of a process and its children (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        text = ""
+    total = 0.0
+    for each in [pid, *(int(p) for p in text.split())]:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def classify(run: Run) -> tuple[int, int, int]:
@@ -212,8 +225,13 @@ class Bench:
         self.admin: asyncpg.Connection | None = None
         self.floor_pool: asyncpg.Pool | None = None
         self.event_venue: tuple[int, int] = (0, 0)
+        self.postmaster = 0
 
-    async def setup(self, pg_url: str, redis_url: str) -> None:
+    def db_cpu_seconds(self) -> float:
+        return tree_cpu_seconds(self.postmaster) if self.postmaster else 0.0
+
+    async def setup(self, pg_url: str, redis_url: str, pg_data: Path) -> None:
+        self.postmaster = int((pg_data / "postmaster.pid").read_text().split()[0])
         base = pg_url.rsplit("/", 1)[0]
         self.dsn = f"{base}/bench"
         admin = await asyncpg.connect(pg_url)
@@ -223,6 +241,7 @@ class Bench:
         await asyncio.to_thread(upgrade, self.dsn)
         self.admin = await asyncpg.connect(self.dsn)
         self.event_venue = await seed.base_event(self.admin)
+        await minimal.create_tables(self.admin)
         pool = self.args.pool
         workers = self.args.workers
         product_env = {
@@ -274,11 +293,18 @@ class Bench:
         return await seed.make_sessions(self.admin, self.event_venue, case)
 
     async def run_case(self, case: seed.Case, target: str) -> Result:
-        ids = await self.sessions(case)
+        assert self.admin is not None
+        if target == MINIMAL:
+            # The waiting list counts as places: as many booked, as many refused.
+            places = case.capacity + case.waitlist_limit
+            ids = await minimal.make_sessions(self.admin, case.sessions, places)
+        else:
+            ids = await self.sessions(case)
         people = [seed.person() for _ in range(case.attempts)]
         targets = [ids[i % len(ids)] for i in range(case.attempts)]
         timeout = self.args.timeout
         server_cpu = 0.0
+        db_cpu = self.db_cpu_seconds()
         if target == "DB floor":
             run = await run_calls(
                 [self._db_call(sid, p) for sid, p in zip(targets, people, strict=True)],
@@ -286,20 +312,25 @@ class Bench:
                 timeout,
             )
         else:
-            server = self.servers[target]
+            server = self.servers["HTTP floor" if target == MINIMAL else target]
+            path = MINIMAL_PATH if target == MINIMAL else "/api/v1/sessions/{}/bookings"
             requests = [
-                ("POST", f"/api/v1/sessions/{sid}/bookings", msgspec.json.encode(p))
+                ("POST", path.format(sid), msgspec.json.encode(p))
                 for sid, p in zip(targets, people, strict=True)
             ]
             cpu = server.cpu_seconds()
             run = await run_http(HOST, server.port, requests, self.args.concurrency, timeout)
             server_cpu = server.cpu_seconds() - cpu
+        db_cpu = self.db_cpu_seconds() - db_cpu
         booked, refused, errors = classify(run)
-        assert self.admin is not None
-        oversell = await seed.check(self.admin, ids, booked)
+        if target == MINIMAL:
+            problem = await minimal.check(self.admin, ids, booked)
+            oversell = seed.Oversell(problem is None, booked, 0, problem or "")
+        else:
+            oversell = await seed.check(self.admin, ids, booked)
         if errors:
             say(f"{case.name} {target}: {errors} errors, e.g. {first_errors(run)}")
-        return Result(case, target, run, booked, refused, errors, oversell, server_cpu)
+        return Result(case, target, run, booked, refused, errors, oversell, server_cpu, db_cpu)
 
     def _db_call(
         self, session_id: int, person: dict[str, Any]
@@ -318,7 +349,7 @@ class Bench:
     async def warm_up(self) -> None:
         """Connections opened and statements prepared on every target before measuring."""
         case = seed.Case("w", "warm-up", 1, 400, 0, 400)
-        for target in ("product", "HTTP floor", "DB floor", *self.scaled()):
+        for target in ("product", "HTTP floor", "DB floor", MINIMAL, *self.scaled()):
             await self.run_case(case, target)
 
     def scaled(self) -> list[str]:
@@ -363,6 +394,10 @@ class Summary:
         return statistics.median(r.cpu_ms for r in self.rounds)
 
     @property
+    def db_ms(self) -> float:
+        return statistics.median(r.db_ms for r in self.rounds)
+
+    @property
     def server_cpu(self) -> bool:
         return all(r.server_cpu for r in self.rounds)
 
@@ -390,22 +425,30 @@ class Summary:
         )
 
 
+def paired(one: Summary, other: Summary, figure: Callable[[Result], float]) -> str:
+    return " ".join(
+        f"{figure(a) / figure(b):.2f}" for a, b in zip(one.rounds, other.rounds, strict=False)
+    )
+
+
 def report(
     results: dict[tuple[str, str], list[Result]], ceiling: Run, args: argparse.Namespace
 ) -> bool:
-    targets = ("product", "HTTP floor", "DB floor")
+    targets = ("product", "HTTP floor", "DB floor", MINIMAL)
     chosen = {key: Summary(rs) for key, rs in results.items()}
     line = (
         f"{'case':<40} {'target':<11} {'attempts/s':>10} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'booked':>7} {'refused':>7} {'errors':>6} {'cpu ms':>6}  {'oversell':<9}"
-        f"{'÷HTTP thr':>9} {'÷HTTP p99':>9} {'÷DB thr':>8}"
+        f"{'booked':>7} {'refused':>7} {'errors':>6} {'cpu ms':>6} {'db ms':>5}  {'oversell':<9}"
+        f"{'÷HTTP thr':>9} {'÷HTTP p99':>9} {'÷DB thr':>8} {'÷min thr':>8} {'÷min p99':>8}"
     )
     print()
     print(
         f"Booking benchmark: {args.concurrency} concurrent connections, {args.workers} uvicorn "
         f"worker(s) for the product and the HTTP floor, every target on a pool of {args.pool} "
         f"connections; attempts/s and p99 are each the median over {args.repeat} round(s) (run "
-        "order alternated); errors are summed and the oversell check is shown for every round."
+        "order alternated); errors are summed and the oversell check is shown for every round. "
+        "cpu ms: the server's CPU per attempt; db ms: PostgreSQL's (all its processes). "
+        "min: the minimal floor (a bare two-statement booking, tests/bench/minimal.py)."
     )
     print(line)
     print("-" * len(line))
@@ -413,23 +456,27 @@ def report(
     for case in cases(args.attempts):
         http = chosen.get((case.name, "HTTP floor"))
         db = chosen.get((case.name, "DB floor"))
+        least = chosen.get((case.name, MINIMAL))
         for target in targets:
             r = chosen.get((case.name, target))
             if r is None:
                 continue
             ratios = ""
-            if target != "DB floor" and http and db:
-                ratios = (
-                    f"{r.rate / http.rate:>9.2f} {r.p99_ms / http.p99_ms:>9.2f} "
-                    f"{r.rate / db.rate:>8.2f}"
-                )
-            elif db:
-                ratios = f"{'':>9} {'':>9} {r.rate / db.rate:>8.2f}"
+            if target in ("product", "HTTP floor") and http:
+                ratios += f"{r.rate / http.rate:>9.2f} {r.p99_ms / http.p99_ms:>9.2f}"
+            else:
+                ratios += f"{'':>9} {'':>9}"
+            if target != MINIMAL and db:
+                ratios += f" {r.rate / db.rate:>8.2f}"
+            else:
+                ratios += f" {'':>8}"
+            if least:
+                ratios += f" {r.rate / least.rate:>8.2f} {r.p99_ms / least.p99_ms:>8.2f}"
             check = "ok" if not r.oversold else f"OVERSOLD×{len(r.oversold)}"
             print(
                 f"{case.title if target == 'product' else '':<40} {target:<11} {r.rate:>10.0f} "
                 f"{r.p50_ms:>7.1f} {r.p99_ms:>7.1f} {r.booked:>7} {r.refused:>7} {r.errors:>6} "
-                f"{(f'{r.cpu_ms:.2f}' if r.server_cpu else '-'):>6}  "
+                f"{(f'{r.cpu_ms:.2f}' if r.server_cpu else '-'):>6} {r.db_ms:>5.2f}  "
                 f"{check:<9}{ratios}"
             )
             print(f"{'':<40}   rounds: {r.per_round}")
@@ -456,6 +503,28 @@ def report(
         "Target, product vs HTTP floor: >= 0.70 of its throughput, p99 <= 1.5x: "
         + ", ".join(verdicts)
     )
+    least_b, least_a = chosen.get(("b", MINIMAL)), chosen.get(("a", MINIMAL))
+    pb, pa = chosen.get(("b", "product")), chosen.get(("a", "product"))
+    minimal_verdicts = []
+    # Each round's own ratio too (the two ran in the same round): on a shared machine the
+    # medians of each can come from rounds under different loads.
+    if pb and least_b:
+        thr = pb.rate / least_b.rate
+        each = paired(pb, least_b, lambda r: r.rate)
+        minimal_verdicts.append(
+            f"(b) {thr:.2f} {'met' if thr >= 0.5 else 'MISSED'} (rounds {each})"
+        )
+    if pa and least_a:
+        p99 = pa.p99_ms / least_a.p99_ms
+        each = paired(pa, least_a, lambda r: r.p99_ms)
+        minimal_verdicts.append(
+            f"(a) p99 {p99:.2f}x {'met' if p99 <= 2.5 else 'MISSED'} (rounds {each})"
+        )
+    if minimal_verdicts:
+        print(
+            "Target, product vs minimal floor: (b) >= 0.50 of its throughput, (a) p99 <= 2.5x: "
+            + ", ".join(minimal_verdicts)
+        )
     one, many = chosen.get(("a", "product")), chosen.get(("a", SCALED))
     if one and many:
 
@@ -490,7 +559,7 @@ async def bench(args: argparse.Namespace) -> bool:
     redis.start()
     b = Bench(args)
     try:
-        await b.setup(pg.url, redis.url)
+        await b.setup(pg.url, redis.url, pg.data_dir)
         say("warming up")
         await b.warm_up()
         ceiling = await b.client_ceiling()
@@ -502,7 +571,7 @@ async def bench(args: argparse.Namespace) -> bool:
                     continue
                 # Alternated, so that neither the product nor the floor always runs first
                 # (on a warmer or a more tired machine).
-                order = ("product", "HTTP floor", "DB floor")
+                order = ("product", "HTTP floor", "DB floor", MINIMAL)
                 scaled = b.scaled() if case.name == "a" else []
                 for target in (
                     (*order, *scaled) if round_no % 2 == 0 else (*scaled, *reversed(order))
@@ -511,7 +580,8 @@ async def bench(args: argparse.Namespace) -> bool:
                     results.setdefault((case.name, target), []).append(r)
                     say(
                         f"round {round_no + 1} {case.title} {target}: {r.rate:.0f}/s, "
-                        f"p99 {r.p99_ms:.0f} ms, errors {r.errors}, server CPU {r.cpu_ms:.2f} ms"
+                        f"p99 {r.p99_ms:.0f} ms, errors {r.errors}, server CPU {r.cpu_ms:.2f} ms, "
+                        f"PostgreSQL CPU {r.db_ms:.2f} ms"
                     )
         ok = report(results, ceiling, args)
         if "i" in wanted:

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
+from service.edge.unreadable_request import HTTP_PROTOCOL
 from service.platform.settings import Settings, SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,8 @@ def api_command(settings: Settings, python: str = sys.executable) -> list[str]:
         "--loop",
         "uvloop",
         "--http",
-        "httptools",
+        # httptools, answering a request it cannot parse with our page (unreadable_request).
+        HTTP_PROTOCOL,
     ]
 
 
