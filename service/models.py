@@ -24,6 +24,15 @@ from service.domain.indicators.models import (
     IndicatorTarget,
     SurveyAnswer,
 )
+from service.domain.matching.models import (
+    CompanyChoice,
+    MatchingCompany,
+    MatchingDay,
+    MatchingProfile,
+    MatchingTable,
+    Meeting,
+    ParticipantChoice,
+)
 from service.domain.notifications.models import Notification
 
 __all__ = [
@@ -31,6 +40,7 @@ __all__ = [
     "Base",
     "Booking",
     "CalendarChanges",
+    "CompanyChoice",
     "DeskRecord",
     "Event",
     "EventSession",
@@ -43,8 +53,14 @@ __all__ = [
     "IndicatorFigure",
     "IndicatorTarget",
     "Installation",
+    "MatchingCompany",
+    "MatchingDay",
+    "MatchingProfile",
+    "MatchingTable",
+    "Meeting",
     "Notification",
     "Organization",
+    "ParticipantChoice",
     "Person",
     "SessionSeat",
     "StaffFeedLink",

@@ -13,6 +13,7 @@ from workers.indicators import (
     purge_personal_data,
 )
 from workers.maintenance import purge_expired_records
+from workers.matching import build_matching_schedule
 from workers.notifications import (
     send_notification,
     sweep_notifications,
@@ -30,6 +31,8 @@ FUNCTIONS: list[Function] = [
     func(observed(sweep_notifications), keep_result=0, timeout=60, max_tries=3),
     # Enqueued with the id indicators:<year>:<version> (one run per change of the year).
     func(observed(compile_indicators), keep_result=0, timeout=600, max_tries=3),
+    # Enqueued with the id matching:<event>:<version> (one build per press of 面談表を作成).
+    func(observed(build_matching_schedule), keep_result=0, timeout=300, max_tries=2),
 ]
 
 CRON_JOBS: list[CronJob] = [

@@ -11,6 +11,7 @@ from service.api.manage_events import (
     ManageSessionsController,
 )
 from service.api.manage_indicators import ManageIndicatorsController
+from service.api.manage_matching import ManageMatchingController, ManageMeetingsController
 from service.api.manage_rosters import ManageBookingController, ManageRosterController
 from service.api.manage_users import (
     ManageAuditController,
@@ -33,6 +34,8 @@ manage_api_router = Router(
         ManageAuditController,
         ManageLoginLocksController,
         ManageIndicatorsController,
+        ManageMatchingController,
+        ManageMeetingsController,
     ],
     guards=[staff_guard],
     dependencies=STAFF_DEPENDENCIES,
