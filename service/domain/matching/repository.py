@@ -33,15 +33,15 @@ _bookings = table(
     column("session_id"),
     column("person_id"),
     column("status"),
-    column("name"),
-    column("name_kana"),
     column("phone"),
     column("email"),
     column("code"),
     column("checked_in_at"),
     column("no_show_at"),
 )
-_persons = table("persons", column("id"), column("age_band"))
+_persons = table(
+    "persons", column("id"), column("name"), column("name_kana"), column("age_band")
+)
 _sessions = table(
     "sessions", column("id"), column("event_id"), column("starts_at"), column("ends_at")
 )
@@ -186,8 +186,8 @@ class MatchingRepository:
         stmt = (
             select(
                 b.id,
-                b.name,
-                b.name_kana,
+                _persons.c.name,
+                _persons.c.name_kana,
                 _persons.c.age_band,
                 b.phone,
                 b.email,
@@ -200,13 +200,13 @@ class MatchingRepository:
             .join(MatchingProfile, MatchingProfile.booking_id == b.id)
             .outerjoin(_persons, _persons.c.id == b.person_id)
             .where(b.session_id == session_id, b.status == "confirmed")
-            .order_by(b.name_kana, b.id)
+            .order_by(_persons.c.name_kana, b.id)
         )
         return [
             ParticipantRow(
                 booking_id=r.id,
-                name=r.name,
-                name_kana=r.name_kana,
+                name=r.name or "",
+                name_kana=r.name_kana or "",
                 age_band=r.age_band,
                 phone=r.phone,
                 email=r.email,

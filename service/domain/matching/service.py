@@ -81,17 +81,20 @@ async def configure(
     if not slot_times(session.starts_at, session.ends_at, valid.slot_minutes, valid.break_minutes):
         raise InvalidInput(fields={"slot_minutes": "開催時間の中に面談の枠が1つも入りません。"})
     day = await repo.lock_day(event_id)
-    before = None
+    before = _settings_of(day) if day is not None else None
+    values = {
+        "slot_minutes": valid.slot_minutes,
+        "break_minutes": valid.break_minutes,
+        "max_per_company": valid.max_per_company,
+        "max_per_person": valid.max_per_person,
+        "online": valid.online,
+    }
     if day is None:
-        day = MatchingDay(event_id=event_id, session_id=session.session_id, unmet=[])
+        day = MatchingDay(event_id=event_id, session_id=session.session_id, unmet=[], **values)
         await repo.add(day)
     else:
-        before = _settings_of(day)
-    day.slot_minutes = valid.slot_minutes
-    day.break_minutes = valid.break_minutes
-    day.max_per_company = valid.max_per_company
-    day.max_per_person = valid.max_per_person
-    day.online = valid.online
+        for name, value in values.items():
+            setattr(day, name, value)
     await repo.flush()
     await record(
         AccountRepository(db),

@@ -1,0 +1,316 @@
+"""Matching days end to end on a real PostgreSQL, Redis and arq worker: 14 companies and 68
+participants book, choose, the worker builds the timetable, and the timetable is checked here
+by code that knows nothing of the solver's model."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.domain.events.models import Organization
+from service.domain.matching import schedule
+from service.domain.matching.figures import matching_figures
+from service.settings import Settings
+from tests.factories import make_event, make_org, make_session
+from tests.mail_support import run_worker
+from tests.manage_support import bearer, issue_token, make_staff
+
+COMPANIES = 14
+PEOPLE = 68
+
+
+class Day:
+    def __init__(self, event_id: int, session_id: int, orgs: list[int], people: list[int]):
+        self.event_id, self.session_id, self.orgs, self.people = event_id, session_id, orgs, people
+
+
+async def make_day(db: AsyncSession, client: AsyncClient, token: str) -> Day:
+    event = await make_event(db, title="新現役交流会", kind="exchange")
+    session = await make_session(db, event=event, capacity=PEOPLE + 5, waitlist_limit=0)
+    orgs = [
+        (await make_org(db, f"株式会社テスト{i:02d}", kind="employer")).id for i in range(COMPANIES)
+    ]
+    await db.commit()
+    h = bearer(token)
+    r = await client.put(
+        f"/api/v1/manage/events/{event.id}/matching",
+        json={
+            "slot_minutes": 20,
+            "break_minutes": 5,
+            "max_per_company": 8,
+            "max_per_person": 4,
+            "online": True,
+        },
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    assert len(r.json()["slots"]) == 12  # 5 hours of 20 + 5 minutes
+    for i, org in enumerate(orgs):
+        r = await client.post(
+            f"/api/v1/manage/events/{event.id}/matching/companies",
+            json={
+                "organization_id": org,
+                "brings": f"経営課題{i}：販路開拓",
+                "tables": [
+                    {"place": f"しずおか銀行{i}支店", "join_url": f"https://meet.example.jp/{i}"}
+                ],
+            },
+            headers=h,
+        )
+        assert r.status_code == 200, r.text
+    people = []
+    rows = await client.get(f"/api/v1/manage/events/{event.id}/matching", headers=h)
+    assert rows.json()["participants"] == []
+    for n in range(PEOPLE):
+        await client.post(
+            f"/api/v1/sessions/{session.id}/bookings",
+            json={
+                "name": f"新現役 太郎{n}",
+                "name_kana": "シンゲンエキ タロウ",
+                "phone": f"080{n:08d}",
+                "email": f"p{n}@example.jp",
+                "age_band": "65_69",
+                "matching": {
+                    "profile": f"元製造業の品質管理{n}年。改善活動が得意。",
+                    "consent": True,
+                },
+            },
+        )
+    view = (await client.get(f"/api/v1/manage/events/{event.id}/matching", headers=h)).json()
+    people = [p["booking_id"] for p in view["participants"]]
+    assert len(people) == PEOPLE
+    return Day(event.id, session.id, orgs, people)
+
+
+async def choose(client: AsyncClient, day: Day, token: str, rng: random.Random) -> None:
+    h = bearer(token)
+    for org in day.orgs[:-1]:  # the last company chooses nobody (it is met by those who chose it)
+        ranked = rng.sample(day.people, 6)
+        r = await client.put(
+            f"/api/v1/manage/events/{day.event_id}/matching/companies/{org}/choices",
+            json={"ranked": ranked},
+            headers=h,
+        )
+        assert r.status_code == 200, r.text
+    for person in day.people:
+        ranked = rng.sample(day.orgs, 3)
+        r = await client.put(
+            f"/api/v1/manage/events/{day.event_id}/matching/participants/{person}/choices",
+            json={"ranked": ranked},
+            headers=h,
+        )
+        assert r.status_code == 200, r.text
+
+
+async def build(
+    client: AsyncClient, settings: Settings, day: Day, token: str, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
+    monkeypatch.setattr(schedule, "SOLVER_TIME_LIMIT", 8.0)
+    h = bearer(token)
+    r = await client.post(f"/api/v1/manage/events/{day.event_id}/matching/schedule", headers=h)
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == "building"
+    await run_worker(settings)
+    r = await client.get(f"/api/v1/manage/events/{day.event_id}/matching/schedule", headers=h)
+    body: dict[str, Any] = r.json()
+    assert body["status"] == "ready", body
+    return body
+
+
+def check_no_clash(meetings: list[dict[str, Any]], view: dict[str, Any]) -> None:
+    """The hard rules, from the stored meetings alone."""
+    per_person_slot = Counter((m["booking_id"], m["starts_at"]) for m in meetings)
+    assert max(per_person_slot.values()) == 1
+    per_table_slot = Counter((m["organization_id"], m["table"], m["starts_at"]) for m in meetings)
+    assert max(per_table_slot.values()) == 1
+    per_pair = Counter((m["organization_id"], m["booking_id"]) for m in meetings)
+    assert max(per_pair.values()) == 1
+    assert max(Counter(m["booking_id"] for m in meetings).values()) <= view["max_per_person"]
+    assert max(Counter(m["organization_id"] for m in meetings).values()) <= view["max_per_company"]
+    chosen = {(int(o), b) for o, bs in view["company_choices"].items() for b in bs}
+    chosen |= {(o, int(b)) for b, os in view["participant_choices"].items() for o in os}
+    assert all((m["organization_id"], m["booking_id"]) in chosen for m in meetings)
+    slots = {s["starts_at"] for s in view["slots"]}
+    assert all(m["starts_at"] in slots for m in meetings)
+
+
+async def test_a_day_of_14_companies_and_68_people_is_scheduled_without_clash(
+    client: AsyncClient, db: AsyncSession, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    organizer = await make_staff(db, "organizer")
+    token = await issue_token(db, organizer)
+    day = await make_day(db, client, token)
+    await choose(client, day, token, random.Random(23))
+    body = await build(client, settings, day, token, monkeypatch)
+    view = (
+        await client.get(f"/api/v1/manage/events/{day.event_id}/matching", headers=bearer(token))
+    ).json()
+    meetings = body["meetings"]
+    assert len(meetings) > COMPANIES * 4
+    check_no_clash(meetings, view)
+    assert body["objective"] is not None and body["bound"] >= body["objective"]
+
+    # Every company that chose anyone meets at least one of its choices (possible here: every
+    # company has a table for 12 slots and chose 6 people with room for 4 meetings each).
+    met = {(m["organization_id"], m["booking_id"]) for m in meetings}
+    company_choices = {int(o): bs for o, bs in view["company_choices"].items()}
+    for org, ranked in company_choices.items():
+        assert any((org, b) in met for b in ranked), org
+
+    # A mutual choice is never left out for a one-sided one of lower rank at the same company,
+    # when the mutual person was free at that time and below their maximum.
+    person_choices = {int(b): os for b, os in view["participant_choices"].items()}
+    busy = {(m["booking_id"], m["starts_at"]) for m in meetings}
+    load = Counter(m["booking_id"] for m in meetings)
+    for m in meetings:
+        org, person = m["organization_id"], m["booking_id"]
+        ranked = company_choices.get(org, [])
+        mutual = org in person_choices.get(person, [])
+        if mutual:
+            continue
+        rank = ranked.index(person) if person in ranked else len(ranked)
+        for better in ranked[:rank]:
+            if org not in person_choices.get(better, []) or (org, better) in met:
+                continue
+            free = (better, m["starts_at"]) not in busy and load[better] < view["max_per_person"]
+            assert not free, f"mutual {better} left out for one-sided {person} at {org}"
+
+
+async def test_public_booking_on_a_matching_day_needs_profile_and_consent(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    organizer = await make_staff(db, "organizer")
+    token = await issue_token(db, organizer)
+    event = await make_event(db, title="お仕事面談会", kind="job_fair")
+    session = await make_session(db, event=event, capacity=5)
+    r = await client.put(
+        f"/api/v1/manage/events/{event.id}/matching",
+        json={"slot_minutes": 20, "break_minutes": 5, "max_per_company": 5, "max_per_person": 3},
+        headers=bearer(token),
+    )
+    assert r.status_code == 200
+    person = {"name": "静岡 花子", "name_kana": "しずおか はなこ", "phone": "09011112222"}
+    for matching, field in [
+        (None, "matching"),
+        ({"profile": "介護の経験10年", "consent": False}, "matching.consent"),
+        ({"profile": "", "consent": True}, "matching.profile"),
+        ({"profile": "経歴\u202e", "consent": True}, "matching.profile"),
+    ]:
+        body = dict(person, matching=matching) if matching is not None else person
+        r = await client.post(f"/api/v1/sessions/{session.id}/bookings", json=body)
+        assert r.status_code == 422, r.text
+        assert field in r.json()["fields"], r.json()
+    count = await db.scalar(
+        text("SELECT count(*) FROM bookings WHERE session_id = :s"), {"s": session.id}
+    )
+    assert count == 0  # nothing half-written
+    ok = dict(person, matching={"profile": "介護の経験10年", "consent": True})
+    r = await client.post(f"/api/v1/sessions/{session.id}/bookings", json=ok)
+    assert r.status_code == 201
+    # On an ordinary day the matching part is refused rather than silently dropped.
+    plain = await make_session(db, capacity=5)
+    r = await client.post(
+        f"/api/v1/sessions/{plain.id}/bookings", json=dict(ok, phone="09033334444")
+    )
+    assert r.status_code == 422 and "matching" in r.json()["fields"]
+
+
+async def test_a_company_login_sees_only_its_own_and_no_contact_before_a_match(
+    client: AsyncClient, db: AsyncSession, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    organizer = await make_staff(db, "organizer")
+    token = await issue_token(db, organizer)
+    day = await make_day(db, client, token)
+    await choose(client, day, token, random.Random(7))
+    await build(client, settings, day, token, monkeypatch)
+    org_a, org_b = day.orgs[0], day.orgs[1]
+    company = await make_staff(db, "company", organization=await db.get(Organization, org_a))
+    ct = bearer(await issue_token(db, company))
+    base = f"/api/v1/manage/events/{day.event_id}/matching"
+
+    view = (await client.get(base, headers=ct)).json()
+    assert set(view["company_choices"]) == {str(org_a)}
+    assert view["participant_choices"] == {}
+    assert all(p["phone"] is None and p["email"] is None for p in view["participants"])
+    assert "080" not in (await client.get(base, headers=ct)).text
+
+    # Another company's choices and meetings: not found. Staff-only routes: forbidden.
+    r = await client.put(f"{base}/companies/{org_b}/choices", json={"ranked": []}, headers=ct)
+    assert r.status_code == 404
+    r = await client.put(
+        f"{base}/companies/{org_a}/choices", json={"ranked": day.people[:3]}, headers=ct
+    )
+    assert r.status_code == 200
+    assert (await client.post(f"{base}/schedule", headers=ct)).status_code == 403
+    assert (
+        await client.get(f"/api/v1/manage/sessions/{day.session_id}/roster", headers=ct)
+    ).status_code == 403
+    own = (await client.get(f"{base}/schedule", headers=ct)).json()["meetings"]
+    assert own and all(m["organization_id"] == org_a for m in own)
+    staff_view = (await client.get(f"{base}/schedule", headers=bearer(token))).json()["meetings"]
+    other = next(m for m in staff_view if m["organization_id"] == org_b)
+    r = await client.post(
+        f"/api/v1/manage/matching/meetings/{other['id']}/outcome",
+        json={"result": "matched"},
+        headers=ct,
+    )
+    assert r.status_code == 404
+
+    # A match releases that participant's contact to this company only.
+    mine = own[0]
+    r = await client.post(
+        f"/api/v1/manage/matching/meetings/{mine['id']}/outcome",
+        json={"result": "matched", "note": "次回、工場見学"},
+        headers=ct,
+    )
+    assert r.status_code == 200, r.text
+    view = (await client.get(base, headers=ct)).json()
+    shown = {p["booking_id"]: p for p in view["participants"]}
+    assert shown[mine["booking_id"]]["phone"] is not None
+    assert sum(p["phone"] is not None for p in view["participants"]) == 1
+    notice = await db.scalar(
+        text(
+            "SELECT count(*) FROM notifications WHERE booking_id = :b AND kind = 'matching_matched'"
+        ),
+        {"b": mine["booking_id"]},
+    )
+    assert notice == 1
+
+
+async def test_outcomes_give_the_matching_rate_5_of_14(
+    client: AsyncClient, db: AsyncSession, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    organizer = await make_staff(db, "organizer")
+    token = await issue_token(db, organizer)
+    day = await make_day(db, client, token)
+    await choose(client, day, token, random.Random(5))
+    body = await build(client, settings, day, token, monkeypatch)
+    by_company: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for m in body["meetings"]:
+        by_company[m["organization_id"]].append(m)
+    assert len(by_company) == COMPANIES
+    for i, org in enumerate(day.orgs):
+        for j, m in enumerate(by_company[org]):
+            result = "matched" if i < 5 and j == 0 else ("absent" if j == 1 else "not_matched")
+            r = await client.post(
+                f"/api/v1/manage/matching/meetings/{m['id']}/outcome",
+                json={"result": result},
+                headers=bearer(token),
+            )
+            assert r.status_code == 200
+    now = datetime.now(UTC)
+    figures = await matching_figures(db, now - timedelta(days=1), now + timedelta(days=60))
+    assert figures is not None
+    assert figures.companies == COMPANIES
+    assert figures.companies_met == COMPANIES
+    assert figures.companies_matched == 5
+    assert figures.rate == Decimal("35.7")
+    assert await matching_figures(db, now - timedelta(days=400), now - timedelta(days=300)) is None
