@@ -8,6 +8,7 @@ import random
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from email.header import decode_header, make_header
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from service.domain.matching import schedule
 from service.domain.matching.figures import matching_figures
 from service.settings import Settings
 from tests.factories import make_event, make_org, make_session
-from tests.mail_support import run_worker
+from tests.mail_support import Mailbox, run_worker
 from tests.manage_support import bearer, issue_token, make_staff
 
 COMPANIES = 14
@@ -314,3 +315,63 @@ async def test_outcomes_give_the_matching_rate_5_of_14(
     assert figures.companies_matched == 5
     assert figures.rate == Decimal("35.7")
     assert await matching_figures(db, now - timedelta(days=400), now - timedelta(days=300)) is None
+
+
+async def test_each_participant_gets_the_timetable_mail_with_one_vevent_per_meeting(
+    client: AsyncClient,
+    db: AsyncSession,
+    mail_settings: Settings,
+    smtp: tuple[Mailbox, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from icalendar import Calendar
+
+    organizer = await make_staff(db, "organizer")
+    token = await issue_token(db, organizer)
+    day = await make_day(db, client, token)
+    await choose(client, day, token, random.Random(11))
+    body = await build(client, mail_settings, day, token, monkeypatch)
+    r = await client.post(
+        f"/api/v1/manage/events/{day.event_id}/matching/send", headers=bearer(token)
+    )
+    assert r.status_code == 200, r.text
+    people = {m["booking_id"] for m in body["meetings"]}
+    assert r.json()["notices"] == len(people)
+    await run_worker(mail_settings)
+    mailbox = smtp[0]
+    timetables = [
+        m
+        for m in mailbox.messages
+        if "時間割" in str(make_header(decode_header(str(m["Subject"]))))
+    ]
+    assert len(timetables) == len(people)
+    per_person = Counter(m["booking_id"] for m in body["meetings"])
+    for message in timetables:
+        to = str(message["To"])
+        n = int(to.removeprefix("p").split("@")[0])
+        booking = next(
+            p
+            for p in (
+                await client.get(
+                    f"/api/v1/manage/events/{day.event_id}/matching", headers=bearer(token)
+                )
+            ).json()["participants"]
+            if p["email"] == to
+        )
+        ics = next(
+            part
+            for part in message.iter_attachments()
+            if part.get_content_type() == "text/calendar"
+        )
+        events = Calendar.from_ical(ics.get_content()).walk("VEVENT")
+        assert len(events) == per_person[booking["booking_id"]], n
+        text_body = message.get_body(preferencelist=("plain",)).get_content()
+        mine = [m for m in body["meetings"] if m["booking_id"] == booking["booking_id"]]
+        for m in mine:
+            assert m["company"] in text_body
+            assert m["join_url"] in text_body
+    # Sending again writes nothing new (all sent); a moved meeting would be a change notice.
+    r = await client.post(
+        f"/api/v1/manage/events/{day.event_id}/matching/send", headers=bearer(token)
+    )
+    assert r.json()["notices"] == 0

@@ -39,9 +39,7 @@ _bookings = table(
     column("checked_in_at"),
     column("no_show_at"),
 )
-_persons = table(
-    "persons", column("id"), column("name"), column("name_kana"), column("age_band")
-)
+_persons = table("persons", column("id"), column("name"), column("name_kana"), column("age_band"))
 _sessions = table(
     "sessions", column("id"), column("event_id"), column("starts_at"), column("ends_at")
 )

@@ -21,6 +21,7 @@ from service.domain.accounts.audit import record
 from service.domain.accounts.repository import AccountRepository
 from service.domain.errors import Conflict, InvalidInput, NotFound
 from service.domain.matching import solver
+from service.domain.matching.ics import timetable_ics
 from service.domain.matching.models import Meeting
 from service.domain.matching.repository import MatchingRepository
 from service.domain.matching.schemas import (
@@ -35,10 +36,19 @@ from service.domain.matching.service import (
     require_own_company,
 )
 from service.jobs import enqueue_after_commit
+from service.local_time import TOKYO
 
 BUILD_JOB = "build_matching_schedule"
+SEND_JOB = "send_notification"
 # The solver's time limit in the worker (seconds); the job's timeout is well above it.
 SOLVER_TIME_LIMIT = 30.0
+
+
+def _queue(db: AsyncSession, notification_ids: list[int]) -> None:
+    """The outbox rows commit with the change; the job only nudges the worker (as the booking
+    core does)."""
+    for nid in notification_ids:
+        enqueue_after_commit(db, SEND_JOB, f"notify:{nid}", nid)
 
 
 def build_job_id(event_id: int, version: int) -> str:
@@ -453,7 +463,7 @@ async def record_outcome(
     meeting.outcome_by_id = actor.id
     await repo.flush()
     if valid.result == "matched":
-        await repo.add_notices(
+        notice_ids = await repo.add_notices(
             [
                 (
                     meeting.booking_id,
@@ -463,6 +473,7 @@ async def record_outcome(
                 )
             ]
         )
+        _queue(db, notice_ids)
     await record(
         AccountRepository(db),
         actor,
@@ -506,6 +517,7 @@ async def send_timetables(db: AsyncSession, actor: Actor, event_id: int) -> int:
             )
         )
     ids = await repo.add_notices(rows)
+    _queue(db, ids)
     await repo.mark_sent(event_id, clock.now())
     await record(
         AccountRepository(db),
@@ -516,3 +528,30 @@ async def send_timetables(db: AsyncSession, actor: Actor, event_id: int) -> int:
         after={"notices": len(ids)},
     )
     return len(ids)
+
+
+async def participant_mail(
+    db: AsyncSession, booking_id: int, base_url: str
+) -> tuple[dict[str, Any], bytes] | None:
+    """What a participant's timetable mail shows (its lines) and its .ics; None without a
+    timetable."""
+    meetings = await participant_meetings(db, booking_id)
+    if not meetings:
+        return None
+    repo = MatchingRepository(db)
+    session_id = await repo.booking_session(booking_id)
+    day = await repo.day_of_session(session_id) if session_id is not None else None
+    kind = await repo.event_kind(day.event_id) if day is not None else None
+    title = kind[1] if kind else ""
+    lines = [
+        {
+            "when": f"{m.starts_at.astimezone(TOKYO):%H:%M}〜{m.ends_at.astimezone(TOKYO):%H:%M}",
+            "company": m.company,
+            "table": m.table,
+            "place": m.place,
+            "join_url": m.join_url or "",
+        }
+        for m in meetings
+    ]
+    ics = timetable_ics(meetings, title=title, base_url=base_url, now=clock.now())
+    return {"meetings": lines}, ics

@@ -4,7 +4,7 @@ from cleaned values, sent with aiosmtplib."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +39,8 @@ SUBJECTS = {
     "reminder": "{day}のご予約のお知らせ",
     "survey": "アンケートのお願い",
     "session_changed": "【変更のお知らせ】ご予約のイベントの日時・会場",
+    "matching_timetable": "面談の時間割のお知らせ",
+    "matching_matched": "マッチング成立のお知らせ",
 }
 SMTP_TIMEOUT_SECONDS = 30
 
@@ -74,7 +76,12 @@ def day_word(starts_at: datetime, now: datetime) -> str:
     return {1: "明日", 2: "あさって"}.get(days, f"{days}日後")
 
 
-def render(kind: str, facts: MailFacts, settings: Settings) -> RenderedMail:
+def render(
+    kind: str,
+    facts: MailFacts,
+    settings: Settings,
+    extra: Mapping[str, object] | None = None,
+) -> RenderedMail:
     day = day_word(facts.starts_at, clock.now())
     online = facts.is_online or facts.venue_ward == "online"
     # The join link goes only to a confirmed booking (never to the waiting list).
@@ -107,6 +114,8 @@ def render(kind: str, facts: MailFacts, settings: Settings) -> RenderedMail:
             "phone": settings.desk_phone,
             "hours": settings.desk_hours,
         },
+        # What a notice of another area adds (a matching day's timetable).
+        **(extra or {}),
     }
     body = _environment().get_template(f"{kind}.txt").render(context)
     title = one_line(facts.event_title, 60)
