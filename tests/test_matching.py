@@ -375,3 +375,99 @@ async def test_each_participant_gets_the_timetable_mail_with_one_vevent_per_meet
         f"/api/v1/manage/events/{day.event_id}/matching/send", headers=bearer(token)
     )
     assert r.json()["notices"] == 0
+
+
+async def test_the_day_manual_moves_no_shows_and_change_notices(
+    client: AsyncClient,
+    db: AsyncSession,
+    mail_settings: Settings,
+    smtp: tuple[Mailbox, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    organizer = await make_staff(db, "organizer")
+    h = bearer(await issue_token(db, organizer))
+    day = await make_day(db, client, (h["Authorization"].split()[1]))
+    await choose(client, day, h["Authorization"].split()[1], random.Random(3))
+    body = await build(client, mail_settings, day, h["Authorization"].split()[1], monkeypatch)
+    base = f"/api/v1/manage/events/{day.event_id}/matching"
+    assert (await client.post(f"{base}/send", headers=h)).json()["notices"] > 0
+    await run_worker(mail_settings)
+    sent_before = len(smtp[0].messages)
+    meetings = body["meetings"]
+    view = (await client.get(base, headers=h)).json()
+    slots = len(view["slots"])
+
+    # A move is checked by the same hard rules: onto a slot where the person is busy -> 409.
+    m = meetings[0]
+    own_slots = {x["slot"] for x in meetings if x["booking_id"] == m["booking_id"]}
+    busy_slot = next((s for s in own_slots if s != m["slot"]), None)
+    if busy_slot is not None:
+        r = await client.put(
+            f"/api/v1/manage/matching/meetings/{m['id']}", json={"slot": busy_slot}, headers=h
+        )
+        assert r.status_code == 409 and r.json()["error"] == "person_busy"
+    table_taken = {(x["organization_id"], x["slot"]) for x in meetings}
+    person_taken = {(x["booking_id"], x["slot"]) for x in meetings}
+    free = next(
+        s
+        for s in range(slots)
+        if (m["organization_id"], s) not in table_taken and (m["booking_id"], s) not in person_taken
+    )
+    r = await client.put(
+        f"/api/v1/manage/matching/meetings/{m['id']}", json={"slot": free}, headers=h
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["source"] == "manual"
+
+    # The change goes out as a change notice to that person only: before -> after.
+    r = await client.post(f"{base}/send", headers=h)
+    assert r.json()["notices"] == 1
+    await run_worker(mail_settings)
+    change = smtp[0].messages[sent_before:]
+    assert len(change) == 1
+    text_body = change[0].get_body(preferencelist=("plain",)).get_content()
+    assert "変更前" in text_body and "変更後" in text_body
+
+    # A no-show frees their slots; the free-slot list offers the company's next choices who
+    # are checked in, and filling one is an ordinary (checked) manual meeting.
+    absent = meetings[1]["booking_id"]
+    r = await client.post(f"{base}/participants/{absent}/absent", headers=h)
+    assert r.status_code == 200 and r.json()["freed"] >= 1
+    # Check-in opens on the day; the session here is two weeks ahead, so it is written directly.
+    await db.execute(
+        text("UPDATE bookings SET checked_in_at = now() WHERE id = ANY(:ids)"),
+        {"ids": [p for p in day.people if p != absent]},
+    )
+    await db.commit()
+    r = await client.get(f"{base}/free-slots", headers=h)
+    assert r.status_code == 200
+    offer = next(f for f in r.json() if f["candidates"])
+    assert absent not in offer["candidates"]
+    r = await client.post(
+        f"{base}/meetings",
+        json={
+            "organization_id": offer["organization_id"],
+            "booking_id": offer["candidates"][0],
+            "table_id": offer["table_id"],
+            "slot": offer["slot"],
+        },
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    again = await client.post(
+        f"{base}/meetings",
+        json={
+            "organization_id": offer["organization_id"],
+            "booking_id": offer["candidates"][0],
+            "table_id": offer["table_id"],
+            "slot": offer["slot"],
+        },
+        headers=h,
+    )
+    assert again.status_code == 409
+    final = (await client.get(f"{base}/schedule", headers=h)).json()["meetings"]
+    check_no_clash(
+        final,
+        (await client.get(base, headers=h)).json()
+        | {"company_choices": {str(o): day.people for o in day.orgs}},
+    )

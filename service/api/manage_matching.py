@@ -13,7 +13,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from service.dependencies import DB
-from service.domain.matching import schedule, service
+from service.domain.matching import meetings, schedule, sending, service
 from service.domain.matching.schemas import CompanyView, MatchingView, MeetingView, ScheduleView
 from service.staff_auth import Staff
 
@@ -72,6 +72,10 @@ class OutcomeBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class SendResult(msgspec.Struct):
     notices: int
+
+
+class Freed(msgspec.Struct):
+    freed: int
 
 
 def _raw(data: msgspec.Struct) -> dict[str, object]:
@@ -149,6 +153,25 @@ class ManageMatchingController(Controller):
         await service.save_profile(db, staff, event_id, booking_id, msgspec.to_builtins(data))
 
     @post(
+        "/participants/{booking_id:int}/absent",
+        status_code=HTTP_200_OK,
+        summary="A participant did not come: their meetings are removed (slots freed)",
+    )
+    async def absent(
+        self, db: DB, staff: Staff, event_id: FromPath[int], booking_id: FromPath[int]
+    ) -> Freed:
+        return Freed(await meetings.mark_absent(db, staff, event_id, booking_id))
+
+    @get(
+        "/free-slots",
+        summary="Free tables per slot still to come, with the company's next choices present",
+    )
+    async def free_slots(
+        self, db: DB, staff: Staff, event_id: FromPath[int]
+    ) -> list[meetings.FreeSlot]:
+        return await meetings.free_slots(db, staff, event_id)
+
+    @post(
         "/schedule",
         status_code=HTTP_202_ACCEPTED,
         summary="面談表を作成: the workers build the timetable (poll GET .../schedule)",
@@ -164,7 +187,7 @@ class ManageMatchingController(Controller):
     async def add_meeting(
         self, db: DB, staff: Staff, event_id: FromPath[int], data: JSONBody[MeetingBody]
     ) -> MeetingView:
-        return await schedule.add_meeting(db, staff, event_id, _raw(data))
+        return await meetings.add_meeting(db, staff, event_id, _raw(data))
 
     @post(
         "/send",
@@ -172,7 +195,7 @@ class ManageMatchingController(Controller):
         summary="Send each participant their timetable (or a change notice)",
     )
     async def send(self, db: DB, staff: Staff, event_id: FromPath[int]) -> SendResult:
-        return SendResult(await schedule.send_timetables(db, staff, event_id))
+        return SendResult(await sending.send_timetables(db, staff, event_id))
 
 
 class ManageMeetingsController(Controller):
@@ -183,14 +206,14 @@ class ManageMeetingsController(Controller):
     async def outcome(
         self, db: DB, staff: Staff, meeting_id: FromPath[int], data: JSONBody[OutcomeBody]
     ) -> MeetingView:
-        return await schedule.record_outcome(db, staff, meeting_id, _raw(data))
+        return await meetings.record_outcome(db, staff, meeting_id, _raw(data))
 
     @put("", summary="Move a meeting to another slot (and table) by hand")
     async def move(
         self, db: DB, staff: Staff, meeting_id: FromPath[int], data: JSONBody[MoveBody]
     ) -> MeetingView:
-        return await schedule.move_meeting(db, staff, meeting_id, _raw(data))
+        return await meetings.move_meeting(db, staff, meeting_id, _raw(data))
 
     @delete("", status_code=HTTP_204_NO_CONTENT, summary="Remove a meeting")
     async def remove(self, db: DB, staff: Staff, meeting_id: FromPath[int]) -> None:
-        await schedule.remove_meeting(db, staff, meeting_id)
+        await meetings.remove_meeting(db, staff, meeting_id)

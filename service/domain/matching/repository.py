@@ -123,6 +123,10 @@ class MatchingRepository:
         self.db.add(obj)
         await self.db.flush()
 
+    def stage(self, obj: object) -> None:
+        """Added to the session, written at the next flush (many rows, one round trip)."""
+        self.db.add(obj)
+
     async def flush(self) -> None:
         await self.db.flush()
 
@@ -347,6 +351,20 @@ class MatchingRepository:
             if new_id is not None:
                 ids.append(int(new_id))
         return ids
+
+    async def last_timetable_lines(self, booking_id: int) -> list[str] | None:
+        """The meeting lines of the last timetable notice written for this booking."""
+        payload = await self.db.scalar(
+            text(
+                "SELECT payload FROM notifications WHERE booking_id = :b"
+                " AND kind = 'matching_timetable' ORDER BY id DESC LIMIT 1"
+            ),
+            {"b": booking_id},
+        )
+        if not isinstance(payload, dict):
+            return None
+        lines = payload.get("lines")
+        return [str(x) for x in lines] if isinstance(lines, list) else None
 
     # --- figures -----------------------------------------------------------------------
     async def days_between(self, start: datetime, end: datetime) -> list[tuple[int, datetime]]:

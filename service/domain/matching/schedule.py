@@ -8,9 +8,6 @@ only if no newer build was asked for meanwhile: the version in the job id)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,36 +16,23 @@ from service.domain.accounts.access import require_role
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import record
 from service.domain.accounts.repository import AccountRepository
-from service.domain.errors import Conflict, InvalidInput, NotFound
 from service.domain.matching import solver
-from service.domain.matching.ics import timetable_ics
 from service.domain.matching.models import Meeting
 from service.domain.matching.repository import MatchingRepository
 from service.domain.matching.schemas import (
     MeetingView,
     ScheduleView,
     slot_times,
-    validate_outcome,
 )
 from service.domain.matching.service import (
     COMPANY_ROLE,
     get_day,
-    require_own_company,
 )
 from service.jobs import enqueue_after_commit
-from service.local_time import TOKYO
 
 BUILD_JOB = "build_matching_schedule"
-SEND_JOB = "send_notification"
 # The solver's time limit in the worker (seconds); the job's timeout is well above it.
 SOLVER_TIME_LIMIT = 30.0
-
-
-def _queue(db: AsyncSession, notification_ids: list[int]) -> None:
-    """The outbox rows commit with the change; the job only nudges the worker (as the booking
-    core does)."""
-    for nid in notification_ids:
-        enqueue_after_commit(db, SEND_JOB, f"notify:{nid}", nid)
 
 
 def build_job_id(event_id: int, version: int) -> str:
@@ -199,7 +183,7 @@ async def store(
         if old is not None and old.id not in gone:
             continue
         start, end = slots[placed.slot]
-        db.add(
+        repo.stage(
             Meeting(
                 event_id=event_id,
                 organization_id=placed.company,
@@ -236,7 +220,7 @@ async def schedule_view(db: AsyncSession, actor: Actor, event_id: int) -> Schedu
     day = await get_day(repo, event_id)
     own = actor.organization_id if actor.role == COMPANY_ROLE else None
     meetings = await repo.meetings(event_id, organization_id=own)
-    views = await _meeting_views(repo, event_id, day.session_id, meetings)
+    views = await meeting_views(repo, event_id, day.session_id, meetings)
     unmet = [u for u in day.unmet if own is None or u.get("organization_id") == own]
     return ScheduleView(
         status=day.schedule_status,
@@ -251,7 +235,7 @@ async def schedule_view(db: AsyncSession, actor: Actor, event_id: int) -> Schedu
     )
 
 
-async def _meeting_views(
+async def meeting_views(
     repo: MatchingRepository, event_id: int, session_id: int, meetings: list[Meeting]
 ) -> list[MeetingView]:
     tables = {t.id: t for t in await repo.tables(event_id)}
@@ -288,270 +272,4 @@ async def participant_meetings(db: AsyncSession, booking_id: int) -> list[Meetin
     if day is None or day.schedule_status == "none":
         return []
     meetings = await repo.meetings(day.event_id, booking_id=booking_id)
-    return await _meeting_views(repo, day.event_id, session_id, meetings)
-
-
-# --- manual edits -------------------------------------------------------------------------
-def _int_field(raw: Mapping[str, object], name: str) -> int:
-    value = raw.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**31:
-        raise InvalidInput(fields={name: "番号（整数）で指定してください。"})
-    return value
-
-
-async def _check_hard_rules(
-    repo: MatchingRepository,
-    event_id: int,
-    *,
-    organization_id: int,
-    booking_id: int,
-    table_id: int,
-    slot: int,
-    ignore: int | None = None,
-) -> tuple[datetime, datetime]:
-    """The timetable's hard rules for one meeting, judged under the day's row lock."""
-    day = await repo.lock_day(event_id)
-    if day is None:
-        await get_day(repo, event_id)
-        raise AssertionError("unreachable")
-    window = await repo.session_window(day.session_id)
-    assert window is not None
-    slots = slot_times(window.starts_at, window.ends_at, day.slot_minutes, day.break_minutes)
-    if not 0 <= slot < len(slots):
-        raise InvalidInput(fields={"slot": f"枠は0から{len(slots) - 1}までです。"})
-    table = next((t for t in await repo.tables(event_id) if t.id == table_id), None)
-    if table is None or table.organization_id != organization_id:
-        raise InvalidInput(fields={"table_id": "この企業のテーブル（端末）を選んでください。"})
-    participants = {p.booking_id for p in await repo.participants(day.session_id)}
-    if booking_id not in participants:
-        raise InvalidInput(fields={"booking_id": "この面談会の参加者を選んでください。"})
-    others = [m for m in await repo.meetings(event_id) if m.id != ignore]
-    if any(m.booking_id == booking_id and m.slot == slot for m in others):
-        raise Conflict("その時間、この方には別の面談があります。", code="person_busy")
-    if any(m.table_id == table_id and m.slot == slot for m in others):
-        raise Conflict("その時間、このテーブル（端末）は埋まっています。", code="table_busy")
-    if any(m.booking_id == booking_id and m.organization_id == organization_id for m in others):
-        raise Conflict("この組み合わせの面談はすでにあります。", code="pair_exists")
-    if sum(m.booking_id == booking_id for m in others) >= day.max_per_person:
-        raise Conflict("この方の面談数が上限に達しています。", code="person_full")
-    if sum(m.organization_id == organization_id for m in others) >= day.max_per_company:
-        raise Conflict("この企業の面談数が上限に達しています。", code="company_full")
-    return slots[slot]
-
-
-async def add_meeting(
-    db: AsyncSession, actor: Actor, event_id: int, raw: Mapping[str, object]
-) -> MeetingView:
-    """Staff add a meeting by hand (any pair: staff-added pairs are allowed)."""
-    require_role(actor, "cohost")
-    repo = MatchingRepository(db)
-    organization_id = _int_field(raw, "organization_id")
-    booking_id = _int_field(raw, "booking_id")
-    table_id = _int_field(raw, "table_id")
-    slot = _int_field(raw, "slot")
-    start, end = await _check_hard_rules(
-        repo,
-        event_id,
-        organization_id=organization_id,
-        booking_id=booking_id,
-        table_id=table_id,
-        slot=slot,
-    )
-    meeting = Meeting(
-        event_id=event_id,
-        organization_id=organization_id,
-        booking_id=booking_id,
-        table_id=table_id,
-        slot=slot,
-        starts_at=start,
-        ends_at=end,
-        source="manual",
-    )
-    await repo.add(meeting)
-    await record(
-        AccountRepository(db),
-        actor,
-        "matching.meeting.add",
-        "matching_meeting",
-        meeting.id,
-        after={"organization_id": organization_id, "booking_id": booking_id, "slot": slot},
-    )
-    day = await get_day(repo, event_id)
-    return (await _meeting_views(repo, event_id, day.session_id, [meeting]))[0]
-
-
-async def move_meeting(
-    db: AsyncSession, actor: Actor, meeting_id: int, raw: Mapping[str, object]
-) -> MeetingView:
-    require_role(actor, "cohost")
-    repo = MatchingRepository(db)
-    meeting = await _meeting(repo, meeting_id)
-    slot = _int_field(raw, "slot")
-    table_id = _int_field(raw, "table_id") if "table_id" in raw else meeting.table_id
-    start, end = await _check_hard_rules(
-        repo,
-        meeting.event_id,
-        organization_id=meeting.organization_id,
-        booking_id=meeting.booking_id,
-        table_id=table_id,
-        slot=slot,
-        ignore=meeting.id,
-    )
-    before = {"slot": meeting.slot, "table_id": meeting.table_id}
-    meeting.slot, meeting.table_id = slot, table_id
-    meeting.starts_at, meeting.ends_at = start, end
-    meeting.source = "manual"
-    meeting.sent_at = None
-    await repo.flush()
-    await record(
-        AccountRepository(db),
-        actor,
-        "matching.meeting.move",
-        "matching_meeting",
-        meeting.id,
-        before=before,
-        after={"slot": slot, "table_id": table_id},
-    )
-    day = await get_day(repo, meeting.event_id)
-    return (await _meeting_views(repo, meeting.event_id, day.session_id, [meeting]))[0]
-
-
-async def remove_meeting(db: AsyncSession, actor: Actor, meeting_id: int) -> None:
-    require_role(actor, "cohost")
-    repo = MatchingRepository(db)
-    meeting = await _meeting(repo, meeting_id)
-    await repo.lock_day(meeting.event_id)
-    await record(
-        AccountRepository(db),
-        actor,
-        "matching.meeting.remove",
-        "matching_meeting",
-        meeting.id,
-        before={
-            "organization_id": meeting.organization_id,
-            "booking_id": meeting.booking_id,
-            "slot": meeting.slot,
-        },
-    )
-    await repo.delete_meeting(meeting)
-
-
-async def _meeting(repo: MatchingRepository, meeting_id: int) -> Meeting:
-    meeting = await repo.meeting(meeting_id)
-    if meeting is None:
-        raise NotFound("面談が見つかりません。", code="meeting_not_found")
-    return meeting
-
-
-async def record_outcome(
-    db: AsyncSession, actor: Actor, meeting_id: int, raw: Mapping[str, object]
-) -> MeetingView:
-    """POST /matching/meetings/{id}/outcome, by the company (its own meetings) or staff. A
-    match releases the participant's contact details to that company (the views read the
-    outcome) and tells the participant (a notice)."""
-    valid = validate_outcome(raw)
-    repo = MatchingRepository(db)
-    meeting = await _meeting(repo, meeting_id)
-    try:
-        require_own_company(actor, meeting.organization_id)
-    except NotFound:
-        raise NotFound("面談が見つかりません。", code="meeting_not_found") from None
-    before = {"outcome": meeting.outcome, "note": meeting.outcome_note}
-    meeting.outcome = valid.result
-    meeting.outcome_note = valid.note or None
-    meeting.outcome_at = clock.now()
-    meeting.outcome_by_id = actor.id
-    await repo.flush()
-    if valid.result == "matched":
-        notice_ids = await repo.add_notices(
-            [
-                (
-                    meeting.booking_id,
-                    "matching_matched",
-                    f"matching-matched:{meeting.id}",
-                    {"meeting_id": meeting.id, "organization_id": meeting.organization_id},
-                )
-            ]
-        )
-        _queue(db, notice_ids)
-    await record(
-        AccountRepository(db),
-        actor,
-        "matching.outcome",
-        "matching_meeting",
-        meeting.id,
-        before=before,
-        after={"outcome": valid.result, "note": valid.note},
-    )
-    day = await get_day(repo, meeting.event_id)
-    return (await _meeting_views(repo, meeting.event_id, day.session_id, [meeting]))[0]
-
-
-async def send_timetables(db: AsyncSession, actor: Actor, event_id: int) -> int:
-    """Staff send the timetable: one notice per participant with meetings not yet sent (a
-    first timetable, or a change notice when they had been sent one before). Returns how
-    many notices were written."""
-    require_role(actor, "cohost")
-    repo = MatchingRepository(db)
-    day = await repo.lock_day(event_id)
-    if day is None:
-        await get_day(repo, event_id)
-        raise AssertionError("unreachable")
-    if day.schedule_status != "ready":
-        raise Conflict("面談表がまだできていません。", code="schedule_not_ready")
-    meetings = await repo.meetings(event_id)
-    by_person: dict[int, list[Meeting]] = defaultdict(list)
-    for m in meetings:
-        by_person[m.booking_id].append(m)
-    rows: list[tuple[int, str, str, dict[str, Any]]] = []
-    for booking_id, own in by_person.items():
-        if all(m.sent_at is not None for m in own):
-            continue
-        stamp = ",".join(f"{m.organization_id}@{m.slot}" for m in sorted(own, key=lambda m: m.slot))
-        rows.append(
-            (
-                booking_id,
-                "matching_timetable",
-                f"matching:{event_id}:{booking_id}:{stamp}",
-                {"event_id": event_id},
-            )
-        )
-    ids = await repo.add_notices(rows)
-    _queue(db, ids)
-    await repo.mark_sent(event_id, clock.now())
-    await record(
-        AccountRepository(db),
-        actor,
-        "matching.send",
-        "event",
-        event_id,
-        after={"notices": len(ids)},
-    )
-    return len(ids)
-
-
-async def participant_mail(
-    db: AsyncSession, booking_id: int, base_url: str
-) -> tuple[dict[str, Any], bytes] | None:
-    """What a participant's timetable mail shows (its lines) and its .ics; None without a
-    timetable."""
-    meetings = await participant_meetings(db, booking_id)
-    if not meetings:
-        return None
-    repo = MatchingRepository(db)
-    session_id = await repo.booking_session(booking_id)
-    day = await repo.day_of_session(session_id) if session_id is not None else None
-    kind = await repo.event_kind(day.event_id) if day is not None else None
-    title = kind[1] if kind else ""
-    lines = [
-        {
-            "when": f"{m.starts_at.astimezone(TOKYO):%H:%M}〜{m.ends_at.astimezone(TOKYO):%H:%M}",
-            "company": m.company,
-            "table": m.table,
-            "place": m.place,
-            "join_url": m.join_url or "",
-        }
-        for m in meetings
-    ]
-    ics = timetable_ics(meetings, title=title, base_url=base_url, now=clock.now())
-    return {"meetings": lines}, ics
+    return await meeting_views(repo, day.event_id, session_id, meetings)

@@ -30,7 +30,7 @@ from service.domain import clock
 from service.domain.calendars import service as calendars
 from service.domain.indicators.survey import SURVEYED_KINDS
 from service.domain.indicators.survey import VALID_DAYS as SURVEY_VALID_DAYS
-from service.domain.matching import schedule as matching_schedule
+from service.domain.matching import sending as matching_sending
 from service.domain.notifications.call_scripts import CALL_KINDS
 from service.domain.notifications.calls import facts_with_address, needs_call, open_call_task
 from service.domain.notifications.mail import (
@@ -198,8 +198,9 @@ async def _take(db: AsyncSession, settings: Settings, notification_id: int) -> L
         calendar = await calendars.booking_calendar_file(db, settings, facts.code)
     elif notice.kind == "matching_timetable":
         # The timetable as it is when the mail goes (one VEVENT per meeting attached).
-        timetable = await matching_schedule.participant_mail(
-            db, facts.booking_id, settings.base_url
+        before = notice.payload.get("before")
+        timetable = await matching_sending.participant_mail(
+            db, facts.booking_id, settings.base_url, before if isinstance(before, list) else None
         )
         if timetable is None:
             await repo.mark_skipped(notice, "superseded")
