@@ -22,7 +22,7 @@ from service.domain.matching.figures import matching_figures
 from service.settings import Settings
 from tests.factories import make_event, make_org, make_session
 from tests.mail_support import Mailbox, run_worker
-from tests.manage_support import bearer, issue_token, make_staff
+from tests.manage_support import bearer, issue_token, make_staff, post_form, web_login
 
 COMPANIES = 14
 PEOPLE = 68
@@ -471,3 +471,44 @@ async def test_the_day_manual_moves_no_shows_and_change_notices(
         (await client.get(base, headers=h)).json()
         | {"company_choices": {str(o): day.people for o in day.orgs}},
     )
+
+
+async def test_company_console_pages_rank_print_csv_ics(
+    client: AsyncClient, db: AsyncSession, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    organizer = await make_staff(db, "organizer")
+    token = await issue_token(db, organizer)
+    day = await make_day(db, client, token)
+    await choose(client, day, token, random.Random(2))
+    await build(client, settings, day, token, monkeypatch)
+    org = day.orgs[0]
+    company = await make_staff(db, "company", organization=await db.get(Organization, org))
+    await web_login(client, db, company)
+    r = await client.get("/manage/matching")
+    assert (
+        r.status_code == 200 and "株式会社テスト00" in r.text and "株式会社テスト01" not in r.text
+    )
+    path = f"/manage/events/{day.event_id}/matching/companies/{org}"
+    r = await client.get(path)
+    assert r.status_code == 200
+    assert "080" not in r.text  # no phone numbers before a match
+    r = await post_form(
+        client,
+        f"{path}/choices",
+        {f"rank_{day.people[5]}": "2", f"rank_{day.people[9]}": "1"},
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith(path)
+    stored = (
+        await client.get(f"/api/v1/manage/events/{day.event_id}/matching", headers=bearer(token))
+    ).json()["company_choices"][str(org)]
+    assert stored == [day.people[9], day.people[5]]
+    r = await post_form(client, f"{path}/choices", {f"rank_{day.people[5]}": "x"})
+    assert r.status_code == 422
+    other = f"/manage/events/{day.event_id}/matching/companies/{day.orgs[1]}"
+    assert (await client.get(other)).status_code == 404
+    assert (await client.get(f"{path}/print")).status_code == 200
+    r = await client.get(f"{path}/timetable.csv")
+    assert r.status_code == 200 and r.content.startswith("\ufeff".encode())
+    r = await client.get(f"{path}/timetable.ics")
+    assert r.status_code == 200 and b"BEGIN:VEVENT" in r.content
+    assert (await client.get("/manage")).status_code == 403

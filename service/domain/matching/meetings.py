@@ -308,3 +308,7 @@ async def free_slots(db: AsyncSession, actor: Actor, event_id: int) -> list[Free
             ]
             out.append(FreeSlot(company, table.id, s, start, candidates[:5]))
     return out
+
+
+async def event_of(db: AsyncSession, meeting_id: int) -> int:
+    return (await _meeting(MatchingRepository(db), meeting_id)).event_id

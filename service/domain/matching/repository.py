@@ -103,6 +103,16 @@ class MatchingRepository:
         ).first()
         return SessionWindow(row.id, row.event_id, row.starts_at, row.ends_at) if row else None
 
+    async def all_days(self) -> list[tuple[int, str, datetime]]:
+        """(event id, title, session start) of every matching day, latest first."""
+        stmt = (
+            select(MatchingDay.event_id, _events.c.title, _sessions.c.starts_at)
+            .join(_events, _events.c.id == MatchingDay.event_id)
+            .join(_sessions, _sessions.c.id == MatchingDay.session_id)
+            .order_by(_sessions.c.starts_at.desc())
+        )
+        return [(r.event_id, r.title, r.starts_at) for r in await self.db.execute(stmt)]
+
     async def day(self, event_id: int) -> MatchingDay | None:
         return await self.db.get(MatchingDay, event_id)
 

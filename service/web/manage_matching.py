@@ -1,0 +1,193 @@
+"""Console pages of matching days: the list of days, a company's page (rank the participants,
+its timetable, outcomes), the A4 print per table, CSV and .ics; the staff buttons
+「面談表を作成」 and 「時間割を送る」. Company logins reach the pages marked COMPANY, for their
+own company only (the staff guard checks the event, the company and the meeting)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from service.dependencies import DB, AppSettings
+from service.domain.bookings.enums import AGE_BANDS
+from service.domain.errors import DomainError
+from service.domain.matching import console, meetings, schedule, sending
+from service.domain.matching.enums import OUTCOMES, SCHEDULE_STATUSES
+from service.domain.matching.service import COMPANY_ROLE, view
+from service.downloads import csv_download
+from service.staff_auth import Staff
+from service.web.form_errors import rerender
+from service.web.manage_common import done_message, form_fields, page, see_other
+
+COMPANY = {"staff_role": "company"}
+ICS_MEDIA_TYPE = "text/calendar; charset=utf-8"
+
+
+def _company_path(event_id: int, organization_id: int) -> str:
+    return f"/manage/events/{event_id}/matching/companies/{organization_id}"
+
+
+async def _company(
+    db: DB,
+    staff: Staff,
+    event_id: int,
+    organization_id: int,
+    *,
+    flash: str | None = None,
+    error: str | None = None,
+    template: str = "manage/matching_company.html",
+) -> Template:
+    data = await console.company_page(db, staff, event_id, organization_id)
+    return page(
+        template,
+        staff,
+        flash=flash,
+        error=error,
+        p=data,
+        AGE_BANDS=AGE_BANDS,
+        OUTCOMES=OUTCOMES,
+        SCHEDULE_STATUSES=SCHEDULE_STATUSES,
+        rank_choices=range(1, min(len(data.participants), 30) + 1),
+    )
+
+
+class ManageMatchingPages(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/matching", opt=COMPANY)
+    async def days(self, request: Request[Any, Any, Any], db: DB, staff: Staff) -> Template:
+        return page(
+            "manage/matching_days.html",
+            staff,
+            flash=done_message(request),
+            days=await console.list_days(db, staff),
+        )
+
+    @get("/events/{event_id:int}/matching", opt=COMPANY)
+    async def day(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, event_id: FromPath[int]
+    ) -> Template | Redirect:
+        if staff.role == COMPANY_ROLE and staff.organization_id is not None:
+            return see_other(_company_path(event_id, staff.organization_id))
+        return page(
+            "manage/matching_day.html",
+            staff,
+            flash=done_message(request),
+            day=await view(db, staff, event_id),
+            schedule=await schedule.schedule_view(db, staff, event_id),
+            SCHEDULE_STATUSES=SCHEDULE_STATUSES,
+            AGE_BANDS=AGE_BANDS,
+        )
+
+    @post("/events/{event_id:int}/matching/schedule", status_code=303)
+    async def build(self, db: DB, staff: Staff, event_id: FromPath[int]) -> Redirect:
+        await schedule.request_build(db, staff, event_id)
+        return see_other(f"/manage/events/{event_id}/matching", done="matching_building")
+
+    @post("/events/{event_id:int}/matching/send", status_code=303)
+    async def send(self, db: DB, staff: Staff, event_id: FromPath[int]) -> Redirect:
+        await sending.send_timetables(db, staff, event_id)
+        return see_other(f"/manage/events/{event_id}/matching", done="matching_sent")
+
+    @get("/events/{event_id:int}/matching/companies/{organization_id:int}", opt=COMPANY)
+    async def company(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        staff: Staff,
+        event_id: FromPath[int],
+        organization_id: FromPath[int],
+    ) -> Template:
+        return await _company(db, staff, event_id, organization_id, flash=done_message(request))
+
+    @post(
+        "/events/{event_id:int}/matching/companies/{organization_id:int}/choices",
+        status_code=303,
+        opt=COMPANY,
+    )
+    async def choices(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        staff: Staff,
+        event_id: FromPath[int],
+        organization_id: FromPath[int],
+    ) -> Template | Redirect:
+        try:
+            await console.save_ranks_from_form(
+                db, staff, event_id, organization_id, await form_fields(request)
+            )
+        except DomainError as exc:
+            return await rerender(
+                db,
+                exc,
+                lambda r: _company(
+                    db,
+                    staff,
+                    event_id,
+                    organization_id,
+                    error=" ".join(r.fields.values()) or r.message,
+                ),
+            )
+        return see_other(_company_path(event_id, organization_id), done="matching_choices_saved")
+
+    @get("/events/{event_id:int}/matching/companies/{organization_id:int}/print", opt=COMPANY)
+    async def print_sheets(
+        self, db: DB, staff: Staff, event_id: FromPath[int], organization_id: FromPath[int]
+    ) -> Template:
+        return await _company(
+            db, staff, event_id, organization_id, template="manage/matching_print.html"
+        )
+
+    @get(
+        "/events/{event_id:int}/matching/companies/{organization_id:int}/timetable.csv",
+        opt=COMPANY,
+    )
+    async def csv(
+        self, db: DB, staff: Staff, event_id: FromPath[int], organization_id: FromPath[int]
+    ) -> Response[bytes]:
+        data = await console.company_page(db, staff, event_id, organization_id)
+        return csv_download(console.company_csv(data), f"matching-{event_id}-{organization_id}.csv")
+
+    @get(
+        "/events/{event_id:int}/matching/companies/{organization_id:int}/timetable.ics",
+        opt=COMPANY,
+    )
+    async def ics(
+        self,
+        db: DB,
+        staff: Staff,
+        settings: AppSettings,
+        event_id: FromPath[int],
+        organization_id: FromPath[int],
+    ) -> Response[bytes]:
+        data = await console.company_page(db, staff, event_id, organization_id)
+        return Response(
+            console.company_ics(data, settings.base_url),
+            media_type=ICS_MEDIA_TYPE,
+            headers={
+                "Cache-Control": "no-store",
+                "Content-Disposition": f'attachment; filename="matching-{event_id}.ics"',
+            },
+        )
+
+    @post("/matching/meetings/{meeting_id:int}/outcome", status_code=303, opt=COMPANY)
+    async def outcome(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, meeting_id: FromPath[int]
+    ) -> Template | Redirect:
+        fields = await form_fields(request)
+        view_meeting = await meetings.record_outcome(
+            db,
+            staff,
+            meeting_id,
+            {"result": fields.get("result", ""), "note": fields.get("note", "")},
+        )
+        return see_other(
+            _company_path(await meetings.event_of(db, meeting_id), view_meeting.organization_id),
+            done="matching_outcome_saved",
+            anchor=f"m{meeting_id}",
+        )
