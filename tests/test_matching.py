@@ -512,3 +512,45 @@ async def test_company_console_pages_rank_print_csv_ics(
     r = await client.get(f"{path}/timetable.ics")
     assert r.status_code == 200 and b"BEGIN:VEVENT" in r.content
     assert (await client.get("/manage")).status_code == 403
+
+
+async def test_participant_ranks_companies_and_sees_the_timetable_on_the_lookup_page(
+    client: AsyncClient, db: AsyncSession, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_pages_public import follow, hidden_of
+    from tests.test_pages_public import post_form as page_post
+
+    organizer = await make_staff(db, "organizer")
+    token = await issue_token(db, organizer)
+    day = await make_day(db, client, token)
+    person = day.people[0]
+    row = (
+        await db.execute(text("SELECT code, phone FROM bookings WHERE id = :i"), {"i": person})
+    ).one()
+    form = await client.get(f"/bookings/lookup?code={row.code}")
+    details = await follow(
+        client,
+        await page_post(client, form, "/bookings/lookup", {"code": row.code, "phone": row.phone}),
+    )
+    assert "面談したい企業" in details.text and "株式会社テスト03" in details.text
+    grant = hidden_of(details)["g"]
+    answer = await page_post(
+        client,
+        details,
+        "/bookings/matching-choices",
+        {"g": grant, f"rank_{day.orgs[3]}": "1", f"rank_{day.orgs[7]}": "2"},
+    )
+    after = await follow(client, answer)
+    assert "希望を保存しました" in after.text
+    view = (
+        await client.get(f"/api/v1/manage/events/{day.event_id}/matching", headers=bearer(token))
+    ).json()
+    assert view["participant_choices"][str(person)] == [day.orgs[3], day.orgs[7]]
+    await choose(client, day, token, random.Random(4))
+    body = await build(client, settings, day, token, monkeypatch)
+    mine = [m for m in body["meetings"] if m["booking_id"] == person]
+    shown = await client.get(f"/bookings/details?g={grant}")
+    assert "面談の時間割" in shown.text
+    for m in mine:
+        assert m["company"] in shown.text
+    assert "面談したい企業（5社まで）" not in shown.text  # choices close with the timetable
