@@ -554,3 +554,47 @@ async def test_participant_ranks_companies_and_sees_the_timetable_on_the_lookup_
     for m in mine:
         assert m["company"] in shown.text
     assert "面談したい企業（5社まで）" not in shown.text  # choices close with the timetable
+
+
+async def test_the_public_booking_form_asks_a_matching_day_for_profile_and_consent(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    from tests.test_pages_public import follow, hidden_of
+    from tests.test_pages_public import post_form as page_post
+
+    organizer = await make_staff(db, "organizer")
+    token = await issue_token(db, organizer)
+    event = await make_event(db, title="お仕事面談会", kind="job_fair")
+    session = await make_session(db, event=event, capacity=5)
+    r = await client.put(
+        f"/api/v1/manage/events/{event.id}/matching",
+        json={"slot_minutes": 20, "break_minutes": 5, "max_per_company": 5, "max_per_person": 3},
+        headers=bearer(token),
+    )
+    assert r.status_code == 200
+    url = f"/events/{event.id}/sessions/{session.id}/book"
+    form = await client.get(url)
+    assert 'name="matching.profile"' in form.text and 'name="matching.consent"' in form.text
+    typed = {
+        "name": "静岡 花子",
+        "name_kana": "しずおか はなこ",
+        "phone": "09012345678",
+        "matching": "1",
+        "matching.profile": "介護施設で調理を15年",
+    }
+    again = await follow(client, await page_post(client, form, f"{url}/confirm", typed))
+    assert "同意が必要です" in again.text
+    assert "介護施設で調理を15年" in again.text  # what was typed is kept
+    confirm = await follow(
+        client,
+        await page_post(client, again, f"{url}/confirm", {**typed, "matching.consent": "yes"}),
+    )
+    assert "介護施設で調理を15年" in confirm.text and "同意する" in confirm.text
+    done = await page_post(client, confirm, f"{url}/complete", hidden_of(confirm))
+    assert done.status_code == 303 and done.headers["location"].startswith("/bookings/done")
+    stored = await db.scalar(text("SELECT profile FROM matching_profiles"))
+    assert stored == "介護施設で調理を15年"
+    # An ordinary day's form asks nothing of the kind.
+    plain = await make_session(db, capacity=5)
+    other = await client.get(f"/events/{plain.event_id}/sessions/{plain.id}/book")
+    assert "matching.profile" not in other.text

@@ -215,6 +215,12 @@ async def set_participant_choices(
     return ranked
 
 
+async def is_matching_session(db: AsyncSession, session_id: int) -> bool:
+    """Whether bookings of this session are a matching day's participants (the form asks for
+    the profile and consent)."""
+    return await MatchingRepository(db).day_of_session(session_id) is not None
+
+
 async def matching_day_of_booking(db: AsyncSession, booking_id: int) -> int | None:
     """The event id when this booking is a participant's of a matching day (look-up page)."""
     repo = MatchingRepository(db)
