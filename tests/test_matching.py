@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.events.models import Organization
 from service.domain.matching import schedule
-from service.domain.matching.figures import matching_figures
+from service.domain.matching.figures import by_indicator, matching_figures
 from service.settings import Settings
 from tests.factories import make_event, make_org, make_session
 from tests.mail_support import Mailbox, run_worker
@@ -314,6 +314,10 @@ async def test_outcomes_give_the_matching_rate_5_of_14(
     assert figures.companies_met == COMPANIES
     assert figures.companies_matched == 5
     assert figures.rate == Decimal("35.7")
+    rows = by_indicator(figures)
+    assert rows["exchange_companies"][0] == 14
+    assert rows["exchange_matching_rate"][0] == Decimal("35.7")
+    assert list(rows["exchange_matching_rate"][1].values()) == [Decimal("35.7")]
     assert await matching_figures(db, now - timedelta(days=400), now - timedelta(days=300)) is None
 
 
@@ -598,3 +602,47 @@ async def test_the_public_booking_form_asks_a_matching_day_for_profile_and_conse
     plain = await make_session(db, capacity=5)
     other = await client.get(f"/events/{plain.event_id}/sessions/{plain.id}/book")
     assert "matching.profile" not in other.text
+
+
+async def test_staff_set_a_matching_day_up_in_the_console(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    organizer = await make_staff(db, "organizer")
+    event = await make_event(db, title="お仕事面談会", kind="job_fair")
+    await make_session(db, event=event, capacity=5)
+    employer = await make_org(db, "株式会社しずおか介護", kind="employer")
+    await db.commit()
+    await web_login(client, db, organizer)
+    base = f"/manage/events/{event.id}/matching"
+    r = await client.get(base)
+    assert r.status_code == 200 and "設定を保存する" in r.text
+    bad = await post_form(
+        client,
+        f"{base}/settings",
+        {
+            "slot_minutes": "abc",
+            "break_minutes": "5",
+            "max_per_company": "8",
+            "max_per_person": "4",
+        },
+    )
+    assert bad.status_code == 422 and "整数" in bad.text
+    ok = await post_form(
+        client,
+        f"{base}/settings",
+        {
+            "slot_minutes": "２０",
+            "break_minutes": "5",
+            "max_per_company": "8",
+            "max_per_person": "4",
+        },
+    )
+    assert ok.status_code == 303
+    r = await post_form(
+        client,
+        f"{base}/companies",
+        {"organization_id": str(employer.id), "brings": "介護職（週3日）", "tables": "2"},
+    )
+    assert r.status_code == 303
+    page = await client.get(base)
+    assert "株式会社しずおか介護" in page.text and "面談表を作成" in page.text

@@ -79,6 +79,8 @@ def safe_next(target: str | None) -> str:
 # make the console show text of someone else's choosing.
 DONE_MESSAGES = {
     "matching_choices_saved": "面談したい方の順位を保存しました。",
+    "matching_settings_saved": "面談会の設定を保存しました。",
+    "matching_company_saved": "参加企業を登録しました。",
     "matching_outcome_saved": "面談の結果を記録しました。",
     "matching_building": (
         "面談表の作成を始めました。1分ほどで画面に出ます（再読み込みしてください）。"

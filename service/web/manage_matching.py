@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from service.dependencies import DB, AppSettings
 from service.domain.bookings.enums import AGE_BANDS
 from service.domain.errors import DomainError
-from service.domain.matching import console, meetings, schedule, sending
+from service.domain.matching import console, meetings, schedule, sending, service
 from service.domain.matching.enums import OUTCOMES, SCHEDULE_STATUSES
 from service.domain.matching.service import COMPANY_ROLE, view
 from service.downloads import csv_download
@@ -54,6 +54,26 @@ async def _company(
     )
 
 
+SETTING_FIELDS = ("slot_minutes", "break_minutes", "max_per_company", "max_per_person")
+
+
+async def _day_page(
+    db: DB, staff: Staff, event_id: int, *, flash: str | None = None, error: str | None = None
+) -> Template:
+    setup = await console.day_setup(db, event_id)
+    return page(
+        "manage/matching_day.html",
+        staff,
+        flash=flash,
+        error=error,
+        setup=setup,
+        day=await view(db, staff, event_id) if setup.configured else None,
+        schedule=await schedule.schedule_view(db, staff, event_id) if setup.configured else None,
+        SCHEDULE_STATUSES=SCHEDULE_STATUSES,
+        AGE_BANDS=AGE_BANDS,
+    )
+
+
 class ManageMatchingPages(Controller):
     path = "/"
     include_in_schema = False
@@ -73,15 +93,45 @@ class ManageMatchingPages(Controller):
     ) -> Template | Redirect:
         if staff.role == COMPANY_ROLE and staff.organization_id is not None:
             return see_other(_company_path(event_id, staff.organization_id))
-        return page(
-            "manage/matching_day.html",
-            staff,
-            flash=done_message(request),
-            day=await view(db, staff, event_id),
-            schedule=await schedule.schedule_view(db, staff, event_id),
-            SCHEDULE_STATUSES=SCHEDULE_STATUSES,
-            AGE_BANDS=AGE_BANDS,
-        )
+        return await _day_page(db, staff, event_id, flash=done_message(request))
+
+    @post("/events/{event_id:int}/matching/settings", status_code=303)
+    async def settings(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, event_id: FromPath[int]
+    ) -> Template | Redirect:
+        form = await form_fields(request)
+        raw = console.form_numbers(form, SETTING_FIELDS)
+        raw["online"] = form.get("online") == "yes"
+        try:
+            await service.configure(db, staff, event_id, raw)
+        except DomainError as exc:
+            return await rerender(
+                db,
+                exc,
+                lambda r: _day_page(
+                    db, staff, event_id, error=" ".join(r.fields.values()) or r.message
+                ),
+            )
+        return see_other(f"/manage/events/{event_id}/matching", done="matching_settings_saved")
+
+    @post("/events/{event_id:int}/matching/companies", status_code=303)
+    async def add_company(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, event_id: FromPath[int]
+    ) -> Template | Redirect:
+        form = await form_fields(request)
+        raw = console.form_numbers(form, ("organization_id", "tables"))
+        raw["brings"] = form.get("brings", "")
+        try:
+            await service.add_company(db, staff, event_id, raw)
+        except DomainError as exc:
+            return await rerender(
+                db,
+                exc,
+                lambda r: _day_page(
+                    db, staff, event_id, error=" ".join(r.fields.values()) or r.message
+                ),
+            )
+        return see_other(f"/manage/events/{event_id}/matching", done="matching_company_saved")
 
     @post("/events/{event_id:int}/matching/schedule", status_code=303)
     async def build(self, db: DB, staff: Staff, event_id: FromPath[int]) -> Redirect:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -124,6 +125,37 @@ async def save_ranks_from_form(
     chosen.sort()
     ranked = [b for _, b in chosen]
     return await set_company_choices(db, actor, event_id, organization_id, {"ranked": ranked})
+
+
+@dataclass(frozen=True)
+class DaySetup:
+    """The staff page of a day: None settings when matching is not on yet."""
+
+    event_id: int
+    title: str
+    configured: bool
+    employers: list[tuple[int, str]]
+
+
+async def day_setup(db: AsyncSession, event_id: int) -> DaySetup:
+    repo = MatchingRepository(db)
+    kind = await repo.event_kind(event_id)
+    return DaySetup(
+        event_id=event_id,
+        title=kind[1] if kind else "",
+        configured=await repo.day(event_id) is not None,
+        employers=await repo.employers(),
+    )
+
+
+def form_numbers(form: Mapping[str, str], names: tuple[str, ...]) -> dict[str, object]:
+    """Numbers typed on a form (full-width digits too) as ints; anything else is passed on
+    as typed, for the validation to name the field."""
+    out: dict[str, object] = {}
+    for name in names:
+        value = unicodedata.normalize("NFKC", form.get(name, "")).strip()
+        out[name] = int(value) if value.isdigit() and len(value) < 6 else value
+    return out
 
 
 def _cell(value: object) -> str:

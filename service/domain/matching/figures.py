@@ -53,3 +53,26 @@ async def matching_figures(
         months[month] = tuple(a + b for a, b in zip(before, counts, strict=True))  # type: ignore[assignment]
         totals = [a + b for a, b in zip(totals, counts, strict=True)]
     return MatchingFigures(totals[0], totals[1], totals[2], totals[3], months)
+
+
+# The indicator definitions (migration indicators_01) these figures stand for.
+INDICATOR_CODES = ("exchange_companies", "exchange_participants", "exchange_matching_rate")
+
+
+def by_indicator(figures: MatchingFigures) -> dict[str, tuple[Decimal, dict[str, Decimal]]]:
+    """{indicator code: (year total, {YYYY-MM: value})} for the indicators' compile to write in
+    place of what it counted or was typed by hand for those three rows (scope: all events).
+    The rate per month is that month's days' rate; months without a meeting held have none."""
+    totals = (figures.companies, figures.participants)
+    out: dict[str, tuple[Decimal, dict[str, Decimal]]] = {
+        code: (Decimal(total), {m: Decimal(v[i]) for m, v in figures.months.items()})
+        for i, (code, total) in enumerate(zip(INDICATOR_CODES[:2], totals, strict=True))
+    }
+    rates: dict[str, Decimal] = {}
+    for month, (_, _, met, matched) in figures.months.items():
+        rate = MatchingFigures(0, 0, met, matched, {}).rate
+        if rate is not None:
+            rates[month] = rate
+    if figures.rate is not None:
+        out[INDICATOR_CODES[2]] = (figures.rate, rates)
+    return out

@@ -146,6 +146,11 @@ class MatchingRepository:
         row = (await self.db.execute(select(o.name, o.kind).where(o.id == organization_id))).first()
         return (row.name, row.kind) if row else None
 
+    async def employers(self) -> list[tuple[int, str]]:
+        o = _organizations.c
+        stmt = select(o.id, o.name).where(o.kind == "employer").order_by(o.name)
+        return [(r.id, r.name) for r in await self.db.execute(stmt)]
+
     async def company(self, event_id: int, organization_id: int) -> MatchingCompany | None:
         return await self.db.get(MatchingCompany, (event_id, organization_id))
 
