@@ -469,6 +469,18 @@ async def test_the_day_manual_moves_no_shows_and_change_notices(
         headers=h,
     )
     assert again.status_code == 409
+    # The no-show, told a timetable before, hears that their meetings are gone; the filled
+    # person gets a change notice.
+    before_send = len(smtp[0].messages)
+    r = await client.post(f"{base}/send", headers=h)
+    assert r.json()["notices"] >= 2
+    await run_worker(mail_settings)
+    gone = [
+        m
+        for m in smtp[0].messages[before_send:]
+        if "面談の予定はなくなりました" in m.get_body(preferencelist=("plain",)).get_content()
+    ]
+    assert len(gone) == 1
     final = (await client.get(f"{base}/schedule", headers=h)).json()["meetings"]
     check_no_clash(
         final,

@@ -367,6 +367,17 @@ class MatchingRepository:
                 ids.append(int(new_id))
         return ids
 
+    async def told_bookings(self, event_id: int) -> list[int]:
+        """Bookings that were written a timetable notice for this day."""
+        rows = await self.db.scalars(
+            text(
+                "SELECT DISTINCT booking_id FROM notifications WHERE kind = 'matching_timetable'"
+                " AND payload->>'event_id' = :e"
+            ),
+            {"e": str(event_id)},
+        )
+        return [int(r) for r in rows]
+
     async def last_timetable_lines(self, booking_id: int) -> list[str] | None:
         """The meeting lines of the last timetable notice written for this booking."""
         payload = await self.db.scalar(

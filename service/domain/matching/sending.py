@@ -61,6 +61,21 @@ async def send_timetables(db: AsyncSession, actor: Actor, event_id: int) -> int:
                 payload,
             )
         )
+    # People told a timetable before who now have no meeting (removed, or a no-show moved
+    # out) hear that too.
+    for booking_id in await repo.told_bookings(event_id):
+        if booking_id in by_person:
+            continue
+        before = await repo.last_timetable_lines(booking_id)
+        if before:
+            rows.append(
+                (
+                    booking_id,
+                    "matching_timetable",
+                    f"matching:{event_id}:{booking_id}:none:{len(before)}:{day.schedule_version}",
+                    {"event_id": event_id, "lines": [], "before": before},
+                )
+            )
     ids = await repo.add_notices(rows)
     queue_notices(db, ids)
     await repo.mark_sent(event_id, clock.now())
@@ -88,7 +103,7 @@ async def participant_mail(
     """What a participant's timetable mail shows (its lines) and its .ics; None without a
     timetable."""
     meetings = await participant_meetings(db, booking_id)
-    if not meetings:
+    if not meetings and not before:
         return None
     repo = MatchingRepository(db)
     session_id = await repo.booking_session(booking_id)
