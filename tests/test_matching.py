@@ -478,7 +478,7 @@ async def test_the_day_manual_moves_no_shows_and_change_notices(
     gone = [
         m
         for m in smtp[0].messages[before_send:]
-        if "面談の予定はなくなりました" in m.get_body(preferencelist=("plain",)).get_content()
+        if "面談の予定はありません" in m.get_body(preferencelist=("plain",)).get_content()
     ]
     assert len(gone) == 1
     final = (await client.get(f"{base}/schedule", headers=h)).json()["meetings"]
