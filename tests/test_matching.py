@@ -5,6 +5,7 @@ by code that knows nothing of the solver's model."""
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -658,3 +659,41 @@ async def test_staff_set_a_matching_day_up_in_the_console(
     assert r.status_code == 303
     page = await client.get(base)
     assert "株式会社しずおか介護" in page.text and "面談表を作成" in page.text
+
+
+async def test_on_the_day_staff_mark_a_no_show_and_fill_the_slot_in_the_console(
+    client: AsyncClient, db: AsyncSession, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    organizer = await make_staff(db, "organizer")
+    token = await issue_token(db, organizer)
+    day = await make_day(db, client, token)
+    await choose(client, day, token, random.Random(8))
+    body = await build(client, settings, day, token, monkeypatch)
+    await db.execute(
+        text("UPDATE bookings SET checked_in_at = now() WHERE id = ANY(:ids)"),
+        {"ids": day.people},
+    )
+    await db.commit()
+    await web_login(client, db, organizer)
+    base = f"/manage/events/{day.event_id}/matching"
+    absent = body["meetings"][0]["booking_id"]
+    ask = await client.get(f"{base}/participants/{absent}/absent")
+    assert ask.status_code == 200 and "欠席にしますか" in ask.text
+    r = await post_form(client, f"{base}/participants/{absent}/absent")
+    assert r.status_code == 303
+    page = await client.get(base)
+    assert "さんを入れる" in page.text
+    form = re.search(
+        r'name="organization_id" value="(\d+)">\s*<input type="hidden" name="booking_id" '
+        r'value="(\d+)">\s*<input type="hidden" name="table_id" value="(\d+)">\s*'
+        r'<input type="hidden" name="slot" value="(\d+)">',
+        page.text,
+    )
+    assert form
+    fields = dict(
+        zip(("organization_id", "booking_id", "table_id", "slot"), form.groups(), strict=True)
+    )
+    r = await post_form(client, f"{base}/meetings", fields)
+    assert r.status_code == 303
+    again = await post_form(client, f"{base}/meetings", fields)
+    assert again.status_code == 409  # the same hard rules: that pair now meets

@@ -80,6 +80,8 @@ def safe_next(target: str | None) -> str:
 DONE_MESSAGES = {
     "matching_choices_saved": "面談したい方の順位を保存しました。",
     "matching_settings_saved": "面談会の設定を保存しました。",
+    "matching_absent": "欠席にしました。その方の面談の枠が空きました。",
+    "matching_filled": "空いた枠に面談を入れました。",
     "matching_company_saved": "参加企業を登録しました。",
     "matching_outcome_saved": "面談の結果を記録しました。",
     "matching_building": (

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from service.dependencies import DB, AppSettings
 from service.domain.bookings.enums import AGE_BANDS
-from service.domain.errors import DomainError
+from service.domain.errors import DomainError, NotFound
 from service.domain.matching import console, meetings, schedule, sending, service
 from service.domain.matching.enums import OUTCOMES, SCHEDULE_STATUSES
 from service.domain.matching.service import COMPANY_ROLE, view
@@ -69,6 +69,7 @@ async def _day_page(
         setup=setup,
         day=await view(db, staff, event_id) if setup.configured else None,
         schedule=await schedule.schedule_view(db, staff, event_id) if setup.configured else None,
+        free=await meetings.free_slots(db, staff, event_id) if setup.configured else [],
         SCHEDULE_STATUSES=SCHEDULE_STATUSES,
         AGE_BANDS=AGE_BANDS,
     )
@@ -132,6 +133,43 @@ class ManageMatchingPages(Controller):
                 ),
             )
         return see_other(f"/manage/events/{event_id}/matching", done="matching_company_saved")
+
+    @get("/events/{event_id:int}/matching/participants/{booking_id:int}/absent")
+    async def absent_question(
+        self, db: DB, staff: Staff, event_id: FromPath[int], booking_id: FromPath[int]
+    ) -> Template:
+        """Asked once more: the person's meetings are removed for everybody."""
+        day = await view(db, staff, event_id)
+        who = next((p for p in day.participants if p.booking_id == booking_id), None)
+        if who is None:
+            raise NotFound("この面談会の参加者が見つかりません。", code="participant_not_found")
+        return page("manage/matching_absent.html", staff, day=day, who=who)
+
+    @post("/events/{event_id:int}/matching/participants/{booking_id:int}/absent", status_code=303)
+    async def absent(
+        self, db: DB, staff: Staff, event_id: FromPath[int], booking_id: FromPath[int]
+    ) -> Redirect:
+        await meetings.mark_absent(db, staff, event_id, booking_id)
+        return see_other(f"/manage/events/{event_id}/matching", done="matching_absent")
+
+    @post("/events/{event_id:int}/matching/meetings", status_code=303)
+    async def fill(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, event_id: FromPath[int]
+    ) -> Template | Redirect:
+        """A freed slot filled with one of the company's next choices (the hard rules hold)."""
+        form = await form_fields(request)
+        raw = console.form_numbers(form, ("organization_id", "booking_id", "table_id", "slot"))
+        try:
+            await meetings.add_meeting(db, staff, event_id, raw)
+        except DomainError as exc:
+            return await rerender(
+                db,
+                exc,
+                lambda r: _day_page(
+                    db, staff, event_id, error=" ".join(r.fields.values()) or r.message
+                ),
+            )
+        return see_other(f"/manage/events/{event_id}/matching", done="matching_filled")
 
     @post("/events/{event_id:int}/matching/schedule", status_code=303)
     async def build(self, db: DB, staff: Staff, event_id: FromPath[int]) -> Redirect:
