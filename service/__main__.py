@@ -49,8 +49,13 @@ def user() -> None:
 
 @user.command("create")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "organizer", "cohost"]), required=True)
-@click.option("--organization", help="the co-host organization (for --role cohost)")
+@click.option(
+    "--role", type=click.Choice(["admin", "organizer", "cohost", "company"]), required=True
+)
+@click.option(
+    "--organization",
+    help="the co-host organization (--role cohost) or the employer (--role company)",
+)
 @click.option("--display-name", default="")
 def user_create(name: str, role: str, organization: str | None, display_name: str) -> None:
     """Create a staff user; the password comes from a prompt, or from stdin when piped."""

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.edge.staff_auth import SESSION_COOKIE, staff_guard
+from tests.factories import make_org
 from tests.manage_support import (
     SECRET_NAME,
     SECRET_PHONE,
@@ -24,6 +25,7 @@ from tests.manage_support import (
     bearer,
     csrf_token,
     issue_token,
+    make_staff,
     make_world,
 )
 
@@ -89,6 +91,9 @@ def route_ids(world: World) -> dict[str, int]:
         "link_id": 1,
         "position": 1,  # a companion of the booking
         "notification_id": 1,  # the first notice written: that of A's booking
+        # Matching days: no day exists in the world, so these are refused or not found.
+        "organization_id": world.org_a.id,
+        "meeting_id": 1,
     }
 
 
@@ -186,11 +191,14 @@ async def test_other_cohost_is_refused_everything_of_an_event_it_does_not_cohost
         token = await issue_token(db, world.cohost_b, kind)  # fresh: some routes log out
         r = await call(client, method, url, token=token)
         role = route.route_handler_map[method][0].opt.get("staff_role", "cohost")
-        scoped = any(f"{{{name}:" in path for name in ("event_id", "session_id", "booking_id"))
-        if scoped or role != "cohost":
+        scoped = any(
+            f"{{{name}:" in path for name in ("event_id", "session_id", "booking_id", "meeting_id")
+        )
+        above = role not in ("cohost", "company")
+        if scoped or above:
             # Organizer and admin routes refuse co-host staff outright (403); the rest do not
             # admit that the object exists (404).
-            expected = 403 if role != "cohost" else 404
+            expected = 403 if above else 404
             if r.status_code != expected:
                 wrong.append(f"{method} {url} -> {r.status_code} (expected {expected})")
         elif r.status_code >= 500 or _leaks(r):
@@ -269,3 +277,35 @@ def test_the_guard_check_would_catch_an_unguarded_route() -> None:
         if staff_guard not in route.route_handler_map[method][0].resolve_guards()
     ]
     assert unguarded == ["/manage/forgotten"]
+
+
+@pytest.mark.parametrize("kind", ["api", "web"])
+async def test_a_company_login_is_refused_everything_but_its_own_matching_days(
+    app: Litestar, client: AsyncClient, db: AsyncSession, kind: str
+) -> None:
+    """Company staff (role company) of an employer taking part in no matching day: every staff
+    route is 403 (below co-host) or 404 (a matching route naming a day, company or meeting that
+    is not theirs), and no answer carries anything of co-host A's event."""
+    world = await make_world(db)
+    ids = route_ids(world)
+    employer = await make_org(db, "株式会社よそ（テスト）", kind="employer")
+    await db.commit()
+    company = await make_staff(db, "company", organization=employer)
+    wrong: list[str] = []
+    for method, path, route in staff_routes(app):
+        if path.startswith("/api/") != (kind == "api"):
+            continue
+        url = fill(path, ids)
+        token = await issue_token(db, company, kind)
+        r = await call(client, method, url, token=token)
+        role = route.route_handler_map[method][0].opt.get("staff_role", "cohost")
+        scoped = any(f"{{{name}:" in path for name in ("event_id", "organization_id", "meeting_id"))
+        if role != "company":
+            ok = r.status_code == 403
+        elif scoped:
+            ok = r.status_code == 404
+        else:  # its own list of days (empty here), and logging out
+            ok = r.status_code < 400
+        if not ok or _leaks(r):
+            wrong.append(f"{method} {url} -> {r.status_code}, leaks={_leaks(r)}")
+    assert not wrong, "a company login reached what is not its own:\n" + "\n".join(wrong)

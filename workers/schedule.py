@@ -15,6 +15,7 @@ from workers.indicators import (
 )
 from workers.line import process_line_event, send_line_news, sweep_line_events
 from workers.maintenance import purge_expired_records
+from workers.matching import build_matching_schedule
 from workers.notifications import (
     send_notification,
     sweep_notifications,
@@ -55,6 +56,8 @@ FUNCTIONS: list[Function] = [
     func(observed(process_line_event), keep_result=0, timeout=60, max_tries=5),
     # Enqueued as line_news:<send id>:<attempt> when staff send an event's news.
     func(observed(send_line_news), keep_result=0, timeout=600, max_tries=3),
+    # Enqueued with the id matching:<event>:<version> (one build per press of 面談表を作成).
+    func(observed(build_matching_schedule), keep_result=0, timeout=300, max_tries=2),
 ]
 
 CRON_JOBS: list[CronJob] = [

@@ -20,6 +20,7 @@ from service.domain.bookings import idempotency, use_cases
 from service.domain.bookings import service as bookings
 from service.domain.bookings.schemas import BookingView
 from service.domain.errors import InvalidInput
+from service.domain.matching import service as matching
 from service.edge.dependencies import DB, AppSettings, Redis
 from service.edge.rate_limit import hit_per_client
 
@@ -83,7 +84,8 @@ class BookingsController(Controller):
         db: DB,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[BookingOut]:
-        outcome = await use_cases.book(
+        # A matching day's booking also carries "matching": {"profile", "consent"}.
+        outcome = await matching.book(
             db, session_id, msgspec.to_builtins(data), key=idempotency_key, channel="web"
         )
         return _answer(outcome, HTTP_201_CREATED)

@@ -12,6 +12,7 @@ from service.api.manage_events import (
 )
 from service.api.manage_indicators import ManageIndicatorsController
 from service.api.manage_line import ManageLineController
+from service.api.manage_matching import ManageMatchingController, ManageMeetingsController
 from service.api.manage_rosters import ManageBookingController, ManageRosterController
 from service.api.manage_search import search_bookings
 from service.api.manage_users import (
@@ -37,6 +38,8 @@ manage_api_router = Router(
         ManageLoginLocksController,
         ManageIndicatorsController,
         ManageLineController,
+        ManageMatchingController,
+        ManageMeetingsController,
     ],
     guards=[staff_guard],
     dependencies=STAFF_DEPENDENCIES,

@@ -27,6 +27,22 @@ class CompanionIn(msgspec.Struct):
     ] = None
 
 
+class MatchingIn(msgspec.Struct):
+    profile: Annotated[
+        str | None,
+        Meta(
+            description="経歴・得意分野・希望 (required on a matching day, up to 1000 characters)."
+        ),
+    ] = None
+    consent: Annotated[
+        bool | None,
+        Meta(
+            description="true: the day's companies may read the name, age band and profile "
+            "(never phone, e-mail or address before a match). Required on a matching day."
+        ),
+    ] = None
+
+
 class BookingRequest(msgspec.Struct):
     name: Annotated[
         str | None,
@@ -75,6 +91,13 @@ class BookingRequest(msgspec.Struct):
             description="配慮事項 (optional, up to 200 characters): what the person needs at the "
             "door, shown to staff only.",
             examples=["車いすで参加します"],
+        ),
+    ] = None
+    matching: Annotated[
+        MatchingIn | None,
+        Meta(
+            description="On a matching day (お仕事面談会, 新現役交流会) both fields are required; "
+            "refused on other days. Errors name `matching.profile`, `matching.consent`."
         ),
     ] = None
 

@@ -32,6 +32,15 @@ from service.domain.line.models import (
     LineNewsSend,
     LineWebhookEvent,
 )
+from service.domain.matching.models import (
+    CompanyChoice,
+    MatchingCompany,
+    MatchingDay,
+    MatchingProfile,
+    MatchingTable,
+    Meeting,
+    ParticipantChoice,
+)
 from service.domain.notifications.models import Notification
 from service.domain.people.models import Person, PersonMerge
 from service.platform.db import Base
@@ -41,6 +50,7 @@ __all__ = [
     "Base",
     "Booking",
     "CalendarChanges",
+    "CompanyChoice",
     "DeskRecord",
     "Event",
     "EventSession",
@@ -60,8 +70,14 @@ __all__ = [
     "LineLinkNonce",
     "LineNewsSend",
     "LineWebhookEvent",
+    "MatchingCompany",
+    "MatchingDay",
+    "MatchingProfile",
+    "MatchingTable",
+    "Meeting",
     "Notification",
     "Organization",
+    "ParticipantChoice",
     "Person",
     "PersonMerge",
     "SessionSeat",

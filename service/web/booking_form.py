@@ -17,8 +17,10 @@ from service.domain.bookings.schemas import (
     ValidBooking,
     validate_booking_input,
 )
+from service.domain.errors import InvalidInput
 from service.domain.events import service as events
 from service.domain.events.schemas import EventView, SessionView
+from service.domain.matching.schemas import validate_profile
 from service.web.party_form import companion_rows, companions_from_form
 from service.web.public_common import private_page
 
@@ -38,6 +40,10 @@ FIELD_LABELS = {
     },
     "companions": "同伴者",
     "needs": "配慮事項",
+    # A matching day (面談会・交流会): the profile the companies read, and the consent.
+    "matching": "面談のためのプロフィール",
+    "matching.profile": "経歴・得意分野・希望",
+    "matching.consent": "プロフィールを参加企業に見せることへの同意",
 }
 BOOKING_FIELDS = tuple(k for k in FIELD_LABELS if k != "companions")
 CHOICES = {"age_band": AGE_BANDS, "ward": PERSON_WARDS, "heard_from": HEARD_FROM}
@@ -106,13 +112,50 @@ def hidden(valid: ValidBooking) -> dict[str, str]:
     return values
 
 
+MATCHING_FLAG = "matching"
+CONSENT_YES = "yes"
+
+
 def raw(values: dict[str, str]) -> dict[str, object]:
-    """The form's values as the booking input: the companion rows become one list."""
-    return {**values, "companions": companions_from_form(values)}
+    """The form's values as the booking input: the companion rows become one list, and on a
+    matching day (the form's hidden flag) the profile and consent become "matching"."""
+    out: dict[str, object] = {k: v for k, v in values.items() if not k.startswith("matching")}
+    out["companions"] = companions_from_form(values)
+    if values.get(MATCHING_FLAG) == "1":
+        out["matching"] = {
+            "profile": values.get("matching.profile", ""),
+            "consent": values.get("matching.consent") == CONSENT_YES,
+        }
+    return out
 
 
 def validate(values: dict[str, str]) -> ValidBooking:
-    return validate_booking_input(raw(values))
+    """Every bad field at once: the booking's and, on a matching day, the profile's."""
+    fields: dict[str, str] = {}
+    valid = None
+    try:
+        valid = validate_booking_input(raw(values))
+    except InvalidInput as exc:
+        fields.update(exc.fields)
+    if values.get(MATCHING_FLAG) == "1":
+        try:
+            validate_profile(raw(values)["matching"])
+        except InvalidInput as exc:
+            fields.update(exc.fields)
+    if fields or valid is None:
+        raise InvalidInput(fields=fields)
+    return valid
+
+
+def matching_hidden(values: dict[str, str]) -> dict[str, str]:
+    """The matching day's fields as the confirmation page carries them."""
+    if values.get(MATCHING_FLAG) != "1":
+        return {}
+    return {
+        MATCHING_FLAG: "1",
+        "matching.profile": values.get("matching.profile", "").strip(),
+        "matching.consent": CONSENT_YES if values.get("matching.consent") == CONSENT_YES else "",
+    }
 
 
 def shown(valid: ValidBooking, typed_kana: str) -> list[tuple[str, str]]:
@@ -131,3 +174,12 @@ def shown(valid: ValidBooking, typed_kana: str) -> list[tuple[str, str]]:
     shown.append(("人数", f"{valid.party_size}名"))
     shown.append(("配慮事項", valid.needs or ""))
     return shown
+
+
+def shown_matching(values: dict[str, str]) -> list[tuple[str, str]]:
+    if values.get(MATCHING_FLAG) != "1":
+        return []
+    return [
+        ("経歴・得意分野・希望", values.get("matching.profile", "")),
+        ("参加企業への提供", "同意する" if values.get("matching.consent") == CONSENT_YES else ""),
+    ]

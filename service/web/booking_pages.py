@@ -25,7 +25,6 @@ from redis.asyncio import Redis as RedisClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings import service as bookings
-from service.domain.bookings import use_cases
 from service.domain.bookings.errors import session_not_found
 from service.domain.bookings.normalize import clean_text
 from service.domain.bookings.schemas import BookingView, format_code
@@ -33,6 +32,7 @@ from service.domain.calendars import service as calendars
 from service.domain.errors import DomainError, InvalidInput, NotFound
 from service.domain.events import service as events
 from service.domain.events.schemas import EventView, SessionView
+from service.domain.matching import service as matching
 from service.edge.dependencies import DB, AppSettings, Redis
 from service.web import page_drafts
 from service.web.booking_form import (
@@ -41,13 +41,16 @@ from service.web.booking_form import (
     EXPECT_WAITLIST,
     FORM_KEY_FIELD,
     FULL_CODES,
+    MATCHING_FLAG,
     base,
     event_session,
     expectation,
     form_page,
     hidden,
+    matching_hidden,
     raw,
     shown,
+    shown_matching,
     unavailable_page,
     validate,
 )
@@ -83,7 +86,7 @@ def _confirm_draft(event: EventView, s: SessionView, typed: dict[str, str]) -> d
         event,
         s,
         CONFIRM,
-        hidden(valid),
+        {**hidden(valid), **matching_hidden(typed)},
         # The reading as they typed it (hiragana stays hiragana); katakana is what is stored.
         typed_kana=clean_text(typed.get("name_kana", "")),
         # Fixed here, with the key: the page reached again with Back posts what it posted.
@@ -144,7 +147,7 @@ def _page(
         status,
         event=event,
         s=s,
-        shown=shown(valid, draft["typed_kana"]),
+        shown=shown(valid, draft["typed_kana"]) + shown_matching(values),
         has_email=bool(valid.email),
         hidden=values,
         expect=draft["expect"],
@@ -230,7 +233,9 @@ class BookingPages(Controller):
             event, s = await event_session(db, event_id, session_id)
             if not s.bookable:
                 return unavailable_page(event, s)
-            return form_page(event, s, {})
+            # A matching day's form asks for the profile and the consent too.
+            matching_day = await matching.is_matching_session(db, session_id)
+            return form_page(event, s, {MATCHING_FLAG: "1"} if matching_day else {})
         event, s, draft = await _shown_draft(
             db, redis, event_id, session_id, d, (FORM, UNAVAILABLE, CONFIRM, FULL)
         )
@@ -319,7 +324,8 @@ class BookingPages(Controller):
         form_key = values.pop(FORM_KEY_FIELD)
         token = values.pop(DRAFT_FIELD)
         try:
-            outcome = await use_cases.book(
+            # The booking core, with a matching day's profile stored beside it.
+            outcome = await matching.book(
                 db,
                 session_id,
                 raw(values),

@@ -17,6 +17,7 @@ from service.web.manage_indicator_document import ManageIndicatorDocumentPages
 from service.web.manage_indicators import ManageIndicatorPages
 from service.web.manage_line import ManageLinePages
 from service.web.manage_mails import ManageMailPages
+from service.web.manage_matching import ManageMatchingPages
 from service.web.manage_rosters import ManageBookingPages, ManageRosterPages
 
 manage_pages_router = Router(
@@ -34,6 +35,7 @@ manage_pages_router = Router(
         ManageIndicatorDocumentPages,
         ManageCalendarLinkPages,
         ManageLinePages,
+        ManageMatchingPages,
         logout_page,
     ],
     guards=[staff_guard],

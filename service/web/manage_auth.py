@@ -75,12 +75,15 @@ class ManageLoginPages(Controller):
                 error=message,
             )
         await login_succeeded(redis, username=username, address=client_address(request))
+        if result.actor.role == "company" and target == "/manage":
+            # Company staff have one place in the console: their matching days.
+            target = "/manage/matching"
         return Redirect(
             path=target, status_code=303, cookies=[session_cookie(settings, result.token)]
         )
 
 
-@post("/logout", name="manage_logout", status_code=303)
+@post("/logout", name="manage_logout", status_code=303, opt={"staff_role": "company"})
 async def logout_page(
     request: Request[Any, Any, Any], db: DB, settings: AppSettings, staff: Staff
 ) -> Redirect:

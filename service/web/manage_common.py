@@ -78,6 +78,18 @@ def safe_next(target: str | None) -> str:
 # Messages shown after a redirect; only their codes travel in the URL, so a link cannot
 # make the console show text of someone else's choosing.
 DONE_MESSAGES = {
+    "matching_choices_saved": "面談したい方の順位を保存しました。",
+    "matching_settings_saved": "面談会の設定を保存しました。",
+    "matching_absent": "欠席にしました。その方の面談の枠が空きました。",
+    "matching_filled": "空いた枠に面談を入れました。",
+    "matching_company_saved": "参加企業を登録しました。",
+    "matching_outcome_saved": "面談の結果を記録しました。",
+    "matching_building": (
+        "面談表の作成を始めました。1分ほどで画面に出ます（再読み込みしてください）。"
+    ),
+    "matching_sent": (
+        "参加者へ時間割のお知らせを作成しました（メール、またはメールがない方は電話連絡リストへ）。"
+    ),
     "login_lock_cleared": "ログインの制限を解除しました。",
     "event_created": "イベントを作成しました。続けて回（日程）を追加してください。",
     "event_saved": "イベントを保存しました。",

@@ -30,6 +30,7 @@ from service.domain.bookings.schemas import BookingView, CompanionView
 from service.domain.calendars import service as calendars
 from service.domain.errors import DomainError, NotFound
 from service.domain.line import linking
+from service.domain.matching import public as matching_public
 from service.edge.dependencies import DB, AppSettings, Redis
 from service.web import page_drafts
 from service.web.form_errors import refusal_of
@@ -102,6 +103,8 @@ async def _back_to_lookup(
 async def _details(db: AsyncSession, opened: Opened, notice: str | None = None) -> Template:
     booking = opened.booking
     live = booking.status in ("confirmed", "waitlisted")
+    # A matching day's participant: their timetable, and the companies to rank.
+    matching = await matching_public.participant_page(db, booking.id) if live else None
     calendar_url = await calendars.booking_calendar_path(db, booking.code) if live else None
     return private_page(
         "booking_detail.html",
@@ -114,6 +117,7 @@ async def _details(db: AsyncSession, opened: Opened, notice: str | None = None) 
         calendar_url=calendar_url,
         # Unlinking LINE needs the grant (its confirmation is a GET page of it).
         line_linked=opened.token is not None and await linking.is_linked(db, booking.id),
+        matching=matching,
     )
 
 
@@ -286,6 +290,25 @@ class LookupPages(Controller):
                 status_code=303,
             )
         return await _companion_question(db, opened, raw)
+
+    @post("/bookings/matching-choices", name="booking_matching_choices")
+    async def matching_choices(
+        self, request: Request[Any, Any, Any], db: DB, redis: Redis, settings: AppSettings
+    ) -> Answer:
+        """A participant ranks the companies of their matching day."""
+        await limit_client(request, redis, settings, "cancel")
+        opened = await _open(request, db, redis)
+        if not isinstance(opened, Opened):
+            return opened
+        form = await request.form()
+        ranks = {k: v for k, v in form.items() if k.startswith("rank_") and isinstance(v, str)}
+        try:
+            await matching_public.save_choices_from_form(db, opened.booking.id, ranks)
+        except DomainError as exc:
+            refusal = await refusal_of(db, exc)
+            message = " ".join(refusal.fields.values()) or refusal.message
+            return await _to_details(db, redis, opened, message)
+        return await _to_details(db, redis, opened, "面談したい企業の希望を保存しました。")
 
     @post("/bookings/cancel-companion/complete", name="booking_cancel_companion")
     async def cancel_companion(

@@ -29,6 +29,12 @@ from service.platform.settings import Settings, load_settings, to_plain_pg_url
 from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, chromium_available
 from tests.browser.console_tour import ConsoleData, console_tour, seed_console
 from tests.browser.live_server import serve
+from tests.browser.matching_tour import (
+    MatchingData,
+    company_tour,
+    participant_tour,
+    seed_matching,
+)
 from tests.browser.tour import TOUR_RATE_LIMIT, TourData, forget_rate_limits, seed_tour, tour
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,18 +118,45 @@ async def shoot(
     return taken
 
 
-async def shoot_all(settings: Settings) -> list[Path]:
+async def shoot_matching(browser: Browser, base_url: str, data: MatchingData) -> list[Path]:
+    """A matching day: a company choosing on a tablet and its printed timetable (768), a
+    participant's timetable on a phone (390)."""
+    taken: list[Path] = []
+    for width, walk in ((768, company_tour), (390, participant_tour)):
+        context = await browser.new_context(
+            viewport={"width": width, "height": HEIGHT}, locale="ja-JP", timezone_id="Asia/Tokyo"
+        )
+        page = await context.new_page()
+
+        async def stop(name: str, page: Page = page, width: int = width) -> None:
+            path = OUT / f"console-{name}-{width}.png"
+            if name == "matching-print":
+                await page.emulate_media(media="print")
+            await page.screenshot(path=str(path), full_page=True)
+            taken.append(path)
+
+        await walk(page, base_url, data, stop)
+        await context.close()
+    return taken
+
+
+async def shoot_all(settings: Settings, *, only_matching: bool = False) -> list[Path]:
     engine = make_engine(settings.sqlalchemy_url, 2)
     try:
         async with make_session_factory(engine)() as db, async_playwright() as pw:
-            data = await seed_tour(db, tours=len(WIDTHS))
-            console = await seed_console(db, redis_url=settings.redis_url)
+            matching = await seed_matching(db)
+            if not only_matching:
+                data = await seed_tour(db, tours=len(WIDTHS))
+                console = await seed_console(db, redis_url=settings.redis_url)
             browser = await pw.chromium.launch(
                 executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
             )
             try:
                 with serve(settings) as server:
-                    return await shoot(
+                    taken = await shoot_matching(browser, server.base_url, matching)
+                    if only_matching:
+                        return taken
+                    return taken + await shoot(
                         browser, server.base_url, settings.redis_url, db, data, console
                     )
             finally:
@@ -148,7 +181,8 @@ async def run() -> int:
                     "LOG_LEVEL": "WARNING",
                 }
             )
-            taken = await shoot_all(settings)
+            # `--only matching`: just the matching day's pages (a quicker look).
+            taken = await shoot_all(settings, only_matching="matching" in sys.argv[1:])
     for path in taken:
         print(path.relative_to(ROOT))
     print(f"{len(taken)} screenshots in {OUT.relative_to(ROOT)}/")

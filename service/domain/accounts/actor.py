@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from service.domain.accounts.models import StaffUser
 
 # Higher ranks may do everything lower ranks may.
-ROLE_RANK = {"cohost": 0, "organizer": 1, "admin": 2}
+# Company staff rank below co-hosts: every route that does not name "company" as its minimum
+# refuses them (403) before anything is read.
+ROLE_RANK = {"company": -1, "cohost": 0, "organizer": 1, "admin": 2}
 
 
 @dataclass(frozen=True, slots=True)

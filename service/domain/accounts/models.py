@@ -22,7 +22,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.platform.db import Base, Timestamped, one_of
 
-ROLES = {"admin": "管理者", "organizer": "主催スタッフ", "cohost": "共催スタッフ"}
+ROLES = {
+    "admin": "管理者",
+    "organizer": "主催スタッフ",
+    "cohost": "共催スタッフ",
+    # A company taking part in matching days: only its own company's choices, timetable and
+    # outcomes (service/domain/matching).
+    "company": "参加企業スタッフ",
+}
 
 
 class StaffUser(Timestamped, Base):
@@ -31,6 +38,9 @@ class StaffUser(Timestamped, Base):
         one_of("role", ROLES),
         CheckConstraint(
             "role <> 'cohost' OR organization_id IS NOT NULL", name="cohost_has_organization"
+        ),
+        CheckConstraint(
+            "role <> 'company' OR organization_id IS NOT NULL", name="company_has_organization"
         ),
         Index("uq_staff_users_username_lower", text("lower(username)"), unique=True),
     )

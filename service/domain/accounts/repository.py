@@ -19,6 +19,11 @@ from service.domain.bookings.models import Booking
 _organizations = table("organizations", column("id"), column("name"), column("kind"))
 _event_cohosts = table("event_cohosts", column("event_id"), column("organization_id"))
 _sessions = table("sessions", column("id"), column("event_id"))
+# A company login's scope: the matching days its company takes part in (service/domain/matching).
+_matching_companies = table("matching_companies", column("event_id"), column("organization_id"))
+_matching_meetings = table(
+    "matching_meetings", column("id"), column("event_id"), column("organization_id")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +135,23 @@ class AccountRepository:
             )
         )
         return bool(await self.db.scalar(stmt))
+
+    async def event_has_company(self, event_id: int, organization_id: int) -> bool:
+        stmt = select(
+            exists().where(
+                _matching_companies.c.event_id == event_id,
+                _matching_companies.c.organization_id == organization_id,
+            )
+        )
+        return bool(await self.db.scalar(stmt))
+
+    async def meeting_owner(self, meeting_id: int) -> tuple[int, int] | None:
+        """(event id, company id) of a matching day's meeting."""
+        m = _matching_meetings.c
+        row = (
+            await self.db.execute(select(m.event_id, m.organization_id).where(m.id == meeting_id))
+        ).first()
+        return (int(row.event_id), int(row.organization_id)) if row else None
 
     async def event_id_of_session(self, session_id: int) -> int | None:
         value = await self.db.scalar(

@@ -54,14 +54,19 @@ async def _create_staff_user(
     if not username or len(username) > 100 or any(c.isspace() for c in username):
         fields["username"] = "ユーザー名は空白を含まない100文字以内で入力してください。"
     if role not in ROLES:
-        fields["role"] = "権限は admin、organizer、cohost のいずれかです。"
+        fields["role"] = "権限は admin、organizer、cohost、company のいずれかです。"
     if len(password) < MIN_PASSWORD_LENGTH:
         fields["password"] = f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。"
     organization_id = None
-    if role == "cohost":
+    if role in ("cohost", "company"):
         org = await repo.organization_by_name(organization_name) if organization_name else None
-        if org is None:
-            fields["organization"] = "共催スタッフには所属する共催団体の名前を指定してください。"
+        wanted = "employer" if role == "company" else None
+        if org is None or (wanted is not None and org.kind != wanted):
+            fields["organization"] = (
+                "参加企業スタッフには所属する企業の名前を指定してください。"
+                if role == "company"
+                else "共催スタッフには所属する共催団体の名前を指定してください。"
+            )
         else:
             organization_id = org.id
     if fields:
@@ -189,14 +194,20 @@ async def update_user(
             fields["display_name"] = "表示名は100文字以内で入力してください。"
     new_role = role if role is not None else user.role
     if new_role not in ROLES:
-        fields["role"] = "権限は admin、organizer、cohost のいずれかです。"
+        fields["role"] = "権限は admin、organizer、cohost、company のいずれかです。"
     organization_id = user.organization_id
     if organization_name:
         org = await repo.organization_by_name(organization_name.strip())
-        if org is None or org.kind != "cohost":
-            fields["organization"] = "共催団体の名前が見つかりません。"
+        wanted_kind = "employer" if new_role == "company" else "cohost"
+        if org is None or org.kind != wanted_kind:
+            fields["organization"] = (
+                "所属する団体（共催団体または参加企業）の名前が見つかりません。"
+            )
         else:
             organization_id = org.id
+    if new_role == "company" and user.role != "company" and not organization_name:
+        # A company login belongs to one employer, named when the role is given.
+        fields["organization"] = "参加企業スタッフには所属する企業の名前を指定してください。"
     if new_role == "cohost" and organization_id is None and "organization" not in fields:
         fields["organization"] = "共催スタッフには所属する共催団体の名前を指定してください。"
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
@@ -209,7 +220,7 @@ async def update_user(
     if display_name:
         user.display_name = display_name
     user.role = new_role
-    user.organization_id = organization_id if new_role == "cohost" else None
+    user.organization_id = organization_id if new_role in ("cohost", "company") else None
     now = clock.now()
     if is_active is not None:
         user.is_active = is_active

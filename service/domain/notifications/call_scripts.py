@@ -16,6 +16,8 @@ CALL_KINDS = {
     "booking_waitlisted": "キャンセル待ちの受付",
     "booking_cancelled": "取消の確認",
     "booking_changed": "予約内容の変更",
+    "matching_timetable": "面談の時間割",
+    "matching_matched": "マッチング成立",
 }
 
 
@@ -92,6 +94,16 @@ def call_script(kind: str, facts: MailFacts, reason: str) -> str:
             )
         else:
             body = f"明日{when}、{_place(facts)}「{title}」があります。お気をつけてお越しください。"
+    elif kind == "matching_timetable":
+        body = (
+            f"「{title}」{when}の面談の時間割が決まりました（予約番号 {code}）。"
+            "面談の時刻と企業名をお伝えします（ホームページの予約確認でもご覧いただけます）。"
+        )
+    elif kind == "matching_matched":
+        body = (
+            f"「{title}」で面談した企業とのマッチングが成立しました。"
+            "企業からご連絡先あてに連絡があります。"
+        )
     elif kind == "booking_cancelled":
         body = f"「{title}」{when}のご予約の取り消しを承りました（予約番号 {code}）。"
     elif kind == "booking_waitlisted":

@@ -38,7 +38,14 @@ from service.domain.rosters.repository import RosterRepository
 from service.domain.rosters.schemas import RosterEntry
 from service.platform.local_time import TOKYO
 
-PHONED_KINDS = ("booking_promoted", "session_changed", "session_cancelled", "booking_changed")
+PHONED_KINDS = (
+    "booking_promoted",
+    "session_changed",
+    "session_cancelled",
+    "booking_changed",
+    "matching_timetable",
+    "matching_matched",
+)
 # 不在: try again a little later the same day (the desk is open 9:00-17:00).
 TRY_AGAIN_AFTER = timedelta(hours=2)
 CALL_STATES = ("open", "done", "declined")

@@ -4,7 +4,7 @@ from cleaned values, sent with aiosmtplib."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +40,8 @@ SUBJECTS = {
     "survey": "アンケートのお願い",
     "session_changed": "【変更のお知らせ】ご予約のイベントの日時・会場",
     "booking_changed": "【変更のお知らせ】ご予約の内容を変更しました",
+    "matching_timetable": "面談の時間割のお知らせ",
+    "matching_matched": "マッチング成立のお知らせ",
 }
 SMTP_TIMEOUT_SECONDS = 30
 
@@ -76,9 +78,15 @@ def day_word(starts_at: datetime, now: datetime) -> str:
 
 
 def render(
-    kind: str, facts: MailFacts, settings: Settings, *, changes: Sequence[str] = ()
+    kind: str,
+    facts: MailFacts,
+    settings: Settings,
+    extra: Mapping[str, object] | None = None,
+    *,
+    changes: Sequence[str] = (),
 ) -> RenderedMail:
-    """The mail of a notice; `changes` names what staff changed (booking_changed)."""
+    """The mail of a notice; `changes` names what staff changed (booking_changed), `extra` holds
+    what a matching day's notice adds (its meetings)."""
     day = day_word(facts.starts_at, clock.now())
     online = facts.is_online or facts.venue_ward == "online"
     # The join link goes only to a confirmed booking (never to the waiting list).
@@ -114,6 +122,8 @@ def render(
             "phone": settings.desk_phone,
             "hours": settings.desk_hours,
         },
+        # What a notice of another area adds (a matching day's timetable).
+        **(extra or {}),
     }
     body = _environment().get_template(f"{kind}.txt").render(context)
     title = one_line(facts.event_title, 60)

@@ -32,6 +32,10 @@ NOTIFICATION_KINDS = (
     "survey",
     "session_changed",
     "booking_changed",
+    # Matching days (service/domain/matching): the participant's timetable (or its change
+    # notice), and a company's match.
+    "matching_timetable",
+    "matching_matched",
 )
 # sending: a worker holds a lease on it and is talking to the SMTP server (see service.py).
 NOTIFICATION_STATUSES = ("pending", "sending", "sent", "skipped", "failed")

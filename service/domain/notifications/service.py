@@ -30,6 +30,7 @@ from service.domain import clock
 from service.domain.calendars import service as calendars
 from service.domain.indicators.survey import SURVEYED_KINDS
 from service.domain.indicators.survey import VALID_DAYS as SURVEY_VALID_DAYS
+from service.domain.matching import sending as matching_sending
 from service.domain.notifications import line_channel
 from service.domain.notifications.call_scripts import CALL_KINDS
 from service.domain.notifications.calls import facts_with_address, needs_call, open_call_task
@@ -104,7 +105,8 @@ def skip_reason(kind: str, facts: MailFacts, now: datetime) -> str | None:
     (a late confirmation of a booking cancelled meanwhile would only confuse)."""
     if not facts.email or not facts.email.strip():
         return "no_email"
-    if kind in ("booking_cancelled", "session_cancelled"):
+    if kind in ("booking_cancelled", "session_cancelled", "matching_matched"):
+        # A match is recorded on the day or after it: told whenever it is.
         return None
     if kind == "survey":
         # Sent after the session; pointless once the link has expired.
@@ -205,11 +207,22 @@ async def _prepare_mail(
             )
         return Outcome.SKIPPED
     calendar = None
+    extra: dict[str, object] | None = None
     if notice.kind in CALENDAR_ATTACHED:
         calendar = await calendars.booking_calendar_file(db, settings, facts.code)
+    elif notice.kind == "matching_timetable":
+        # The timetable as it is when the mail goes (one VEVENT per meeting attached).
+        before = notice.payload.get("before")
+        timetable = await matching_sending.participant_mail(
+            db, facts.booking_id, settings.base_url, before if isinstance(before, list) else None
+        )
+        if timetable is None:
+            await repo.mark_skipped(notice, "superseded")
+            return Outcome.SKIPPED
+        extra, calendar = timetable
     try:
         changes = (notice.payload or {}).get("changes") or []
-        rendered = render(notice.kind, facts, settings, changes=changes)
+        rendered = render(notice.kind, facts, settings, extra, changes=changes)
         message = build_message(rendered, to, settings, notice.message_id or "", calendar=calendar)
     except (TemplateError, KeyError, ValueError) as exc:
         # A broken template fails the same way every time: no retries.

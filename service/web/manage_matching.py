@@ -1,0 +1,281 @@
+"""Console pages of matching days: the list of days, a company's page (rank the participants,
+its timetable, outcomes), the A4 print per table, CSV and .ics; the staff buttons
+「面談表を作成」 and 「時間割を送る」. Company logins reach the pages marked COMPANY, for their
+own company only (the staff guard checks the event, the company and the meeting)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from service.domain.bookings.enums import AGE_BANDS
+from service.domain.errors import DomainError, NotFound
+from service.domain.matching import console, meetings, schedule, sending, service
+from service.domain.matching.enums import OUTCOMES, SCHEDULE_STATUSES
+from service.domain.matching.service import COMPANY_ROLE, view
+from service.edge.dependencies import DB, AppSettings
+from service.edge.downloads import csv_download
+from service.edge.staff_auth import Staff
+from service.web.form_errors import rerender
+from service.web.manage_common import done_message, form_fields, page, see_other
+
+COMPANY = {"staff_role": "company"}
+ICS_MEDIA_TYPE = "text/calendar; charset=utf-8"
+
+
+def _company_path(event_id: int, organization_id: int) -> str:
+    return f"/manage/events/{event_id}/matching/companies/{organization_id}"
+
+
+async def _company(
+    db: DB,
+    staff: Staff,
+    event_id: int,
+    organization_id: int,
+    *,
+    flash: str | None = None,
+    error: str | None = None,
+    template: str = "manage/matching_company.html",
+) -> Template:
+    data = await console.company_page(db, staff, event_id, organization_id)
+    return page(
+        template,
+        staff,
+        flash=flash,
+        error=error,
+        p=data,
+        AGE_BANDS=AGE_BANDS,
+        OUTCOMES=OUTCOMES,
+        SCHEDULE_STATUSES=SCHEDULE_STATUSES,
+        rank_choices=range(1, min(len(data.participants), 30) + 1),
+    )
+
+
+SETTING_FIELDS = ("slot_minutes", "break_minutes", "max_per_company", "max_per_person")
+
+
+async def _day_page(
+    db: DB, staff: Staff, event_id: int, *, flash: str | None = None, error: str | None = None
+) -> Template:
+    setup = await console.day_setup(db, event_id)
+    return page(
+        "manage/matching_day.html",
+        staff,
+        flash=flash,
+        error=error,
+        setup=setup,
+        day=await view(db, staff, event_id) if setup.configured else None,
+        schedule=await schedule.schedule_view(db, staff, event_id) if setup.configured else None,
+        free=await meetings.free_slots(db, staff, event_id) if setup.configured else [],
+        SCHEDULE_STATUSES=SCHEDULE_STATUSES,
+        AGE_BANDS=AGE_BANDS,
+    )
+
+
+class ManageMatchingPages(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/matching", opt=COMPANY)
+    async def days(self, request: Request[Any, Any, Any], db: DB, staff: Staff) -> Template:
+        return page(
+            "manage/matching_days.html",
+            staff,
+            flash=done_message(request),
+            days=await console.list_days(db, staff),
+        )
+
+    @get("/events/{event_id:int}/matching", opt=COMPANY)
+    async def day(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, event_id: FromPath[int]
+    ) -> Template | Redirect:
+        if staff.role == COMPANY_ROLE and staff.organization_id is not None:
+            return see_other(_company_path(event_id, staff.organization_id))
+        return await _day_page(db, staff, event_id, flash=done_message(request))
+
+    @post("/events/{event_id:int}/matching/settings", status_code=303)
+    async def settings(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, event_id: FromPath[int]
+    ) -> Template | Redirect:
+        form = await form_fields(request)
+        raw = console.form_numbers(form, SETTING_FIELDS)
+        raw["online"] = form.get("online") == "yes"
+        try:
+            await service.configure(db, staff, event_id, raw)
+        except DomainError as exc:
+            return await rerender(
+                db,
+                exc,
+                lambda r: _day_page(
+                    db, staff, event_id, error=" ".join(r.fields.values()) or r.message
+                ),
+            )
+        return see_other(f"/manage/events/{event_id}/matching", done="matching_settings_saved")
+
+    @post("/events/{event_id:int}/matching/companies", status_code=303)
+    async def add_company(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, event_id: FromPath[int]
+    ) -> Template | Redirect:
+        form = await form_fields(request)
+        raw = console.form_numbers(form, ("organization_id", "tables"))
+        raw["brings"] = form.get("brings", "")
+        try:
+            await service.add_company(db, staff, event_id, raw)
+        except DomainError as exc:
+            return await rerender(
+                db,
+                exc,
+                lambda r: _day_page(
+                    db, staff, event_id, error=" ".join(r.fields.values()) or r.message
+                ),
+            )
+        return see_other(f"/manage/events/{event_id}/matching", done="matching_company_saved")
+
+    @get("/events/{event_id:int}/matching/participants/{booking_id:int}/absent")
+    async def absent_question(
+        self, db: DB, staff: Staff, event_id: FromPath[int], booking_id: FromPath[int]
+    ) -> Template:
+        """Asked once more: the person's meetings are removed for everybody."""
+        day = await view(db, staff, event_id)
+        who = next((p for p in day.participants if p.booking_id == booking_id), None)
+        if who is None:
+            raise NotFound("この面談会の参加者が見つかりません。", code="participant_not_found")
+        return page("manage/matching_absent.html", staff, day=day, who=who)
+
+    @post("/events/{event_id:int}/matching/participants/{booking_id:int}/absent", status_code=303)
+    async def absent(
+        self, db: DB, staff: Staff, event_id: FromPath[int], booking_id: FromPath[int]
+    ) -> Redirect:
+        await meetings.mark_absent(db, staff, event_id, booking_id)
+        return see_other(f"/manage/events/{event_id}/matching", done="matching_absent")
+
+    @post("/events/{event_id:int}/matching/meetings", status_code=303)
+    async def fill(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, event_id: FromPath[int]
+    ) -> Template | Redirect:
+        """A freed slot filled with one of the company's next choices (the hard rules hold)."""
+        form = await form_fields(request)
+        raw = console.form_numbers(form, ("organization_id", "booking_id", "table_id", "slot"))
+        try:
+            await meetings.add_meeting(db, staff, event_id, raw)
+        except DomainError as exc:
+            return await rerender(
+                db,
+                exc,
+                lambda r: _day_page(
+                    db, staff, event_id, error=" ".join(r.fields.values()) or r.message
+                ),
+            )
+        return see_other(f"/manage/events/{event_id}/matching", done="matching_filled")
+
+    @post("/events/{event_id:int}/matching/schedule", status_code=303)
+    async def build(self, db: DB, staff: Staff, event_id: FromPath[int]) -> Redirect:
+        await schedule.request_build(db, staff, event_id)
+        return see_other(f"/manage/events/{event_id}/matching", done="matching_building")
+
+    @post("/events/{event_id:int}/matching/send", status_code=303)
+    async def send(self, db: DB, staff: Staff, event_id: FromPath[int]) -> Redirect:
+        await sending.send_timetables(db, staff, event_id)
+        return see_other(f"/manage/events/{event_id}/matching", done="matching_sent")
+
+    @get("/events/{event_id:int}/matching/companies/{organization_id:int}", opt=COMPANY)
+    async def company(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        staff: Staff,
+        event_id: FromPath[int],
+        organization_id: FromPath[int],
+    ) -> Template:
+        return await _company(db, staff, event_id, organization_id, flash=done_message(request))
+
+    @post(
+        "/events/{event_id:int}/matching/companies/{organization_id:int}/choices",
+        status_code=303,
+        opt=COMPANY,
+    )
+    async def choices(
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        staff: Staff,
+        event_id: FromPath[int],
+        organization_id: FromPath[int],
+    ) -> Template | Redirect:
+        try:
+            await console.save_ranks_from_form(
+                db, staff, event_id, organization_id, await form_fields(request)
+            )
+        except DomainError as exc:
+            return await rerender(
+                db,
+                exc,
+                lambda r: _company(
+                    db,
+                    staff,
+                    event_id,
+                    organization_id,
+                    error=" ".join(r.fields.values()) or r.message,
+                ),
+            )
+        return see_other(_company_path(event_id, organization_id), done="matching_choices_saved")
+
+    @get("/events/{event_id:int}/matching/companies/{organization_id:int}/print", opt=COMPANY)
+    async def print_sheets(
+        self, db: DB, staff: Staff, event_id: FromPath[int], organization_id: FromPath[int]
+    ) -> Template:
+        return await _company(
+            db, staff, event_id, organization_id, template="manage/matching_print.html"
+        )
+
+    @get(
+        "/events/{event_id:int}/matching/companies/{organization_id:int}/timetable.csv",
+        opt=COMPANY,
+    )
+    async def csv(
+        self, db: DB, staff: Staff, event_id: FromPath[int], organization_id: FromPath[int]
+    ) -> Response[bytes]:
+        data = await console.company_page(db, staff, event_id, organization_id)
+        return csv_download(console.company_csv(data), f"matching-{event_id}-{organization_id}.csv")
+
+    @get(
+        "/events/{event_id:int}/matching/companies/{organization_id:int}/timetable.ics",
+        opt=COMPANY,
+    )
+    async def ics(
+        self,
+        db: DB,
+        staff: Staff,
+        settings: AppSettings,
+        event_id: FromPath[int],
+        organization_id: FromPath[int],
+    ) -> Response[bytes]:
+        data = await console.company_page(db, staff, event_id, organization_id)
+        return Response(
+            console.company_ics(data, settings.base_url),
+            media_type=ICS_MEDIA_TYPE,
+            headers={
+                "Cache-Control": "no-store",
+                "Content-Disposition": f'attachment; filename="matching-{event_id}.ics"',
+            },
+        )
+
+    @post("/matching/meetings/{meeting_id:int}/outcome", status_code=303, opt=COMPANY)
+    async def outcome(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, meeting_id: FromPath[int]
+    ) -> Template | Redirect:
+        fields = await form_fields(request)
+        view_meeting = await meetings.record_outcome(
+            db,
+            staff,
+            meeting_id,
+            {"result": fields.get("result", ""), "note": fields.get("note", "")},
+        )
+        return see_other(
+            _company_path(await meetings.event_of(db, meeting_id), view_meeting.organization_id),
+            done="matching_outcome_saved",
+            anchor=f"m{meeting_id}",
+        )
