@@ -13,6 +13,7 @@ from service.domain.events.models import (
     event_cohosts,
     event_employers,
 )
+from service.domain.followups.models import FollowUpAnswer, FollowUpCampaign, FollowUpTarget
 from service.domain.indicators.models import (
     DeskRecord,
     FiscalYearSetting,
@@ -36,6 +37,9 @@ __all__ = [
     "Event",
     "EventSession",
     "FiscalYearSetting",
+    "FollowUpAnswer",
+    "FollowUpCampaign",
+    "FollowUpTarget",
     "HandFigure",
     "HeardFromFigure",
     "IdempotencyRecord",

@@ -11,6 +11,7 @@ from service.api.manage_events import (
     ManageSessionsController,
 )
 from service.api.manage_indicators import ManageIndicatorsController
+from service.api.manage_people import ManagePeopleController
 from service.api.manage_rosters import ManageBookingController, ManageRosterController
 from service.api.manage_users import (
     ManageAuditController,
@@ -33,6 +34,7 @@ manage_api_router = Router(
         ManageAuditController,
         ManageLoginLocksController,
         ManageIndicatorsController,
+        ManagePeopleController,
     ],
     guards=[staff_guard],
     dependencies=STAFF_DEPENDENCIES,

@@ -11,9 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.people.models import Person, PersonMerge
 from service.domain.people.schemas import BookingLine, Consent, PersonView
 
-# Tables whose person_id points at persons: a merge moves each of them.
-LINKED_TABLES: tuple[str, ...] = ("bookings",)
-
 
 def view(p: Person) -> PersonView:
     return PersonView(
@@ -172,17 +169,6 @@ class PeopleRepository:
         for c in conditions[1:]:
             cond = cond | c
         return list((await self.db.scalars(stmt.where(cond))).all())
-
-    async def move_links(self, from_id: int, to_id: int, tables: tuple[str, ...]) -> dict[str, int]:
-        moved: dict[str, int] = {}
-        for table in tables:
-            # The names come from LINKED_TABLES (code), never from input.
-            result = await self.db.execute(
-                text(f"UPDATE {table} SET person_id = :to_id WHERE person_id = :from_id"),
-                {"to_id": to_id, "from_id": from_id},
-            )
-            moved[table] = int(getattr(result, "rowcount", 0) or 0)
-        return moved
 
     async def delete(self, person: Person) -> None:
         await self.db.delete(person)
