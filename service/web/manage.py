@@ -14,6 +14,7 @@ from service.web.manage_calls import ManageCallPages
 from service.web.manage_events import ManageEventPages
 from service.web.manage_indicators import ManageIndicatorPages
 from service.web.manage_mails import ManageMailPages
+from service.web.manage_people import ManagePeoplePages
 from service.web.manage_rosters import ManageBookingPages, ManageRosterPages
 
 manage_pages_router = Router(
@@ -27,6 +28,7 @@ manage_pages_router = Router(
         ManageAdminPages,
         ManageIndicatorPages,
         ManageCalendarLinkPages,
+        ManagePeoplePages,
         logout_page,
     ],
     guards=[staff_guard],

@@ -115,6 +115,9 @@ DONE_MESSAGES = {
     "definition_saved": "指標を保存しました。集計をやり直します。",
     "definition_retired": "指標を廃止しました。集計をやり直します。",
     "window_saved": "集計の開始日を保存しました。集計をやり直します。",
+    "person_registered": "登録しました。",
+    "person_merged": "登録者を統合しました。予約や記録はすべてこの方に移りました。",
+    "person_withdrawn": "同意を取り消し、連絡先を削除しました。今後、連絡はしません。",
     "calendar_link_revoked": "カレンダーのリンクを取り消しました。このリンクはもう使えません。",
 }
 

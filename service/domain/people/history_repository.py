@@ -12,8 +12,8 @@ from service.domain.people.schemas import HistoryEntry
 # tables of other areas by SQL only (no import): the person page is their one reader.
 _HISTORY = """
     SELECT b.created_at AS at, 'booking' AS kind, e.title AS title,
-           b.status || CASE WHEN b.checked_in_at IS NOT NULL THEN ':attended'
-                            WHEN b.no_show_at IS NOT NULL THEN ':no_show' ELSE '' END AS detail,
+           b.status || CASE WHEN b.checked_in_at IS NOT NULL THEN '\\:attended'
+                            WHEN b.no_show_at IS NOT NULL THEN '\\:no_show' ELSE '' END AS detail,
            b.code AS ref
     FROM bookings b JOIN sessions se ON se.id = b.session_id JOIN events e ON e.id = se.event_id
     WHERE b.person_id = :pid
