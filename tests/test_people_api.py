@@ -124,6 +124,5 @@ async def test_desk_registration_form_and_person_page(
     )
     assert refused.status_code == 422
     assert "&lt;script&gt;" in refused.text and "<script>x" not in refused.text
-    assert (
-        "個人情報の取り扱いに同意いただくと登録できます" in refused.text or "phone" in refused.text
-    )
+    assert "ふりがなは、ひらがなかカタカナで入力してください" in refused.text
+    assert "電話番号を入力してください" in refused.text
