@@ -181,11 +181,22 @@ def complete(values: dict[str, object]) -> PersonInput:
     elif "phone" in contact and not values.get("phone"):
         errors["contact_by"] = "電話で連絡するには、電話番号を入力してください。"
     if not values.get("phone"):
-        errors.setdefault("phone", "電話番号を入力してください（例：090-1234-5678）。")
+        errors.setdefault("phone", _PHONE_REQUIRED)
     if errors:
         raise InvalidInput(fields=errors)
     return PersonInput(**values)  # type: ignore[arg-type]
 
 
+_PHONE_REQUIRED = "電話番号を入力してください（例：090-1234-5678）。"
+
+
 def check_person(raw: Mapping[str, object]) -> PersonInput:
-    return complete(check_fields(raw, FIELDS))
+    """A new person: every field at fault named at once (the phone is required)."""
+    try:
+        values = check_fields(raw, FIELDS)
+    except InvalidInput as exc:
+        phone = raw.get("phone")
+        if not (isinstance(phone, str) and phone.strip()):
+            exc.fields.setdefault("phone", _PHONE_REQUIRED)
+        raise
+    return complete(values)
