@@ -47,6 +47,12 @@ BOOKING = Kind("booking", 60 * 60)
 LOOKUP = Kind("lookup", 15 * 60)
 # One booking opened by its code and phone: details, cancel, companions.
 GRANT = Kind("grant", 15 * 60)
+# The public registration form (what was typed and its errors), and its done page.
+REGISTER = Kind("register", 60 * 60)
+# The 予約の確認 form's errors, and a person opened by a phone and any one booking code: every
+# booking of theirs, cancel, contact preference and withdrawal.
+PERSON_LOOKUP = Kind("person_lookup", 15 * 60)
+PERSON_GRANT = Kind("person_grant", 15 * 60)
 
 
 def _key(kind: Kind, token: str) -> str:

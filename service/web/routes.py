@@ -9,8 +9,9 @@ from service.web.calendars import CalendarFiles
 from service.web.manage import manage_page_handlers
 from service.web.public_lookup import LookupPages
 from service.web.public_pages import PublicPages
+from service.web.public_people import PersonPages
 from service.web.survey_pages import SurveyPages
 
 web_handlers: list[ControllerRouterHandler] = [PublicPages, CalendarFiles]
-web_handlers += [BookingPages, LookupPages, SurveyPages]
+web_handlers += [BookingPages, LookupPages, SurveyPages, PersonPages]
 web_handlers += manage_page_handlers

@@ -130,6 +130,18 @@ class PeopleRepository:
         )
         return [BookingLine(**dict(r._mapping)) for r in rows.all()]
 
+    async def booking_of(self, person_id: int, booking_id: int) -> tuple[str, str] | None:
+        row = (
+            await self.db.execute(
+                text("""
+                    SELECT code, phone FROM bookings
+                    WHERE id = :booking_id AND person_id = :person_id AND purged_at IS NULL
+                """),
+                {"booking_id": booking_id, "person_id": person_id},
+            )
+        ).one_or_none()
+        return (str(row.code), str(row.phone)) if row else None
+
     async def person_of_booking(self, code: str, phone: str) -> int | None:
         """The person whose booking this is, when the phone is the one it was made with or
         one of the person's."""

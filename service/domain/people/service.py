@@ -241,3 +241,20 @@ async def own_bookings(db: AsyncSession, person_id: int, now: datetime) -> list[
     upcoming = sorted((b for b in lines if b.ends_at > now), key=lambda b: b.starts_at)
     past = [b for b in lines if b.ends_at <= now]
     return upcoming + past
+
+
+async def booking_of(db: AsyncSession, person_id: int, booking_id: int) -> tuple[str, str] | None:
+    """(code, the phone it was booked with) of one of the person's bookings, for cancelling it
+    on their behalf once they proved who they are; None when it is not theirs."""
+    return await PeopleRepository(db).booking_of(person_id, booking_id)
+
+
+# What a person may change themselves (「登録内容の変更」): how to reach them, and where.
+SELF_SERVICE_FIELDS = ("email", "postal_code", "address", "contact_by")
+
+
+async def change_own(
+    db: AsyncSession, person_id: int, raw: Mapping[str, object], *, news: bool
+) -> PersonView:
+    changes = {name: raw.get(name) for name in SELF_SERVICE_FIELDS}
+    return await update(db, person_id, changes, actor=None, consent_news=news)
