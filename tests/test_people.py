@@ -248,3 +248,25 @@ async def test_a_withdrawn_person_has_no_contact_details_left(db: AsyncSession) 
     assert booking.email is None and booking.phone.startswith("-")
     with pytest.raises(Conflict):
         await people.update(db, person.id, {"email": "again@example.jp"}, actor=None)
+
+
+async def test_retention_removes_inactive_people_not_kept_by_consent(db: AsyncSession) -> None:
+    from datetime import timedelta
+
+    from service.domain import clock
+    from service.domain.indicators.retention import purge_batch
+
+    quiet = await _register(db, phone="0542540001", name_kana="しずか いちろう")
+    informed = await _register(db, phone="0542540002", name_kana="しずか じろう")
+    recent = await _register(db, phone="0542540003", name_kana="しずか さぶろう")
+    await db.execute(text("UPDATE persons SET consent_news = false WHERE id = :p"), {"p": quiet.id})
+    await db.execute(
+        text("UPDATE persons SET last_active_at = now() - interval '25 months' WHERE id <> :p"),
+        {"p": recent.id},
+    )
+    await db.commit()
+    outcome = await purge_batch(db, clock.now() + timedelta(minutes=1), 24)
+    await db.commit()
+    assert outcome.persons == 1
+    left = set(await db.scalars(text("SELECT id FROM persons")))
+    assert left == {informed.id, recent.id}
