@@ -10,6 +10,7 @@ from service.api.manage_events import (
     ManageReferenceController,
     ManageSessionsController,
 )
+from service.api.manage_followups import ManageFollowUpsController
 from service.api.manage_indicators import ManageIndicatorsController
 from service.api.manage_people import ManagePeopleController
 from service.api.manage_rosters import ManageBookingController, ManageRosterController
@@ -35,6 +36,7 @@ manage_api_router = Router(
         ManageLoginLocksController,
         ManageIndicatorsController,
         ManagePeopleController,
+        ManageFollowUpsController,
     ],
     guards=[staff_guard],
     dependencies=STAFF_DEPENDENCIES,

@@ -53,6 +53,8 @@ REGISTER = Kind("register", 60 * 60)
 # booking of theirs, cancel, contact preference and withdrawal.
 PERSON_LOOKUP = Kind("person_lookup", 15 * 60)
 PERSON_GRANT = Kind("person_grant", 15 * 60)
+# The follow-up form with its errors, and the thanks after an answer.
+FOLLOW_UP = Kind("follow_up", 60 * 60)
 
 
 def _key(kind: Kind, token: str) -> str:
