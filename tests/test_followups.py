@@ -254,3 +254,39 @@ async def test_employed_counts_once_in_placements_after_the_workers_compile(
     )
     # Not those now working, never the withdrawn one.
     assert asked == {ids["mail"], ids["post_b"]}
+
+
+async def test_the_console_campaign_pages(client: AsyncClient, db: AsyncSession) -> None:
+    from tests.manage_support import web_login
+
+    ids = await _world(db)
+    staff = await make_staff(db, "organizer")
+    await web_login(client, db, staff)
+    today = clock.now().date()
+    assert (await client.get("/manage/follow-ups")).status_code == 200
+    refused = await post_form(client, "/manage/follow-ups", {"title": "", "attended_from": "x"})
+    assert refused.status_code == 422 and "題名を入力してください" in refused.text
+    r = await post_form(
+        client,
+        "/manage/follow-ups",
+        {"title": "調査", "attended_from": (today - timedelta(days=30)).isoformat(),
+         "attended_to": today.isoformat()},
+    )  # fmt: skip
+    assert r.status_code == 303
+    page = await client.get(r.headers["location"])
+    assert page.status_code == 200 and "方法ごとの人数と回答率" in page.text
+    cid = int(r.headers["location"].rsplit("/", 1)[1].split("?")[0])
+    assert "送る" in (await client.get(f"/manage/follow-ups/{cid}/send")).text
+    assert (await post_form(client, f"/manage/follow-ups/{cid}/send")).status_code == 303
+    page = await client.get(f"/manage/follow-ups/{cid}")
+    assert "電話でおたずねする方" in page.text and "静岡 太郎4" in page.text
+    r = await post_form(
+        client,
+        f"/manage/follow-ups/{cid}/answers",
+        {"person_id": str(ids["post_b"]), "via": "paper", "status": "not_working"},
+    )
+    assert r.status_code == 303
+    page = await client.get(f"/manage/follow-ups/{cid}")
+    assert "就業していない" in page.text
+    labels = await client.get(f"/manage/follow-ups/{cid}/labels.pdf?per_sheet=24")
+    assert labels.status_code == 200 and labels.content.startswith(b"%PDF")

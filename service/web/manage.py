@@ -12,6 +12,7 @@ from service.web.manage_auth import ManageLoginPages, logout_page
 from service.web.manage_calendar_links import ManageCalendarLinkPages
 from service.web.manage_calls import ManageCallPages
 from service.web.manage_events import ManageEventPages
+from service.web.manage_followups import ManageFollowUpPages
 from service.web.manage_indicators import ManageIndicatorPages
 from service.web.manage_mails import ManageMailPages
 from service.web.manage_people import ManagePeoplePages
@@ -29,6 +30,7 @@ manage_pages_router = Router(
         ManageIndicatorPages,
         ManageCalendarLinkPages,
         ManagePeoplePages,
+        ManageFollowUpPages,
         logout_page,
     ],
     guards=[staff_guard],
