@@ -34,6 +34,7 @@ test: lint
 bench: install
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 	$(BIN)/python -m tests.bench.reminders $(REMINDER_BENCH_ARGS)
+	$(BIN)/python -m tests.bench.followups $(FOLLOW_UP_BENCH_ARGS)
 
 screenshots: install
 	$(BIN)/python -m tests.browser.screenshots

@@ -124,6 +124,13 @@ async def test_a_campaign_reaches_each_by_their_channel(
     assert [m["To"] for m in mailbox.messages] == ["m1@example.jp"]
     body = mailbox.messages[0].get_content()
     assert "/follow-up/" in body and "就業状況" in mailbox.messages[0]["Subject"]
+    assert mailbox.messages[0]["Message-ID"].startswith("<follow-up-")
+    assert (
+        mailbox.messages[0]["From"] == mail_settings.mail_from or "<" in mailbox.messages[0]["From"]
+    )
+    # The link in the mail opens the form.
+    link = next(w for w in body.split() if "/follow-up/" in w)
+    assert (await client.get(link.replace(mail_settings.base_url, ""))).status_code == 200
 
     letters = await client.get(f"/api/v1/manage/follow-ups/{cid}/letters.pdf", headers=h)
     assert letters.status_code == 200 and letters.headers["content-type"] == "application/pdf"
