@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from email.utils import parseaddr
 from typing import Any
 
 import pdfplumber
@@ -125,9 +126,8 @@ async def test_a_campaign_reaches_each_by_their_channel(
     body = mailbox.messages[0].get_content()
     assert "/follow-up/" in body and "就業状況" in mailbox.messages[0]["Subject"]
     assert mailbox.messages[0]["Message-ID"].startswith("<follow-up-")
-    assert (
-        mailbox.messages[0]["From"] == mail_settings.mail_from or "<" in mailbox.messages[0]["From"]
-    )
+    sender = parseaddr(str(mailbox.messages[0]["From"]))[1]
+    assert sender == parseaddr(mail_settings.mail_from)[1]
     # The link in the mail opens the form.
     link = next(w for w in body.split() if "/follow-up/" in w)
     assert (await client.get(link.replace(mail_settings.base_url, ""))).status_code == 200
