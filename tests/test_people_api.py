@@ -126,3 +126,29 @@ async def test_desk_registration_form_and_person_page(
     assert "&lt;script&gt;" in refused.text and "<script>x" not in refused.text
     assert "ふりがなは、ひらがなかカタカナで入力してください" in refused.text
     assert "電話番号を入力してください" in refused.text
+
+
+async def test_console_edit_of_a_person(client: AsyncClient, db: AsyncSession) -> None:
+    staff = await make_staff(db, "organizer")
+    h = bearer(await issue_token(db, staff))
+    pid = (await client.post("/api/v1/manage/people", json=BODY, headers=h)).json()["id"]
+    await web_login(client, db, staff)
+    form = await client.get(f"/manage/people/{pid}/edit")
+    assert form.status_code == 200 and 'value="hanako@example.jp"' in form.text
+    bad = await post_form(
+        client,
+        f"/manage/people/{pid}/edit",
+        {"name": "駿河 花子", "name_kana": "するが はなこ", "phone": "0542541111",
+         "email": "", "contact_1": "mail"},
+    )  # fmt: skip
+    assert bad.status_code == 422 and "メールアドレスを入力してください" in bad.text
+    ok = await post_form(
+        client,
+        f"/manage/people/{pid}/edit",
+        {"name": "駿河 花子", "name_kana": "するが はなこ", "phone": "0542541111",
+         "email": "", "postal_code": "4200853", "contact_1": "post", "contact_2": "phone"},
+    )  # fmt: skip
+    assert ok.status_code == 303
+    shown = (await client.get(f"/api/v1/manage/people/{pid}", headers=h)).json()
+    assert shown["email"] is None and shown["contact_by"] == ["post", "phone"]
+    assert shown["consent"]["news"] is False

@@ -116,6 +116,7 @@ DONE_MESSAGES = {
     "definition_retired": "指標を廃止しました。集計をやり直します。",
     "window_saved": "集計の開始日を保存しました。集計をやり直します。",
     "person_registered": "登録しました。",
+    "person_saved": "登録内容を保存しました。",
     "person_merged": "登録者を統合しました。予約や記録はすべてこの方に移りました。",
     "person_withdrawn": "同意を取り消し、連絡先を削除しました。今後、連絡はしません。",
     "follow_up_created": "調査を作りました。人数を確かめてから「送る」を押してください。",

@@ -17,7 +17,7 @@ from service.domain.errors import DomainError, InvalidInput
 from service.domain.people import merge as merging
 from service.domain.people import service as people
 from service.domain.people.enums import CONTACT_METHODS, INTERESTS, REGISTERED_VIA
-from service.domain.people.validation import check_person, format_postal_code
+from service.domain.people.validation import FIELDS, check_person, format_postal_code
 from service.staff_auth import Staff
 from service.web.form_errors import rerender
 from service.web.manage_common import done_message, form_fields, form_lists, page, see_other
@@ -89,6 +89,7 @@ def _form_page(
     *,
     error: str | None = None,
     status_code: int = 200,
+    person_id: int | None = None,
 ) -> Template:
     contact = values.get("contact_by") or []
     assert isinstance(contact, list)
@@ -102,6 +103,7 @@ def _form_page(
         values=shown,
         errors=errors,
         error=error,
+        person_id=person_id,
         **VOCABS,
     )
 
@@ -212,3 +214,47 @@ class ManagePeoplePages(Controller):
         people.require_people_access(staff)
         await people.withdraw(db, person_id, actor=staff)
         return see_other(f"/manage/people/{person_id}", done="person_withdrawn")
+
+    @get("/{person_id:int}/edit", opt=ORGANIZER)
+    async def edit(self, db: DB, staff: Staff, person_id: FromPath[int]) -> Template:
+        people.require_people_access(staff)
+        p = await people.get(db, person_id)
+        values: dict[str, object] = {
+            "name": p.name,
+            "name_kana": p.name_kana,
+            "phone": p.phone or "",
+            "phone_alt": p.phone_alt or "",
+            "email": p.email or "",
+            "postal_code": format_postal_code(p.postal_code),
+            "address": p.address or "",
+            "age_band": p.age_band or "",
+            "birth_year": str(p.birth_year or ""),
+            "ward": p.ward or "",
+            "interests": list(p.interests),
+            "contact_by": list(p.contact_by),
+            "consent_news": "yes" if p.consent.news else "",
+        }
+        return _form_page(staff, values, {}, person_id=person_id)
+
+    @post("/{person_id:int}/edit", opt=ORGANIZER, status_code=303)
+    async def save(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, person_id: FromPath[int]
+    ) -> Template | Redirect:
+        people.require_people_access(staff)
+        values = await _form_values(request)
+        changes = {k: values.get(k) for k in FIELDS}
+        try:
+            await people.update(
+                db,
+                person_id,
+                changes,
+                actor=staff,
+                consent_news=values.get("consent_news") == "yes",
+            )
+        except DomainError as exc:
+            return await rerender(
+                db,
+                exc,
+                lambda r: _form_page(staff, values, r.fields, error=r.message, person_id=person_id),
+            )
+        return see_other(f"/manage/people/{person_id}", done="person_saved")

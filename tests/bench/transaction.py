@@ -13,6 +13,7 @@ from sqlalchemy import text
 from service.db import DriverStatement
 from service.domain.bookings import repository, window
 from service.domain.bookings.codes import new_code
+from service.domain.privacy import PRIVACY_VERSION
 
 FAST = repository.CONFIRM_SKIP_LOCKED_DRIVER
 LOCK = DriverStatement.of(text(repository._GATE + " FOR NO KEY UPDATE OF se"))
@@ -60,6 +61,8 @@ def params_of(session_id: int, person: dict[str, Any]) -> dict[str, Any]:
         "idem_scope": None,
         "idem_key": None,
         "idem_hash": None,
+        # A new person is made with the consent given with the booking (people_01).
+        "consent_version": PRIVACY_VERSION,
     }
 
 
