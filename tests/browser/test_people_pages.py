@@ -156,3 +156,24 @@ async def test_person_page_on_a_tablet(
     await _checked(page, "person page after merge at 768px")
     await page.goto(live_server.url("/manage/people/new"))
     await _checked(page, "desk registration form at 768px")
+
+
+async def test_follow_up_console_pages_on_a_tablet(
+    live_server: LiveServer, new_page: NewPage, db: AsyncSession
+) -> None:
+    await _campaign_code(db)
+    staff = await make_staff(db, "organizer")
+    campaign_id = await db.scalar(text("SELECT id FROM follow_up_campaigns"))
+    page = await new_page(width=768, height=1024)
+    await page.goto(live_server.url("/manage/follow-ups"))
+    await page.get_by_label("ユーザー名").fill(staff.username)
+    await page.get_by_label("パスワード").fill(PASSWORD)
+    await page.get_by_role("button", name="ログイン").click()
+    await page.wait_for_load_state()
+    await page.goto(live_server.url("/manage/follow-ups"))
+    await _checked(page, "campaigns at 768px")
+    await page.goto(live_server.url(f"/manage/follow-ups/{campaign_id}"))
+    await expect(page.get_by_role("heading", name="電話でおたずねする方")).to_be_visible()
+    await _checked(page, "campaign page at 768px")
+    await page.goto(live_server.url("/manage/people"))
+    await _checked(page, "people search at 768px")
