@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings import service as bookings
+from service.domain.bookings.normalize import format_code
 from tests.factories import make_session
 from tests.manage_support import (
     bearer,
@@ -66,6 +67,11 @@ async def test_register_find_show_change_and_merge(client: AsyncClient, db: Asyn
     await db.commit()
     by_code = await client.get("/api/v1/manage/people", params={"q": booked.code}, headers=h)
     dup_id = by_code.json()[0]["id"]
+    typed = format_code(booked.code).translate(
+        str.maketrans("0123456789-", "０１２３４５６７８９－")
+    )
+    by_typed = await client.get("/api/v1/manage/people", params={"q": typed}, headers=h)
+    assert [p["id"] for p in by_typed.json()] == [dup_id]
     assert dup_id != created["id"]
 
     r = await client.patch(

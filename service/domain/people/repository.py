@@ -82,7 +82,9 @@ class PeopleRepository:
         )
         return (await self.db.scalars(stmt)).one_or_none()
 
-    async def search(self, words: str, phone: str | None, limit: int) -> list[Person]:
+    async def search(
+        self, words: str, phone: str | None, code: str | None, limit: int
+    ) -> list[Person]:
         """By booking code, phone number, name or kana (a part of it)."""
         rows = await self.db.scalars(
             text("""
@@ -97,7 +99,7 @@ class PeopleRepository:
             """),
             {
                 "phone": phone,
-                "code": words.replace("-", ""),
+                "code": code,
                 "like": f"%{_escape_like(words)}%",
                 "like_key": f"%{_escape_like(words.replace(' ', ''))}%",
                 "limit": limit,

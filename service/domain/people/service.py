@@ -128,7 +128,8 @@ async def search(db: AsyncSession, actor: Actor, q: str) -> list[PersonView]:
         phone: str | None = normalize_phone(words)
     except InvalidValue:
         phone = None
-    return [view(p) for p in await repo.search(words, phone, SEARCH_LIMIT)]
+    code = normalize_code(words)
+    return [view(p) for p in await repo.search(words, phone, code, SEARCH_LIMIT)]
 
 
 async def update(
