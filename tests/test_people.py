@@ -246,6 +246,16 @@ async def test_a_withdrawn_person_has_no_contact_details_left(db: AsyncSession) 
         await db.execute(text("SELECT phone, email FROM bookings WHERE code = :c"), {"c": code})
     ).one()
     assert booking.email is None and booking.phone.startswith("-")
+    # The booking's confirmation mail, still pending, will not go out.
+    assert set(
+        await db.scalars(
+            text(
+                "SELECT n.status FROM notifications n JOIN bookings b ON b.id = n.booking_id"
+                " WHERE b.code = :c"
+            ),
+            {"c": code},
+        )
+    ) == {"skipped"}
     with pytest.raises(Conflict):
         await people.update(db, person.id, {"email": "again@example.jp"}, actor=None)
 

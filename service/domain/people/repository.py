@@ -216,6 +216,24 @@ class PeopleRepository:
             """),
             {"person_id": person_id},
         )
+        # Nothing queued for them goes out any more: pending mails are skipped and open calls
+        # closed as declined (the person asked not to be contacted).
+        await self.db.execute(
+            text("""
+                UPDATE notifications SET status = 'skipped', last_error = 'withdrawn'
+                WHERE status = 'pending'
+                  AND booking_id IN (SELECT id FROM bookings WHERE person_id = :person_id)
+            """),
+            {"person_id": person_id},
+        )
+        await self.db.execute(
+            text("""
+                UPDATE call_tasks SET state = 'declined', closed_at = now()
+                WHERE state = 'open'
+                  AND booking_id IN (SELECT id FROM bookings WHERE person_id = :person_id)
+            """),
+            {"person_id": person_id},
+        )
 
 
 def _escape_like(value: str) -> str:
