@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 	$(BIN)/python -m tests.bench.reminders $(REMINDER_BENCH_ARGS)
 	$(BIN)/python -m tests.bench.matching $(MATCHING_BENCH_ARGS)
+	$(BIN)/python -m tests.bench.followups $(FOLLOW_UP_BENCH_ARGS)
 
 screenshots: install
 	$(BIN)/python -m tests.browser.screenshots

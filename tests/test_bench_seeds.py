@@ -67,3 +67,18 @@ async def test_the_minimal_floor_books_and_refuses_on_its_own_tables(settings: S
         assert await minimal.check(conn, [session_id], 3) is not None
     finally:
         await conn.close()
+
+
+async def test_the_follow_up_bench_seed_sends(
+    settings: Settings, db: AsyncSession, mail_settings: Settings
+) -> None:
+    from sqlalchemy import text
+
+    from tests.bench import followups
+    from tests.mail_support import worker_context
+    from workers.followups import send_follow_up_mails
+
+    campaign = await followups.seed(to_plain_pg_url(settings.database_url), 5)
+    async with worker_context(mail_settings) as ctx:
+        assert await send_follow_up_mails(ctx, campaign) == 5
+    assert await db.scalar(text("SELECT status FROM follow_up_campaigns")) == "sent"

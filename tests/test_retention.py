@@ -45,6 +45,16 @@ async def test_the_purge_changes_no_figure_and_no_count(
     stale = await repo.stale_years()
     counts = (await db.execute(text(COUNTS))).all()
     persons_before = await db.scalar(text("SELECT count(*) FROM persons"))
+    # The old year's people were last active when they booked, years ago (the factories wrote
+    # their rows just now); a person is kept only while active or kept informed by consent.
+    await db.execute(
+        text("""
+            UPDATE persons SET last_active_at = now() - interval '30 months'
+            WHERE id NOT IN (SELECT person_id FROM bookings WHERE session_id = :s)
+        """),
+        {"s": recent_id},
+    )
+    await db.commit()
 
     async with worker_context(settings) as ctx:
         purged = await purge_personal_data(ctx)

@@ -86,6 +86,8 @@ def route_ids(world: World) -> dict[str, int]:
         # Organizer- and admin-only: refused before the id is looked at.
         "record_id": 1,
         "definition_id": 1,
+        "person_id": 1,
+        "campaign_id": 1,
         # No calendar link exists in the world: revoking one is a 404 for everybody (the
         # owner and admin rules are tested in test_calendar_feeds.py).
         "link_id": 1,

@@ -7,6 +7,7 @@ from arq.cron import CronJob, cron
 from arq.worker import Function, func
 
 from service.platform.job_names import COMPILE_INDICATORS, SEND_NOTIFICATION, SWEEP_NOTIFICATIONS
+from workers.followups import send_follow_up_mails, sweep_follow_ups
 from workers.indicators import (
     compile_indicators,
     compile_indicators_nightly,
@@ -58,6 +59,9 @@ FUNCTIONS: list[Function] = [
     func(observed(send_line_news), keep_result=0, timeout=600, max_tries=3),
     # Enqueued with the id matching:<event>:<version> (one build per press of 面談表を作成).
     func(observed(build_matching_schedule), keep_result=0, timeout=300, max_tries=2),
+    # Enqueued as follow-up-mails:<campaign> when a campaign is sent; no result kept, so the
+    # sweep below can run it again.
+    func(observed(send_follow_up_mails), keep_result=0, timeout=3600, max_tries=3),
 ]
 
 CRON_JOBS: list[CronJob] = [
@@ -88,4 +92,6 @@ CRON_JOBS: list[CronJob] = [
     cron(observed(compile_indicators_nightly), hour=3, minute=20, second=0, timeout=1200),
     # 4:10 Asia/Tokyo: personal data past RETENTION_MONTHS (the figures stay as they are).
     cron(observed(purge_personal_data), hour=4, minute=10, second=0, timeout=3600),
+    # Campaigns still sending (a lost job, a killed worker, a mail server that was away).
+    cron(observed(sweep_follow_ups), minute=set(range(7, 60, 10)), second=50, timeout=3600),
 ]

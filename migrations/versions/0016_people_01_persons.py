@@ -1,6 +1,7 @@
 """People (登録者): the person record grows contact details, a postal address, interests, the
 contact preference and consent; the kana is compared without spaces (kana_key); merges are
-audited. Existing persons keep their ids, so every booking keeps its link; persons that only
+audited; the follow-up survey's campaigns, targets and answers, and desk records that name
+their person. Existing persons keep their ids, so every booking keeps its link; persons that only
 differed by spaces in the kana are merged first (their bookings move to the oldest).
 
 Revision ID: people_01
@@ -164,9 +165,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("duplicate_id", name=op.f("uq_person_merges_duplicate_id")),
     )
     op.create_index("ix_person_merges_kept_id", "person_merges", ["kept_id"], unique=False)
+    _follow_ups_up()
 
 
 def downgrade() -> None:
+    _follow_ups_down()
     op.drop_index("ix_person_merges_kept_id", table_name="person_merges")
     op.drop_table("person_merges")
     # Withdrawn persons have no phone left; before people, every person had one.
@@ -205,3 +208,91 @@ def downgrade() -> None:
         op.drop_column("persons", column)
     op.alter_column("persons", "phone", existing_type=sa.String(length=20), nullable=False)
     op.create_unique_constraint("uq_persons_phone_kana", "persons", ["phone", "name_kana"])
+
+
+# The follow-up survey: campaigns, whom they reach by which channel, the answers; and the
+# person a desk record (a placement) was of.
+def _follow_ups_up() -> None:
+    op.create_table('follow_up_campaigns',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('title', sa.String(length=100), nullable=False),
+    sa.Column('attended_from', sa.Date(), nullable=False),
+    sa.Column('attended_to', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=20), server_default='draft', nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closes_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_by_id', sa.BigInteger(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint("status IN ('draft', 'sending', 'sent', 'closed')", name=op.f('ck_follow_up_campaigns_status_valid')),
+    sa.CheckConstraint('attended_from <= attended_to', name=op.f('ck_follow_up_campaigns_period_order')),
+    sa.CheckConstraint('length(btrim(title)) > 0', name=op.f('ck_follow_up_campaigns_title_not_blank')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['staff_users.id'], name=op.f('fk_follow_up_campaigns_created_by_id_staff_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_follow_up_campaigns'))
+    )
+    op.create_table('follow_up_targets',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('campaign_id', sa.BigInteger(), nullable=False),
+    sa.Column('person_id', sa.BigInteger(), nullable=True),
+    sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.String(length=10), server_default='pending', nullable=False),
+    sa.Column('leased_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('short_code', sa.String(length=16), server_default=sa.text('substr(md5(gen_random_uuid()::text), 1, 10)'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint("(status = 'leased') = (leased_until IS NOT NULL)", name=op.f('ck_follow_up_targets_lease_iff')),
+    sa.CheckConstraint("channel IN ('mail', 'post', 'phone')", name=op.f('ck_follow_up_targets_channel_valid')),
+    sa.CheckConstraint("status IN ('pending', 'leased', 'sent', 'failed')", name=op.f('ck_follow_up_targets_status_valid')),
+    sa.ForeignKeyConstraint(['campaign_id'], ['follow_up_campaigns.id'], name=op.f('fk_follow_up_targets_campaign_id_follow_up_campaigns'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_follow_up_targets_person_id_persons'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_follow_up_targets')),
+    sa.UniqueConstraint('campaign_id', 'person_id', name='uq_follow_up_targets_campaign_person'),
+    sa.UniqueConstraint('short_code', name=op.f('uq_follow_up_targets_short_code'))
+    )
+    op.create_index('ix_follow_up_targets_due', 'follow_up_targets', ['campaign_id', 'id'], unique=False, postgresql_where=sa.text("channel = 'mail' AND status IN ('pending', 'leased')"))
+    op.create_index('ix_follow_up_targets_person_id', 'follow_up_targets', ['person_id'], unique=False)
+    op.create_table('follow_up_answers',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('campaign_id', sa.BigInteger(), nullable=False),
+    sa.Column('person_id', sa.BigInteger(), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('employer', sa.String(length=200), nullable=True),
+    sa.Column('started_on', sa.Date(), nullable=True),
+    sa.Column('employment_type', sa.String(length=20), nullable=True),
+    sa.Column('sector', sa.String(length=20), nullable=True),
+    sa.Column('comment', sa.String(length=500), server_default='', nullable=False),
+    sa.Column('via', sa.String(length=10), nullable=False),
+    sa.Column('entered_by_id', sa.BigInteger(), nullable=True),
+    sa.Column('placement_record_id', sa.BigInteger(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint("employment_type IN ('regular', 'part_time', 'dispatch', 'silver', 'other')", name=op.f('ck_follow_up_answers_employment_type_valid')),
+    sa.CheckConstraint("sector IN ('care', 'security', 'building', 'cleaning', 'community', 'general')", name=op.f('ck_follow_up_answers_sector_valid')),
+    sa.CheckConstraint("status = 'employed' OR (employer IS NULL AND started_on IS NULL AND employment_type IS NULL AND sector IS NULL)", name=op.f('ck_follow_up_answers_work_iff_employed')),
+    sa.CheckConstraint("status IN ('employed', 'seeking', 'not_working', 'no_answer')", name=op.f('ck_follow_up_answers_status_valid')),
+    sa.CheckConstraint("via IN ('web', 'paper', 'phone')", name=op.f('ck_follow_up_answers_via_valid')),
+    sa.ForeignKeyConstraint(['campaign_id'], ['follow_up_campaigns.id'], name=op.f('fk_follow_up_answers_campaign_id_follow_up_campaigns'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['entered_by_id'], ['staff_users.id'], name=op.f('fk_follow_up_answers_entered_by_id_staff_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_follow_up_answers_person_id_persons'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['placement_record_id'], ['desk_records.id'], name=op.f('fk_follow_up_answers_placement_record_id_desk_records'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_follow_up_answers')),
+    sa.UniqueConstraint('campaign_id', 'person_id', name='uq_follow_up_answers_campaign_person')
+    )
+    op.create_index('ix_follow_up_answers_person_id', 'follow_up_answers', ['person_id'], unique=False)
+    op.add_column('desk_records', sa.Column('person_id', sa.BigInteger(), nullable=True))
+    op.create_index('ix_desk_records_person_id', 'desk_records', ['person_id'], unique=False)
+    op.create_foreign_key(op.f('fk_desk_records_person_id_persons'), 'desk_records', 'persons', ['person_id'], ['id'], ondelete='SET NULL')
+
+
+def _follow_ups_down() -> None:
+    op.drop_constraint(op.f('fk_desk_records_person_id_persons'), 'desk_records', type_='foreignkey')
+    op.drop_index('ix_desk_records_person_id', table_name='desk_records')
+    op.drop_column('desk_records', 'person_id')
+    op.drop_index('ix_follow_up_answers_person_id', table_name='follow_up_answers')
+    op.drop_table('follow_up_answers')
+    op.drop_index('ix_follow_up_targets_person_id', table_name='follow_up_targets')
+    op.drop_index('ix_follow_up_targets_due', table_name='follow_up_targets', postgresql_where=sa.text("channel = 'mail' AND status IN ('pending', 'leased')"))
+    op.drop_table('follow_up_targets')
+    op.drop_table('follow_up_campaigns')

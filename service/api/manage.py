@@ -10,9 +10,11 @@ from service.api.manage_events import (
     ManageReferenceController,
     ManageSessionsController,
 )
+from service.api.manage_followups import ManageFollowUpsController
 from service.api.manage_indicators import ManageIndicatorsController
 from service.api.manage_line import ManageLineController
 from service.api.manage_matching import ManageMatchingController, ManageMeetingsController
+from service.api.manage_people import ManagePeopleController
 from service.api.manage_rosters import ManageBookingController, ManageRosterController
 from service.api.manage_search import search_bookings
 from service.api.manage_users import (
@@ -40,6 +42,8 @@ manage_api_router = Router(
         ManageLineController,
         ManageMatchingController,
         ManageMeetingsController,
+        ManagePeopleController,
+        ManageFollowUpsController,
     ],
     guards=[staff_guard],
     dependencies=STAFF_DEPENDENCIES,

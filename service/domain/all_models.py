@@ -12,6 +12,7 @@ from service.domain.events.models import (
     event_cohosts,
     event_employers,
 )
+from service.domain.followups.models import FollowUpAnswer, FollowUpCampaign, FollowUpTarget
 from service.domain.indicators.models import (
     DeskRecord,
     FiscalYearSetting,
@@ -55,6 +56,9 @@ __all__ = [
     "Event",
     "EventSession",
     "FiscalYearSetting",
+    "FollowUpAnswer",
+    "FollowUpCampaign",
+    "FollowUpTarget",
     "HandFigure",
     "HeardFromFigure",
     "IdempotencyRecord",

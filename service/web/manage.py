@@ -13,11 +13,13 @@ from service.web.manage_booking_changes import ManageBookingChangePages, ManageS
 from service.web.manage_calendar_links import ManageCalendarLinkPages
 from service.web.manage_calls import ManageCallPages
 from service.web.manage_events import ManageEventPages
+from service.web.manage_followups import ManageFollowUpPages
 from service.web.manage_indicator_document import ManageIndicatorDocumentPages
 from service.web.manage_indicators import ManageIndicatorPages
 from service.web.manage_line import ManageLinePages
 from service.web.manage_mails import ManageMailPages
 from service.web.manage_matching import ManageMatchingPages
+from service.web.manage_people import ManagePeoplePages
 from service.web.manage_rosters import ManageBookingPages, ManageRosterPages
 
 manage_pages_router = Router(
@@ -36,6 +38,8 @@ manage_pages_router = Router(
         ManageCalendarLinkPages,
         ManageLinePages,
         ManageMatchingPages,
+        ManagePeoplePages,
+        ManageFollowUpPages,
         logout_page,
     ],
     guards=[staff_guard],

@@ -141,6 +141,14 @@ DONE_MESSAGES = {
     "narrative_saved": "評価・取組を保存しました。",
     "exchange_saved": "新現役交流会を保存しました。",
     "plan_period_saved": "計画期間を保存しました。",
+    "person_registered": "登録しました。",
+    "person_saved": "登録内容を保存しました。",
+    "person_merged": "登録者を統合しました。予約や記録はすべてこの方に移りました。",
+    "person_withdrawn": "同意を取り消し、連絡先を削除しました。今後、連絡はしません。",
+    "follow_up_created": "調査を作りました。人数を確かめてから「送る」を押してください。",
+    "follow_up_sent": "送りました。メールは順に送られます。手紙とラベルを印刷してください。",
+    "follow_up_closed": "調査を締め切りました。",
+    "follow_up_answer_saved": "回答を登録しました。",
     "calendar_link_revoked": "カレンダーのリンクを取り消しました。このリンクはもう使えません。",
 }
 

@@ -49,6 +49,14 @@ LOOKUP = Kind("lookup", 15 * 60)
 GRANT = Kind("grant", 15 * 60)
 # The LINE link form with what is wrong (LINE's link token lasts 10 minutes).
 LINE_LINK = Kind("line_link", 10 * 60)
+# The public registration form (what was typed and its errors), and its done page.
+REGISTER = Kind("register", 60 * 60)
+# The 予約の確認 form's errors, and a person opened by a phone and any one booking code: every
+# booking of theirs, cancel, contact preference and withdrawal.
+PERSON_LOOKUP = Kind("person_lookup", 15 * 60)
+PERSON_GRANT = Kind("person_grant", 15 * 60)
+# The follow-up form with its errors, and the thanks after an answer.
+FOLLOW_UP = Kind("follow_up", 60 * 60)
 
 
 def _key(kind: Kind, token: str) -> str:

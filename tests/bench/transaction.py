@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from service.domain.bookings import repository, window
 from service.domain.bookings.codes import new_code
+from service.domain.privacy import PRIVACY_VERSION
 from service.platform.db import DriverStatement
 
 FAST = repository.CONFIRM_SKIP_LOCKED_DRIVER
@@ -60,6 +61,8 @@ def params_of(session_id: int, person: dict[str, Any]) -> dict[str, Any]:
         "idem_scope": None,
         "idem_key": None,
         "idem_hash": None,
+        # A new person is made with the consent given with the booking (people_01).
+        "consent_version": PRIVACY_VERSION,
     }
 
 

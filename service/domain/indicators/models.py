@@ -131,6 +131,7 @@ class DeskRecord(Timestamped, Base):
             name="company_required",
         ),
         Index("ix_desk_records_occurred_on", "occurred_on"),
+        Index("ix_desk_records_person_id", "person_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -150,6 +151,9 @@ class DeskRecord(Timestamped, Base):
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     contact_email: Mapped[str | None] = mapped_column(String(254))
     survey_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # The person (登録者) a placement or consultation was of, when known: a placement is then
+    # counted once however it was learnt (the desk, a follow-up answer).
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -1,5 +1,6 @@
 """Retention: personal data of bookings whose session ended more than RETENTION_MONTHS ago is
-purged (names, phones, e-mail addresses and comments replaced, person rows removed). The
+purged (names, phones, e-mail addresses and comments replaced, person rows removed unless the
+person was active since or asked to be kept informed: consent to news, not withdrawn). The
 bookings themselves stay, with their status, check-in, channel and how the person heard, so
 every count and compiled indicator stays exactly the same. Each batch is audited."""
 
@@ -43,9 +44,10 @@ async def purge_batch(db: AsyncSession, now: datetime, months: int) -> PurgeOutc
     repo = RetentionRepository(db)
     ids = await repo.due_bookings(cutoff, BATCH)
     if not ids:
-        return PurgeOutcome(0, 0)
+        # Registered persons without bookings go by the same period of inactivity.
+        return PurgeOutcome(0, await repo.remove_inactive_persons(cutoff, BATCH))
     person_ids = await repo.purge_bookings(ids)
-    removed = await repo.remove_unreferenced_persons(person_ids)
+    removed = await repo.remove_unreferenced_persons(person_ids, cutoff)
     await repo.clear_related(ids)
     await record(
         db,

@@ -9,6 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 PURGED_TEXT = "（削除済み）"
+# A person the purge may remove: inactive since the cutoff, and not kept by their consent to
+# news (a withdrawn person's consent keeps nothing).
 
 
 class RetentionRepository:
@@ -46,14 +48,31 @@ class RetentionRepository:
         )
         return sorted({int(p) for (p,) in rows.all() if p is not None})
 
-    async def remove_unreferenced_persons(self, person_ids: list[int]) -> int:
-        """Persons with no booking left (someone who booked again recently stays)."""
+    async def remove_unreferenced_persons(self, person_ids: list[int], cutoff: datetime) -> int:
+        """Persons with no booking left, no activity since the cutoff and no consent to be
+        kept (news): someone who booked or registered recently, or asked for news, stays."""
         result = await self.db.execute(
             text("""
                 DELETE FROM persons p WHERE p.id = ANY(:ids)
+                AND p.last_active_at < :cutoff
+                AND (NOT p.consent_news OR p.withdrawn_at IS NOT NULL)
                 AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.person_id = p.id)
             """),
-            {"ids": person_ids},
+            {"ids": person_ids, "cutoff": cutoff},
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def remove_inactive_persons(self, cutoff: datetime, limit: int) -> int:
+        """Registered persons without bookings, inactive since the cutoff, not kept by consent."""
+        result = await self.db.execute(
+            text("""
+                DELETE FROM persons p WHERE p.id IN (
+                    SELECT p.id FROM persons p WHERE p.last_active_at < :cutoff
+                    AND (NOT p.consent_news OR p.withdrawn_at IS NOT NULL)
+                    AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.person_id = p.id)
+                    ORDER BY p.id LIMIT :limit FOR UPDATE SKIP LOCKED)
+            """),
+            {"cutoff": cutoff, "limit": limit},
         )
         return int(getattr(result, "rowcount", 0) or 0)
 

