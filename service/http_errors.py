@@ -273,6 +273,8 @@ def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
         log.error("unhandled", exc_info=exc, path=request.scope["path"])
     if isinstance(exc, HTTPException) and exc.headers:
         headers.update(exc.headers)
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
     if status == HTTP_429_TOO_MANY_REQUESTS:
         headers.setdefault("Retry-After", "60")
     if code == TRY_AGAIN_CODE and status == HTTP_503_SERVICE_UNAVAILABLE:

@@ -24,6 +24,7 @@ from litestar.response import Redirect, Template
 from redis.asyncio import Redis as RedisClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import rate_limit
 from service.dependencies import DB, AppSettings, Redis
 from service.domain.bookings import service as bookings
 from service.domain.bookings import use_cases
@@ -312,6 +313,7 @@ class BookingPages(Controller):
         session_id: FromPath[int],
     ) -> Template | Redirect:
         await limit_client(request, redis, settings, "booking")
+        await rate_limit.count_booking(redis, request, settings)
         values = await form_values(
             request, (*BOOKING_FIELDS, "expect", FORM_KEY_FIELD, DRAFT_FIELD)
         )

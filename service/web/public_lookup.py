@@ -22,6 +22,7 @@ from litestar.response import Redirect, Template
 from redis.asyncio import Redis as RedisClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import rate_limit
 from service.dependencies import DB, AppSettings, Redis
 from service.domain.bookings import service as bookings
 from service.domain.bookings import use_cases
@@ -29,6 +30,7 @@ from service.domain.bookings.normalize import format_phone
 from service.domain.bookings.schemas import BookingView
 from service.domain.calendars import service as calendars
 from service.domain.errors import DomainError, NotFound
+from service.settings import Settings
 from service.web import page_drafts
 from service.web.form_errors import refusal_of
 from service.web.public_common import form_values, limit_client, private_page
@@ -129,10 +131,11 @@ async def _granted(db: AsyncSession, redis: RedisClient, token: str) -> Opened |
 
 
 async def _open(
-    request: Request[Any, Any, Any], db: AsyncSession, redis: RedisClient
+    request: Request[Any, Any, Any], db: AsyncSession, redis: RedisClient, settings: Settings
 ) -> Opened | Answer:
     """The booking a POST acts on: its grant's (nothing else posted is read then), or the one
-    the posted code and phone find, for which a grant is made when Redis is there."""
+    the posted code and phone find, for which a grant is made when Redis is there. A posted
+    code and phone is one guess in the address's one bucket (rate_limit.CODE_GUESS)."""
     values = await form_values(request, (*LOOKUP_FIELDS, GRANT_FIELD))
     posted = values.pop(GRANT_FIELD)
     grant: dict[str, Any] | None = None
@@ -145,6 +148,8 @@ async def _open(
         values = {"code": grant["code"], "phone": grant["phone"]}
     elif errors := _missing(values):
         return await _back_to_lookup(redis, values, 422, errors=errors)
+    else:
+        await rate_limit.count_code_guess(redis, request, settings)
     try:
         booking = await bookings.find_booking(db, values["code"], values["phone"])
     except NotFound as exc:
@@ -186,8 +191,7 @@ class LookupPages(Controller):
     async def lookup(
         self, request: Request[Any, Any, Any], db: DB, redis: Redis, settings: AppSettings
     ) -> Answer:
-        await limit_client(request, redis, settings, "lookup")
-        opened = await _open(request, db, redis)
+        opened = await _open(request, db, redis, settings)
         if not isinstance(opened, Opened):
             return opened
         return await _to_details(db, redis, opened, None)
@@ -215,7 +219,7 @@ class LookupPages(Controller):
     ) -> Answer:
         """The question from a details page answered without a grant (Redis was away)."""
         await limit_client(request, redis, settings, "cancel")
-        opened = await _open(request, db, redis)
+        opened = await _open(request, db, redis, settings)
         if not isinstance(opened, Opened):
             return opened
         if opened.token:
@@ -229,7 +233,7 @@ class LookupPages(Controller):
         self, request: Request[Any, Any, Any], db: DB, redis: Redis, settings: AppSettings
     ) -> Answer:
         await limit_client(request, redis, settings, "cancel")
-        opened = await _open(request, db, redis)
+        opened = await _open(request, db, redis, settings)
         if not isinstance(opened, Opened):
             return opened
         code, phone = opened.values["code"], opened.values["phone"]
@@ -261,7 +265,7 @@ class LookupPages(Controller):
     ) -> Answer:
         """One companion no longer comes; the rest of the party keeps the booking."""
         await limit_client(request, redis, settings, "cancel")
-        opened = await _open(request, db, redis)
+        opened = await _open(request, db, redis, settings)
         if not isinstance(opened, Opened):
             return opened
         booking = opened.booking
