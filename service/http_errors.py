@@ -32,6 +32,7 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
+from service.domain import constraints
 from service.domain.errors import (
     AuthenticationRequired,
     Conflict,
@@ -91,6 +92,9 @@ _UNREACHABLE: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,  # 57P01
     asyncpg.CrashShutdownError,
     asyncpg.InterfaceError,  # "connection is closed"
+    # The protocol lost its footing on a connection cut mid-statement (a PostgreSQL stopped
+    # again while coming back: "cannot switch to state 15").
+    asyncpg.exceptions.InternalClientError,
     ConnectionError,
     socket.gaierror,
     TimeoutError,
@@ -256,6 +260,11 @@ def _as_bad_input(request: Request[Any, Any, Any], exc: Exception) -> Exception:
         return InvalidInput(fields={"body": BODY_NOT_JSON})
     if _database_refused_value(exc):
         return InvalidInput(VALUE_NOT_STORABLE, code="value_not_storable")
+    if isinstance(exc, OverflowError):
+        # Date arithmetic on a day typed at the edge of the calendar (9999-12-31 + 1 day).
+        return InvalidInput(VALUE_NOT_STORABLE, code="value_not_storable")
+    if (meaning := constraints.meaning_of(exc)) is not None:
+        return meaning
     return exc
 
 

@@ -13,7 +13,7 @@ from service.domain.accounts.access import require_role
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import changed, record
 from service.domain.accounts.models import ROLES, StaffUser
-from service.domain.accounts.passwords import hash_password
+from service.domain.accounts.passwords import hash_password_off_loop
 from service.domain.accounts.repository import AccountRepository, OrganizationRef
 from service.domain.errors import Conflict, InvalidInput, NotFound
 
@@ -76,7 +76,7 @@ async def _create_staff_user(
         StaffUser(
             username=username,
             display_name=display_name or username,
-            password_hash=hash_password(password),
+            password_hash=await hash_password_off_loop(password),
             role=role,
             organization_id=organization_id,
         )
@@ -214,7 +214,7 @@ async def update_user(
     if is_active is not None:
         user.is_active = is_active
     if password is not None:
-        user.password_hash = hash_password(password)
+        user.password_hash = await hash_password_off_loop(password)
     await repo.save()
     if is_active is False or password is not None or before["role"] != user.role:
         await repo.revoke_user_tokens(user.id, now)
