@@ -116,7 +116,8 @@ def _chain(exc: BaseException) -> list[BaseException]:
     current: BaseException | None = exc
     while current is not None and current not in seen and len(seen) < 20:
         seen.append(current)
-        current = current.__cause__ or current.__context__
+        # SQLAlchemy's DBAPIError keeps the driver's error as .orig (also its cause when raised).
+        current = current.__cause__ or current.__context__ or getattr(current, "orig", None)
     return seen
 
 
