@@ -16,6 +16,7 @@ from service.domain.accounts.models import ROLES, StaffUser
 from service.domain.accounts.passwords import hash_password_off_loop
 from service.domain.accounts.repository import AccountRepository, OrganizationRef
 from service.domain.errors import Conflict, InvalidInput, NotFound
+from service.domain.text_rules import forbidden_chars_message, has_forbidden_chars
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -40,6 +41,17 @@ async def create_staff_user(
     )
 
 
+def clean_display_name(raw: str, fields: dict[str, str]) -> str:
+    """A person's name as typed (NFC, trimmed; NFKC would turn 髙 or ① into other characters),
+    by the one text rule, on one line."""
+    value = unicodedata.normalize("NFC", raw).strip()
+    if has_forbidden_chars(value):
+        fields["display_name"] = forbidden_chars_message("表示名") + "（改行もできません）"
+    elif len(value) > 100:
+        fields["display_name"] = "表示名は100文字以内で入力してください。"
+    return value
+
+
 async def _create_staff_user(
     repo: AccountRepository,
     *,
@@ -53,6 +65,9 @@ async def _create_staff_user(
     fields: dict[str, str] = {}
     if not username or len(username) > 100 or any(c.isspace() for c in username):
         fields["username"] = "ユーザー名は空白を含まない100文字以内で入力してください。"
+    elif has_forbidden_chars(username):
+        fields["username"] = forbidden_chars_message("ユーザー名")
+    display_name = clean_display_name(display_name, fields)
     if role not in ROLES:
         fields["role"] = "権限は admin、organizer、cohost のいずれかです。"
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -184,9 +199,7 @@ async def update_user(
     before = _audit_values(user)
     fields: dict[str, str] = {}
     if display_name is not None:
-        display_name = unicodedata.normalize("NFKC", display_name).strip()
-        if len(display_name) > 100:
-            fields["display_name"] = "表示名は100文字以内で入力してください。"
+        display_name = clean_display_name(display_name, fields)
     new_role = role if role is not None else user.role
     if new_role not in ROLES:
         fields["role"] = "権限は admin、organizer、cohost のいずれかです。"
