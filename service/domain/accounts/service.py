@@ -42,9 +42,9 @@ async def create_staff_user(
 
 
 def clean_display_name(raw: str, fields: dict[str, str]) -> str:
-    """A person's name as typed (NFC, trimmed; NFKC would turn 髙 or ① into other characters),
-    by the one text rule, on one line."""
-    value = unicodedata.normalize("NFC", raw).strip()
+    """A person's name as typed (trimmed, nothing normalized: NFKC would turn 神 (U+FA19) or
+    ① into other characters), by the one text rule, on one line."""
+    value = raw.strip()
     if has_forbidden_chars(value):
         fields["display_name"] = forbidden_chars_message("表示名") + "（改行もできません）"
     elif len(value) > 100:

@@ -111,6 +111,7 @@ class FieldReader:
         max_len: int,
         required: bool = False,
         multiline: bool = False,
+        as_typed: bool = False,
     ) -> str:
         """One text field by the one text rule (service/domain/text_rules.py); a line break
         or tab only where the field is multi-line (descriptions and notes, not a title or a
@@ -122,7 +123,9 @@ class FieldReader:
             self.errors[key] = f"{label}は文字で入力してください。"
             return ""
         # NFC, not NFKC: Japanese text keeps its full-width brackets and punctuation.
-        value = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").strip()
+        # A person's name (as_typed) is kept exactly: NFC too changes 神 (U+FA19) to U+795E.
+        value = raw if as_typed else unicodedata.normalize("NFC", raw)
+        value = value.replace("\r\n", "\n").strip()
         if has_forbidden_chars(value, multiline=multiline):
             self.errors[key] = (
                 forbidden_chars_message(label)

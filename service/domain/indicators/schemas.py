@@ -152,7 +152,7 @@ def validate_record(data: Mapping[str, object]) -> RecordInput:
     channel = None
     if kind == "consultation":
         channel = f.choice("channel", "相談の方法", CONSULTATION_CHANNELS)
-    person = f.text("person_name", "氏名", max_len=NAME_MAX) or None
+    person = f.text("person_name", "氏名", max_len=NAME_MAX, as_typed=True) or None
     company = f.text(
         "company",
         "企業名",
