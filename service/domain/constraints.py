@@ -11,6 +11,11 @@ value twice is simply a 200 twice.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import IntegrityError
+
 from service.db import constraint_name
 from service.domain.errors import Conflict, DomainError
 
@@ -53,3 +58,17 @@ def meaning_of(exc: BaseException) -> DomainError | None:
     if name in _TRY_AGAIN_KEYS:
         return Conflict("混み合っています。もう一度お試しください。", code="try_again")
     return None
+
+
+@contextmanager
+def named_violations() -> Iterator[None]:
+    """Around a staff write's flush: a violation with a meaning is raised as that DomainError
+    right there, so a console form that catches refusals shows itself again with the field
+    named (the transaction is rolled back by the refusal, as for any other)."""
+    try:
+        yield
+    except IntegrityError as exc:
+        meaning = meaning_of(exc)
+        if meaning is None:
+            raise
+        raise meaning from exc
