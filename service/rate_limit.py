@@ -123,14 +123,6 @@ return 0
 """
 
 
-async def ttl_of(redis: Redis, key: str, default: int) -> int:
-    try:
-        ttl = int(await redis.ttl(_redis_key(key)))
-    except REDIS_DOWN:
-        return default
-    return ttl if ttl > 0 else default
-
-
 async def reset(redis: Redis, key: str) -> None:
     """Forget the hits on `key` (e.g. a username's after a successful login)."""
     try:
