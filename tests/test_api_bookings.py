@@ -120,7 +120,8 @@ NORMALISED = [
     ({"name_kana": "ｼｽﾞｵｶ ﾀﾛｳ"}, "name_kana", "シズオカ タロウ"),
     ({"name_kana": "  シズオカ   タロウ  "}, "name_kana", "シズオカ タロウ"),
     ({"name": "\u3000静岡\u3000太郎\u3000"}, "name", "静岡 太郎"),
-    ({"name": "ＳＨＩＺＵＯＫＡ Taro"}, "name", "SHIZUOKA Taro"),
+    # A name is stored as typed (issue 19, point 7): only its spaces are tidied.
+    ({"name": "ＳＨＩＺＵＯＫＡ  Taro"}, "name", "ＳＨＩＺＵＯＫＡ Taro"),
     ({"email": " Taro@EXAMPLE.JP "}, "email", "Taro@example.jp"),
     ({"email": ""}, "email", None),
     ({"age_band": None, "ward": None, "heard_from": None}, "heard_from", None),

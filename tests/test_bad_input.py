@@ -4,6 +4,7 @@ field named in Japanese and the security headers on the answer."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from httpx import AsyncClient, Response
@@ -12,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.notifications.mail import BadAddress, recipient
 from tests.factories import make_org, make_session
-from tests.manage_support import bearer, csrf_token, issue_token, make_staff, web_login
+from tests.manage_support import (
+    bearer,
+    csrf_token,
+    issue_token,
+    make_staff,
+    post_form,
+    web_login,
+)
 from tests.test_pages_public import csrf_of, follow
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -280,3 +288,89 @@ async def test_a_form_in_another_encoding_is_refused_not_stored_as_garbage(
     )
     assert_refused(api, field="name", status=422)
     assert await db.scalar(text("SELECT count(*) FROM bookings")) == 0
+
+
+# --- staff text fields: the one text rule (issue 19, point 6) -----------------------------
+
+HOSTILE = {
+    "ESC": "\x1b",
+    "BEL": "\x07",
+    "RLO": "\u202e",
+    "ZWSP": "\u200b",
+    "BOM": "\ufeff",
+    "private use": "\ue000",
+    "U+FFFD": "\ufffd",
+}
+LINE_BREAKS = {"CRLF": "\r\nBcc: someone@example.jp", "LF": "\n", "TAB": "\t", "CR": "\r"}
+
+
+def _staff_writes(admin: dict[str, str], organizer: dict[str, str]) -> list[Any]:
+    """(url, method, headers, valid body, the single-line field under test)."""
+    user = {"username": "tanaka", "password": "a-long-enough-password", "role": "organizer"}
+    return [
+        ("/api/v1/manage/users", "POST", admin, user, "username"),
+        ("/api/v1/manage/users", "POST", admin, {**user, "display_name": "田中"}, "display_name"),
+        (
+            "/api/v1/manage/events",
+            "POST",
+            organizer,
+            {"title": "説明会", "kind": "seminar", "sector": "general"},
+            "title",
+        ),
+        ("/api/v1/manage/venues", "POST", organizer, {"name": "会館", "ward": "aoi"}, "name"),
+        (
+            "/api/v1/manage/organizations",
+            "POST",
+            organizer,
+            {"name": "団体", "kind": "employer"},
+            "name",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("what", [*HOSTILE, *LINE_BREAKS])
+async def test_staff_single_line_text_takes_the_one_rule(
+    client: AsyncClient, db: AsyncSession, staff_headers: dict[str, str], what: str
+) -> None:
+    bad = HOSTILE.get(what) or LINE_BREAKS[what]
+    admin = bearer(await issue_token(db, await make_staff(db, "admin")))
+    for url, method, headers, body, field in _staff_writes(admin, staff_headers):
+        value = f"{body[field]}{bad}x"
+        r = await client.request(method, url, json={**body, field: value}, headers=headers)
+        assert_refused(r, field=field, status=422)
+    await db.rollback()
+    for table, column in (("staff_users", "display_name"), ("events", "title"), ("venues", "name")):
+        stored = await db.scalar(text(f"SELECT count(*) FROM {table} WHERE {column} LIKE '%x'"))
+        assert stored == 0, table
+
+
+async def test_multi_line_staff_text_keeps_line_breaks_not_hostile_characters(
+    client: AsyncClient, staff_headers: dict[str, str]
+) -> None:
+    event = {"title": "説明会", "kind": "seminar", "sector": "general"}
+    ok = await client.post(
+        "/api/v1/manage/events",
+        json={**event, "description": "一行目\r\n二行目\tです"},
+        headers=staff_headers,
+    )
+    assert ok.status_code == 201, ok.text
+    for bad in HOSTILE.values():
+        r = await client.post(
+            "/api/v1/manage/events",
+            json={**event, "description": f"説明{bad}"},
+            headers=staff_headers,
+        )
+        assert_refused(r, field="description", status=422)
+
+
+@pytest.mark.parametrize("what", [*HOSTILE, "LF"])
+async def test_calendar_link_names_take_the_one_rule(
+    client: AsyncClient, db: AsyncSession, what: str
+) -> None:
+    bad = HOSTILE.get(what) or LINE_BREAKS[what]
+    await web_login(client, db, await make_staff(db, "organizer"))
+    r = await post_form(client, "/manage/calendar-links/", {"name": f"スマホ{bad}用"})
+    assert r.status_code in (200, 422), r.text[:300]  # the page again, with the error
+    assert "見えない文字" in r.text and "has-error" in r.text
+    await db.rollback()
+    assert await db.scalar(text("SELECT count(*) FROM staff_feed_links")) == 0

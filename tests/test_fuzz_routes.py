@@ -36,11 +36,14 @@ FIELDS = [
     "waitlist_limit", "booking_opens_at", "booking_closes_at", "override", "username",
     "password", "role", "display_name", "organization", "is_active", "address", "code",
     "companions", "party_size", "q", "page", "per_page", "date_from", "date_to", "status",
+    "ward", "unit", "section", "measure", "policy", "note", "company", "person_name",
+    "join_url", "join_instructions", "audience", "arrival_note", "day", "month", "value",
 ]  # fmt: skip
 
 NASTY_CHARS = st.sampled_from(
-    ["\x00", "\x01", "\x1b", "\x7f", "\u200b", "\u200d", "\u2060", "\ufeff", "\u202e",
-     "\u2066", "\u2069", "\ud7ff", "\ue000", "\U0010ffff", "\r\n", "'", '"', "<", "%00", "𠮷"]
+    ["\x00", "\x01", "\x07", "\x1b", "\x7f", "\t", "\r", "\ufffd", "\u200b", "\u200d",
+     "\u2060", "\ufeff", "\u202e", "\u2066", "\u2069", "\ud7ff", "\ue000", "\U0010ffff",
+     "\r\n", "'", '"', "<", "%00", "𠮷"]
 )  # fmt: skip
 NASTY_TEXT = st.lists(st.one_of(NASTY_CHARS, st.text(max_size=5)), min_size=0, max_size=8).map(
     "".join

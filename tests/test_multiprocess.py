@@ -124,6 +124,7 @@ async def deployment(
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=str(smtp_port),
         RATE_LIMIT_PER_MINUTE="100000",
+        BOOKING_LIMIT_PER_MINUTE="0",
         DB_POOL_SIZE="8",
         LOG_LEVEL="WARNING",
         HOST="127.0.0.1",

@@ -13,9 +13,8 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.logins import login, logout
-from service.domain.errors import AuthenticationRequired
 from service.edge.dependencies import DB, AppSettings, Redis
-from service.edge.login_limits import count_login_attempt, login_failed, login_succeeded
+from service.edge.login_limits import login_attempt
 from service.edge.rate_limit import client_address
 from service.edge.staff_auth import (
     STAFF_DEPENDENCIES,
@@ -65,9 +64,11 @@ class AuthController(Controller):
         summary="Log in: a bearer token for the staff API",
         description=(
             "The same 401 `login_failed` answers an unknown user, a wrong password and a "
-            "disabled account. Attempts are limited per address and per username from one "
-            "address (429, for that address only); a username guessed at from many addresses "
-            "is slowed down, never locked (admins: /api/v1/manage/login-locks)."
+            "disabled account. Failed password checks are limited per address and per username "
+            "from one address (429, for that address only, with `Retry-After` the real wait); "
+            "successes and logins the database could not check are not counted; a username "
+            "guessed at from many addresses is slowed down, never locked (admins: "
+            "/api/v1/manage/login-locks)."
         ),
     )
     async def create_token(
@@ -79,8 +80,7 @@ class AuthController(Controller):
         settings: AppSettings,
     ) -> TokenResponse:
         address = client_address(request)
-        await count_login_attempt(redis, username=data.username, address=address)
-        try:
+        async with login_attempt(redis, username=data.username, address=address):
             result = await login(
                 db,
                 username=data.username,
@@ -88,10 +88,6 @@ class AuthController(Controller):
                 kind="api",
                 max_age_seconds=settings.session_max_age,
             )
-        except AuthenticationRequired:
-            await login_failed(redis, username=data.username)
-            raise
-        await login_succeeded(redis, username=data.username, address=address)
         return TokenResponse(
             token=result.token,
             token_type="bearer",  # noqa: S106 - the scheme name, not a secret

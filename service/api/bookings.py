@@ -22,7 +22,7 @@ from service.domain.bookings.schemas import BookingView
 from service.domain.errors import InvalidInput
 from service.domain.matching import service as matching
 from service.edge.dependencies import DB, AppSettings, Redis
-from service.edge.rate_limit import hit_per_client
+from service.edge.rate_limit import count_booking, count_code_guess
 
 MAX_BODY_BYTES = 16 * 1024
 PHONE_HEADER = "X-Booking-Phone"
@@ -75,15 +75,28 @@ class BookingsController(Controller):
             "katakana, spaces); every bad field is named in `fields`. Keep the `code` and the "
             "phone number: both are needed to look the booking up or cancel it."
         ),
-        responses={**_ERRORS, 409: _BOOKING_CONFLICTS},
+        responses={
+            **_ERRORS,
+            409: _BOOKING_CONFLICTS,
+            429: ResponseSpec(
+                ErrorBody,
+                description="`rate_limited`: more than BOOKING_LIMIT_PER_MINUTE bookings from "
+                "this address in a minute (pages and API together); `Retry-After` says when "
+                "to try again, the message gives the desk's phone",
+            ),
+        },
     )
     async def create_booking(
         self,
+        request: Request[Any, Any, Any],
         session_id: FromPath[int],
         data: JSONBody[BookingRequest],
         db: DB,
+        redis: Redis,
+        settings: AppSettings,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[BookingOut]:
+        await count_booking(redis, request, settings)
         # A matching day's booking also carries "matching": {"profile", "consent"}.
         outcome = await matching.book(
             db, session_id, msgspec.to_builtins(data), key=idempotency_key, channel="web"
@@ -117,7 +130,7 @@ class BookingsController(Controller):
     ) -> BookingOut:
         if not phone or not phone.strip():
             raise InvalidInput(fields={PHONE_HEADER: "電話番号を入力してください。"})
-        await hit_per_client(redis, request, "booking-lookup", settings.rate_limit_per_minute)
+        await count_code_guess(redis, request, settings)
         return booking_out(await bookings.find_booking(db, code, _header_text(phone)))
 
     @post(
@@ -149,7 +162,7 @@ class BookingsController(Controller):
         settings: AppSettings,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[BookingOut]:
-        await hit_per_client(redis, request, "booking-cancel", settings.rate_limit_per_minute)
+        await count_code_guess(redis, request, settings)
         outcome = await use_cases.cancel(
             db, code, data.phone, reason=data.reason, key=idempotency_key
         )
@@ -182,5 +195,5 @@ class BookingsController(Controller):
         redis: Redis,
         settings: AppSettings,
     ) -> BookingOut:
-        await hit_per_client(redis, request, "booking-cancel", settings.rate_limit_per_minute)
+        await count_code_guess(redis, request, settings)
         return booking_out(await use_cases.cancel_companion(db, code, data.phone, position))

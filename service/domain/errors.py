@@ -50,9 +50,34 @@ class PermissionDenied(DomainError):
     message = "この操作をする権限がありません。"
 
 
+def wait_words(seconds: int) -> str:
+    """A wait as people say it, in whole minutes rounded up: 40 s 「1分ほど」, 14 min 10 s
+    「15分ほど」 (Retry-After carries the seconds)."""
+    return f"{max(-(-seconds // 60), 1)}分ほど"
+
+
 class RateLimited(DomainError):
+    """Too many attempts: `retry_after` is the real wait in seconds (the Retry-After header),
+    and the default message says it in words."""
+
     code = "rate_limited"
     message = (
         "短い時間に操作が続いたため、しばらく受け付けを止めています。"
         "1分ほど待ってからもう一度お試しください。"
     )
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        fields: Mapping[str, str] | None = None,
+        retry_after: int = 60,
+    ) -> None:
+        self.retry_after = max(int(retry_after), 1)
+        if message is None:
+            message = (
+                "短い時間に操作が続いたため、しばらく受け付けを止めています。"
+                f"{wait_words(self.retry_after)}待ってからもう一度お試しください。"
+            )
+        super().__init__(message, code=code, fields=fields)

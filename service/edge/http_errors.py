@@ -32,6 +32,7 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
+from service.domain import constraints
 from service.domain.errors import (
     AuthenticationRequired,
     Conflict,
@@ -91,6 +92,9 @@ _UNREACHABLE: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,  # 57P01
     asyncpg.CrashShutdownError,
     asyncpg.InterfaceError,  # "connection is closed"
+    # The protocol lost its footing on a connection cut mid-statement (a PostgreSQL stopped
+    # again while coming back: "cannot switch to state 15").
+    asyncpg.exceptions.InternalClientError,
     ConnectionError,
     socket.gaierror,
     TimeoutError,
@@ -112,7 +116,8 @@ def _chain(exc: BaseException) -> list[BaseException]:
     current: BaseException | None = exc
     while current is not None and current not in seen and len(seen) < 20:
         seen.append(current)
-        current = current.__cause__ or current.__context__
+        # SQLAlchemy's DBAPIError keeps the driver's error as .orig (also its cause when raised).
+        current = current.__cause__ or current.__context__ or getattr(current, "orig", None)
     return seen
 
 
@@ -257,6 +262,11 @@ def _as_bad_input(request: Request[Any, Any, Any], exc: Exception) -> Exception:
         return InvalidInput(fields={"body": BODY_NOT_JSON})
     if _database_refused_value(exc):
         return InvalidInput(VALUE_NOT_STORABLE, code="value_not_storable")
+    if isinstance(exc, OverflowError):
+        # Date arithmetic on a day typed at the edge of the calendar (9999-12-31 + 1 day).
+        return InvalidInput(VALUE_NOT_STORABLE, code="value_not_storable")
+    if (meaning := constraints.meaning_of(exc)) is not None:
+        return meaning
     return exc
 
 
@@ -274,6 +284,8 @@ def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
         log.error("unhandled", exc_info=exc, path=request.scope["path"])
     if isinstance(exc, HTTPException) and exc.headers:
         headers.update(exc.headers)
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
     if status == HTTP_429_TOO_MANY_REQUESTS:
         headers.setdefault("Retry-After", "60")
     if code == TRY_AGAIN_CODE and status == HTTP_503_SERVICE_UNAVAILABLE:

@@ -1,8 +1,14 @@
 """Brute-force protection for staff logins that no stranger can turn into a lock-out.
 
-- Per address (any usernames): 50 attempts in 15 minutes, against password spraying.
-- Per username from one address: 10 attempts in 15 minutes, then 429 for that address only.
-  Ten wrong guesses from ten other addresses therefore never refuse the real owner.
+Only failed password checks count: a login that succeeds, or that could not be checked (the
+database down: a 503), gives its attempt back, so a city office whose clerks all log in from one
+address, or an outage, locks nobody out. An attempt is counted when it starts and given back
+when it ends otherwise, so guesses sent at once cannot slip past the limit together.
+
+- Per address (any usernames): 50 failures in 15 minutes, against password spraying.
+- Per username from one address: 10 failures in 15 minutes, then 429 for that address only.
+  Ten wrong guesses from ten other addresses therefore never refuse the real owner. The 429
+  and its Retry-After say the real wait (until the window that refused ends).
 - Per username from everywhere: after 10 failed attempts in 15 minutes the username goes on
   the slow path: every attempt on it waits LOGIN_SLOW_SECONDS before the password is checked.
   A distributed guesser is slowed; the owner, typing the right password, still gets in.
@@ -19,7 +25,8 @@ import asyncio
 import inspect
 import json
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -28,8 +35,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from service.domain.accounts.logins import normalize_username
-from service.domain.errors import RateLimited
-from service.edge.rate_limit import _redis_key, hit, reset
+from service.domain.errors import AuthenticationRequired, RateLimited
+from service.edge.rate_limit import _redis_key, hit, refund, reset
 
 LOGIN_WINDOW_SECONDS = 15 * 60
 LOGIN_LIMIT_PER_ADDRESS = 50
@@ -77,19 +84,24 @@ async def _note(redis: Redis, table: str, lock: LoginLock) -> None:
 
 
 async def count_login_attempt(redis: Redis, *, username: str, address: str) -> None:
-    """Raises RateLimited when this address, or this username from this address, tried too
-    often; waits first when the username is on the slow path."""
+    """Counts one attempt (given back by login_succeeded or login_not_checked); raises
+    RateLimited when this address, or this username from this address, failed too often; waits
+    first when the username is on the slow path."""
     user = _username(username)
     by_address, by_user_address, by_user = _keys(user, address)
-    until = int(time.time()) + LOGIN_WINDOW_SECONDS
     try:
         await hit(redis, by_address, LOGIN_LIMIT_PER_ADDRESS, LOGIN_WINDOW_SECONDS)
-    except RateLimited:
+    except RateLimited as exc:
+        await refund(redis, by_address)  # a refused attempt checked no password
+        until = int(time.time()) + exc.retry_after
         await _note(redis, BLOCKED, LoginLock("address", None, address, until))
         raise
     try:
         await hit(redis, by_user_address, LOGIN_LIMIT_PER_USERNAME_ADDRESS, LOGIN_WINDOW_SECONDS)
-    except RateLimited:
+    except RateLimited as exc:
+        await refund(redis, by_address)
+        await refund(redis, by_user_address)
+        until = int(time.time()) + exc.retry_after
         await _note(redis, BLOCKED, LoginLock("username_address", user, address, until))
         raise
     try:
@@ -102,6 +114,8 @@ async def count_login_attempt(redis: Redis, *, username: str, address: str) -> N
 
 
 async def login_failed(redis: Redis, *, username: str) -> None:
+    """The password check failed: the attempt stays counted, and the username's failures from
+    everywhere (the slow path) go up by one."""
     try:
         await _count_failure(redis, _username(username))
     except (RedisError, OSError):
@@ -119,15 +133,41 @@ async def _count_failure(redis: Redis, user: str) -> None:
         await _note(redis, SLOWED, LoginLock("slowed", user, None, until))
 
 
+async def login_not_checked(redis: Redis, *, username: str, address: str) -> None:
+    """The attempt ended before a password was judged (the database was down, the form was
+    empty): it does not count."""
+    by_address, by_user_address, _ = _keys(_username(username), address)
+    await refund(redis, by_address)
+    await refund(redis, by_user_address)
+
+
 async def login_succeeded(redis: Redis, *, username: str, address: str) -> None:
-    """The owner got in from here: this address and the username start afresh (a guesser
-    elsewhere is back on the slow path after as many failures again)."""
-    _, by_user_address, by_user = _keys(_username(username), address)
+    """The owner got in from here: the attempt is given back, and this username from this
+    address and everywhere starts afresh (a guesser elsewhere is back on the slow path after as
+    many failures again)."""
+    by_address, by_user_address, by_user = _keys(_username(username), address)
+    await refund(redis, by_address)
     try:
         await reset(redis, by_user_address)
         await reset(redis, by_user)
     except (RedisError, OSError):
         log.warning("login_counts_not_reset", exc_info=True)
+
+
+@asynccontextmanager
+async def login_attempt(redis: Redis, *, username: str, address: str) -> AsyncIterator[None]:
+    """Around one password check: counted first (RateLimited when over a limit), kept as a
+    failure when the body raises AuthenticationRequired, given back otherwise."""
+    await count_login_attempt(redis, username=username, address=address)
+    try:
+        yield
+    except AuthenticationRequired:
+        await login_failed(redis, username=username)
+        raise
+    except BaseException:
+        await login_not_checked(redis, username=username, address=address)
+        raise
+    await login_succeeded(redis, username=username, address=address)
 
 
 async def current_locks(redis: Redis) -> list[LoginLock]:

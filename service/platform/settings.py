@@ -40,6 +40,9 @@ class Settings:
     session_max_age: int
     db_pool_size: int
     rate_limit_per_minute: int
+    # Bookings per client address per minute, the pages and the API together (0: no limit,
+    # for load tests). Staff routes are not counted.
+    booking_limit_per_minute: int = 20
     # Every database connection's bounds: a rush waits on a row lock this long at most, and no
     # statement runs longer; either is answered 503 with Retry-After (service/edge/http_errors.py).
     db_lock_timeout_ms: int = 3000
@@ -180,6 +183,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         session_max_age=_int(env, "SESSION_MAX_AGE", 8 * 3600, 60, 30 * 86400),
         db_pool_size=_int(env, "DB_POOL_SIZE", 10, 1, 200),
         rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 30, 1, 100000),
+        booking_limit_per_minute=_int(env, "BOOKING_LIMIT_PER_MINUTE", 20, 0, 100000),
         db_lock_timeout_ms=_int(env, "DB_LOCK_TIMEOUT_MS", 3000, 1, 600_000),
         db_statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 15000, 1, 3_600_000),
         retention_months=_int(env, "RETENTION_MONTHS", 24, 1, 1200),

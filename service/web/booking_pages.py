@@ -33,6 +33,7 @@ from service.domain.errors import DomainError, InvalidInput, NotFound
 from service.domain.events import service as events
 from service.domain.events.schemas import EventView, SessionView
 from service.domain.matching import service as matching
+from service.edge import rate_limit
 from service.edge.dependencies import DB, AppSettings, Redis
 from service.web import page_drafts
 from service.web.booking_form import (
@@ -317,6 +318,7 @@ class BookingPages(Controller):
         session_id: FromPath[int],
     ) -> Template | Redirect:
         await limit_client(request, redis, settings, "booking")
+        await rate_limit.count_booking(redis, request, settings)
         values = await form_values(
             request, (*BOOKING_FIELDS, "expect", FORM_KEY_FIELD, DRAFT_FIELD)
         )

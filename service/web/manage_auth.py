@@ -10,7 +10,7 @@ from litestar.response import Redirect, Template
 from service.domain.accounts.logins import login, logout
 from service.domain.errors import AuthenticationRequired, InvalidInput, RateLimited
 from service.edge.dependencies import DB, AppSettings, Redis
-from service.edge.login_limits import count_login_attempt, login_failed, login_succeeded
+from service.edge.login_limits import login_attempt
 from service.edge.rate_limit import client_address
 from service.edge.staff_auth import (
     Staff,
@@ -49,24 +49,23 @@ class ManageLoginPages(Controller):
         fields = await form_fields(request)
         username = fields.get("username", "")[:200]
         target = safe_next(fields.get("next"))
+        address = client_address(request)
         try:
-            await count_login_attempt(redis, username=username, address=client_address(request))
-            result = await login(
-                db,
-                username=username,
-                password=fields.get("password", ""),
-                kind="web",
-                max_age_seconds=settings.session_max_age,
-            )
+            async with login_attempt(redis, username=username, address=address):
+                result = await login(
+                    db,
+                    username=username,
+                    password=fields.get("password", ""),
+                    kind="web",
+                    max_age_seconds=settings.session_max_age,
+                )
         except (AuthenticationRequired, InvalidInput, RateLimited) as exc:
-            if isinstance(exc, AuthenticationRequired):
-                await login_failed(redis, username=username)
             status = 429 if isinstance(exc, RateLimited) else 401
             message = exc.message
             if isinstance(exc, InvalidInput):
                 message = " ".join(exc.fields.values()) or exc.message
                 status = 400
-            return page(
+            answer = page(
                 "manage/login.html",
                 None,
                 status_code=status,
@@ -74,7 +73,9 @@ class ManageLoginPages(Controller):
                 username=username,
                 error=message,
             )
-        await login_succeeded(redis, username=username, address=client_address(request))
+            if isinstance(exc, RateLimited):
+                answer.headers["Retry-After"] = str(exc.retry_after)
+            return answer
         if result.actor.role == "company" and target == "/manage":
             # Company staff have one place in the console: their matching days.
             target = "/manage/matching"

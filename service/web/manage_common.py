@@ -117,6 +117,8 @@ DONE_MESSAGES = {
     ),
     "call_reached": "連絡済にしました。",
     "mail_retried": "メールを送り直します。",
+    "mails_sent_now": "送信待ちのメールを今すぐ送ります。",
+    "none_waiting": "送信待ちのメールはありませんでした。",
     "mails_retried": "送信できなかったメールを、すべて送り直します。",
     "call_no_answer": "不在として、2時間後にもう一度連絡するようにしました。",
     "call_declined": "辞退として予約を取り消しました。",

@@ -1,5 +1,6 @@
 """Mail delivery for staff: the failed mails, with sending again one or all of them (after an
-SMTP outage). Each booking's own history is on its page (manage_rosters)."""
+SMTP outage), and the mails waiting for their next attempt, sent now with one button. Each
+booking's own history is on its page (manage_rosters)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class ManageMailPages(Controller):
             staff,
             flash=done_message(request),
             mails=await history.failed_mails(db, staff),
+            waiting=await history.waiting_mails(db, staff),
             MAIL_KINDS=history.MAIL_KINDS,
         )
 
@@ -33,6 +35,12 @@ class ManageMailPages(Controller):
     async def retry_one(self, db: DB, staff: Staff, notification_id: FromPath[int]) -> Redirect:
         await history.retry_mail(db, staff, notification_id)
         return see_other("/manage/mails/failed", done="mail_retried")
+
+    @post("/send-now", status_code=303)
+    async def send_now(self, db: DB, staff: Staff) -> Redirect:
+        """The mails waiting for their next attempt after an SMTP failure, sent now."""
+        sent = await history.send_waiting_now(db, staff)
+        return see_other("/manage/mails/failed", done="mails_sent_now" if sent else "none_waiting")
 
     @post("/retry-all", status_code=303)
     async def retry_all(self, db: DB, staff: Staff) -> Redirect:

@@ -23,6 +23,7 @@ from litestar.response import Redirect, Template
 from redis.asyncio import Redis as RedisClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain.bookings import errors as booking_errors
 from service.domain.bookings import service as bookings
 from service.domain.bookings import use_cases
 from service.domain.bookings.normalize import format_phone
@@ -31,7 +32,9 @@ from service.domain.calendars import service as calendars
 from service.domain.errors import DomainError, NotFound
 from service.domain.line import linking
 from service.domain.matching import public as matching_public
+from service.edge import rate_limit
 from service.edge.dependencies import DB, AppSettings, Redis
+from service.platform.settings import Settings
 from service.web import page_drafts
 from service.web.form_errors import refusal_of
 from service.web.public_common import form_values, limit_client, private_page
@@ -138,10 +141,11 @@ async def _granted(db: AsyncSession, redis: RedisClient, token: str) -> Opened |
 
 
 async def _open(
-    request: Request[Any, Any, Any], db: AsyncSession, redis: RedisClient
+    request: Request[Any, Any, Any], db: AsyncSession, redis: RedisClient, settings: Settings
 ) -> Opened | Answer:
     """The booking a POST acts on: its grant's (nothing else posted is read then), or the one
-    the posted code and phone find, for which a grant is made when Redis is there."""
+    the posted code and phone find, for which a grant is made when Redis is there. A posted
+    code and phone is one guess in the address's one bucket (rate_limit.CODE_GUESS)."""
     values = await form_values(request, (*LOOKUP_FIELDS, GRANT_FIELD))
     posted = values.pop(GRANT_FIELD)
     grant: dict[str, Any] | None = None
@@ -154,6 +158,8 @@ async def _open(
         values = {"code": grant["code"], "phone": grant["phone"]}
     elif errors := _missing(values):
         return await _back_to_lookup(redis, values, 422, errors=errors)
+    else:
+        await rate_limit.count_code_guess(redis, request, settings)
     try:
         booking = await bookings.find_booking(db, values["code"], values["phone"])
     except NotFound as exc:
@@ -195,8 +201,7 @@ class LookupPages(Controller):
     async def lookup(
         self, request: Request[Any, Any, Any], db: DB, redis: Redis, settings: AppSettings
     ) -> Answer:
-        await limit_client(request, redis, settings, "lookup")
-        opened = await _open(request, db, redis)
+        opened = await _open(request, db, redis, settings)
         if not isinstance(opened, Opened):
             return opened
         return await _to_details(db, redis, opened, None)
@@ -224,7 +229,7 @@ class LookupPages(Controller):
     ) -> Answer:
         """The question from a details page answered without a grant (Redis was away)."""
         await limit_client(request, redis, settings, "cancel")
-        opened = await _open(request, db, redis)
+        opened = await _open(request, db, redis, settings)
         if not isinstance(opened, Opened):
             return opened
         if opened.token:
@@ -238,7 +243,7 @@ class LookupPages(Controller):
         self, request: Request[Any, Any, Any], db: DB, redis: Redis, settings: AppSettings
     ) -> Answer:
         await limit_client(request, redis, settings, "cancel")
-        opened = await _open(request, db, redis)
+        opened = await _open(request, db, redis, settings)
         if not isinstance(opened, Opened):
             return opened
         code, phone = opened.values["code"], opened.values["phone"]
@@ -280,7 +285,7 @@ class LookupPages(Controller):
     ) -> Answer:
         """The question from a details page answered without a grant (Redis was away)."""
         await limit_client(request, redis, settings, "cancel")
-        opened = await _open(request, db, redis)
+        opened = await _open(request, db, redis, settings)
         if not isinstance(opened, Opened):
             return opened
         raw = (await form_values(request, ("position",)))["position"].strip()
@@ -297,7 +302,7 @@ class LookupPages(Controller):
     ) -> Answer:
         """A participant ranks the companies of their matching day."""
         await limit_client(request, redis, settings, "cancel")
-        opened = await _open(request, db, redis)
+        opened = await _open(request, db, redis, settings)
         if not isinstance(opened, Opened):
             return opened
         form = await request.form()
@@ -316,7 +321,7 @@ class LookupPages(Controller):
     ) -> Answer:
         """One companion no longer comes; the rest of the party keeps the booking."""
         await limit_client(request, redis, settings, "cancel")
-        opened = await _open(request, db, redis)
+        opened = await _open(request, db, redis, settings)
         if not isinstance(opened, Opened):
             return opened
         booking = opened.booking
@@ -345,6 +350,11 @@ def _companion(booking: BookingView, raw: str) -> CompanionView | None:
 async def _companion_question(db: AsyncSession, opened: Opened, raw: str) -> Template:
     booking = opened.booking
     companion = _companion(booking, raw)
+    if booking.checked_in_at is not None and booking.status != "cancelled":
+        # A party that has checked in stays whole (the button is hidden; a hand-made link too).
+        return await _details(
+            db, opened, booking_errors.companion_checked_in_self_service().message
+        )
     if companion is None or not _cancellable(booking) or booking.session.status == "cancelled":
         # Back after it was done, or a stale link: the details say how things are now.
         return await _details(db, opened, "この同伴者は、すでに取り消されています。")
@@ -381,7 +391,7 @@ class LineUnlinkPages(Controller):
         self, request: Request[Any, Any, Any], db: DB, redis: Redis, settings: AppSettings
     ) -> Answer:
         await limit_client(request, redis, settings, "cancel")
-        opened = await _open(request, db, redis)
+        opened = await _open(request, db, redis, settings)
         if not isinstance(opened, Opened):
             return opened
         done = await linking.unlink_booking_person(db, opened.booking)

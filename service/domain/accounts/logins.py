@@ -14,9 +14,9 @@ from service.domain import clock
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.passwords import (
     DUMMY_HASH,
-    hash_password,
+    hash_password_off_loop,
     needs_rehash,
-    verify_password,
+    verify_password_off_loop,
 )
 from service.domain.accounts.repository import AccountRepository
 from service.domain.errors import AuthenticationRequired, InvalidInput
@@ -70,12 +70,14 @@ async def login(
     # Hashing a huge password is a cheap denial of service; such a password was never set.
     candidate = password[:MAX_PASSWORD_LENGTH]
     if user is None or not user.is_active:
-        verify_password(DUMMY_HASH, candidate)  # same time as a real check
+        await verify_password_off_loop(DUMMY_HASH, candidate)  # same time as a real check
         raise AuthenticationRequired(LOGIN_FAILED, code="login_failed")
-    if len(password) > MAX_PASSWORD_LENGTH or not verify_password(user.password_hash, candidate):
+    if len(password) > MAX_PASSWORD_LENGTH or not await verify_password_off_loop(
+        user.password_hash, candidate
+    ):
         raise AuthenticationRequired(LOGIN_FAILED, code="login_failed")
     if needs_rehash(user.password_hash):
-        await repo.set_password_hash(user.id, hash_password(password))
+        await repo.set_password_hash(user.id, await hash_password_off_loop(password))
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=max_age_seconds)
     await repo.add_token(

@@ -13,9 +13,10 @@ from service.domain.accounts.access import require_role
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import changed, record
 from service.domain.accounts.models import ROLES, StaffUser
-from service.domain.accounts.passwords import hash_password
+from service.domain.accounts.passwords import hash_password_off_loop
 from service.domain.accounts.repository import AccountRepository, OrganizationRef
 from service.domain.errors import Conflict, InvalidInput, NotFound
+from service.domain.text_rules import forbidden_chars_message, has_forbidden_chars
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -40,6 +41,17 @@ async def create_staff_user(
     )
 
 
+def clean_display_name(raw: str, fields: dict[str, str]) -> str:
+    """A person's name as typed (trimmed, nothing normalized: NFKC would turn 神 (U+FA19) or
+    ① into other characters), by the one text rule, on one line."""
+    value = raw.strip()
+    if has_forbidden_chars(value):
+        fields["display_name"] = forbidden_chars_message("表示名") + "（改行もできません）"
+    elif len(value) > 100:
+        fields["display_name"] = "表示名は100文字以内で入力してください。"
+    return value
+
+
 async def _create_staff_user(
     repo: AccountRepository,
     *,
@@ -53,6 +65,9 @@ async def _create_staff_user(
     fields: dict[str, str] = {}
     if not username or len(username) > 100 or any(c.isspace() for c in username):
         fields["username"] = "ユーザー名は空白を含まない100文字以内で入力してください。"
+    elif has_forbidden_chars(username):
+        fields["username"] = forbidden_chars_message("ユーザー名")
+    display_name = clean_display_name(display_name, fields)
     if role not in ROLES:
         fields["role"] = "権限は admin、organizer、cohost、company のいずれかです。"
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -81,7 +96,7 @@ async def _create_staff_user(
         StaffUser(
             username=username,
             display_name=display_name or username,
-            password_hash=hash_password(password),
+            password_hash=await hash_password_off_loop(password),
             role=role,
             organization_id=organization_id,
         )
@@ -189,9 +204,7 @@ async def update_user(
     before = _audit_values(user)
     fields: dict[str, str] = {}
     if display_name is not None:
-        display_name = unicodedata.normalize("NFKC", display_name).strip()
-        if len(display_name) > 100:
-            fields["display_name"] = "表示名は100文字以内で入力してください。"
+        display_name = clean_display_name(display_name, fields)
     new_role = role if role is not None else user.role
     if new_role not in ROLES:
         fields["role"] = "権限は admin、organizer、cohost、company のいずれかです。"
@@ -225,7 +238,7 @@ async def update_user(
     if is_active is not None:
         user.is_active = is_active
     if password is not None:
-        user.password_hash = hash_password(password)
+        user.password_hash = await hash_password_off_loop(password)
     await repo.save()
     if is_active is False or password is not None or before["role"] != user.role:
         await repo.revoke_user_tokens(user.id, now)

@@ -105,6 +105,22 @@ def checked_in_staff() -> Conflict:
     )
 
 
+def companion_checked_in_self_service() -> Conflict:
+    return Conflict(
+        "受付がお済みのため、同伴者の方の取り消しはできません。"
+        "ご用件は会場の係員か、お電話で窓口にお知らせください。",
+        code="booking_checked_in",
+    )
+
+
+def companion_checked_in_staff() -> Conflict:
+    return Conflict(
+        "受付済みの組から同伴者を取り消すことはできません（席はそのままです）。"
+        "来なかった同伴者は、回が始まってから記録できます。",
+        code="booking_checked_in",
+    )
+
+
 def not_waitlisted() -> Conflict:
     return Conflict("この予約はキャンセル待ちではありません。", code="not_waitlisted")
 

@@ -39,10 +39,20 @@ def clean_text(value: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", value).split())
 
 
+def as_typed(value: str) -> str:
+    """A person's name as typed: only the spaces around and between words are tidied (any
+    kind of space, runs of them, to one). No Unicode normalization: NFKC turns 神 (U+FA19)
+    into 神 (U+795E), 塚 (U+FA10) into 塚, ① into 1 and ㈱ into (株), and even NFC changes
+    the compatibility ideographs, which people choose for their own names. Searches and
+    duplicate checks compare normalized forms instead (the roster search reads
+    replace(normalize(name, NFKC), ' ', ''); duplicates are found by phone and reading)."""
+    return " ".join(value.split())
+
+
 def normalize_name(raw: str) -> str:
     if _has_control(raw):
         raise InvalidValue("お名前に使えない文字が含まれています。")
-    value = clean_text(raw)
+    value = as_typed(raw)
     if not value:
         raise InvalidValue("お名前を入力してください。")
     if len(value) > NAME_MAX:

@@ -310,7 +310,12 @@ async def cancel_companion(
 ) -> BookingView:
     """One companion no longer comes: the party shrinks by one, a confirmed party gives back
     one seat, and the waiting list moves up if its first party now fits (a waiting party that
-    shrinks may fit the free seats itself)."""
+    shrinks may fit the free seats itself).
+
+    A checked-in party stays whole: nobody may take a companion off it (409
+    booking_checked_in), except staff once the session has started, who record that the
+    companion did not come; the seat is then kept (it was the party's when the doors opened)
+    and nobody is promoted."""
     repo = BookingRepository(db)
     session_id = await repo.session_of(booking_id)
     if session_id is None:
@@ -321,10 +326,22 @@ async def cancel_companion(
         raise errors.booking_not_found()
     if booking.status == "cancelled":
         raise errors.already_cancelled()
-    if self_service and booking.starts_at <= booking.now:
+    started = booking.starts_at <= booking.now
+    absent_only = booking.checked_in_at is not None
+    if absent_only and (self_service or not started):
+        raise (
+            errors.companion_checked_in_self_service()
+            if self_service
+            else (errors.companion_checked_in_staff())
+        )
+    if self_service and started:
         raise errors.session_past()
     if not await repo.cancel_companion(booking_id, position):
         raise errors.companion_not_found()
+    if absent_only:
+        view = await repo.view(booking_id)
+        assert view is not None
+        return view
     if booking.status == "confirmed":
         await repo.release_one_seat(booking_id)
     if bookable(gate):

@@ -15,6 +15,7 @@ from service.domain.calendars.repository import CalendarRepository, FeedLinkRow
 from service.domain.calendars.tokens import link_token_hash, new_link_token, staff_feed_path
 from service.domain.errors import InvalidInput, NotFound
 from service.domain.events.enums import EVENT_KINDS, SECTORS
+from service.domain.text_rules import has_forbidden_chars
 from service.platform.settings import Settings
 
 NAME_MAX = 60
@@ -49,11 +50,12 @@ async def create_link(
 ) -> NewLink:
     repo = CalendarRepository(db)
     fields: dict[str, str] = {}
-    clean = unicodedata.normalize("NFKC", name).strip()
+    clean = unicodedata.normalize("NFC", name).strip()
     if not clean:
         fields["name"] = "名前を入力してください（例：仕事用スマートフォン）。"
-    elif len(clean) > NAME_MAX or any(ord(c) < 32 for c in clean):
-        fields["name"] = f"名前は改行なしの{NAME_MAX}文字以内で入力してください。"
+    elif len(clean) > NAME_MAX or has_forbidden_chars(clean):
+        # The one text rule, on one line: no control, invisible or bidirectional characters.
+        fields["name"] = f"名前は改行や見えない文字を入れずに{NAME_MAX}文字以内で入力してください。"
     org_id: int | None = None
     org_text = (organization_id or "").strip()
     if org_text:

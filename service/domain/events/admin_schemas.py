@@ -103,7 +103,19 @@ class FieldReader:
         self.data = data
         self.errors: dict[str, str] = {}
 
-    def text(self, key: str, label: str, *, max_len: int, required: bool = False) -> str:
+    def text(
+        self,
+        key: str,
+        label: str,
+        *,
+        max_len: int,
+        required: bool = False,
+        multiline: bool = False,
+        as_typed: bool = False,
+    ) -> str:
+        """One text field by the one text rule (service/domain/text_rules.py); a line break
+        or tab only where the field is multi-line (descriptions and notes, not a title or a
+        name, which go into mail subjects, calendars and one-line lists)."""
         raw = self.data.get(key)
         if raw is None:
             raw = ""
@@ -111,9 +123,15 @@ class FieldReader:
             self.errors[key] = f"{label}は文字で入力してください。"
             return ""
         # NFC, not NFKC: Japanese text keeps its full-width brackets and punctuation.
-        value = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").strip()
-        if has_forbidden_chars(value, multiline=True):
-            self.errors[key] = forbidden_chars_message(label)
+        # A person's name (as_typed) is kept exactly: NFC too changes 神 (U+FA19) to U+795E.
+        value = raw if as_typed else unicodedata.normalize("NFC", raw)
+        value = value.replace("\r\n", "\n").strip()
+        if has_forbidden_chars(value, multiline=multiline):
+            self.errors[key] = (
+                forbidden_chars_message(label)
+                if multiline or not has_forbidden_chars(value, multiline=True)
+                else f"{label}は改行やタブを入れずに1行で入力してください。"
+            )
         elif required and not value:
             self.errors[key] = f"{label}を入力してください。"
         elif len(value) > max_len:
@@ -286,13 +304,13 @@ def validate_event_input(data: Mapping[str, object]) -> EventInput:
         title=f.text("title", "イベント名", max_len=TITLE_MAX, required=True),
         kind=f.choice("kind", "種類", EVENT_KINDS),
         sector=f.choice("sector", "分野", SECTORS),
-        description=f.text("description", "内容", max_len=DESCRIPTION_MAX),
+        description=f.text("description", "内容", max_len=DESCRIPTION_MAX, multiline=True),
         tags=_tags(f),
-        contact=f.text("contact", "問い合わせ先", max_len=CONTACT_MAX),
-        what_to_bring=f.text("what_to_bring", "持ち物", max_len=WHAT_TO_BRING_MAX),
+        contact=f.text("contact", "問い合わせ先", max_len=CONTACT_MAX, multiline=True),
+        what_to_bring=f.text("what_to_bring", "持ち物", max_len=WHAT_TO_BRING_MAX, multiline=True),
         fee_yen=f.integer("fee_yen", "参加費", lo=0, hi=FEE_MAX, default=0),
-        audience=f.text("audience", "対象", max_len=AUDIENCE_MAX),
-        arrival_note=f.text("arrival_note", "来場の目安", max_len=ARRIVAL_NOTE_MAX),
+        audience=f.text("audience", "対象", max_len=AUDIENCE_MAX, multiline=True),
+        arrival_note=f.text("arrival_note", "来場の目安", max_len=ARRIVAL_NOTE_MAX, multiline=True),
         max_companions=f.integer(
             "max_companions", "同伴者の上限", lo=0, hi=COMPANIONS_MAX, default=1
         ),
@@ -341,7 +359,9 @@ def validate_session_input(data: Mapping[str, object]) -> SessionInput:
     join_url = f.text("join_url", "参加用URL", max_len=JOIN_URL_MAX)
     if join_url and (not _URL.match(join_url)):
         f.errors["join_url"] = "参加用URLは https:// で始まるURLを入力してください。"
-    instructions = f.text("join_instructions", "参加方法の案内", max_len=JOIN_INSTRUCTIONS_MAX)
+    instructions = f.text(
+        "join_instructions", "参加方法の案内", max_len=JOIN_INSTRUCTIONS_MAX, multiline=True
+    )
     if (join_url or instructions) and not is_online:
         f.errors["is_online"] = "参加用URLや参加方法は、オンラインの回にだけ設定できます。"
     f.done()
@@ -362,7 +382,7 @@ def validate_session_input(data: Mapping[str, object]) -> SessionInput:
 
 def validate_reason(raw: object, *, required: bool = True) -> str:
     f = FieldReader({"reason": raw})
-    value = f.text("reason", "理由", max_len=REASON_MAX, required=required)
+    value = f.text("reason", "理由", max_len=REASON_MAX, required=required, multiline=True)
     f.done()
     return value
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.indicators.models import (
@@ -196,18 +197,24 @@ class IndicatorRepository:
     async def set_target(
         self, definition_id: int, fiscal_year: int, target: Decimal | None
     ) -> None:
-        await self.db.execute(
-            delete(IndicatorTarget).where(
-                IndicatorTarget.definition_id == definition_id,
-                IndicatorTarget.fiscal_year == fiscal_year,
-            )
-        )
-        if target is not None:
+        # Upserts: the same form sent twice at once sets the same value twice (no key clash).
+        if target is None:
             await self.db.execute(
-                insert(IndicatorTarget).values(
-                    definition_id=definition_id, fiscal_year=fiscal_year, target=target
+                delete(IndicatorTarget).where(
+                    IndicatorTarget.definition_id == definition_id,
+                    IndicatorTarget.fiscal_year == fiscal_year,
                 )
             )
+            return
+        statement = upsert(IndicatorTarget).values(
+            definition_id=definition_id, fiscal_year=fiscal_year, target=target
+        )
+        await self.db.execute(
+            statement.on_conflict_do_update(
+                index_elements=["definition_id", "fiscal_year"],
+                set_={"target": statement.excluded.target},
+            )
+        )
 
     # fiscal years
 
@@ -219,12 +226,20 @@ class IndicatorRepository:
         )
 
     async def set_window_start(self, fiscal_year: int, starts_on: date | None) -> None:
-        await self.db.execute(
-            delete(FiscalYearSetting).where(FiscalYearSetting.fiscal_year == fiscal_year)
+        if starts_on is None:
+            await self.db.execute(
+                delete(FiscalYearSetting).where(FiscalYearSetting.fiscal_year == fiscal_year)
+            )
+            return
+        statement = upsert(FiscalYearSetting).values(
+            fiscal_year=fiscal_year, window_starts_on=starts_on
         )
-        if starts_on is not None:
-            self.db.add(FiscalYearSetting(fiscal_year=fiscal_year, window_starts_on=starts_on))
-            await self.db.flush()
+        await self.db.execute(
+            statement.on_conflict_do_update(
+                index_elements=["fiscal_year"],
+                set_={"window_starts_on": statement.excluded.window_starts_on},
+            )
+        )
 
     # the desk's records
 
@@ -277,21 +292,31 @@ class IndicatorRepository:
         answers: int | None,
         staff_id: int | None,
     ) -> None:
-        await self.db.execute(
-            delete(HandFigure).where(
-                HandFigure.definition_id == definition_id, HandFigure.month == month
-            )
-        )
-        if value is not None:
+        if value is None:
             await self.db.execute(
-                insert(HandFigure).values(
-                    definition_id=definition_id,
-                    month=month,
-                    value=value,
-                    answers=answers,
-                    updated_by_id=staff_id,
+                delete(HandFigure).where(
+                    HandFigure.definition_id == definition_id, HandFigure.month == month
                 )
             )
+            return
+        statement = upsert(HandFigure).values(
+            definition_id=definition_id,
+            month=month,
+            value=value,
+            answers=answers,
+            updated_by_id=staff_id,
+        )
+        await self.db.execute(
+            statement.on_conflict_do_update(
+                index_elements=["definition_id", "month"],
+                set_={
+                    "value": statement.excluded.value,
+                    "answers": statement.excluded.answers,
+                    "updated_by_id": statement.excluded.updated_by_id,
+                    "updated_at": func.now(),
+                },
+            )
+        )
 
     async def set_year_figure(
         self,

@@ -191,7 +191,7 @@ def validate_record(data: Mapping[str, object]) -> RecordInput:
     channel = None
     if kind == "consultation":
         channel = f.choice("channel", "相談の方法", CONSULTATION_CHANNELS)
-    person = f.text("person_name", "氏名", max_len=NAME_MAX) or None
+    person = f.text("person_name", "氏名", max_len=NAME_MAX, as_typed=True) or None
     company = f.text(
         "company",
         "企業名",
@@ -205,7 +205,7 @@ def validate_record(data: Mapping[str, object]) -> RecordInput:
     phone, email, consent = _contact(f, kind)
     if consent and quantity != 1:
         f.errors["quantity"] = "アンケートの連絡先を付ける相談は1件ずつ入力してください。"
-    note = f.text("note", "メモ", max_len=NOTE_MAX)
+    note = f.text("note", "メモ", max_len=NOTE_MAX, multiline=True)
     if "\n" in note:
         f.errors["note"] = "メモは1行で入力してください。"
     if f.errors:
@@ -278,7 +278,7 @@ def validate_paper_answer(data: Mapping[str, object]) -> PaperAnswerInput:
     f = FieldReader(data)
     answered_on = read_date(f, "answered_on", "相談・参加の日")
     score = f.integer("score", "満足度", lo=1, hi=5)
-    comment = f.text("comment", "ご意見", max_len=COMMENT_MAX)
+    comment = f.text("comment", "ご意見", max_len=COMMENT_MAX, multiline=True)
     subject = "desk"
     if data.get("subject") not in (None, ""):
         subject = f.choice("subject", "回答の対象", SURVEY_SUBJECTS)
@@ -386,7 +386,7 @@ def validate_definition(data: Mapping[str, object], *, years: list[int]) -> Defi
     name = f.text("name", "項目名", max_len=NAME_MAX, required=True)
     unit = f.choice("unit", "単位", UNITS)
     section = f.choice("section", "表", {k: title for k, (_, title) in SECTIONS.items()})
-    policy = f.text("policy", "各種施策", max_len=NAME_MAX)
+    policy = f.text("policy", "各種施策", max_len=NAME_MAX, multiline=True)
     measure = f.choice("measure", "数え方", MEASURES)
     kinds = read_list(f, "kinds", "イベントの種類", EVENT_KINDS)
     sectors = read_list(f, "sectors", "分野", SECTORS)

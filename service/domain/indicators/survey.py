@@ -124,7 +124,7 @@ async def answer_survey(
         raise Conflict("このアンケートには、すでにお答えいただいています。", code="survey_answered")
     f = FieldReader(data)
     score = f.choice("score", "満足度", SCORES)
-    comment = f.text("comment", "ご意見・ご感想", max_len=COMMENT_MAX)
+    comment = f.text("comment", "ご意見・ご感想", max_len=COMMENT_MAX, multiline=True)
     if f.errors:
         raise InvalidInput(fields=f.errors)
     answer = SurveyAnswer(

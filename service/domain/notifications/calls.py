@@ -200,6 +200,11 @@ def parse_filters(day: str | None, state: str | None) -> tuple[date | None, str 
             parsed_day = date.fromisoformat(day.strip())
         except ValueError:
             fields["day"] = "日付は 2025-10-21 の形で指定してください。"
+        else:
+            # A day the list can hold (9999-12-31 has no next day to end the list at).
+            if not 2000 <= parsed_day.year <= 2100:
+                fields["day"] = "日付は2000年から2100年までで指定してください。"
+                parsed_day = None
     chosen = (state or "open").strip()
     if chosen not in (*CALL_STATES, "all"):
         fields["state"] = "状態は open, done, declined, all のどれかです。"

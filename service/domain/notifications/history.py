@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain import clock
 from service.domain.accounts.access import require_booking
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import record
@@ -52,6 +53,28 @@ async def booking_mails(db: AsyncSession, actor: Actor, booking_id: int) -> list
 
 async def failed_mails(db: AsyncSession, actor: Actor) -> list[MailRecord]:
     return await MailHistoryRepository(db).failed(_org(actor))
+
+
+async def waiting_mails(db: AsyncSession, actor: Actor) -> list[MailRecord]:
+    """Mails an SMTP failure put off until their next attempt (1, 5, 15 minutes ... later)."""
+    return await MailHistoryRepository(db).waiting_for_retry(_org(actor))
+
+
+async def send_waiting_now(db: AsyncSession, actor: Actor) -> list[int]:
+    """Every mail this staff member may see that waits for its next attempt, sent now (after
+    the caller commits): the mail server is back and nobody should wait for the timer."""
+    ids = await MailHistoryRepository(db).send_waiting_now(_org(actor))
+    queue_pending(db, ids, job_suffix=f":now:{int(clock.now().timestamp())}")
+    if ids:
+        await record(
+            db,
+            actor,
+            "mail.send_now",
+            "notification",
+            ids[0] if len(ids) == 1 else None,
+            after={"notifications": ids},
+        )
+    return ids
 
 
 async def retry_mail(db: AsyncSession, actor: Actor, notification_id: int) -> list[int]:

@@ -48,6 +48,13 @@ class MailFacts:
     join_instructions: str | None = None
 
 
+# Put off by a failed SMTP attempt (a failure that may pass: 4xx, no answer), not yet due again.
+_WAITING_FOR_RETRY = (
+    "n.status = 'pending' AND n.attempts > 0 AND n.send_after > now()"
+    " AND n.last_error LIKE 'smtp:%'"
+)
+
+
 class NotificationRepository:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
@@ -172,6 +179,24 @@ class NotificationRepository:
             .returning(Notification.id)
         )
         return result.scalar_one_or_none() is not None
+
+    async def any_waiting_for_smtp(self) -> bool:
+        """Whether some mail waits for a retry after an SMTP failure."""
+        found = await self.db.scalar(
+            text("SELECT EXISTS (SELECT 1 FROM notifications n WHERE " + _WAITING_FOR_RETRY + ")")
+        )
+        return bool(found)
+
+    async def bring_forward_smtp_retries(self) -> list[int]:
+        """Every mail waiting for a retry after an SMTP failure, due now."""
+        rows = await self.db.scalars(
+            text(
+                "UPDATE notifications n SET send_after = now() WHERE "
+                + _WAITING_FOR_RETRY
+                + " RETURNING n.id"
+            )
+        )
+        return sorted(int(r) for r in rows)
 
     async def due_ids(self, limit: int, settle: timedelta) -> list[tuple[int, bool]]:
         """Notices a worker should take now (pending and due, or "sending" with a lease that ran
@@ -324,11 +349,35 @@ class MailHistoryRepository:
         return [MailRecord(**r._mapping) for r in rows]
 
     async def failed(self, org_id: int | None, limit: int = 500) -> list[MailRecord]:
+        return await self._listed("n.status = 'failed'", org_id, limit)
+
+    async def waiting_for_retry(self, org_id: int | None, limit: int = 500) -> list[MailRecord]:
+        """Mails an SMTP failure put off until a later attempt (still pending)."""
+        return await self._listed(_WAITING_FOR_RETRY, org_id, limit)
+
+    async def send_waiting_now(self, org_id: int | None) -> list[int]:
+        """The mails waiting for a retry, due now (their count of attempts is kept)."""
+        rows = await self.db.scalars(
+            text(f"""
+            UPDATE notifications n SET send_after = now()
+            FROM bookings b JOIN sessions se ON se.id = b.session_id
+            JOIN events e ON e.id = se.event_id
+            WHERE b.id = n.booking_id AND {_WAITING_FOR_RETRY}
+              AND (CAST(:org AS bigint) IS NULL OR EXISTS (
+                   SELECT 1 FROM event_cohosts c
+                   WHERE c.event_id = e.id AND c.organization_id = :org))
+            RETURNING n.id
+        """),
+            {"org": org_id},
+        )
+        return sorted(int(r) for r in rows)
+
+    async def _listed(self, condition: str, org_id: int | None, limit: int) -> list[MailRecord]:
         rows = await self.db.execute(
             text(
                 _RECORDS
-                + """
-            WHERE n.status = 'failed'
+                + f"""
+            WHERE {condition}
               AND (CAST(:org AS bigint) IS NULL OR EXISTS (
                    SELECT 1 FROM event_cohosts c
                    WHERE c.event_id = e.id AND c.organization_id = :org))

@@ -9,7 +9,18 @@ Sending is at least once, with a Message-ID that never changes, in three short t
 A worker killed before the server accepted leaves the notice "sending"; once the lease runs out
 the sweep (every 30 s) hands it to a worker again and it is sent then. Killed after the server
 accepted but before step 3 committed (a window of one UPDATE), the mail goes out twice with the
-same Message-ID, so the receiving side can drop the copy."""
+same Message-ID, so the receiving side can drop the copy.
+
+The database down at step 3 is not such a window: the lease is a time in the database, and an
+outage longer than it (45 s) let the sweep after the restart take the notice again and send the
+mail a second time (8 confirmations went out twice, 50-55 s apart, after a PostgreSQL stop).
+So a mail the server accepted but the database could not record is remembered outside the
+database (Receipts: a key in the workers' Redis, kept a week), and whoever takes the notice next
+records it as sent without sending it again.
+
+After an SMTP outage, mail waiting for its next attempt (1, 5, 15 minutes ... later) goes as soon
+as the server answers again: the sweep knocks on the server while such mail waits, and brings
+it all forward (retry_after_recovery)."""
 
 from __future__ import annotations
 
@@ -20,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 from enum import StrEnum
+from typing import Protocol
 
 import aiosmtplib
 import structlog
@@ -73,11 +85,24 @@ SWEEP_LIMIT = 500
 # ran out means the worker is gone, never that it is still sending.
 SEND_DEADLINE = timedelta(seconds=30)
 LEASE = timedelta(seconds=45)
+# Knocking on an SMTP server that may be back (retry_after_recovery).
+PROBE_DEADLINE = timedelta(seconds=10)
 # A notice this fresh most likely still has the job enqueued after its commit on its way.
 SWEEP_SETTLE = timedelta(seconds=20)
 
 # A transaction of the caller's (a worker job's): commits when the block ends without error.
 UnitOfWork = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+class Receipts(Protocol):
+    """Mails an SMTP server accepted that the database could not record as sent, kept outside
+    the database (the workers' Redis)."""
+
+    async def remember(self, notification_id: int, message_id: str) -> None: ...
+
+    async def accepted(self, notification_id: int) -> bool: ...
+
+    async def forget(self, notification_id: int) -> None: ...
 
 
 class Outcome(StrEnum):
@@ -232,7 +257,12 @@ async def _prepare_mail(
     return Leased(notice, message)
 
 
-async def deliver(unit_of_work: UnitOfWork, settings: Settings, notification_id: int) -> Outcome:
+async def deliver(
+    unit_of_work: UnitOfWork,
+    settings: Settings,
+    notification_id: int,
+    receipts: Receipts | None = None,
+) -> Outcome:
     """Send one notice if it is due (see the module's docstring for the steps)."""
     async with unit_of_work() as db:
         taken = await _take(db, settings, notification_id)
@@ -241,6 +271,14 @@ async def deliver(unit_of_work: UnitOfWork, settings: Settings, notification_id:
     if isinstance(taken, Outcome):
         return taken
     notice = taken.notice
+    # Taken before (claims > 1): a server may already have accepted it while the database
+    # could not record that. Then it is recorded now, not sent again.
+    if receipts is not None and notice.claims > 1 and await receipts.accepted(notice.id):
+        async with unit_of_work() as db:
+            await NotificationRepository(db).mark_sent(notice)
+        await receipts.forget(notice.id)
+        log.info("notification_recorded_as_sent", id=notice.id, message_id=notice.message_id)
+        return Outcome.SENT
     accepted = False
     marked: bool | None = None
     try:
@@ -248,13 +286,12 @@ async def deliver(unit_of_work: UnitOfWork, settings: Settings, notification_id:
             async with smtp_session(settings) as smtp:
                 await smtp.send_message(taken.message)
                 accepted = True
-                async with unit_of_work() as db:
-                    marked = await NotificationRepository(db).mark_sent(notice)
+                marked = await _mark_sent(unit_of_work, notice, receipts)
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         if not accepted:
             return await _record_failure(unit_of_work, notice, exc)
         if marked is None:
-            raise  # the database, not SMTP: the lease runs out and the mail goes again
+            raise  # the database, not SMTP: remembered in receipts, recorded when it is back
         # Only the goodbye ran out of time: the mail is accepted and recorded.
     if not marked:
         log.warning("notification_lease_lost", id=notice.id, message_id=notice.message_id)
@@ -288,6 +325,46 @@ async def _by_line(
             await repo.mark_skipped(planned.notice, "booking_missing")
             return Outcome.SKIPPED
         return await _prepare_mail(db, settings, planned.notice, facts)
+
+
+async def _mark_sent(
+    unit_of_work: UnitOfWork, notice: Notification, receipts: Receipts | None
+) -> bool:
+    """Step 3. When the database cannot take it (down, restarting), the acceptance is kept in
+    receipts before the error goes on, so the mail is not sent again when it is back."""
+    try:
+        async with unit_of_work() as db:
+            return await NotificationRepository(db).mark_sent(notice)
+    except Exception as exc:
+        if receipts is not None:
+            try:
+                await receipts.remember(notice.id, notice.message_id or "")
+            except Exception:
+                log.exception("notification_receipt_not_kept", id=notice.id)
+            else:
+                log.warning("notification_sent_not_recorded", id=notice.id, error=repr(exc)[:300])
+        raise
+
+
+async def retry_after_recovery(unit_of_work: UnitOfWork, settings: Settings) -> int:
+    """While mail waits for a retry after an SMTP failure, knock on the server (connect, EHLO,
+    QUIT); when it answers, every such mail is due now and queued. Returns how many."""
+    async with unit_of_work() as db:
+        if not await NotificationRepository(db).any_waiting_for_smtp():
+            return 0
+    try:
+        async with asyncio.timeout(PROBE_DEADLINE.total_seconds()):
+            async with smtp_session(settings) as smtp:
+                await smtp.noop()
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        log.info("smtp_still_down", error=repr(exc)[:200])
+        return 0
+    async with unit_of_work() as db:
+        ids = await NotificationRepository(db).bring_forward_smtp_retries()
+        queue_pending(db, ids, job_suffix=f":recovered:{int(clock.now().timestamp())}")
+    if ids:
+        log.info("smtp_recovered_mail_brought_forward", count=len(ids))
+    return len(ids)
 
 
 async def _record_failure(

@@ -37,13 +37,13 @@ _ENTRIES = """
     FROM bookings b LEFT JOIN persons p ON p.id = b.person_id
     WHERE b.session_id = :sid
       AND (CAST(:text AS text) IS NULL
-           OR replace(p.name, ' ', '') ILIKE :text ESCAPE '\\'
+           OR replace(normalize(p.name, NFKC), ' ', '') ILIKE :text ESCAPE '\\'
            OR replace(p.name_kana, ' ', '') LIKE :kana ESCAPE '\\'
            OR (CAST(:digits AS text) IS NOT NULL AND b.phone LIKE :digits)
            OR b.code = CAST(:code AS text)
            OR (CAST(:code_tail AS text) IS NOT NULL AND right(b.code, 4) = :code_tail)
            OR EXISTS (SELECT 1 FROM booking_companions c WHERE c.booking_id = b.id
-                      AND (replace(c.name, ' ', '') ILIKE :text ESCAPE '\\'
+                      AND (replace(normalize(c.name, NFKC), ' ', '') ILIKE :text ESCAPE '\\'
                            OR replace(c.name_kana, ' ', '') LIKE :kana ESCAPE '\\')))
     ORDER BY CASE b.status WHEN 'confirmed' THEN 0 WHEN 'waitlisted' THEN 1 ELSE 2 END,
              b.waitlist_position, p.name_kana, b.cancelled_at, b.id

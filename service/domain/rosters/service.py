@@ -216,7 +216,9 @@ async def check_in(db: AsyncSession, actor: Actor, booking_id: int) -> RosterEnt
 
 
 async def undo_check_in(db: AsyncSession, actor: Actor, booking_id: int) -> RosterEntry:
-    repo, state, _, entry = await _change(db, actor, booking_id)
+    """A cancelled session keeps who came as it was (checking in there is refused too)."""
+    repo, state, header, entry = await _change(db, actor, booking_id)
+    _require_scheduled(header)
     if state.checked_in_at is None:
         return entry
     await repo.set_attendance(booking_id, checked_in=False)
@@ -412,7 +414,9 @@ async def cancel_companion_for(
     if before is None:
         raise _booking_not_found()
     await cancel_companion(db, booking_id, position, staff_id=actor.id, self_service=False)
-    return await _audit_change(db, actor, "booking.companion_cancel", before, booking_id)
+    # A checked-in party's companion is only recorded as not come (its seat is kept).
+    action = "booking.companion_absent" if before.checked_in_at else "booking.companion_cancel"
+    return await _audit_change(db, actor, action, before, booking_id)
 
 
 async def needs_by_session(db: AsyncSession, actor: Actor, event_id: int) -> dict[int, int]:
