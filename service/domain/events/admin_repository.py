@@ -3,6 +3,10 @@ repository.py)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,7 +68,7 @@ SELECT (SELECT array_agg(id ORDER BY id) FROM cancelled) AS bookings,
 _CHANGE_NOTICES = text("""
     INSERT INTO notifications (booking_id, kind, dedup_key, payload)
     SELECT b.id, 'session_changed', 'session_changed:' || b.id || ':' || :key,
-           jsonb_build_object('session_id', b.session_id)
+           jsonb_build_object('session_id', b.session_id, 'change', CAST(:change AS jsonb))
     FROM bookings b
     WHERE b.session_id = :sid AND b.status IN ('confirmed', 'waitlisted')
     ORDER BY b.id
@@ -213,11 +217,34 @@ class EventAdminRepository:
         stmt = select(event_cohosts.c.organization_id).where(event_cohosts.c.event_id == event_id)
         return sorted(int(i) for i in (await self.db.scalars(stmt)))
 
-    async def add_change_notices(self, session_id: int, change_key: str) -> list[int]:
+    async def add_change_notices(
+        self, session_id: int, change_key: str, change: Mapping[str, Any]
+    ) -> list[int]:
         """「変更のお知らせ」 for every live booking of the session, one per booking and change
-        (the dedup key); the mails read the session at send time. Returns the new ids."""
-        result = await self.db.execute(_CHANGE_NOTICES, {"sid": session_id, "key": change_key})
+        (the dedup key), carrying what changed (`change`: the before and after snapshots); the
+        mails read the session at send time. Returns the new ids."""
+        result = await self.db.execute(
+            _CHANGE_NOTICES,
+            {"sid": session_id, "key": change_key, "change": json.dumps(change)},
+        )
         return sorted(int(row[0]) for row in result)
+
+    async def notice_reach(self, session_id: int) -> tuple[int, int]:
+        """(by mail, by phone): the live bookings of a session with an e-mail address and
+        without one, i.e. how a notice to everyone booked will reach them (an address that
+        later bounces is phoned too: the mail count is what is tried)."""
+        row = (
+            await self.db.execute(
+                text("""
+                SELECT CAST(count(*) FILTER (WHERE coalesce(btrim(email), '') <> '') AS int),
+                       CAST(count(*) FILTER (WHERE coalesce(btrim(email), '') = '') AS int)
+                FROM bookings
+                WHERE session_id = :sid AND status IN ('confirmed', 'waitlisted')
+                """),
+                {"sid": session_id},
+            )
+        ).one()
+        return int(row[0]), int(row[1])
 
     async def cancel_live_bookings(
         self, session_id: int, *, reason: str, staff_id: int
