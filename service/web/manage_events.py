@@ -311,8 +311,16 @@ class ManageEventPages(Controller):
         self, request: Request[Any, Any, Any], db: DB, staff: Staff, session_id: FromPath[int]
     ) -> Template | Redirect:
         data = await form_fields(request)
+        if data.get("back"):
+            # 「戻って直す」 on the warning: the form again, as typed.
+            event, session = await admin_sessions.show_session(db, staff, session_id)
+            return await self._session_form(
+                db, staff, event, values=data, errors={}, session=session
+            )
         try:
-            await admin_sessions.update_session(db, staff, session_id, data)
+            warning = await admin_sessions.update_session_after_warning(
+                db, staff, session_id, data, warned=data.get("warned") == "1"
+            )
         except (InvalidInput, Conflict) as exc:
 
             async def again(refusal: Refusal) -> Template:
@@ -323,7 +331,17 @@ class ManageEventPages(Controller):
                 )
 
             return await rerender(db, exc, again)
-        event, _ = await admin_sessions.show_session(db, staff, session_id)
+        event, session = await admin_sessions.show_session(db, staff, session_id)
+        if warning is not None:
+            hidden = {k: v for k, v in data.items() if k not in ("_csrf_token", "warned", "back")}
+            return page(
+                "manage/session_change_confirm.html",
+                staff,
+                event=event,
+                session=session,
+                warning=warning,
+                hidden=hidden,
+            )
         return see_other(f"/manage/events/{event.id}", done="session_saved")
 
     @get("/sessions/{session_id:int}/cancel", opt=ORGANIZER)
@@ -331,7 +349,16 @@ class ManageEventPages(Controller):
         self, db: DB, staff: Staff, session_id: FromPath[int]
     ) -> Template:
         event, session = await admin_sessions.show_session(db, staff, session_id)
-        return page("manage/cancel_form.html", staff, event=event, session=session, errors={})
+        by_mail, by_phone = await admin_sessions.session_reach(db, staff, session_id)
+        return page(
+            "manage/cancel_form.html",
+            staff,
+            event=event,
+            session=session,
+            errors={},
+            by_mail=by_mail,
+            by_phone=by_phone,
+        )
 
     @post("/sessions/{session_id:int}/cancel", opt=ORGANIZER, status_code=303)
     async def cancel_session(
@@ -345,8 +372,15 @@ class ManageEventPages(Controller):
             async def again(refusal: Refusal) -> Template:
                 event, session = await admin_sessions.show_session(db, staff, session_id)
                 errors = refusal.fields or {"reason": refusal.message}
+                by_mail, by_phone = await admin_sessions.session_reach(db, staff, session_id)
                 return page(
-                    "manage/cancel_form.html", staff, event=event, session=session, errors=errors
+                    "manage/cancel_form.html",
+                    staff,
+                    event=event,
+                    session=session,
+                    errors=errors,
+                    by_mail=by_mail,
+                    by_phone=by_phone,
                 )
 
             return await rerender(db, exc, again)

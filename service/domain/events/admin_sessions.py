@@ -173,6 +173,27 @@ async def preview_session_change(
     return ChangePreview(describe(before, after, with_links=True), by_mail, by_phone)
 
 
+async def update_session_after_warning(
+    db: AsyncSession, actor: Actor, session_id: int, raw: Mapping[str, object], *, warned: bool
+) -> ChangePreview | None:
+    """The console's save: a change people booked must be told of is first shown to staff
+    (what changes, who is told and how) and saved only once they confirm (`warned`). Returns
+    the warning (nothing saved), or None once saved."""
+    if not warned:
+        preview = await preview_session_change(db, actor, session_id, raw)
+        if preview is not None:
+            return preview
+    await update_session(db, actor, session_id, raw)
+    return None
+
+
+async def session_reach(db: AsyncSession, actor: Actor, session_id: int) -> tuple[int, int]:
+    """(by mail, by phone): how a notice to everyone booked on the session would reach them,
+    for the cancel page's warning."""
+    await show_session(db, actor, session_id)
+    return await EventAdminRepository(db).notice_reach(session_id)
+
+
 async def update_session(
     db: AsyncSession, actor: Actor, session_id: int, raw: Mapping[str, object]
 ) -> list[int]:
