@@ -39,6 +39,8 @@ class SessionView:
     status: str
     # open | waitlist | full | not_yet_open | closed | cancelled | past
     state: str
+    # Held online (the flag, or an online venue): no address, access or barrier-free notes.
+    is_online: bool = False
 
     @property
     def bookable(self) -> bool:
