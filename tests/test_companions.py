@@ -278,7 +278,7 @@ async def test_the_public_form_takes_a_companion_and_needs(
     }
     bad = await submit(client, form, base + "/confirm", typed)
     assert bad.status_code == 200
-    assert 'href="#companions.0.name_kana"' in bad.text and "同伴者1の読みがな" in bad.text
+    assert 'href="#companions.0.name_kana"' in bad.text and "同伴者1のふりがな" in bad.text
     assert 'value="静岡 一郎"' in bad.text  # what was typed is kept
     confirm = await submit(
         client, bad, base + "/confirm", {**typed, "companions.0.name_kana": "しずおか いちろう"}
