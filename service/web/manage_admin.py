@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from service.dependencies import DB, Redis
+from service.domain.accounts import audit_labels
 from service.domain.accounts import service as accounts
 from service.domain.accounts.audit import list_entries
 from service.domain.errors import Conflict, InvalidInput
@@ -51,6 +52,11 @@ class ManageAdminPages(Controller):
             "manage/audit.html",
             staff,
             result=result,
+            action_label=audit_labels.action_label,
+            entity_label=audit_labels.entity_label,
+            readable=audit_labels.readable,
+            ACTION_LABELS=audit_labels.ACTION_LABELS,
+            ENTITY_LABELS=audit_labels.ENTITY_LABELS,
             filters={
                 "entity_type": entity_type or "",
                 "entity_id": entity_id or "",

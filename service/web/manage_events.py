@@ -174,7 +174,12 @@ class ManageEventPages(Controller):
         event = await admin_events.show_event(db, staff, event_id)
         needs = await rosters.needs_by_session(db, staff, event_id)
         return page(
-            "manage/event.html", staff, flash=done_message(request), event=event, needs=needs
+            "manage/event.html",
+            staff,
+            flash=done_message(request),
+            event=event,
+            needs=needs,
+            now=clock.now(),
         )
 
     @get("/events/{event_id:int}/edit", opt=ORGANIZER)

@@ -21,12 +21,20 @@ _LIST = """
                AS next_start,
            CAST(count(se.id) AS int) AS sessions,
            CAST(count(se.id) FILTER (WHERE se.status = 'scheduled') AS int) AS scheduled_sessions,
-           CAST(coalesce(sum(se.capacity) FILTER (WHERE se.status = 'scheduled'), 0) AS int)
+           -- The counts are of the sessions still to come (scheduled, not ended): what the
+           -- desk can still fill. Past sessions are left out (the page says so).
+           CAST(count(se.id) FILTER (WHERE se.status = 'scheduled' AND se.ends_at > now())
+                AS int) AS upcoming_sessions,
+           CAST(coalesce(sum(se.capacity) FILTER (WHERE se.status = 'scheduled'
+                                                  AND se.ends_at > now()), 0) AS int)
                AS capacity,
            CAST(coalesce(sum((SELECT sum(b.party_size) FROM bookings b
-                              WHERE b.session_id = se.id AND b.status = 'confirmed')), 0) AS int)
-               AS confirmed,
-           CAST(coalesce(sum(se.waitlist_count), 0) AS int) AS waitlisted
+                              WHERE b.session_id = se.id AND b.status = 'confirmed'))
+                         FILTER (WHERE se.status = 'scheduled' AND se.ends_at > now()), 0)
+                AS int) AS confirmed,
+           CAST(coalesce(sum(se.waitlist_count) FILTER (WHERE se.status = 'scheduled'
+                                                        AND se.ends_at > now()), 0) AS int)
+               AS waitlisted
     FROM events e LEFT JOIN sessions se ON se.event_id = e.id
     WHERE (CAST(:org AS bigint) IS NULL OR EXISTS (
               SELECT 1 FROM event_cohosts c WHERE c.event_id = e.id AND c.organization_id = :org))

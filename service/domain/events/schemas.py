@@ -105,6 +105,8 @@ class EventRow:
     next_start: datetime | None
     sessions: int
     scheduled_sessions: int
+    # capacity, confirmed and waitlisted count these only: sessions still to come.
+    upcoming_sessions: int
     capacity: int
     confirmed: int
     waitlisted: int
