@@ -98,7 +98,7 @@ class ConsoleData:
     event_id: int
     session_id: int  # the day's session with 40 people, two waiting and one cancelled
     booking_id: int  # someone on it
-    future_session_id: int = 0  # in 20 days, three people booked (one with e-mail)
+    future_session_id: int = 0  # in 20 days: three people to phone, one with e-mail
 
 
 async def seed_login_locks(redis_url: str) -> None:
@@ -131,6 +131,9 @@ async def seed_console(
     )
     future_id = future.id
     await seed_calls(db, future_id)
+    mailed = {"name": "静岡 花子", "name_kana": "しずおか はなこ", "phone": "09011112222"}
+    await bookings.book(db, future_id, validate_booking_input({**mailed, "email": "h@example.jp"}))
+    await db.commit()
     s = await make_session(
         db, event=event, venue=venue, capacity=ROSTER_SIZE, waitlist_limit=5, commit=False
     )
