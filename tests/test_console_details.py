@@ -44,6 +44,11 @@ async def test_past_sessions_read_ended_and_the_list_counts_sessions_to_come(
     assert "終了" in row and "予定" not in row
     assert f"/manage/sessions/{past.id}/cancel" not in row
     assert f"/manage/sessions/{coming.id}/cancel" in page.text
+    form = await client.get(f"/manage/sessions/{past.id}/cancel")
+    assert "中止にはできません" in form.text
+    assert f'action="/manage/sessions/{past.id}/cancel"' not in form.text
+    coming_form = _text((await client.get(f"/manage/sessions/{coming.id}/cancel")).text)
+    assert "1名に電話連絡でお知らせします" in coming_form
 
     listed = _text((await client.get("/manage")).text)
     assert "1／10" in listed  # the session to come only, not 4／110

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -13,6 +14,7 @@ from service.domain.accounts import audit_labels
 from service.domain.accounts import service as accounts
 from service.domain.accounts.audit import list_entries
 from service.domain.errors import Conflict, InvalidInput
+from service.domain.events.enums import EVENT_KINDS, SECTORS, WARDS
 from service.login_limits import clear_lock, current_locks
 from service.staff_auth import Staff
 from service.web.form_errors import Refusal, rerender
@@ -22,6 +24,10 @@ from service.web.manage_common import done_message, form_fields, page, see_other
 def _int_or_none(value: str | None) -> int | None:
     value = (value or "").strip()
     return int(value) if value.isdecimal() and len(value) < 19 else None
+
+
+# Codes of other areas the audit log names in words (an event's kind and sector, a ward).
+AUDIT_VOCABULARY = {**WARDS, **SECTORS, **EVENT_KINDS}
 
 
 class ManageAdminPages(Controller):
@@ -54,7 +60,7 @@ class ManageAdminPages(Controller):
             result=result,
             action_label=audit_labels.action_label,
             entity_label=audit_labels.entity_label,
-            readable=audit_labels.readable,
+            readable=partial(audit_labels.readable, vocabulary=AUDIT_VOCABULARY),
             ACTION_LABELS=audit_labels.ACTION_LABELS,
             ENTITY_LABELS=audit_labels.ENTITY_LABELS,
             filters={

@@ -363,6 +363,7 @@ class ManageEventPages(Controller):
             errors={},
             by_mail=by_mail,
             by_phone=by_phone,
+            started=session.starts_at <= clock.now(),
         )
 
     @post("/sessions/{session_id:int}/cancel", opt=ORGANIZER, status_code=303)

@@ -71,6 +71,7 @@ ENTITY_LABELS = {
     "call_tasks": "電話連絡",
     "notification": "メール",
     "calendar_link": "カレンダー連携",
+    "staff_feed_link": "カレンダー連携",
     "indicator": "指標",
     "desk_record": "窓口の記録",
     "fiscal_year": "年度",
@@ -175,7 +176,7 @@ def entity_label(entity_type: str) -> str:
     return ENTITY_LABELS.get(entity_type, entity_type)
 
 
-def _value(value: Any) -> str:
+def _value(value: Any, words: Mapping[str, str] = VALUE_LABELS) -> str:
     if value is None or value == "":
         return "（なし）"
     if isinstance(value, bool):
@@ -200,6 +201,10 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def readable(values: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """(label, value) pairs for the page, in the recorded order."""
-    return [(FIELD_LABELS.get(k, k), _value(v)) for k, v in (values or {}).items()]
+def readable(
+    values: Mapping[str, Any] | None, vocabulary: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """(label, value) pairs for the page, in the recorded order; `vocabulary` adds the names of
+    other areas' codes (kinds and sectors of events, wards) to this area's own."""
+    words = {**(vocabulary or {}), **VALUE_LABELS}
+    return [(FIELD_LABELS.get(k, k), _value(v, words)) for k, v in (values or {}).items()]
