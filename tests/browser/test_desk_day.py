@@ -11,6 +11,7 @@ desktop's width (390, 768, 1024, 1280):
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -28,7 +29,7 @@ from tests.browser.data import add_event, book_someone
 from tests.browser.journeys import HANAKO, book, click, fill_booking_form, horizontal_overflow
 from tests.browser.live_server import LiveServer
 from tests.factories import make_session
-from tests.manage_support import PASSWORD, make_staff
+from tests.manage_support import PASSWORD, make_staff, move_session
 
 WIDTHS = (390, 768, 1024, 1280)
 
@@ -252,3 +253,27 @@ async def test_privacy_says_who_is_phoned_and_what_is_kept(
         await expect(main).to_contain_text(words)
     assert await horizontal_overflow(page) == 0
     await assert_accessible(page, f"privacy at {width}")
+
+
+async def test_session_states_stay_on_one_line_on_the_event_page(
+    live_server: LiveServer, new_page: NewPage, db: AsyncSession
+) -> None:
+    seeded = await add_event(db, days_ahead=(3, 10), capacity=40)
+    await book_someone(db, seeded.session_ids[0], 1)
+    await move_session(db, seeded.session_ids[0], starts_in=timedelta(days=-2))
+    await make_staff(db, "organizer", username="desk")
+    for width in (768, 1024, 1280):
+        page = await new_page(width=width, height=900)
+        await _log_in(page, live_server, "desk")
+        await page.goto(live_server.url(f"/manage/events/{seeded.event_id}"))
+        badges = page.locator("td[data-label='状態'] .badge")
+        assert await badges.all_inner_texts() == ["終了", "予定"]
+        for box in await badges.evaluate_all(
+            "els => els.map(e => [e.getClientRects().length, e.getBoundingClientRect().height,"
+            " parseFloat(getComputedStyle(e).fontSize)])"
+        ):
+            lines, height, font = box
+            assert lines == 1 and height < 2 * font, (width, box)
+        ended = page.locator(f"#s{seeded.session_ids[0]}")
+        await expect(ended.get_by_role("link", name="中止")).to_have_count(0)
+        await assert_accessible(page, f"event page at {width}")
