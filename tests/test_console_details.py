@@ -49,6 +49,15 @@ async def test_past_sessions_read_ended_and_the_list_counts_sessions_to_come(
     assert f'action="/manage/sessions/{past.id}/cancel"' not in form.text
     coming_form = _text((await client.get(f"/manage/sessions/{coming.id}/cancel")).text)
     assert "1名に電話連絡でお知らせします" in coming_form
+    # The event's cancel page counts the sessions it would cancel (not the past one's three).
+    event_form = _text((await client.get(f"/manage/events/{event.id}/cancel")).text)
+    assert "1名に電話連絡でお知らせします" in event_form
+    # A refused publish shows the event page again (with its past session), never a 500.
+    await db.execute(text("UPDATE events SET status = 'cancelled' WHERE id = :e"), {"e": event.id})
+    await db.commit()
+    again = await post_form(client, f"/manage/events/{event.id}/publish")
+    assert again.status_code == 409, again.status_code
+    assert "中止したイベントは公開できません" in again.text and "終了" in again.text
 
     listed = _text((await client.get("/manage")).text)
     assert "1／10" in listed  # the session to come only, not 4／110

@@ -219,7 +219,13 @@ class ManageEventPages(Controller):
 
             async def again(refusal: Refusal) -> Template:
                 event = await admin_events.show_event(db, staff, event_id)
-                return page("manage/event.html", staff, event=event, error=refusal.message)
+                return page(
+                    "manage/event.html",
+                    staff,
+                    event=event,
+                    error=refusal.message,
+                    now=clock.now(),
+                )
 
             return await rerender(db, exc, again)
         return see_other(f"/manage/events/{event_id}", done="event_published")
@@ -227,7 +233,16 @@ class ManageEventPages(Controller):
     @get("/events/{event_id:int}/cancel", opt=ORGANIZER)
     async def cancel_event_form(self, db: DB, staff: Staff, event_id: FromPath[int]) -> Template:
         event = await admin_events.show_event(db, staff, event_id)
-        return page("manage/cancel_form.html", staff, event=event, session=None, errors={})
+        by_mail, by_phone = await admin_sessions.event_reach(db, staff, event_id)
+        return page(
+            "manage/cancel_form.html",
+            staff,
+            event=event,
+            session=None,
+            errors={},
+            by_mail=by_mail,
+            by_phone=by_phone,
+        )
 
     @post("/events/{event_id:int}/cancel", opt=ORGANIZER, status_code=303)
     async def cancel_event(
@@ -241,8 +256,15 @@ class ManageEventPages(Controller):
             async def again(refusal: Refusal) -> Template:
                 event = await admin_events.show_event(db, staff, event_id)
                 errors = refusal.fields or {"reason": refusal.message}
+                by_mail, by_phone = await admin_sessions.event_reach(db, staff, event_id)
                 return page(
-                    "manage/cancel_form.html", staff, event=event, session=None, errors=errors
+                    "manage/cancel_form.html",
+                    staff,
+                    event=event,
+                    session=None,
+                    errors=errors,
+                    by_mail=by_mail,
+                    by_phone=by_phone,
                 )
 
             return await rerender(db, exc, again)

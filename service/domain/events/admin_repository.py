@@ -254,6 +254,22 @@ class EventAdminRepository:
         ).one()
         return int(row[0]), int(row[1])
 
+    async def event_notice_reach(self, event_id: int) -> tuple[int, int]:
+        """notice_reach over the event's scheduled sessions that have not started."""
+        row = (
+            await self.db.execute(
+                text("""
+                SELECT CAST(count(*) FILTER (WHERE coalesce(btrim(b.email), '') <> '') AS int),
+                       CAST(count(*) FILTER (WHERE coalesce(btrim(b.email), '') = '') AS int)
+                FROM bookings b JOIN sessions se ON se.id = b.session_id
+                WHERE se.event_id = :eid AND se.status = 'scheduled' AND se.starts_at > now()
+                  AND b.status IN ('confirmed', 'waitlisted')
+                """),
+                {"eid": event_id},
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
     async def cancel_live_bookings(
         self, session_id: int, *, reason: str, staff_id: int
     ) -> tuple[list[int], list[int]]:

@@ -194,6 +194,13 @@ async def session_reach(db: AsyncSession, actor: Actor, session_id: int) -> tupl
     return await EventAdminRepository(db).notice_reach(session_id)
 
 
+async def event_reach(db: AsyncSession, actor: Actor, event_id: int) -> tuple[int, int]:
+    """(by mail, by phone) over the event's sessions still to come (the ones a cancel of the
+    event cancels), for the event's cancel page."""
+    await show_event(db, actor, event_id)
+    return await EventAdminRepository(db).event_notice_reach(event_id)
+
+
 async def update_session(
     db: AsyncSession, actor: Actor, session_id: int, raw: Mapping[str, object]
 ) -> list[int]:
