@@ -278,7 +278,7 @@ async def test_the_public_form_takes_a_companion_and_needs(
     }
     bad = await submit(client, form, base + "/confirm", typed)
     assert bad.status_code == 200
-    assert 'href="#companions.0.name_kana"' in bad.text and "同伴者1の読みがな" in bad.text
+    assert 'href="#companions.0.name_kana"' in bad.text and "同伴者1のふりがな" in bad.text
     assert 'value="静岡 一郎"' in bad.text  # what was typed is kept
     confirm = await submit(
         client, bad, base + "/confirm", {**typed, "companions.0.name_kana": "しずおか いちろう"}
@@ -324,6 +324,12 @@ async def test_desk_forms_roster_print_and_csv_count_every_person(
         ],
     }
     walk_url = f"/api/v1/manage/sessions/{s.id}/walk-ins"
+    # At the door as online: no more companions than the event allows (here 1).
+    over_limit = await client.post(walk_url, json=walkers, headers=headers)
+    assert over_limit.status_code == 409, over_limit.text
+    assert over_limit.json()["error"] == "too_many_companions"
+    await db.execute(text("UPDATE events SET max_companions = 2 WHERE id = :e"), {"e": s.event_id})
+    await db.commit()
     full = await client.post(walk_url, json=walkers, headers=headers)
     assert full.status_code == 409 and full.json()["error"] == "session_full"
     over = await client.post(walk_url, json={**walkers, "override": True}, headers=headers)

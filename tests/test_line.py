@@ -667,9 +667,10 @@ async def test_a_change_notice_by_line_says_before_and_after(
     await run_worker(line_settings)
     [text_] = [t for t in standin.texts("push") if "変わりました" in t]
     old, new = starts.astimezone(TOKYO), moved.astimezone(TOKYO)
-    before_part, after_part = text_.split("↓ 変更後：")
+    before_part, after_part = text_.split("変更後：", 1)
+    assert "【日時】" in before_part
     assert f"変更前：{old.month}月{old.day}日" in before_part and "10:00" in before_part
-    assert f"日時：{new.month}月{new.day}日" in after_part and "13:00" in after_part
+    assert after_part.startswith(f"{new.month}月{new.day}日") and "13:00" in after_part
 
 
 @pytest.mark.parametrize(

@@ -107,7 +107,8 @@ async def test_back_to_the_confirmation_after_booking_never_books_twice(
     assert 'action="' + base + '/complete"' not in back.text
     # The page as it was before (an old tab) posts the same key: the same done page.
     replay = await client.post(base + "/complete", data=hidden_of(confirm))
-    assert _see_other(replay, "/bookings/done") == done
+    # The same receipt (each answer brings a fresh grant for the current state).
+    assert _see_other(replay, "/bookings/done").split("&g=")[0] == done.split("&g=")[0]
     assert await _count(db) == 1
 
 
@@ -142,8 +143,10 @@ async def test_drafts_expire_and_then_say_so_kindly(
         client, lookup, "/bookings/lookup", {"code": await _code(db), "phone": GOOD["phone"]}
     )
     for kind, longest in (("lookup", 15 * 60), ("grant", 15 * 60)):
-        (key,) = await redis.keys(f"page:{kind}:*")
-        assert 10 * 60 < await redis.ttl(key) <= longest
+        keys = await redis.keys(f"page:{kind}:*")  # grants: the done page's and the look-up's
+        assert keys
+        for key in keys:
+            assert 10 * 60 < await redis.ttl(key) <= longest
     await redis.delete(*await redis.keys("page:grant:*"))
     grant = hidden_of(found)["g"]
     for url in ("/bookings/details?g=", "/bookings/cancel?g=", "/bookings/cancel/done?g="):

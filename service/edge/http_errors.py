@@ -54,6 +54,8 @@ STATUS_BY_KIND: dict[type[DomainError], int] = {
     RateLimited: HTTP_429_TOO_MANY_REQUESTS,
 }
 
+CSRF_FAILED_CODE = "csrf_failed"
+CSRF_FAILED_MESSAGE = "安全のための確認ができなかったため、送信を受け付けられませんでした。"
 HTTP_DEFAULTS: dict[int, tuple[str, str]] = {
     400: ("bad_request", "リクエストの形式が正しくありません。"),
     401: ("authentication_required", "ログインしてください。"),
@@ -204,6 +206,10 @@ def describe(exc: Exception) -> tuple[int, str, str, dict[str, str]]:
     if isinstance(exc, NotAuthorizedException):
         return HTTP_401_UNAUTHORIZED, *HTTP_DEFAULTS[401], {}
     if isinstance(exc, PermissionDeniedException):
+        if "CSRF" in str(exc.detail):
+            # A form without its security check, not a person without the right: the pages
+            # word the two apart (a co-host opening an organizer's page is "forbidden").
+            return HTTP_403_FORBIDDEN, CSRF_FAILED_CODE, CSRF_FAILED_MESSAGE, {}
         return HTTP_403_FORBIDDEN, *HTTP_DEFAULTS[403], {}
     if isinstance(exc, NotFoundException):
         return HTTP_404_NOT_FOUND, *HTTP_DEFAULTS[404], {}

@@ -36,7 +36,7 @@ FIELD_LABELS = {
     **{
         f"companions.{i}.{key}": f"同伴者{i + 1}の{label}"
         for i in range(COMPANIONS_MAX)
-        for key, label in (("name", "氏名"), ("name_kana", "読みがな"))
+        for key, label in (("name", "氏名"), ("name_kana", "ふりがな"))
     },
     "companions": "同伴者",
     "needs": "配慮事項",

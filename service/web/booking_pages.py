@@ -207,6 +207,12 @@ async def _draft_at(
     return _start_again(event, s) if draft is None else _page(event, s, draft, token, 200)
 
 
+DONE_EXPIRED = (
+    "お申し込みの完了画面は、しばらくたつと表示できなくなります（その後のご予約の状態を"
+    "正しくお見せするためです）。電話番号を入力すると、いまのご予約の状態を確認できます。"
+)
+
+
 def _receipt(booking: BookingView, event_id: int) -> Receipt:
     return Receipt(
         code=booking.code,
@@ -345,6 +351,13 @@ class BookingPages(Controller):
         if booking.session.event_id != event_id:
             raise session_not_found()  # a form posted under another event's address
         location = "/bookings/done?r=" + sign_receipt(settings, _receipt(booking, event_id))
+        # A look-up grant for the done page: it shows the booking as it is each time it is
+        # opened (promoted, cancelled ...) while the grant lasts, the look-up form after.
+        grant = await page_drafts.save(
+            redis, page_drafts.GRANT, {"code": booking.code, "phone": booking.phone}
+        )
+        if grant is not None:
+            location += "&g=" + grant
         if token:
             # The confirmation page reached again with Back then says it is done.
             await page_drafts.update(redis, page_drafts.BOOKING, token, {"done": location})
@@ -352,7 +365,12 @@ class BookingPages(Controller):
 
     @get("/bookings/done", name="booking_done")
     async def done(
-        self, db: DB, settings: AppSettings, r: Annotated[str, QueryParameter(max_length=400)] = ""
+        self,
+        db: DB,
+        redis: Redis,
+        settings: AppSettings,
+        r: Annotated[str, QueryParameter(max_length=400)] = "",
+        g: Token = "",
     ) -> Template:
         receipt = read_receipt(settings, r)
         if receipt is None:
@@ -360,6 +378,26 @@ class BookingPages(Controller):
                 "この画面は表示できません。予約の内容は「予約の確認・取り消し」で確かめられます。",
                 code="receipt_not_found",
             )
+        current: BookingView | None = None
+        if g:
+            grant = await page_drafts.load(redis, page_drafts.GRANT, g)
+            if grant is not None and grant.get("code") == receipt.code:
+                try:
+                    current = await bookings.find_booking(db, grant["code"], grant["phone"])
+                except NotFound:
+                    current = None
+            if current is None:
+                # The grant has run out: the booking may have changed since, and this page
+                # shows nothing it cannot vouch for. The look-up, with the code filled in.
+                return private_page(
+                    "lookup_form.html",
+                    values={"code": format_code(receipt.code), "phone": ""},
+                    errors={},
+                    error_list=[],
+                    message=None,
+                    notice=DONE_EXPIRED,
+                    labels={"code": "予約番号", "phone": "電話番号"},
+                )
         event = await events.get_event(db, receipt.event_id, include_unpublished=True)
         s = next((x for x in event.sessions if x.id == receipt.session_id), None)
         if s is None:
@@ -369,6 +407,9 @@ class BookingPages(Controller):
             event=event,
             s=s,
             receipt=receipt,
+            current=current,
+            booking_status=current.status if current else receipt.status,
+            position=current.waitlist_position if current else receipt.waitlist_position,
             display_code=format_code(receipt.code),
             calendar_url=await calendars.booking_calendar_path(db, receipt.code),
             joining=await bookings.joining(db, receipt.code),

@@ -97,13 +97,15 @@ async def _feed_response(
     if _not_modified(request, version):
         return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
     headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    if head_only:
-        return Response(b"", status_code=HTTP_200_OK, media_type=ICS_MEDIA_TYPE, headers=headers)
+    # HEAD too reads the (cached) file: its Content-Length must be the GET's (RFC 9110 9.3.2).
     feed = await load()
     body = feed.body
     if _accepts_gzip(request):
         headers["Content-Encoding"] = "gzip"
         body = feed.gzipped
+    if head_only:
+        headers["Content-Length"] = str(len(body))
+        return Response(b"", status_code=HTTP_200_OK, media_type=ICS_MEDIA_TYPE, headers=headers)
     return Response(body, media_type=ICS_MEDIA_TYPE, headers=headers)
 
 
@@ -174,6 +176,21 @@ def _without_body(response: Response[bytes]) -> Response[None]:
     )
 
 
+async def _booking_file(
+    db: DB, settings: Settings, code: str, t: str | None
+) -> tuple[bytes, dict[str, str]]:
+    if len(code) > 40 or (t is not None and len(t) > TOKEN_MAX):
+        raise NotFound()
+    display_code, body = await calendars.booking_calendar(db, settings, code, t)
+    headers = _secret_headers(
+        {
+            "Cache-Control": "private, no-store",
+            "Content-Disposition": f'inline; filename="nextwork-{display_code}.ics"',
+        }
+    )
+    return body, headers
+
+
 class CalendarFiles(Controller):
     include_in_schema = False
 
@@ -181,16 +198,16 @@ class CalendarFiles(Controller):
     async def booking(
         self, db: DB, settings: AppSettings, code: FromPath[str], t: FromQuery[str | None] = None
     ) -> Response[bytes]:
-        if len(code) > 40 or (t is not None and len(t) > TOKEN_MAX):
-            raise NotFound()
-        display_code, body = await calendars.booking_calendar(db, settings, code, t)
-        headers = _secret_headers(
-            {
-                "Cache-Control": "private, no-store",
-                "Content-Disposition": f'inline; filename="nextwork-{display_code}.ics"',
-            }
-        )
+        body, headers = await _booking_file(db, settings, code, t)
         return Response(body, media_type=ICS_MEDIA_TYPE, headers=headers)
+
+    @head("/bookings/{code:str}/calendar.ics", name="booking_calendar_head", opt=NO_CSRF)
+    async def booking_head(
+        self, db: DB, settings: AppSettings, code: FromPath[str], t: FromQuery[str | None] = None
+    ) -> Response[None]:
+        body, headers = await _booking_file(db, settings, code, t)
+        headers["Content-Length"] = str(len(body))
+        return Response(None, media_type=ICS_MEDIA_TYPE, headers=headers)
 
     @get("/events.ics", name="public_calendar", opt=NO_CSRF)
     async def public_feed(

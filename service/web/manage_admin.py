@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from service.domain.accounts import audit_labels
 from service.domain.accounts import service as accounts
 from service.domain.accounts.audit import list_entries
 from service.domain.errors import Conflict, InvalidInput
+from service.domain.events.enums import EVENT_KINDS, SECTORS, WARDS
 from service.edge.dependencies import DB, Redis
 from service.edge.login_limits import clear_lock, current_locks
 from service.edge.staff_auth import Staff
@@ -21,6 +24,10 @@ from service.web.manage_common import done_message, form_fields, page, see_other
 def _int_or_none(value: str | None) -> int | None:
     value = (value or "").strip()
     return int(value) if value.isdecimal() and len(value) < 19 else None
+
+
+# Codes of other areas the audit log names in words (an event's kind and sector, a ward).
+AUDIT_VOCABULARY = {**WARDS, **SECTORS, **EVENT_KINDS}
 
 
 class ManageAdminPages(Controller):
@@ -51,6 +58,11 @@ class ManageAdminPages(Controller):
             "manage/audit.html",
             staff,
             result=result,
+            action_label=audit_labels.action_label,
+            entity_label=audit_labels.entity_label,
+            readable=partial(audit_labels.readable, vocabulary=AUDIT_VOCABULARY),
+            ACTION_LABELS=audit_labels.ACTION_LABELS,
+            ENTITY_LABELS=audit_labels.ENTITY_LABELS,
             filters={
                 "entity_type": entity_type or "",
                 "entity_id": entity_id or "",

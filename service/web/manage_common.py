@@ -19,6 +19,7 @@ from service.domain.bookings.enums import (
     PERSON_WARDS,
 )
 from service.domain.events.enums import EVENT_STATUSES, SESSION_STATUSES
+from service.domain.rosters.service import PROMOTE_NO_SEAT
 
 VOCABULARIES: dict[str, Mapping[str, str]] = {
     "ROLES": ROLES,
@@ -155,16 +156,36 @@ DONE_MESSAGES = {
 }
 
 
+# Refusals shown after a redirect (a one-tap action that could not be done), by code as above.
+PROBLEM_MESSAGES = {
+    "promote_no_seat": PROMOTE_NO_SEAT,
+}
+
+
 def done_message(request: Request[Any, Any, Any]) -> str | None:
     return DONE_MESSAGES.get(request.query_params.get("done", ""))
 
 
-def see_other(path: str, *, done: str | None = None, anchor: str | None = None) -> Redirect:
-    """Post/redirect/get, naming the message to show on arrival."""
+def problem_message(request: Request[Any, Any, Any]) -> str | None:
+    return PROBLEM_MESSAGES.get(request.query_params.get("problem", ""))
+
+
+def see_other(
+    path: str,
+    *,
+    done: str | None = None,
+    anchor: str | None = None,
+    problem: str | None = None,
+) -> Redirect:
+    """Post/redirect/get, naming the message (or the refusal) to show on arrival."""
     if done:
         if done not in DONE_MESSAGES:
             raise ValueError(f"unknown message {done!r}")
         path = f"{path}{'&' if '?' in path else '?'}done={quote(done)}"
+    if problem:
+        if problem not in PROBLEM_MESSAGES:
+            raise ValueError(f"unknown problem {problem!r}")
+        path = f"{path}{'&' if '?' in path else '?'}problem={quote(problem)}"
     if anchor:
         path = f"{path}#{anchor}"
     return Redirect(path=path, status_code=303, headers=NO_STORE)

@@ -174,7 +174,12 @@ class ManageEventPages(Controller):
         event = await admin_events.show_event(db, staff, event_id)
         needs = await rosters.needs_by_session(db, staff, event_id)
         return page(
-            "manage/event.html", staff, flash=done_message(request), event=event, needs=needs
+            "manage/event.html",
+            staff,
+            flash=done_message(request),
+            event=event,
+            needs=needs,
+            now=clock.now(),
         )
 
     @get("/events/{event_id:int}/edit", opt=ORGANIZER)
@@ -214,7 +219,13 @@ class ManageEventPages(Controller):
 
             async def again(refusal: Refusal) -> Template:
                 event = await admin_events.show_event(db, staff, event_id)
-                return page("manage/event.html", staff, event=event, error=refusal.message)
+                return page(
+                    "manage/event.html",
+                    staff,
+                    event=event,
+                    error=refusal.message,
+                    now=clock.now(),
+                )
 
             return await rerender(db, exc, again)
         return see_other(f"/manage/events/{event_id}", done="event_published")
@@ -222,7 +233,16 @@ class ManageEventPages(Controller):
     @get("/events/{event_id:int}/cancel", opt=ORGANIZER)
     async def cancel_event_form(self, db: DB, staff: Staff, event_id: FromPath[int]) -> Template:
         event = await admin_events.show_event(db, staff, event_id)
-        return page("manage/cancel_form.html", staff, event=event, session=None, errors={})
+        by_mail, by_phone = await admin_sessions.event_reach(db, staff, event_id)
+        return page(
+            "manage/cancel_form.html",
+            staff,
+            event=event,
+            session=None,
+            errors={},
+            by_mail=by_mail,
+            by_phone=by_phone,
+        )
 
     @post("/events/{event_id:int}/cancel", opt=ORGANIZER, status_code=303)
     async def cancel_event(
@@ -236,8 +256,15 @@ class ManageEventPages(Controller):
             async def again(refusal: Refusal) -> Template:
                 event = await admin_events.show_event(db, staff, event_id)
                 errors = refusal.fields or {"reason": refusal.message}
+                by_mail, by_phone = await admin_sessions.event_reach(db, staff, event_id)
                 return page(
-                    "manage/cancel_form.html", staff, event=event, session=None, errors=errors
+                    "manage/cancel_form.html",
+                    staff,
+                    event=event,
+                    session=None,
+                    errors=errors,
+                    by_mail=by_mail,
+                    by_phone=by_phone,
                 )
 
             return await rerender(db, exc, again)
@@ -311,8 +338,16 @@ class ManageEventPages(Controller):
         self, request: Request[Any, Any, Any], db: DB, staff: Staff, session_id: FromPath[int]
     ) -> Template | Redirect:
         data = await form_fields(request)
+        if data.get("back"):
+            # 「戻って直す」 on the warning: the form again, as typed.
+            event, session = await admin_sessions.show_session(db, staff, session_id)
+            return await self._session_form(
+                db, staff, event, values=data, errors={}, session=session
+            )
         try:
-            await admin_sessions.update_session(db, staff, session_id, data)
+            warning = await admin_sessions.update_session_after_warning(
+                db, staff, session_id, data, warned=data.get("warned") == "1"
+            )
         except (InvalidInput, Conflict) as exc:
 
             async def again(refusal: Refusal) -> Template:
@@ -323,7 +358,17 @@ class ManageEventPages(Controller):
                 )
 
             return await rerender(db, exc, again)
-        event, _ = await admin_sessions.show_session(db, staff, session_id)
+        event, session = await admin_sessions.show_session(db, staff, session_id)
+        if warning is not None:
+            hidden = {k: v for k, v in data.items() if k not in ("_csrf_token", "warned", "back")}
+            return page(
+                "manage/session_change_confirm.html",
+                staff,
+                event=event,
+                session=session,
+                warning=warning,
+                hidden=hidden,
+            )
         return see_other(f"/manage/events/{event.id}", done="session_saved")
 
     @get("/sessions/{session_id:int}/cancel", opt=ORGANIZER)
@@ -331,7 +376,17 @@ class ManageEventPages(Controller):
         self, db: DB, staff: Staff, session_id: FromPath[int]
     ) -> Template:
         event, session = await admin_sessions.show_session(db, staff, session_id)
-        return page("manage/cancel_form.html", staff, event=event, session=session, errors={})
+        by_mail, by_phone = await admin_sessions.session_reach(db, staff, session_id)
+        return page(
+            "manage/cancel_form.html",
+            staff,
+            event=event,
+            session=session,
+            errors={},
+            by_mail=by_mail,
+            by_phone=by_phone,
+            started=session.starts_at <= clock.now(),
+        )
 
     @post("/sessions/{session_id:int}/cancel", opt=ORGANIZER, status_code=303)
     async def cancel_session(
@@ -345,8 +400,15 @@ class ManageEventPages(Controller):
             async def again(refusal: Refusal) -> Template:
                 event, session = await admin_sessions.show_session(db, staff, session_id)
                 errors = refusal.fields or {"reason": refusal.message}
+                by_mail, by_phone = await admin_sessions.session_reach(db, staff, session_id)
                 return page(
-                    "manage/cancel_form.html", staff, event=event, session=session, errors=errors
+                    "manage/cancel_form.html",
+                    staff,
+                    event=event,
+                    session=session,
+                    errors=errors,
+                    by_mail=by_mail,
+                    by_phone=by_phone,
                 )
 
             return await rerender(db, exc, again)

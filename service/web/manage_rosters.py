@@ -20,8 +20,8 @@ from service.domain.rosters.schemas import SessionHeader
 from service.edge.dependencies import DB
 from service.edge.downloads import csv_download
 from service.edge.staff_auth import Staff
-from service.web.form_errors import Refusal, rerender
-from service.web.manage_common import done_message, form_fields, page, see_other
+from service.web.form_errors import Refusal, refusal_of, rerender
+from service.web.manage_common import done_message, form_fields, page, problem_message, see_other
 from service.web.party_form import companion_rows, companions_from_form
 
 PERSON_FIELDS = (
@@ -82,7 +82,14 @@ class ManageRosterPages(Controller):
         session_id: FromPath[int],
         q: FromQuery[str | None] = None,
     ) -> Template:
-        return await roster_page(db, staff, session_id, q=q, flash=done_message(request))
+        return await roster_page(
+            db,
+            staff,
+            session_id,
+            q=q,
+            flash=done_message(request),
+            error=problem_message(request),
+        )
 
     @get("/print")
     async def print_roster(self, db: DB, staff: Staff, session_id: FromPath[int]) -> Template:
@@ -114,7 +121,7 @@ class ManageRosterPages(Controller):
             status_code=status_code,
             s=header,
             kind=kind,
-            companion_rows=companion_rows(header.max_companions if kind == "phone" else 5),
+            companion_rows=companion_rows(header.max_companions),
             values=values,
             errors=errors,
             error=error,
@@ -239,6 +246,12 @@ class ManageBookingPages(Controller):
             else:  # pragma: no cover - the routes below name every action
                 raise ValueError(action)
         except Conflict as exc:
+            if action == "promote" and exc.code == "session_full":
+                # Back to the roster's address (not left on the POST's), saying why.
+                await refusal_of(db, exc)
+                return see_other(
+                    _roster_url(session_id, q), problem="promote_no_seat", anchor=f"b{booking_id}"
+                )
             # Nothing was changed; say why on the roster.
             return await rerender(
                 db, exc, lambda r: roster_page(db, staff, session_id, q=q, error=r.message)

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.bookings import errors as booking_errors
 from service.domain.bookings import service as bookings
 from service.domain.bookings import use_cases
-from service.domain.bookings.normalize import format_phone
+from service.domain.bookings.normalize import code_length_problem, format_phone
 from service.domain.bookings.schemas import BookingView, CompanionView
 from service.domain.calendars import service as calendars
 from service.domain.errors import DomainError, NotFound
@@ -88,6 +88,8 @@ def _missing(values: dict[str, str]) -> dict[str, str]:
     errors = {}
     if not values["code"].strip():
         errors["code"] = "予約番号を入力してください（例：1234-5678-9012）。"
+    elif problem := code_length_problem(values["code"]):
+        errors["code"] = problem
     if not values["phone"].strip():
         errors["phone"] = "お申し込みのときの電話番号を入力してください（例：090-1234-5678）。"
     return errors

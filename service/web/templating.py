@@ -23,7 +23,11 @@ def configure_environment(env: Environment, settings: Settings) -> None:
     def google_calendar_for_booking(s: SessionSummary) -> str:
         return google_calendar_url_for(s, settings.base_url)
 
+    feed = settings.base_url.rstrip("/") + "/events.ics"
     env.globals.update(
+        # 「カレンダーアプリで購読」: webcal:// opens the calendar app; the https address is to
+        # paste into one (Google Calendar takes only that).
+        public_feed={"https": feed, "webcal": "webcal://" + feed.split("://", 1)[1]},
         google_calendar_url=google_calendar,
         google_calendar_url_for_booking=google_calendar_for_booking,
         map_url=map_url,

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from playwright.async_api import Page
 from redis import asyncio as aioredis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain import clock
 from service.domain.bookings import service as bookings
 from service.domain.bookings.schemas import validate_booking_input
 from service.domain.errors import RateLimited
+from service.domain.events.session_changes import snapshot
+from service.domain.notifications.calls import open_call_task
+from service.domain.notifications.repository import NotificationRepository
 from service.edge.login_limits import (
     LOGIN_LIMIT_PER_USERNAME_ADDRESS,
     LOGIN_SLOW_AFTER_FAILURES,
@@ -39,6 +43,7 @@ CONSOLE_STOPS = (
     "session-new",
     "session-new-errors",
     "session-cancel",
+    "session-change-warning",
     "roster",
     "roster-search",
     "roster-checked-in",
@@ -65,6 +70,7 @@ CONSOLE_STOPS = (
     "calendar-links",
     "calendar-link-new",
     "calendar-link-errors",
+    "calls",
 )
 
 ROSTER_SIZE = 40
@@ -100,6 +106,7 @@ class ConsoleData:
     session_id: int  # the day's session with 40 people, two waiting and one cancelled
     booking_id: int  # someone on it
     couple_id: int = 0  # a couple booked for a later session of the event, which can move
+    future_session_id: int = 0  # in 20 days: three people to phone, one with e-mail
 
 
 async def seed_login_locks(redis_url: str) -> None:
@@ -156,6 +163,14 @@ async def seed_console(
             {"name": "満席 太郎", "name_kana": "まんせき たろう", "phone": "054-255-0102"}
         ),
     )
+    future = await make_session(
+        db, event=event, venue=venue, capacity=15, starts_in=timedelta(days=20)
+    )
+    future_id = future.id
+    await seed_calls(db, future_id)
+    mailed = {"name": "静岡 花子", "name_kana": "しずおか はなこ", "phone": "09011112222"}
+    await bookings.book(db, future_id, validate_booking_input({**mailed, "email": "h@example.jp"}))
+    await db.commit()
     s = await make_session(
         db, event=event, venue=venue, capacity=ROSTER_SIZE, waitlist_limit=5, commit=False
     )
@@ -175,7 +190,72 @@ async def seed_console(
     )
     await db.commit()
     await move_session(db, s.id, starts_in=timedelta(minutes=-10))
-    return ConsoleData(username, event.id, s.id, ids[0], couple.id)
+    return ConsoleData(username, event.id, s.id, ids[0], couple.id, future_id)
+
+
+CALLERS = (
+    # (name, kana, phone, companion): people who booked by phone, most on a landline.
+    ("駿河 和子", "するが かずこ", "054-366-7788", ("駿河 一郎", "するが いちろう")),
+    ("長谷川 勘三郎", "はせがわ かんざぶろう", "054-254-2770", None),
+    ("望月 ふみ", "もちづき ふみ", "090-1234-5678", None),
+)
+
+
+async def seed_calls(db: AsyncSession, session_id: int) -> list[int]:
+    """Three people without e-mail booked on the session (one party of two), each with a call
+    to make: a seat from the waiting list, the session moved from 10:00 to 10:30 (its script
+    says before and after), the day-before reminder. Returns the booking ids."""
+    ids = []
+    for name, kana, phone, companion in CALLERS:
+        raw: dict[str, object] = {"name": name, "name_kana": kana, "phone": phone}
+        if companion:
+            raw["companions"] = [{"name": companion[0], "name_kana": companion[1]}]
+        ids.append((await bookings.book(db, session_id, validate_booking_input(raw))).id)
+    await db.commit()
+    repo = NotificationRepository(db)
+    for booking_id, kind in zip(
+        ids, ("booking_promoted", "session_changed", "reminder"), strict=True
+    ):
+        facts = await repo.mail_facts(booking_id)
+        assert facts is not None
+        payload = {}
+        if kind == "session_changed":
+            common = {"venue_name": facts.venue_name, "venue_ward": facts.venue_ward}
+            payload = {
+                "change": {
+                    "before": snapshot(
+                        starts_at=facts.starts_at - timedelta(minutes=30),
+                        ends_at=facts.ends_at - timedelta(minutes=30),
+                        is_online=False,
+                        join_url=None,
+                        **common,
+                    ),
+                    "after": snapshot(
+                        starts_at=facts.starts_at,
+                        ends_at=facts.ends_at,
+                        is_online=False,
+                        join_url=None,
+                        **common,
+                    ),
+                }
+            }
+        await open_call_task(
+            db,
+            notification_id=None,
+            kind=kind,
+            facts=facts,
+            reason="no_email",
+            now=clock.now(),
+            payload=payload,
+        )
+    await db.commit()
+    return ids
+
+
+def _later(local: str, minutes: int = 30) -> str:
+    """A datetime-local value (2026-12-27T10:00) half an hour later."""
+    moment = datetime.strptime(local, "%Y-%m-%dT%H:%M") + timedelta(minutes=minutes)
+    return moment.strftime("%Y-%m-%dT%H:%M")
 
 
 async def _go(page: Page, url: str) -> None:
@@ -213,8 +293,20 @@ async def console_tour(page: Page, base_url: str, data: ConsoleData, stop: Stop)
     await stop("session-new")
     await _press(page, "追加する")
     await stop("session-new-errors")
-    await _go(page, url(f"/manage/sessions/{data.session_id}/cancel"))
+    # The form (with who is told) is for a session still to come; a started one cannot be.
+    await _go(page, url(f"/manage/sessions/{data.future_session_id or data.session_id}/cancel"))
     await stop("session-cancel")
+    if data.future_session_id:
+        # Moving a booked session half an hour: the warning, then back (nothing is saved, so
+        # the tour can run again at the next width).
+        await _go(page, url(f"/manage/sessions/{data.future_session_id}/edit"))
+        starts = page.locator("#starts_at")
+        ends = page.locator("#ends_at")
+        await starts.fill(_later(await starts.input_value()))
+        await ends.fill(_later(await ends.input_value()))
+        await _press(page, "保存する")
+        await stop("session-change-warning")
+        await _press(page, "戻って直す")
 
     roster = url(f"/manage/sessions/{data.session_id}")
     await _go(page, roster)
@@ -286,3 +378,6 @@ async def console_tour(page: Page, base_url: str, data: ConsoleData, stop: Stop)
     await page.locator("#name").fill("")
     await _press(page, "アドレスを作る")
     await stop("calendar-link-errors")
+
+    await _go(page, url("/manage/calls"))
+    await stop("calls")

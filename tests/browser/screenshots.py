@@ -1,5 +1,5 @@
-"""`make screenshots`: every public page and every console page at 390px (a phone), 768px (a
-tablet) and 1280px (a desktop), written to screenshots/<page>-<width>.png and
+"""`make screenshots`: every public page and every console page at 390px (a phone), 768px and
+1024px (tablets) and 1280px (a desktop), written to screenshots/<page>-<width>.png and
 screenshots/console-<page>-<width>.png for a person to look at.
 
 Runs the real app on throwaway embedded PostgreSQL and Redis (or on the servers named by
@@ -39,7 +39,7 @@ from tests.browser.tour import TOUR_RATE_LIMIT, TourData, forget_rate_limits, se
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "screenshots"
-WIDTHS = (390, 768, 1280)
+WIDTHS = (390, 768, 1024, 1280)
 HEIGHT = 900
 
 

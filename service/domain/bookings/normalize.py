@@ -130,6 +130,20 @@ def normalize_code(raw: str) -> str | None:
     return None
 
 
+def code_length_problem(raw: str) -> str | None:
+    """What to say of a code of digits that cannot be one (11 digits, a digit short): codes
+    have 12 digits, and people are told so instead of 「見つかりませんでした」. None when the
+    code has 12 digits, is empty, or is not all digits (legacy codes, or anything else that
+    the look-up answers as not found)."""
+    value = re.sub(r"[\s\-‐‑‒–—―−ーｰ]", "", unicodedata.normalize("NFKC", raw))
+    if not value or not value.isascii() or not value.isdigit() or len(value) == CODE_LENGTH:
+        return None
+    return (
+        f"予約番号は{CODE_LENGTH}桁の数字です（例：1234-5678-9012）。"
+        f"入力された番号は{len(value)}桁です。予約のときの画面やメールでご確認ください。"
+    )
+
+
 def format_code(code: str) -> str:
     """1234-5678-9012 (a legacy code: ABCDE-FGHJK)."""
     if len(code) == LEGACY_CODE_LENGTH:

@@ -128,13 +128,15 @@ def location_of(entry: SessionEntry) -> str:
 class CalendarFile:
     """A VCALENDAR being written: the header, then add_event() per VEVENT."""
 
-    def __init__(self, name: str, *, refresh: timedelta | None = None) -> None:
+    def __init__(
+        self, name: str, *, refresh: timedelta | None = None, method: str = "PUBLISH"
+    ) -> None:
         self._chunks: list[bytes] = [
             fold("BEGIN:VCALENDAR"),
             fold(f"PRODID:{PRODID}"),
             fold("VERSION:2.0"),
             fold("CALSCALE:GREGORIAN"),
-            fold("METHOD:PUBLISH"),
+            fold(f"METHOD:{method}"),
             fold(f"X-WR-CALNAME:{escape_text(clean_text(name))}"),
             fold(f"X-WR-TIMEZONE:{_TZID}"),
         ]
@@ -156,13 +158,15 @@ class CalendarFile:
         now: datetime,
         url: str | None = None,
         alarms: list[Reminder] | None = None,
+        sequence: int | None = None,
+        organizer: str | None = None,
     ) -> None:
         lines = [
             "BEGIN:VEVENT",
             f"UID:{escape_text(uid)}",
             f"DTSTAMP:{_utc(now)}",
             # A client that imported the file before takes it as newer only when SEQUENCE rose.
-            f"SEQUENCE:{entry.revision}",
+            f"SEQUENCE:{entry.revision if sequence is None else sequence}",
             f"CREATED:{_utc(entry.created_at)}",
             f"LAST-MODIFIED:{_utc(entry.last_modified)}",
             f"DTSTART;TZID={_TZID}:{_local(entry.starts_at)}",
@@ -176,6 +180,9 @@ class CalendarFile:
             lines.append(f"GEO:{entry.latitude:.6f};{entry.longitude:.6f}")
         if url:
             lines.append(f"URL:{url}")
+        if organizer:
+            # iTIP (RFC 5546) wants the organizer on a CANCEL.
+            lines.append(f"ORGANIZER:mailto:{organizer}")
         for alarm in alarms or ():
             lines += [
                 "BEGIN:VALARM",

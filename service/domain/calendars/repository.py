@@ -64,6 +64,10 @@ class BookingEntry:
     waitlist_position: int | None
     calendar_token: str
     session: SessionEntry
+    # How to join an online session: only on the booking's own file (never a feed's entry).
+    is_online: bool = False
+    join_url: str | None = None
+    join_instructions: str | None = None
 
 
 @dataclass(frozen=True)
@@ -249,6 +253,9 @@ class CalendarRepository:
                 Booking.status,
                 Booking.waitlist_position,
                 Booking.calendar_token,
+                EventSession.is_online,
+                EventSession.join_url,
+                EventSession.join_instructions,
                 *_SESSION_COLUMNS,
             )
             .select_from(Booking)
@@ -265,6 +272,9 @@ class CalendarRepository:
             m["waitlist_position"],
             m["calendar_token"],
             _entry(m),
+            bool(m["is_online"]),
+            m["join_url"],
+            m["join_instructions"],
         )
 
     async def calendar_token(self, code: str) -> str | None:

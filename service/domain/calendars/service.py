@@ -15,6 +15,7 @@ import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from email.utils import parseaddr
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -147,11 +148,37 @@ def _database(settings: Settings) -> str:
 # -- one booking ---------------------------------------------------------------------------
 
 
+def booking_sequence(booking: BookingEntry) -> int:
+    """The booking's SEQUENCE: the session's revision, one more once the booking is cancelled
+    (a calendar that imported the file takes the cancelled one as the newer version). Bookings
+    are never revived, so the number never goes back."""
+    return booking.session.revision + (1 if booking.status == "cancelled" else 0)
+
+
+def _joining_lines(booking: BookingEntry) -> list[str]:
+    """How to join an online session, for the confirmed person's own file only."""
+    lines = ["参加方法：オンライン"]
+    if booking.join_url and booking.join_url.strip():
+        lines.append(f"参加用URL：{booking.join_url.strip()}")
+    if booking.join_instructions and booking.join_instructions.strip():
+        lines.append(" ".join(booking.join_instructions.split()))
+    return lines
+
+
 def booking_ics(
-    settings: Settings, booking: BookingEntry, now: datetime, installation: uuid.UUID
+    settings: Settings,
+    booking: BookingEntry,
+    now: datetime,
+    installation: uuid.UUID,
+    *,
+    cancel: bool = False,
 ) -> bytes:
+    """The booking's own .ics. `cancel`: the METHOD:CANCEL file a cancellation mail carries
+    (the same UID, a higher SEQUENCE), which removes the entry the confirmation added."""
     entry = booking.session
+    online = booking.is_online or entry.venue_ward == "online"
     alarms = []
+    place = _venue_lines(entry) if not online else ["参加方法：オンライン"]
     if _is_cancelled(entry):
         prefix, status = "【中止】", "CANCELLED"
         state = "このイベントは中止になりました。"
@@ -162,29 +189,36 @@ def booking_ics(
         prefix, status = "【キャンセル待ち】", "TENTATIVE"
         state = (
             f"キャンセル待ち（{booking.waitlist_position}番目）です。"
-            "繰り上がってご予約が確定したときは、メールでお知らせします。"
+            "繰り上がってご予約が確定したときは、メールか窓口からのお電話でお知らせします。"
         )
+    elif online:
+        prefix, status = "", "CONFIRMED"
+        state = "ご予約が確定しています。開始の少し前に、次の方法で参加してください。"
+        place = _joining_lines(booking)
+        alarms = [a for a in alarms_for(entry) if a.trigger > now]
     else:
         prefix, status = "", "CONFIRMED"
         state = "ご予約が確定しています。当日は受付で予約番号またはお名前をお伝えください。"
         alarms = [a for a in alarms_for(entry) if a.trigger > now]
-    lines = [f"予約番号：{format_code(booking.code)}", state, *_venue_lines(entry)]
-    if entry.what_to_bring.strip():
+    lines = [f"予約番号：{format_code(booking.code)}", state, *place]
+    if entry.what_to_bring.strip() and status != "CANCELLED":
         lines.append(f"持ち物：{entry.what_to_bring.strip()}")
     lines += [
         f"ご予約の確認・取り消し：{settings.base_url}/bookings/lookup",
         _desk_line(settings),
     ]
-    calendar = CalendarFile(settings.desk_name)
+    calendar = CalendarFile(settings.desk_name, method="CANCEL" if cancel else "PUBLISH")
     calendar.add_event(
         uid=make_uid(settings, installation, "booking", booking.booking_id),
         entry=entry,
         summary=prefix + _title(entry),
         description="\n".join(lines),
-        status=status,
+        status="CANCELLED" if cancel else status,
         url=event_url(settings, entry.event_id),
         now=now,
         alarms=alarms,
+        sequence=booking_sequence(booking),
+        organizer=(parseaddr(settings.mail_from)[1] or None) if cancel else None,
     )
     return calendar.to_bytes()
 
@@ -220,13 +254,16 @@ async def booking_calendar_path(db: AsyncSession, code: str) -> str | None:
     return None if token is None else calendar_path(canonical, token)
 
 
-async def booking_calendar_file(db: AsyncSession, settings: Settings, code: str) -> bytes | None:
-    """The .ics of a booking for a mail attachment (the mail already proves who asks)."""
+async def booking_calendar_file(
+    db: AsyncSession, settings: Settings, code: str, *, cancel: bool = False
+) -> bytes | None:
+    """The .ics of a booking for a mail attachment (the mail already proves who asks);
+    `cancel`: the cancelling one (METHOD:CANCEL)."""
     repo = CalendarRepository(db)
     booking = await repo.booking(code)
     if booking is None:
         return None
-    return booking_ics(settings, booking, clock.now(), await repo.installation_id())
+    return booking_ics(settings, booking, clock.now(), await repo.installation_id(), cancel=cancel)
 
 
 # -- the public feed -----------------------------------------------------------------------

@@ -4,6 +4,8 @@ repository.py)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,12 +21,20 @@ _LIST = """
                AS next_start,
            CAST(count(se.id) AS int) AS sessions,
            CAST(count(se.id) FILTER (WHERE se.status = 'scheduled') AS int) AS scheduled_sessions,
-           CAST(coalesce(sum(se.capacity) FILTER (WHERE se.status = 'scheduled'), 0) AS int)
+           -- The counts are of the sessions still to come (scheduled, not ended): what the
+           -- desk can still fill. Past sessions are left out (the page says so).
+           CAST(count(se.id) FILTER (WHERE se.status = 'scheduled' AND se.ends_at > now())
+                AS int) AS upcoming_sessions,
+           CAST(coalesce(sum(se.capacity) FILTER (WHERE se.status = 'scheduled'
+                                                  AND se.ends_at > now()), 0) AS int)
                AS capacity,
            CAST(coalesce(sum((SELECT sum(b.party_size) FROM bookings b
-                              WHERE b.session_id = se.id AND b.status = 'confirmed')), 0) AS int)
-               AS confirmed,
-           CAST(coalesce(sum(se.waitlist_count), 0) AS int) AS waitlisted
+                              WHERE b.session_id = se.id AND b.status = 'confirmed'))
+                         FILTER (WHERE se.status = 'scheduled' AND se.ends_at > now()), 0)
+                AS int) AS confirmed,
+           CAST(coalesce(sum(se.waitlist_count) FILTER (WHERE se.status = 'scheduled'
+                                                        AND se.ends_at > now()), 0) AS int)
+               AS waitlisted
     FROM events e LEFT JOIN sessions se ON se.event_id = e.id
     WHERE (CAST(:org AS bigint) IS NULL OR EXISTS (
               SELECT 1 FROM event_cohosts c WHERE c.event_id = e.id AND c.organization_id = :org))
@@ -66,7 +76,7 @@ SELECT (SELECT array_agg(id ORDER BY id) FROM cancelled) AS bookings,
 _CHANGE_NOTICES = text("""
     INSERT INTO notifications (booking_id, kind, dedup_key, payload)
     SELECT b.id, 'session_changed', 'session_changed:' || b.id || ':' || :key,
-           jsonb_build_object('session_id', b.session_id, 'before', CAST(:before AS jsonb))
+           jsonb_build_object('session_id', b.session_id, 'change', CAST(:change AS jsonb))
     FROM bookings b
     WHERE b.session_id = :sid AND b.status IN ('confirmed', 'waitlisted')
     ORDER BY b.id
@@ -216,20 +226,49 @@ class EventAdminRepository:
         return sorted(int(i) for i in (await self.db.scalars(stmt)))
 
     async def add_change_notices(
-        self, session_id: int, change_key: str, before: dict[str, object]
+        self, session_id: int, change_key: str, change: Mapping[str, Any]
     ) -> list[int]:
         """「変更のお知らせ」 for every live booking of the session, one per booking and change
-        (the dedup key); the mails read the session at send time, `before` keeps what it was
-        (shown as before → after). Returns the new ids."""
+        (the dedup key), carrying what changed (`change`: the before and after snapshots); the
+        mails read the session at send time. Returns the new ids."""
         result = await self.db.execute(
             _CHANGE_NOTICES,
-            {
-                "sid": session_id,
-                "key": change_key,
-                "before": json.dumps(before, ensure_ascii=False),
-            },
+            {"sid": session_id, "key": change_key, "change": json.dumps(change)},
         )
         return sorted(int(row[0]) for row in result)
+
+    async def notice_reach(self, session_id: int) -> tuple[int, int]:
+        """(by mail, by phone): the live bookings of a session with an e-mail address and
+        without one, i.e. how a notice to everyone booked will reach them (an address that
+        later bounces is phoned too: the mail count is what is tried)."""
+        row = (
+            await self.db.execute(
+                text("""
+                SELECT CAST(count(*) FILTER (WHERE coalesce(btrim(email), '') <> '') AS int),
+                       CAST(count(*) FILTER (WHERE coalesce(btrim(email), '') = '') AS int)
+                FROM bookings
+                WHERE session_id = :sid AND status IN ('confirmed', 'waitlisted')
+                """),
+                {"sid": session_id},
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+    async def event_notice_reach(self, event_id: int) -> tuple[int, int]:
+        """notice_reach over the event's scheduled sessions that have not started."""
+        row = (
+            await self.db.execute(
+                text("""
+                SELECT CAST(count(*) FILTER (WHERE coalesce(btrim(b.email), '') <> '') AS int),
+                       CAST(count(*) FILTER (WHERE coalesce(btrim(b.email), '') = '') AS int)
+                FROM bookings b JOIN sessions se ON se.id = b.session_id
+                WHERE se.event_id = :eid AND se.status = 'scheduled' AND se.starts_at > now()
+                  AND b.status IN ('confirmed', 'waitlisted')
+                """),
+                {"eid": event_id},
+            )
+        ).one()
+        return int(row[0]), int(row[1])
 
     async def cancel_live_bookings(
         self, session_id: int, *, reason: str, staff_id: int

@@ -36,6 +36,13 @@ from service.domain.events.admin_schemas import (
 )
 from service.domain.events.models import EventSession
 from service.domain.events.schemas import EventView, SessionView
+from service.domain.events.session_changes import (
+    NOTICED_FIELDS,
+    ChangePreview,
+    Snapshot,
+    describe,
+    snapshot,
+)
 from service.platform.local_time import TOKYO
 
 
@@ -52,21 +59,6 @@ def _booking_window(
     if closes <= opens:
         raise InvalidInput(fields={"booking_closes_at": "受付締切は受付開始より後にしてください。"})
     return opens, closes
-
-
-# What people booked must be told of: the time and the place (or going online).
-_NOTICED_CHANGES = ("starts_at", "ends_at", "venue_id", "is_online", "join_url")
-
-
-async def _as_it_was(repo: EventAdminRepository, before: Mapping[str, Any]) -> dict[str, object]:
-    """What a change notice says the session was (its 変更前)."""
-    venue = await repo.venue(int(before["venue_id"]))
-    return {
-        "starts_at": before["starts_at"].isoformat(),
-        "ends_at": before["ends_at"].isoformat(),
-        "venue_name": venue.name if venue is not None else "",
-        "is_online": bool(before["is_online"]),
-    }
 
 
 async def add_session(
@@ -111,12 +103,111 @@ async def add_session(
     return session.id
 
 
+async def _snapshot(
+    repo: EventAdminRepository,
+    *,
+    venue_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    is_online: bool,
+    join_url: str | None,
+) -> Snapshot:
+    venue = await repo.venue(venue_id)
+    return snapshot(
+        starts_at=starts_at,
+        ends_at=ends_at,
+        venue_name=venue.name if venue else "",
+        venue_ward=venue.ward if venue else "",
+        is_online=is_online,
+        join_url=join_url,
+    )
+
+
+async def _session_snapshot(repo: EventAdminRepository, s: EventSession) -> Snapshot:
+    return await _snapshot(
+        repo,
+        venue_id=s.venue_id,
+        starts_at=s.starts_at,
+        ends_at=s.ends_at,
+        is_online=s.is_online,
+        join_url=s.join_url,
+    )
+
+
+async def preview_session_change(
+    db: AsyncSession, actor: Actor, session_id: int, raw: Mapping[str, object]
+) -> ChangePreview | None:
+    """What saving this input would tell the people booked: the changed items (before →
+    after) and how many bookings get a mail and how many a phone call. None when nobody would
+    be told (no change of time, place or link, or nobody booked). Bad input is refused as
+    update_session refuses it, so the form shows its errors before any question."""
+    require_role(actor, "organizer")
+    data = validate_session_input(raw)
+    repo = EventAdminRepository(db)
+    session = await repo.session(session_id)
+    if session is None:
+        raise session_not_found()
+    await _check_venue(repo, data.venue_id)
+    current = _session_values(session)
+    wanted = {
+        "starts_at": data.starts_at,
+        "ends_at": data.ends_at,
+        "venue_id": data.venue_id,
+        "is_online": data.is_online,
+        "join_url": data.join_url,
+    }
+    if session.status == "cancelled" or all(current[k] == wanted[k] for k in NOTICED_FIELDS):
+        return None
+    by_mail, by_phone = await repo.notice_reach(session_id)
+    if by_mail + by_phone == 0:
+        return None
+    before = await _session_snapshot(repo, session)
+    after = await _snapshot(
+        repo,
+        venue_id=data.venue_id,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        is_online=data.is_online,
+        join_url=data.join_url,
+    )
+    return ChangePreview(describe(before, after, with_links=True), by_mail, by_phone)
+
+
+async def update_session_after_warning(
+    db: AsyncSession, actor: Actor, session_id: int, raw: Mapping[str, object], *, warned: bool
+) -> ChangePreview | None:
+    """The console's save: a change people booked must be told of is first shown to staff
+    (what changes, who is told and how) and saved only once they confirm (`warned`). Returns
+    the warning (nothing saved), or None once saved."""
+    if not warned:
+        preview = await preview_session_change(db, actor, session_id, raw)
+        if preview is not None:
+            return preview
+    await update_session(db, actor, session_id, raw)
+    return None
+
+
+async def session_reach(db: AsyncSession, actor: Actor, session_id: int) -> tuple[int, int]:
+    """(by mail, by phone): how a notice to everyone booked on the session would reach them,
+    for the cancel page's warning."""
+    await show_session(db, actor, session_id)
+    return await EventAdminRepository(db).notice_reach(session_id)
+
+
+async def event_reach(db: AsyncSession, actor: Actor, event_id: int) -> tuple[int, int]:
+    """(by mail, by phone) over the event's sessions still to come (the ones a cancel of the
+    event cancels), for the event's cancel page."""
+    await show_event(db, actor, event_id)
+    return await EventAdminRepository(db).event_notice_reach(event_id)
+
+
 async def update_session(
     db: AsyncSession, actor: Actor, session_id: int, raw: Mapping[str, object]
 ) -> list[int]:
     """Changes a session (resizes it, too): the raw input as the form or the API sent it. A
     smaller capacity than the confirmed bookings is refused; a larger one promotes from the
-    waiting list in order. Returns the promoted booking ids."""
+    waiting list in order. A new time, place or link is told to everyone booked, with what it
+    was before. Returns the promoted booking ids."""
     require_role(actor, "organizer")
     data = validate_session_input(raw)
     repo = EventAdminRepository(db)
@@ -133,6 +224,7 @@ async def update_session(
             message, code="waitlist_limit_below_waiting", fields={"waitlist_limit": message}
         )
     before = _session_values(session)
+    place_before = await _session_snapshot(repo, session)
     opens, closes = _booking_window(data, clock.now(), session)
     session.venue_id = data.venue_id
     session.starts_at = data.starts_at
@@ -152,13 +244,15 @@ async def update_session(
     old, new = changed(before, after)
     if promoted:
         new["promoted_booking_ids"] = promoted
-    if any(k in new for k in _NOTICED_CHANGES):
-        # Everyone booked hears of the new time or place (a mail, or a call without e-mail).
-        key = "-".join(str(after[k]) for k in _NOTICED_CHANGES)
+    if any(k in new for k in NOTICED_FIELDS):
+        # Everyone booked hears of the new time or place, and what it was (a mail, or a call
+        # without e-mail).
+        key = "-".join(str(after[k]) for k in NOTICED_FIELDS)
+        place_after = await _session_snapshot(repo, session)
         notices = await repo.add_change_notices(
             session_id,
             hashlib.sha256(key.encode()).hexdigest()[:32],
-            await _as_it_was(repo, before),
+            {"before": place_before, "after": place_after},
         )
         queue_notices(db, *notices)
         new["change_notices"] = len(notices)

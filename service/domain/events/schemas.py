@@ -41,6 +41,8 @@ class SessionView:
     status: str
     # open | waitlist | full | not_yet_open | closed | cancelled | past
     state: str
+    # Held online (the flag, or an online venue): no address, access or barrier-free notes.
+    is_online: bool = False
 
     @property
     def bookable(self) -> bool:
@@ -105,6 +107,8 @@ class EventRow:
     next_start: datetime | None
     sessions: int
     scheduled_sessions: int
+    # capacity, confirmed and waitlisted count these only: sessions still to come.
+    upcoming_sessions: int
     capacity: int
     confirmed: int
     waitlisted: int

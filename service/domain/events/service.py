@@ -74,6 +74,7 @@ def _event_view(e: Event, counts: dict[int, tuple[int, int]], now: datetime) -> 
                 booking_closes_at=s.booking_closes_at,
                 status=s.status,
                 state=session_state(s, now, free),
+                is_online=bool(s.is_online) or v.ward == "online",
             )
         )
     return EventView(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from service.domain.bookings.normalize import format_code
+from service.domain.events.session_changes import ChangeItem, describe
 from service.domain.notifications.formatting import jp_when
 from service.domain.notifications.repository import MailFacts
 
@@ -58,7 +62,29 @@ def _changed(facts: MailFacts, title: str, when: str, code: str, people: str) ->
     )
 
 
-def call_script(kind: str, facts: MailFacts, reason: str) -> str:
+def changes_of(facts: MailFacts, payload: Mapping[str, Any] | None) -> list[ChangeItem]:
+    """What a 「変更のお知らせ」 says changed (before → after); the links themselves only to a
+    confirmed booking, as everywhere else."""
+    change = (payload or {}).get("change") or {}
+    return describe(
+        change.get("before"), change.get("after"), with_links=facts.booking_status == "confirmed"
+    )
+
+
+def _because(reason: str) -> str:
+    """「台風の接近のため、」: a reason typed with its own のため is not given a second one."""
+    reason = reason.strip().rstrip("。、")
+    if not reason:
+        return ""
+    for ending in ("のため", "ため", "により", "によって", "につき"):
+        if reason.endswith(ending):
+            return f"{reason}、"
+    return f"{reason}のため、"
+
+
+def call_script(
+    kind: str, facts: MailFacts, reason: str, payload: Mapping[str, Any] | None = None
+) -> str:
     """One paragraph to read out: who we are, what happened, what they should do."""
     name = facts.name.strip()
     title = facts.event_title.strip()
@@ -75,16 +101,20 @@ def call_script(kind: str, facts: MailFacts, reason: str) -> str:
             "ご都合が悪くなった場合は、お知らせください。"
         ) + _joining(facts)
     elif kind == "session_changed":
-        body = (
-            f"ご予約の「{title}」の日時または会場が変わりました。"
-            f"新しい日時は{when}、{_place(facts)}行います。"
+        items = changes_of(facts, payload)
+        if items:
+            said = "".join(f"{i.label}は、{i.before}から、{i.after}に変わりました。" for i in items)
+            body = f"ご予約の「{title}」の{'・'.join(i.label for i in items)}が変わりました。{said}"
+        else:
+            body = f"ご予約の「{title}」の日時または会場が変わりました。"
+        body += (
+            f"変更後は、{when}、{_place(facts)}行います。"
             "ご都合が合わない場合は、取り消しもできます。"
-        )
+        ) + _joining(facts)
     elif kind == "booking_changed":
         body = _changed(facts, title, when, code, people)
     elif kind == "session_cancelled":
-        reason_text = (facts.session_cancel_reason or "").strip()
-        because = f"{reason_text}のため、" if reason_text else ""
+        because = _because(facts.session_cancel_reason or "")
         body = f"ご予約の「{title}」{when}は、{because}中止になりました。申し訳ございません。"
     elif kind == "reminder":
         if _online(facts):

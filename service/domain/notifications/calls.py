@@ -68,14 +68,16 @@ async def open_call_task(
     facts: MailFacts,
     reason: str,
     now: datetime,
+    payload: Mapping[str, Any] | None = None,
 ) -> int | None:
-    """The task for one notice (at most one: the notice id is unique among tasks)."""
+    """The task for one notice (at most one: the notice id is unique among tasks); `payload`
+    is the notice's (what a change notice says changed)."""
     return await CallRepository(db).add(
         booking_id=facts.booking_id,
         notification_id=notification_id,
         kind=kind,
         reason=reason,
-        script=call_script(kind, facts, reason),
+        script=call_script(kind, facts, reason, payload),
         due_at=now,
     )
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from linebot.v3.messaging import Message
@@ -23,6 +22,7 @@ from service.domain.indicators.survey import survey_path
 from service.domain.line import messages
 from service.domain.line.client import PushResult, line_client
 from service.domain.line.repository import LineRepository
+from service.domain.notifications.call_scripts import changes_of
 from service.domain.notifications.formatting import jp_when
 from service.domain.notifications.models import Notification
 from service.domain.notifications.repository import MailFacts
@@ -55,28 +55,15 @@ class LinePlan:
     message: Message
 
 
-def _was(payload: Mapping[str, Any]) -> str | None:
-    """変更前 of a change notice (written with the notice since the change kept it)."""
-    before = payload.get("before")
-    if not isinstance(before, dict):
-        return None
-    try:
-        starts = datetime.fromisoformat(str(before["starts_at"]))
-        ends = datetime.fromisoformat(str(before["ends_at"]))
-    except (KeyError, ValueError):
-        return None
-    place = "オンライン" if before.get("is_online") else str(before.get("venue_name") or "")
-    return f"{jp_when(starts, ends)}　{place}".strip()
-
-
 def notice_message(
     kind: str, facts: MailFacts, settings: Settings, payload: Mapping[str, Any] | None = None
 ) -> Message:
     code = format_code(facts.code)
     lines = [f"{facts.name.strip()} 様", HEADLINES[kind]]
-    was = _was(payload or {}) if kind == "session_changed" else None
-    if was:
-        lines += [f"変更前：{was}", "↓ 変更後："]
+    if kind == "session_changed":
+        # Before → after, item by item, as the mail and the call script say it.
+        for item in changes_of(facts, payload):
+            lines += [f"【{item.label}】", f"変更前：{item.before}", f"変更後：{item.after}"]
     if kind == "booking_waitlisted" and facts.waitlist_position:
         lines.append(f"キャンセル待ちの順番：{facts.waitlist_position}番目")
     if kind == "session_cancelled" and facts.session_cancel_reason:

@@ -4,7 +4,7 @@ from cleaned values, sent with aiosmtplib."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +14,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -23,7 +24,9 @@ from service.domain.bookings.normalize import format_code
 from service.domain.calendars.tokens import calendar_path
 from service.domain.email_address import UnmailableAddress, canonical_email
 from service.domain.events.enums import EVENT_KINDS
+from service.domain.events.session_changes import summary
 from service.domain.indicators.survey import expires_on, survey_path
+from service.domain.notifications.call_scripts import changes_of
 from service.domain.notifications.formatting import jp_when, one_line
 from service.domain.notifications.repository import MailFacts
 from service.platform.local_time import TOKYO
@@ -38,7 +41,7 @@ SUBJECTS = {
     "session_cancelled": "開催中止のお知らせ",
     "reminder": "{day}のご予約のお知らせ",
     "survey": "アンケートのお願い",
-    "session_changed": "【変更のお知らせ】ご予約のイベントの日時・会場",
+    "session_changed": "【変更のお知らせ】{changed}が変わりました",
     "booking_changed": "【変更のお知らせ】ご予約の内容を変更しました",
     "matching_timetable": "面談の時間割のお知らせ",
     "matching_matched": "マッチング成立のお知らせ",
@@ -81,13 +84,16 @@ def render(
     kind: str,
     facts: MailFacts,
     settings: Settings,
+    payload: Mapping[str, Any] | None = None,
     extra: Mapping[str, object] | None = None,
-    *,
-    changes: Sequence[str] = (),
 ) -> RenderedMail:
-    """The mail of a notice; `changes` names what staff changed (booking_changed), `extra` holds
-    what a matching day's notice adds (its meetings)."""
+    """The mail of a notice. `payload` is the notice's own: a change notice's before and after,
+    or what staff changed in a booking (booking_changed's `changes`); `extra` holds what a
+    matching day's notice adds (its meetings)."""
     day = day_word(facts.starts_at, clock.now())
+    changes = changes_of(facts, payload) if kind == "session_changed" else []
+    # What staff changed in the booking itself (its names, phone, party, needs).
+    staff_changes = [str(c) for c in (payload or {}).get("changes") or []]
     online = facts.is_online or facts.venue_ward == "online"
     # The join link goes only to a confirmed booking (never to the waiting list).
     joins = online and facts.booking_status == "confirmed"
@@ -109,8 +115,10 @@ def render(
         "waitlist_position": facts.waitlist_position,
         "status": facts.booking_status,
         "party_size": facts.party_size,
-        "changes": [str(c) for c in changes],
+        "staff_changes": staff_changes if kind == "booking_changed" else [],
         "cancel_reason": (facts.session_cancel_reason or "").strip(),
+        "changes": changes,
+        "changed": summary(changes),
         # The look-up form opens with the code filled in: only the phone number is left to type.
         "lookup_url": f"{settings.base_url}/bookings/lookup?code={format_code(facts.code)}",
         "calendar_url": settings.base_url + calendar_path(facts.code, facts.calendar_token),
@@ -127,7 +135,7 @@ def render(
     }
     body = _environment().get_template(f"{kind}.txt").render(context)
     title = one_line(facts.event_title, 60)
-    what = SUBJECTS[kind].format(day=day)
+    what = SUBJECTS[kind].format(day=day, changed=summary(changes))
     # 「：」 rather than （…）: titles often end in their own brackets, （…（…）） reads badly.
     subject = one_line(f"【{settings.desk_name}】{what}：{title}", 150)
     return RenderedMail(subject=subject, body=body)
@@ -159,6 +167,7 @@ def build_message(
     message_id: str,
     *,
     calendar: bytes | None = None,
+    calendar_method: str = "PUBLISH",
 ) -> EmailMessage:
     message = EmailMessage(policy=SMTP)
     message["From"] = settings.mail_from
@@ -171,12 +180,13 @@ def build_message(
     message.set_content(mail.body, charset="utf-8")
     if calendar is not None:
         # Phones add it with one tap; METHOD:PUBLISH, so no client reads it as an invitation.
+        # A cancellation's is METHOD:CANCEL: the entry it added goes away.
         message.add_attachment(
             calendar,
             maintype="text",
             subtype="calendar",
             filename="nextwork.ics",
-            params={"method": "PUBLISH", "charset": "utf-8"},
+            params={"method": calendar_method, "charset": "utf-8"},
         )
     return message
 

@@ -63,8 +63,11 @@ from service.platform.settings import Settings
 
 log = structlog.get_logger("service.notifications")
 
-# Mails that confirm a seat carry the booking's .ics beside its link.
-CALENDAR_ATTACHED = frozenset({"booking_confirmed", "booking_promoted"})
+# Mails that confirm a seat, or change its time or place, carry the booking's .ics beside its
+# link (the same UID, a higher SEQUENCE after a change: calendars replace the entry); mails that
+# take it away carry a cancelling one (METHOD:CANCEL), which removes it.
+CALENDAR_ATTACHED = frozenset({"booking_confirmed", "booking_promoted", "session_changed"})
+CALENDAR_CANCELLED = frozenset({"booking_cancelled", "session_cancelled"})
 # Waits after the 1st, 2nd, ... failed attempt; after the last the notice is failed (and the
 # person goes on the call list). Together a little over a day: an SMTP outage of a night or a
 # weekend day loses no mail.
@@ -229,12 +232,15 @@ async def _prepare_mail(
                 facts=facts,
                 reason="no_email",
                 now=now,
+                payload=notice.payload,
             )
         return Outcome.SKIPPED
     calendar = None
     extra: dict[str, object] | None = None
     if notice.kind in CALENDAR_ATTACHED:
         calendar = await calendars.booking_calendar_file(db, settings, facts.code)
+    elif notice.kind in CALENDAR_CANCELLED:
+        calendar = await calendars.booking_calendar_file(db, settings, facts.code, cancel=True)
     elif notice.kind == "matching_timetable":
         # The timetable as it is when the mail goes (one VEVENT per meeting attached).
         before = notice.payload.get("before")
@@ -246,9 +252,15 @@ async def _prepare_mail(
             return Outcome.SKIPPED
         extra, calendar = timetable
     try:
-        changes = (notice.payload or {}).get("changes") or []
-        rendered = render(notice.kind, facts, settings, extra, changes=changes)
-        message = build_message(rendered, to, settings, notice.message_id or "", calendar=calendar)
+        rendered = render(notice.kind, facts, settings, notice.payload, extra)
+        message = build_message(
+            rendered,
+            to,
+            settings,
+            notice.message_id or "",
+            calendar=calendar,
+            calendar_method="CANCEL" if notice.kind in CALENDAR_CANCELLED else "PUBLISH",
+        )
     except (TemplateError, KeyError, ValueError) as exc:
         # A broken template fails the same way every time: no retries.
         await repo.mark_failed_attempt(notice, f"render: {exc!r}", None)
@@ -386,6 +398,7 @@ async def _record_failure(
                 facts=facts,
                 reason="mail_failed",
                 now=clock.now(),
+                payload=notice.payload,
             )
     log.warning(
         "notification_send_failed",

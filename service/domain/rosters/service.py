@@ -41,6 +41,10 @@ from service.domain.rosters.schemas import Roster, RosterEntry, SessionHeader
 SEARCH_MAX = 100
 PHONE_SCOPE = "rosters.phone_booking"
 WALK_IN_SCOPE = "rosters.walk_in"
+PROMOTE_NO_SEAT = (
+    "空いている席が足りないため、繰り上げられませんでした（グループは全員そろって繰り上がります）。"
+    "定員を超えて受け入れるときは「定員を超えて繰り上げる」を押してください。"
+)
 _DIGITS = re.compile(r"\d")
 _CODE_SEPARATORS = re.compile(r"[\-‐‑‒–—―−ーｰ]")
 # The last four digits of a code: what people read out when the paper is half torn.
@@ -357,6 +361,9 @@ async def _walk_in(
     if header is None:
         raise booking_errors.session_not_found()
     _walk_in_gate(header)
+    if valid.party_size - 1 > header.max_companions:
+        # The event's own limit, as for every booking (the form offers only that many rows).
+        raise booking_errors.too_many_companions(header.max_companions)
     if await repo.live_booking_with_phone(session_id, valid.phone) is not None:
         message = "この電話番号で予約があります。名簿から探して受付してください。"
         raise Conflict(message, code="already_booked", fields={"phone": message})
@@ -387,7 +394,13 @@ async def promote(
     before = await RosterRepository(db).entry(booking_id)
     if before is None:
         raise _booking_not_found()
-    await promote_booking(db, booking_id, staff_id=actor.id, override=override)
+    try:
+        await promote_booking(db, booking_id, staff_id=actor.id, override=override)
+    except Conflict as exc:
+        if exc.code == "session_full":
+            # Staff wording: the public 「満席のため…」 says nothing of what staff can do.
+            raise Conflict(PROMOTE_NO_SEAT, code="session_full") from None
+        raise
     return await _audit_change(db, actor, "booking.promote", before, booking_id)
 
 
