@@ -83,9 +83,17 @@ def violations(path: str, tree: ast.Module) -> list[str]:
     return found
 
 
+def _area(path: str) -> str | None:
+    """service/domain/<area>/… -> <area>; None outside the domain areas."""
+    parts = path.split("/")
+    return parts[2] if len(parts) >= 4 and parts[:2] == ["service", "domain"] else None
+
+
 def repository_imports(path: str, tree: ast.Module) -> list[str]:
-    """An adapter's imports of a domain repository module, in any of the three spellings."""
-    if not _is_adapter(path):
+    """An adapter's imports of a domain repository module, or a domain area's imports of another
+    area's repository (an area uses another area's service), in any of the three spellings."""
+    area = _area(path)
+    if not _is_adapter(path) and area is None:
         return []
     found: list[str] = []
     for node in ast.walk(tree):
@@ -97,7 +105,9 @@ def repository_imports(path: str, tree: ast.Module) -> list[str]:
             # repository` alike.
             names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
         found += [
-            f"{path}:{node.lineno} imports {name}" for name in names if _is_repository_module(name)
+            f"{path}:{node.lineno} imports {name}"
+            for name in names
+            if _is_repository_module(name) and (area is None or name.split(".")[2] != area)
         ]
     return found
 
@@ -138,8 +148,23 @@ def test_the_rule_catches_an_adapter_importing_a_repository(source: str) -> None
     tree = ast.parse(source)
     assert len(repository_imports("service/api/x.py", tree)) == 1
     assert len(repository_imports("service/web/x.py", tree)) == 1
-    # The domain's own services and the workers may build repositories.
-    assert repository_imports("service/domain/x/service.py", tree) == []
+    # The workers may build repositories (thin tasks over the domain; the areas' own services
+    # too, tested below).
+    assert repository_imports("workers/x.py", tree) == []
+
+
+def test_the_rule_catches_an_area_importing_another_areas_repository() -> None:
+    tree = ast.parse(
+        "from service.domain.bookings.repository import BookingRepository\n"
+        "from service.domain.rosters import repository\n"
+    )
+    assert len(repository_imports("service/domain/events/admin_sessions.py", tree)) == 2
+    # Its own repository, and other areas' services, are what an area is for.
+    own = ast.parse(
+        "from service.domain.events.admin_repository import EventAdminRepository\n"
+        "from service.domain.bookings import session_seats\n"
+    )
+    assert repository_imports("service/domain/events/admin_sessions.py", own) == []
 
 
 def test_the_rule_lets_an_adapter_import_services_and_schemas() -> None:

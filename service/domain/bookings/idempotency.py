@@ -27,7 +27,10 @@ from typing import Any, Generic, TypeVar
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.domain.bookings.idempotency_repository import IdempotencyRepository, KeyClaim
+from service.domain.bookings.idempotency_repository import IdempotencyRepository
+
+# Re-exported: a use case's run() takes the claim (other areas never import the repository).
+from service.domain.bookings.idempotency_repository import KeyClaim as KeyClaim
 from service.domain.errors import InvalidInput
 
 HEADER = "Idempotency-Key"

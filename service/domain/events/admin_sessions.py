@@ -16,9 +16,8 @@ from service.domain import clock
 from service.domain.accounts.access import require_role
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import changed, record
-from service.domain.accounts.repository import AccountRepository
+from service.domain.bookings import session_seats
 from service.domain.bookings.errors import session_not_found
-from service.domain.bookings.repository import BookingRepository
 from service.domain.bookings.service import queue_notices, resize_session
 from service.domain.errors import Conflict, InvalidInput, NotFound
 from service.domain.events.admin_common import (
@@ -91,7 +90,7 @@ async def add_session(
         )
     )
     # The seats are what bookers claim; a session without them could never be booked.
-    await BookingRepository(db).add_seats(session.id, 1, data.capacity)
+    await session_seats.open_seats(db, session.id, data.capacity)
     await record(
         db,
         actor,
@@ -314,10 +313,10 @@ async def _cancel_session(db: AsyncSession, actor: Actor, session_id: int, reaso
 async def show_session(
     db: AsyncSession, actor: Actor, session_id: int
 ) -> tuple[EventView, SessionView]:
-    repo = AccountRepository(db)
-    event_id = await repo.event_id_of_session(session_id)
-    if event_id is None:
+    found = await EventAdminRepository(db).session(session_id)
+    if found is None:
         raise session_not_found()
+    event_id = found.event_id
     try:
         event = await show_event(db, actor, event_id)
     except NotFound:

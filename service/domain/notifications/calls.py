@@ -34,8 +34,8 @@ from service.domain.notifications.call_schemas import (
 from service.domain.notifications.call_scripts import CALL_KINDS, call_script
 from service.domain.notifications.repository import MailFacts
 from service.domain.rosters.csv_export import BOM, safe_cell
-from service.domain.rosters.repository import RosterRepository
 from service.domain.rosters.schemas import RosterEntry
+from service.domain.rosters.service import entry_of
 from service.platform.local_time import TOKYO
 
 PHONED_KINDS = (
@@ -222,7 +222,7 @@ async def call_outcome(
     the booking (one call tells them everything). 連絡済 closes them; 不在 keeps them open and
     due again later; 辞退 cancels the booking (the next party on the waiting list moves up)."""
     await require_booking(db, actor, booking_id)
-    before = await RosterRepository(db).entry(booking_id)
+    before = await entry_of(db, booking_id)
     if before is None:
         raise NotFound("予約が見つかりません。", code="booking_not_found")
     if outcome not in CALL_OUTCOMES:
@@ -247,6 +247,6 @@ async def call_outcome(
         booking_id,
         after={"call_tasks": tasks, "outcome": outcome},
     )
-    after = await RosterRepository(db).entry(booking_id)
+    after = await entry_of(db, booking_id)
     assert after is not None
     return after

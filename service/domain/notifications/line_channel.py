@@ -19,9 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.bookings.normalize import format_code
 from service.domain.events.enums import EVENT_KINDS
 from service.domain.indicators.survey import survey_path
-from service.domain.line import messages
+from service.domain.line import deliveries, messages
 from service.domain.line.client import PushResult, line_client
-from service.domain.line.repository import LineRepository
 from service.domain.notifications.call_scripts import changes_of
 from service.domain.notifications.formatting import jp_when
 from service.domain.notifications.models import Notification
@@ -100,11 +99,10 @@ async def plan(
     notice sent; failed: go on by mail); None when the person is not reached by LINE."""
     if not settings.line_enabled:
         return None
-    repo = LineRepository(db)
-    to = await repo.push_target(facts.booking_id)
+    to = await deliveries.push_target(db, facts.booking_id)
     if to is None:
         return None
-    delivery = await repo.delivery_for(notice.id, str(uuid.uuid4()))
+    delivery = await deliveries.delivery_for(db, notice.id, str(uuid.uuid4()))
     if delivery.status != "sending":
         return PushResult(delivery.status == "sent", 0, delivery.last_error or "")
     return LinePlan(
@@ -122,7 +120,8 @@ async def push(settings: Settings, planned: LinePlan) -> PushResult:
 
 
 async def record(db: AsyncSession, planned: LinePlan, result: PushResult) -> None:
-    await LineRepository(db).finish_delivery(
+    await deliveries.finish_delivery(
+        db,
         planned.delivery_id,
         sent=result.sent,
         attempts=result.attempts,

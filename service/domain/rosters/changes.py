@@ -15,8 +15,8 @@ from service.domain.accounts.access import require_booking, require_session
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import record
 from service.domain.bookings import changes as booking_changes
+from service.domain.bookings import session_seats
 from service.domain.bookings.changes import Changed
-from service.domain.bookings.repository import BookingRepository
 from service.domain.bookings.schemas import validate_booking_input
 from service.domain.errors import InvalidInput, NotFound
 from service.domain.rosters.repository import RosterRepository
@@ -101,7 +101,7 @@ async def move_booking(
         raise InvalidInput(fields={"session_id": "移動先の回を選んでください。"})
     await require_session(db, actor, session_id)
     before = await _entry(db, booking_id)
-    from_session = await BookingRepository(db).session_of(booking_id)
+    from_session = await session_seats.session_of(db, booking_id)
     done = await booking_changes.move_booking(db, booking_id, session_id, staff_id=actor.id)
     return await _audit(
         db, actor, "booking.move", before, done, from_session=from_session, to_session=session_id
@@ -111,7 +111,7 @@ async def move_booking(
 async def move_targets(db: AsyncSession, actor: Actor, booking_id: int) -> list[SessionHeader]:
     """The sessions a booking could move to (the move page's choices), with their seats."""
     await require_booking(db, actor, booking_id)
-    session_id = await BookingRepository(db).session_of(booking_id)
+    session_id = await session_seats.session_of(db, booking_id)
     if session_id is None:
         raise _not_found()
     repo = RosterRepository(db)

@@ -20,11 +20,10 @@ from service.domain.accounts.access import require_booking, require_event, requi
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import record
 from service.domain.bookings import errors as booking_errors
+from service.domain.bookings import session_seats
 from service.domain.bookings.codes import new_code
-from service.domain.bookings.idempotency import canonical, once
-from service.domain.bookings.idempotency_repository import KeyClaim
+from service.domain.bookings.idempotency import KeyClaim, canonical, once
 from service.domain.bookings.normalize import normalize_code
-from service.domain.bookings.repository import BookingRepository
 from service.domain.bookings.schemas import ValidBooking, validate_booking_input
 from service.domain.bookings.service import (
     book,
@@ -150,9 +149,15 @@ async def get_booking(db: AsyncSession, actor: Actor, booking_id: int) -> Roster
     return entry
 
 
+async def entry_of(db: AsyncSession, booking_id: int) -> RosterEntry | None:
+    """A booking's roster line, for another area that has already checked the actor's access
+    (the call list's outcomes): no access check and no audit entry of its own."""
+    return await RosterRepository(db).entry(booking_id)
+
+
 async def session_of_booking(db: AsyncSession, actor: Actor, booking_id: int) -> int:
     await require_booking(db, actor, booking_id)
-    session_id = await BookingRepository(db).session_of(booking_id)
+    session_id = await session_seats.session_of(db, booking_id)
     if session_id is None:
         raise _booking_not_found()
     return session_id
@@ -164,10 +169,10 @@ async def _change(
     """Locks the booking (after its session, the order the booking core uses)."""
     await require_booking(db, actor, booking_id)
     repo = RosterRepository(db)
-    session_id = await BookingRepository(db).session_of(booking_id)
+    session_id = await session_seats.session_of(db, booking_id)
     if session_id is None:
         raise _booking_not_found()
-    await BookingRepository(db).lock_session(session_id)
+    await session_seats.lock_session(db, session_id)
     state = await repo.lock_booking(booking_id)
     header = await repo.header(session_id)
     entry = await repo.entry(booking_id)
@@ -264,7 +269,7 @@ async def mark_remaining_no_shows(db: AsyncSession, actor: Actor, session_id: in
     header = await _header(db, actor, session_id)
     _require_scheduled(header)
     _require_ended(header)
-    await BookingRepository(db).lock_session(session_id)
+    await session_seats.lock_session(db, session_id)
     repo = RosterRepository(db)
     ids = await repo.unattended_confirmed(session_id)
     await repo.mark_no_shows(ids)
@@ -353,9 +358,8 @@ async def _walk_in(
 ) -> RosterEntry:
     await _header(db, actor, session_id)
     valid: ValidBooking = validate_booking_input(data, email_required=False)
-    bookings = BookingRepository(db)
     # Under the session lock, like every other change to the session's seats.
-    await bookings.lock_session(session_id)
+    await session_seats.lock_session(db, session_id)
     repo = RosterRepository(db)
     header = await repo.header(session_id)
     if header is None:
@@ -369,13 +373,12 @@ async def _walk_in(
         raise Conflict(message, code="already_booked", fields={"phone": message})
     code = new_code()
     try:
-        # The party sits together or, with the override, beyond the seats: never split.
-        seats = await bookings.free_seats(session_id, valid.party_size)
-        if seats is None and not override:
-            raise _walk_in_full(header)
-        booking_id, notice = await bookings.confirm_directly(
-            session_id, code, valid, "walk_in", actor.id, seat_ids=seats or []
+        seated = await session_seats.seat_walk_in(
+            db, session_id, code, valid, actor.id, override=override
         )
+        if seated is None:
+            raise _walk_in_full(header)
+        booking_id, notice = seated
         await repo.set_attendance(booking_id, checked_in=True)
     except IntegrityError as exc:
         if (meaning := booking_errors.for_violation(exc)) is not None:
