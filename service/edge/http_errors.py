@@ -42,6 +42,7 @@ from service.domain.errors import (
     PermissionDenied,
     RateLimited,
 )
+from service.platform.exception_chain import causes
 
 log = structlog.get_logger("service.errors")
 
@@ -113,19 +114,9 @@ _LOCAL_OS_ERRORS = (
 )
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen and len(seen) < 20:
-        seen.append(current)
-        # SQLAlchemy's DBAPIError keeps the driver's error as .orig (also its cause when raised).
-        current = current.__cause__ or current.__context__ or getattr(current, "orig", None)
-    return seen
-
-
 def is_unavailable(exc: BaseException) -> bool:
     """True when exc (or what caused it) says a backing server is down or unreachable."""
-    for e in _chain(exc):
+    for e in causes(exc):
         if isinstance(e, sqlalchemy.exc.DBAPIError) and e.connection_invalidated:
             return True
         if isinstance(e, _UNREACHABLE):
@@ -151,14 +142,7 @@ TRY_AGAIN_AFTER_SECONDS = "5"
 def is_db_timeout(exc: BaseException) -> bool:
     """Through SQLAlchemy (DBAPIError.orig wraps the driver's error) or straight from asyncpg
     (the booking hot path)."""
-    seen: BaseException | None = exc
-    for _ in range(5):
-        if seen is None:
-            return False
-        if isinstance(seen, _DB_TIMEOUTS):
-            return True
-        seen = getattr(seen, "orig", None) or seen.__cause__
-    return False
+    return any(isinstance(e, _DB_TIMEOUTS) for e in causes(exc, context=False))
 
 
 def status_for(exc: DomainError) -> int:
@@ -246,14 +230,7 @@ def _database_refused_value(exc: Exception) -> bool:
     """The database (or its driver, encoding a parameter) refused a value as data: a number
     beyond bigint, a date out of range, a NUL in text. Input no validator caught is still input:
     a 422, not a 500."""
-    cause: BaseException | None = exc
-    for _ in range(4):
-        if cause is None:
-            return False
-        if isinstance(cause, asyncpg.DataError):
-            return True
-        cause = getattr(cause, "orig", None) or cause.__cause__
-    return False
+    return any(isinstance(e, asyncpg.DataError) for e in causes(exc, context=False))
 
 
 def _as_bad_input(request: Request[Any, Any, Any], exc: Exception) -> Exception:

@@ -24,6 +24,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from service.platform import sqlalchemy_asyncpg
+from service.platform.exception_chain import causes
 from service.platform.settings import Settings
 
 NAMING = {
@@ -116,14 +117,10 @@ def engine_for(settings: Settings, pool_size: int) -> AsyncEngine:
 def constraint_name(exc: BaseException) -> str | None:
     """The constraint a write violated, whether it went through SQLAlchemy (IntegrityError
     wraps the driver's error) or straight to asyncpg (the booking hot path)."""
-    seen: BaseException | None = exc
-    for _ in range(4):
-        if seen is None:
-            return None
+    for seen in causes(exc, context=False):
         name = getattr(seen, "constraint_name", None)
         if isinstance(name, str):
             return name
-        seen = getattr(seen, "orig", None) or seen.__cause__
     return None
 
 

@@ -30,7 +30,11 @@ from service.domain.indicators.enums import (
 from service.domain.indicators.fiscal import fiscal_year_of_day
 from service.domain.indicators.models import DeskRecord, IndicatorDefinition
 from service.domain.indicators.report import read_report
-from service.domain.indicators.schemas import ENTERED_SOURCES, fiscal_year_value
+from service.domain.indicators.schemas import (
+    ENTERED_SOURCES,
+    definition_values,
+    fiscal_year_value,
+)
 from service.domain.indicators.survey import desk_survey_path
 from service.edge.dependencies import DB, AppSettings
 from service.edge.downloads import csv_download
@@ -100,23 +104,14 @@ def _record_values(r: DeskRecord) -> dict[str, str]:
 
 
 def _definition_values(d: IndicatorDefinition, targets: dict[int, Decimal]) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "code": d.code,
-        "name": d.name,
-        "unit": d.unit,
-        "section": d.section,
-        "policy": d.policy,
-        "measure": d.measure,
-        "kinds": list(d.kinds or []),
-        "sectors": list(d.sectors or []),
-        "sub_kinds": list(d.sub_kinds or []),
-        "record_kind": d.record_kind or "",
-        "channels": list(d.channels or []),
-        "senior": "any" if d.senior is None else ("true" if d.senior else "false"),
-        "position": str(d.position),
-        "exclude_sub_kinds": list(d.exclude_sub_kinds or []),
-        "survey_subjects": list(d.survey_subjects or []),
-    }
+    """The definition's values as its form shows them (choices as the form's words)."""
+    values: dict[str, Any] = dict(definition_values(d))
+    del values["retired_at"]
+    values.update(
+        record_kind=d.record_kind or "",
+        senior="any" if d.senior is None else ("true" if d.senior else "false"),
+        position=str(d.position),
+    )
     for year, target in targets.items():
         values[f"target_{year}"] = number(target) if target is not None else ""
     return values

@@ -26,6 +26,7 @@ from service.domain.indicators.enums import (
     UNITS,
 )
 from service.domain.indicators.fiscal import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
+from service.domain.indicators.models import IndicatorDefinition
 
 NOTE_MAX = 200
 NAME_MAX = 100
@@ -433,3 +434,26 @@ def validate_definition(data: Mapping[str, object], *, years: list[int]) -> Defi
         exclude_sub_kinds,
         survey_subjects,
     )
+
+
+def definition_values(d: IndicatorDefinition) -> dict[str, object]:
+    """A definition's fields as plain values: what its audit entries record, and what the
+    console's form starts from."""
+    return {
+        "code": d.code,
+        "name": d.name,
+        "unit": d.unit,
+        "section": d.section,
+        "policy": d.policy,
+        "measure": d.measure,
+        "kinds": list(d.kinds or []),
+        "sectors": list(d.sectors or []),
+        "sub_kinds": list(d.sub_kinds or []),
+        "record_kind": d.record_kind,
+        "channels": list(d.channels or []),
+        "senior": d.senior,
+        "position": d.position,
+        "retired_at": d.retired_at,
+        "exclude_sub_kinds": list(d.exclude_sub_kinds or []),
+        "survey_subjects": list(d.survey_subjects or []),
+    }

@@ -25,6 +25,7 @@ from service.domain.indicators.repository import IndicatorRepository
 from service.domain.indicators.schemas import (
     RecordInput,
     company_key,
+    definition_values,
     fiscal_year_value,
     read_date,
     validate_definition,
@@ -361,27 +362,6 @@ async def add_paper_answer(db: AsyncSession, actor: Actor, data: Mapping[str, ob
 # definitions (admins)
 
 
-def _definition_values(d: IndicatorDefinition) -> dict[str, object]:
-    return {
-        "code": d.code,
-        "name": d.name,
-        "unit": d.unit,
-        "section": d.section,
-        "policy": d.policy,
-        "measure": d.measure,
-        "kinds": list(d.kinds or []),
-        "sectors": list(d.sectors or []),
-        "sub_kinds": list(d.sub_kinds or []),
-        "record_kind": d.record_kind,
-        "channels": list(d.channels or []),
-        "senior": d.senior,
-        "position": d.position,
-        "retired_at": d.retired_at,
-        "exclude_sub_kinds": list(d.exclude_sub_kinds or []),
-        "survey_subjects": list(d.survey_subjects or []),
-    }
-
-
 async def _recompile_all(db: AsyncSession) -> None:
     repo = IndicatorRepository(db)
     for year in await repo.touch_compiled_years():
@@ -440,7 +420,7 @@ async def save_definition(
         if found is None:
             raise NotFound("指標が見つかりません。", code="definition_not_found")
         row = found
-        before = _definition_values(row)
+        before = definition_values(row)
     row.code, row.name, row.unit = valid.code, valid.name, valid.unit
     row.section, row.policy, row.measure = valid.section, valid.policy, valid.measure
     row.kinds, row.sectors, row.sub_kinds = valid.kinds, valid.sectors, valid.sub_kinds
@@ -455,7 +435,7 @@ async def save_definition(
     old_targets = await repo.targets(years)
     for year, target in valid.targets.items():
         await repo.set_target(row.id, year, target)
-    after = _definition_values(row)
+    after = definition_values(row)
     after["targets"] = {y: t for y, t in valid.targets.items()}
     before["targets"] = {y: old_targets.get((row.id, y)) for y in years} if before else {}
     old, new = changed(before, after)
