@@ -49,6 +49,7 @@ class SessionGate:
     venue_address: str
     ward: str
     max_companions: int
+    matching_day: bool
 
     def summary(self) -> SessionSummary:
         return SessionSummary(
@@ -62,6 +63,7 @@ class SessionGate:
             venue_address=self.venue_address,
             ward=self.ward,
             status=self.session_status,
+            matching_day=self.matching_day,
         )
 
 
@@ -105,7 +107,8 @@ _GATE = """
            se.starts_at, se.ends_at, CAST(:now AS timestamptz) AS now, se.waitlist_count,
            se.waitlist_limit,
            e.id AS event_id, e.title AS event_title, e.kind AS event_kind,
-           v.name AS venue_name, v.address AS venue_address, v.ward, e.max_companions
+           v.name AS venue_name, v.address AS venue_address, v.ward, e.max_companions,
+           se.matching_day
     FROM sessions se JOIN events e ON e.id = se.event_id JOIN venues v ON v.id = se.venue_id
     WHERE se.id = :session_id
 """
@@ -258,7 +261,8 @@ _VIEW = """
            b.party_size, b.needs, se.id AS session_id, e.id AS event_id,
            e.title AS event_title, e.kind AS event_kind,
            se.starts_at, se.ends_at, v.name AS venue_name, v.address AS venue_address,
-           v.ward, se.status AS session_status, se.is_online, se.join_url, se.join_instructions
+           v.ward, se.status AS session_status, se.is_online, se.join_url, se.join_instructions,
+           se.matching_day
     FROM bookings b
     LEFT JOIN persons p ON p.id = b.person_id
     JOIN sessions se ON se.id = b.session_id
@@ -325,6 +329,7 @@ def _view(row: Any, companions: tuple[CompanionView, ...]) -> BookingView:
             is_online=m["is_online"],
             join_url=m["join_url"],
             join_instructions=m["join_instructions"],
+            matching_day=m["matching_day"],
         ),
         party_size=m["party_size"],
         needs=m["needs"],

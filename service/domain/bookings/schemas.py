@@ -84,6 +84,8 @@ class SessionSummary:
     is_online: bool = False
     join_url: str | None = None
     join_instructions: str | None = None
+    # A matching day's session (its bookings are the day's participants).
+    matching_day: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -250,8 +250,9 @@ async def book(
         db, session_id, body, key=key, channel=channel, join_waitlist=join_waitlist
     )
     repo = MatchingRepository(db)
-    day = await repo.day_of_session(session_id)
-    if day is None:
+    # The booking statement read the session's flag (kept by a trigger on matching_days), so a
+    # booking pays no extra round trip to learn whether its day is a matching day.
+    if not outcome.value.session.matching_day:
         if profile is not None:
             raise InvalidInput(
                 fields={"matching": "この催しは面談の申し込みを受け付けていません。"}
