@@ -47,7 +47,7 @@ _MEASURE_CALLS = """
   const phone = call.querySelector('.call-phone');
   const style = getComputedStyle(phone);
   const script = call.querySelector('.call-script');
-  const buttons = [...call.querySelectorAll('.call-actions button')].map(b => {
+  const buttons = [...call.querySelectorAll('.call-actions button, .call-actions a.button')].map(b => {
     const r = b.getBoundingClientRect();
     return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, text: b.innerText};
   });
@@ -101,7 +101,8 @@ async def test_the_call_list_can_be_dialled_from_a_tablet(
             assert "（" in call["name"] and "）" in call["name"], call["name"]
             # The script: a paragraph, not a column of three characters.
             assert call["scriptWidth"] >= 14 * call["scriptFont"], (width, call["scriptWidth"])
-            # Outcome buttons apart from each other (12px at least), each a big target.
+            # Outcome buttons apart from each other (12px at least), each a big target (辞退 is a
+            # link to its question page, styled as a button).
             buttons = call["buttons"]
             assert [b["text"] for b in buttons] == ["連絡済", "不在（再度）", "辞退"]
             for i, a in enumerate(buttons):
