@@ -47,7 +47,8 @@ _MEASURE_CALLS = """
   const phone = call.querySelector('.call-phone');
   const style = getComputedStyle(phone);
   const script = call.querySelector('.call-script');
-  const buttons = [...call.querySelectorAll('.call-actions button, .call-actions a.button')].map(b => {
+  const outcomes = '.call-actions button, .call-actions a.button';
+  const buttons = [...call.querySelectorAll(outcomes)].map(b => {
     const r = b.getBoundingClientRect();
     return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, text: b.innerText};
   });
