@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from httpx import AsyncClient, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain import clock
 from service.domain.accounts.logins import token_hash
 from service.domain.accounts.models import StaffUser
 from service.domain.accounts.repository import AccountRepository
@@ -49,7 +50,7 @@ async def issue_token(db: AsyncSession, user: StaffUser, kind: str = "api") -> s
         user_id=user.id,
         token_hash=token_hash(token),
         kind=kind,
-        expires_at=datetime.now(UTC) + timedelta(hours=1),
+        expires_at=clock.now() + timedelta(hours=1),
     )
     await db.commit()
     return token

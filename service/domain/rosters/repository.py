@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain import clock
 from service.domain.bookings.schemas import CompanionView
 from service.domain.rosters.schemas import RosterEntry, SessionHeader
 from service.platform.db import contains_pattern
@@ -20,7 +21,7 @@ _HEADER = text("""
            se.booking_closes_at, e.max_companions,
            (SELECT count(*) FROM session_seats st
             WHERE st.session_id = se.id AND st.booking_id IS NULL) AS free_seats,
-           now() AS now
+           CAST(:now AS timestamptz) AS now
     FROM sessions se JOIN events e ON e.id = se.event_id JOIN venues v ON v.id = se.venue_id
     WHERE se.id = :sid
 """)
@@ -93,7 +94,8 @@ class RosterRepository:
         self.db = db
 
     async def header(self, session_id: int) -> SessionHeader | None:
-        row = (await self.db.execute(_HEADER, {"sid": session_id})).first()
+        # "Is it the session's day?" asks the domain's one clock, as the booking rules do.
+        row = (await self.db.execute(_HEADER, {"sid": session_id, "now": clock.now()})).first()
         return SessionHeader(**row._mapping) if row else None
 
     async def entries(self, session_id: int, search: Search | None = None) -> list[RosterEntry]:
