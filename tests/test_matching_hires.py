@@ -314,3 +314,59 @@ async def test_the_person_page_lists_meetings_and_a_merge_keeps_them(
     assert "面談会の面談" in page
     assert "新現役交流会：株式会社面談1" in page and "結果未記録" in page
     assert "マッチング成立" in page
+
+
+async def test_a_hire_learnt_first_from_the_answer_is_not_counted_again_and_stays(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    organizer = await make_staff(db, "organizer")
+    actor = Actor.of(organizer)
+    h = bearer(await issue_token(db, organizer))
+    pid = await _attended(db, 11)
+    ids = await _day(db, client, h)
+    p11 = person(11)
+    await _book(client, ids["session"], 11, p11.phone, p11.name_kana)
+    booking = await db.scalar(
+        text("SELECT id FROM bookings WHERE session_id = :s AND person_id = :p"),
+        {"s": ids["session"], "p": pid},
+    )
+    assert booking is not None
+    meeting = await _meeting(db, client, h, ids, ids["orgs"][0], booking, 0)
+    r = await client.post(
+        f"/api/v1/manage/matching/meetings/{meeting}/outcome",
+        json={"result": "matched"},
+        headers=h,
+    )
+    assert r.status_code == 200
+    month = clock.now().date().replace(day=1)
+    window = {
+        "attended_from": clock.now().date() - timedelta(days=30),
+        "attended_to": clock.now().date(),
+    }
+    view = await followups.create(db, actor, {"title": "調査", **window})
+    await followups.send(db, actor, view.id)
+    answer = {
+        "person_id": pid,
+        "status": "employed",
+        "via": "paper",
+        "employer": "採用0",
+        "started_on": f"{month:%Y-%m}",
+        "employment_type": "regular",
+    }
+    await followups.answer_for(db, actor, view.id, answer)
+    await db.commit()
+    r = await client.post(
+        f"/api/v1/manage/matching/meetings/{meeting}/placement",
+        json={"started_on": f"{month:%Y-%m}", "employment_type": "regular"},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["counted_now"] is False
+    # The answer changed later: the placement the company confirmed stays, once.
+    await followups.answer_for(db, actor, view.id, {**answer, "status": "seeking"})
+    await db.commit()
+    rows = await db.scalars(
+        text("SELECT id FROM desk_records WHERE kind = 'placement' AND person_id = :p"),
+        {"p": pid},
+    )
+    assert list(rows) == [r.json()["placement_record_id"]]

@@ -302,7 +302,7 @@ def validate_narrative(data: Mapping[str, object]) -> tuple[int, str, str, str]:
     year = f.integer("fiscal_year", "年度", lo=FIRST_FISCAL_YEAR, hi=LAST_FISCAL_YEAR)
     section = f.choice("section", "表", {k: t for k, (_, t) in SECTIONS.items()})
     part = f.choice("part", "評価・取組", NARRATIVE_PARTS)
-    body = f.text("body", "本文", max_len=NARRATIVE_MAX)
+    body = f.text("body", "本文", max_len=NARRATIVE_MAX, multiline=True)
     if f.errors:
         raise InvalidInput(fields=f.errors)
     return year, section, part, body
