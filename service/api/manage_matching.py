@@ -12,6 +12,7 @@ from litestar import Controller, delete, get, post, put
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from service.domain.indicators.meeting_placements import MeetingHire, record_meeting_hire
 from service.domain.matching import meetings, schedule, sending, service
 from service.domain.matching.schemas import CompanyView, MatchingView, MeetingView, ScheduleView
 from service.edge.dependencies import DB
@@ -63,6 +64,13 @@ class MeetingBody(msgspec.Struct, forbid_unknown_fields=True):
 class MoveBody(msgspec.Struct, forbid_unknown_fields=True):
     slot: int
     table_id: int | None = None
+
+
+class PlacementBody(msgspec.Struct, forbid_unknown_fields=True):
+    started_on: Annotated[str, msgspec.Meta(description="The start month, 2026-04")]
+    employment_type: Annotated[
+        str, msgspec.Meta(description="regular, part_time, dispatch, silver, other")
+    ]
 
 
 class OutcomeBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -207,6 +215,17 @@ class ManageMeetingsController(Controller):
         self, db: DB, staff: Staff, meeting_id: FromPath[int], data: JSONBody[OutcomeBody]
     ) -> MeetingView:
         return await meetings.record_outcome(db, staff, meeting_id, _raw(data))
+
+    @post(
+        "/placement",
+        status_code=HTTP_200_OK,
+        summary="Record that a matched participant was hired (a placement, counted once)",
+        opt=COMPANY,
+    )
+    async def placement(
+        self, db: DB, staff: Staff, meeting_id: FromPath[int], data: JSONBody[PlacementBody]
+    ) -> MeetingHire:
+        return await record_meeting_hire(db, staff, meeting_id, _raw(data))
 
     @put("", summary="Move a meeting to another slot (and table) by hand")
     async def move(

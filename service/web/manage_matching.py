@@ -13,9 +13,12 @@ from litestar.response import Redirect, Template
 
 from service.domain.bookings.enums import AGE_BANDS
 from service.domain.errors import DomainError, NotFound
+from service.domain.indicators.meeting_placements import record_meeting_hire
 from service.domain.matching import console, meetings, schedule, sending, service
 from service.domain.matching.enums import OUTCOMES, SCHEDULE_STATUSES
+from service.domain.matching.hires import hire_subject
 from service.domain.matching.service import COMPANY_ROLE, view
+from service.domain.people.enums import EMPLOYMENT_TYPES
 from service.edge.dependencies import DB, AppSettings
 from service.edge.downloads import csv_download
 from service.edge.staff_auth import Staff
@@ -49,6 +52,7 @@ async def _company(
         p=data,
         AGE_BANDS=AGE_BANDS,
         OUTCOMES=OUTCOMES,
+        EMPLOYMENT_TYPES=EMPLOYMENT_TYPES,
         SCHEDULE_STATUSES=SCHEDULE_STATUSES,
         rank_choices=range(1, min(len(data.participants), 30) + 1),
     )
@@ -279,3 +283,48 @@ class ManageMatchingPages(Controller):
             done="matching_outcome_saved",
             anchor=f"m{meeting_id}",
         )
+
+    @get("/matching/meetings/{meeting_id:int}/placement", opt=COMPANY)
+    async def hire_form(self, db: DB, staff: Staff, meeting_id: FromPath[int]) -> Template:
+        return await _hire_page(db, staff, meeting_id, {}, {})
+
+    @post("/matching/meetings/{meeting_id:int}/placement", status_code=303, opt=COMPANY)
+    async def hire(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, meeting_id: FromPath[int]
+    ) -> Template | Redirect:
+        fields = await form_fields(request)
+        typed = {k: fields.get(k, "") for k in ("started_on", "employment_type")}
+        try:
+            await record_meeting_hire(db, staff, meeting_id, typed)
+        except DomainError as exc:
+            return await rerender(
+                db,
+                exc,
+                lambda r: _hire_page(
+                    db, staff, meeting_id, typed, r.fields or {"started_on": r.message}
+                ),
+            )
+        event_id = await meetings.event_of(db, meeting_id)
+        subject = await hire_subject(db, staff, meeting_id)
+        return see_other(
+            _company_path(event_id, subject.meeting.organization_id),
+            done="matching_hire_saved",
+            anchor=f"m{meeting_id}",
+        )
+
+
+async def _hire_page(
+    db: DB, staff: Staff, meeting_id: int, typed: dict[str, str], errors: dict[str, str]
+) -> Template:
+    """「採用を記録」: the start month and how the person works, for a matched meeting."""
+    subject = await hire_subject(db, staff, meeting_id)
+    return page(
+        "manage/matching_hire.html",
+        staff,
+        m=subject.meeting,
+        person=subject.person,
+        back=_company_path(subject.meeting.event_id, subject.meeting.organization_id),
+        typed=typed,
+        errors=errors,
+        EMPLOYMENT_TYPES=EMPLOYMENT_TYPES,
+    )

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from service.domain import clock
 from service.domain.bookings.normalize import format_code, format_phone
 from service.domain.errors import DomainError, InvalidInput
+from service.domain.matching.enums import OUTCOMES
 from service.domain.people import merge as merging
 from service.domain.people import service as people
 from service.domain.people.enums import CONTACT_METHODS, INTERESTS, REGISTERED_VIA
@@ -35,6 +36,7 @@ HISTORY_KINDS = {
     "follow_up_phone": "就業状況調査（電話）",
     "mail": "メール",
     "call": "電話連絡",
+    "matching_meeting": "面談会の面談",
 }
 # The history's detail codes (status[:attendance] or status[:employer]) in words.
 DETAIL_WORDS = {
@@ -54,6 +56,10 @@ DETAIL_WORDS = {
     "open": "未連絡",
     "done": "連絡済",
     "declined": "辞退",
+    # A matching day's meeting: its outcome, and a hire recorded after a match.
+    **OUTCOMES,
+    "no_outcome": "結果未記録",
+    "hired": "採用",
 }
 
 

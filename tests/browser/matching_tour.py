@@ -149,3 +149,34 @@ async def participant_tour(page: Page, base_url: str, data: MatchingData, stop: 
     await page.get_by_role("button", name="予約を確認する").click()
     await expect(page.get_by_role("heading", name="面談の時間割")).to_be_visible()
     await stop("matching-participant")
+
+
+async def hire_tour(page: Page, base_url: str, data: MatchingData, stop: Stop) -> None:
+    """The company records a match, then 「採用を記録」: the form refuses blanks, then takes
+    the start month and how the person works; the timetable says 採用."""
+    await page.goto(f"{base_url}/manage/login")
+    await page.get_by_label("ユーザー名").fill(data.company_user)
+    await page.get_by_label("パスワード").fill(PASSWORD)
+    await page.get_by_role("button", name="ログイン").click()
+    path = f"/manage/events/{data.event_id}/matching/companies/{data.company_id}"
+    await page.goto(f"{base_url}{path}")
+    row = page.locator("tr[id^=m]").first
+    await row.locator("select[name=result]").select_option("matched")
+    await row.get_by_role("button", name="記録").click()
+    await expect(page.get_by_role("status")).to_contain_text("面談の結果を記録しました")
+    await page.get_by_role("link", name="採用を記録").first.click()
+    await expect(page.get_by_role("heading", name="採用を記録")).to_be_visible()
+    await stop("matching-hire")
+    await page.locator("#started_on").evaluate("e => e.removeAttribute('required')")
+    await page.locator("#employment_type").evaluate("e => e.removeAttribute('required')")
+    await page.get_by_role("button", name="採用を記録する").click()
+    await expect(page.get_by_role("alert")).to_be_visible()
+    await expect(page.locator("#started_on-error")).to_contain_text("働き始めた月")
+    await stop("matching-hire-errors")
+    month = datetime.now(TOKYO).date()
+    await page.locator("#started_on").fill(f"{month:%Y-%m}")
+    await page.get_by_label("働き方").select_option("regular")
+    await page.get_by_role("button", name="採用を記録する").click()
+    await expect(page.get_by_role("status")).to_contain_text("採用を記録しました")
+    hired = f"採用：{month.year}年{month.month}月から（正社員）"
+    await expect(page.get_by_text(hired)).to_be_visible()

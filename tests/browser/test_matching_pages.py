@@ -1,6 +1,6 @@
 """A matching day in a real Chromium: a company choosing on a tablet (768 px), its printed
 timetable, and a participant's timetable on a phone (390 px); each page checked with axe-core
-(WCAG 2.2 A and AA) and for sideways scrolling."""
+(WCAG 2.2 A and AA) and for sideways scrolling; and 「採用を記録」 after a match."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.browser.a11y import assert_accessible
 from tests.browser.live_server import LiveServer
-from tests.browser.matching_tour import company_tour, participant_tour, seed_matching
+from tests.browser.matching_tour import company_tour, hire_tour, participant_tour, seed_matching
 
 NewPage = Callable[..., Awaitable[Page]]
 
@@ -48,3 +48,16 @@ async def test_a_participant_reads_the_timetable_on_a_phone(
     await participant_tour(page, live_server.url("").rstrip("/"), data, check)
     text = await page.content()
     assert "株式会社駿河精機" in text or "meet.example.jp" in text
+
+
+async def test_a_company_records_a_hire_after_a_match_on_a_tablet(
+    live_server: LiveServer, new_page: NewPage, db: AsyncSession
+) -> None:
+    data = await seed_matching(db)
+    page = await new_page(768, 1024)
+
+    async def check(name: str) -> None:
+        await assert_accessible(page, name)
+        await _no_sideways_scroll(page)
+
+    await hire_tour(page, live_server.url("").rstrip("/"), data, check)

@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+from service.domain.people.enums import EMPLOYMENT_TYPES
+
+__all__ = [
+    "ANSWER_STATUSES",
+    "ANSWER_VIA",
+    "CAMPAIGN_STATUSES",
+    "EMPLOYMENT_TYPES",
+    "TARGET_CHANNELS",
+    "TARGET_STATUSES",
+]
+
 CAMPAIGN_STATUSES = {"draft": "下書き", "sending": "送信中", "sent": "送付済み", "closed": "締切"}
 # How each person is reached (their first usable contact preference).
 TARGET_CHANNELS = {"mail": "メール", "post": "郵便", "phone": "電話"}
@@ -13,12 +24,5 @@ ANSWER_STATUSES = {
     "seeking": "就職活動中",
     "not_working": "就業していない",
     "no_answer": "回答しない",
-}
-EMPLOYMENT_TYPES = {
-    "regular": "正社員",
-    "part_time": "パート・アルバイト",
-    "dispatch": "派遣",
-    "silver": "シルバー人材センター",
-    "other": "その他",
 }
 ANSWER_VIA = {"web": "ウェブ", "paper": "郵便（用紙）", "phone": "電話"}

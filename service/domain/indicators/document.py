@@ -20,6 +20,7 @@ from service.domain.indicators import fiscal
 from service.domain.indicators.compile import EVENT_MEASURES, Match
 from service.domain.indicators.document_repository import DocumentRepository
 from service.domain.indicators.enums import SECTIONS
+from service.domain.indicators.matching_days import days_of
 from service.domain.indicators.models import ExchangeYear
 from service.domain.indicators.report import Report, read_report
 from service.domain.indicators.repository import EventFacts, IndicatorRepository
@@ -28,6 +29,7 @@ from service.domain.indicators.schemas import (
     validate_narrative,
     validate_plan_period,
 )
+from service.domain.matching.figures import MatchingFigures
 from service.platform.local_time import TOKYO
 
 # The sections with 【実施状況】 and a narrative, in the report's order.
@@ -191,6 +193,7 @@ async def read_document(db: AsyncSession, actor: Actor, raw_year: object) -> Doc
     docs = DocumentRepository(db)
     texts = await docs.narratives(year)
     held = await held_events(db, year, 0 if actor.sees_everything else actor.organization_id)
+    window = fiscal.window(year, await IndicatorRepository(db).window_start(year))
     sections = {}
     for key in NARRATED:
         number, title = SECTIONS[key]
@@ -206,12 +209,22 @@ async def read_document(db: AsyncSession, actor: Actor, raw_year: object) -> Doc
         report=report,
         compiled_at=report.compiled_at,
         sections=sections,
-        exchange=await _exchange(docs, report, held.get("exchange", [])),
+        exchange=await _exchange(
+            docs,
+            report,
+            held.get("exchange", []),
+            await days_of(db, window),
+        ),
         next_label=fiscal.label(year + 1),
     )
 
 
-async def _exchange(docs: DocumentRepository, report: Report, events: list[HeldEvent]) -> Exchange:
+async def _exchange(
+    docs: DocumentRepository,
+    report: Report,
+    events: list[HeldEvent],
+    days: MatchingFigures | None,
+) -> Exchange:
     year = report.fiscal_year
     entered = await docs.exchange_year(year)
 
@@ -230,6 +243,13 @@ async def _exchange(docs: DocumentRepository, report: Report, events: list[HeldE
     if rate is None and matches is not None and companies:
         rate = (Decimal(matches) * 100 / companies).quantize(Decimal("0.1"), ROUND_HALF_UP)
     if rate is None:
+        rate = figure("exchange_matching_rate")
+    if days is not None:
+        # A year of matching days: the figures compiled from the meetings' outcomes, never
+        # typed ones; 何社中何社 from the days themselves.
+        companies = _int(figure("exchange_companies"))
+        participants = _int(figure("exchange_participants"))
+        matches = days.companies_matched
         rate = figure("exchange_matching_rate")
     past = [
         PastRate(e.fiscal_year, era_label(e.fiscal_year), e.rate)

@@ -22,6 +22,9 @@ NOT_SENIOR_BANDS = frozenset({"under_50", "50_54"})
 UNKNOWN_EMPLOYER = "（勤務先の回答なし）"
 # The note that marks a record written from a follow-up answer (changed with the answer).
 SOURCE_NOTE = "就業状況調査の回答"
+# The note of a record written from a matching day's meeting (a hire the company confirmed:
+# an answer changed later leaves it).
+MEETING_NOTE = "マッチング面談からの採用"
 
 
 def is_senior(age_band: str | None) -> bool:
@@ -47,6 +50,7 @@ async def record_placement(
     employer: str | None,
     occurred_on: date,
     sector: str | None,
+    note: str = SOURCE_NOTE,
 ) -> PlacementOutcome:
     """The placement record of the person in occurred_on's fiscal year: the one already there
     (recorded by the desk or learnt before), else a new one."""
@@ -67,9 +71,19 @@ async def record_placement(
         company_key=company_key(company),
         senior=is_senior(age_band),
         quantity=1,
-        note=SOURCE_NOTE,
+        note=note,
     )
     return PlacementOutcome(await repo.add(row), created=True)
+
+
+async def keep_placement(db: AsyncSession, record_id: int) -> None:
+    """A hire confirmed from a meeting for a placement an answer had written: the record is
+    the meeting's now, so changing the answer no longer withdraws it."""
+    repo = PlacementRepository(db)
+    row = await repo.get(record_id)
+    if row is not None and row.note == SOURCE_NOTE:
+        row.note = MEETING_NOTE
+        await repo.flush()
 
 
 async def withdraw_placement(db: AsyncSession, record_id: int) -> None:

@@ -37,6 +37,9 @@ class PlacementRepository:
         await self.db.flush()
         return row.id
 
+    async def flush(self) -> None:
+        await self.db.flush()
+
     async def get(self, record_id: int) -> DeskRecord | None:
         return await self.db.get(DeskRecord, record_id)
 

@@ -20,6 +20,7 @@ from service.domain.indicators import fiscal
 from service.domain.indicators.compile import Match, YearInput
 from service.domain.indicators.compile import compile_year as count_year
 from service.domain.indicators.line_followers import with_line_followers
+from service.domain.indicators.matching_days import with_matching_days
 from service.domain.indicators.models import DeskRecord, IndicatorDefinition, SurveyAnswer
 from service.domain.indicators.repository import IndicatorRepository
 from service.domain.indicators.schemas import (
@@ -92,9 +93,11 @@ async def compile_year(db: AsyncSession, fiscal_year: int) -> CompileOutcome:
     )
     definitions = [Match.of(d) for d in await repo.definitions()]
     result = count_year(definitions, data)
-    await repo.replace_figures(fiscal_year, result.figures, result.heard_from, version, now)
+    # 新現役交流会's three rows from the matching days' meetings where the year has them.
+    figures = await with_matching_days(db, window, result.figures)
+    await repo.replace_figures(fiscal_year, figures, result.heard_from, version, now)
     await repo.replace_event_figures(fiscal_year, result.event_people)
-    return CompileOutcome(fiscal_year, version, len(result.figures))
+    return CompileOutcome(fiscal_year, version, len(figures))
 
 
 async def year_choices(db: AsyncSession, selected: int) -> list[int]:

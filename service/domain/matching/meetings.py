@@ -196,6 +196,13 @@ async def record_outcome(
         require_own_company(actor, meeting.organization_id)
     except NotFound:
         raise NotFound("面談が見つかりません。", code="meeting_not_found") from None
+    if meeting.hired_on is not None and valid.result != "matched":
+        # The hire counts in 雇用・就業数: taking the match back would leave it unexplained.
+        raise Conflict(
+            "採用を記録した面談です。結果は変えられません。",
+            code="hire_recorded",
+            fields={"result": "採用を記録した面談です。"},
+        )
     before = {"outcome": meeting.outcome, "note": meeting.outcome_note}
     meeting.outcome = valid.result
     meeting.outcome_note = valid.note or None

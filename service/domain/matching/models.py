@@ -7,13 +7,14 @@ checked under the day's row lock (FOR UPDATE on matching_days) by every writer."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
@@ -29,6 +30,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.domain.matching.enums import MEETING_SOURCES, OUTCOMES, SCHEDULE_STATUSES
+from service.domain.people.enums import EMPLOYMENT_TYPES
 from service.platform.db import Base, Timestamped, one_of
 
 
@@ -176,7 +178,13 @@ class Meeting(Timestamped, Base):
         ),
         one_of("source", MEETING_SOURCES),
         one_of("outcome", OUTCOMES),
+        one_of("employment_type", EMPLOYMENT_TYPES),
         CheckConstraint("slot >= 0", name="slot_not_negative"),
+        # A hire is recorded from a match only, with its start month and how the person works.
+        CheckConstraint(
+            "hired_on IS NULL OR (outcome = 'matched' AND employment_type IS NOT NULL)",
+            name="hire_follows_match",
+        ),
         # The hard rules one row can be checked against.
         UniqueConstraint("booking_id", "slot", name="uq_matching_meetings_person_slot"),
         UniqueConstraint("table_id", "slot", name="uq_matching_meetings_table_slot"),
@@ -200,3 +208,11 @@ class Meeting(Timestamped, Base):
     outcome_note: Mapped[str | None] = mapped_column(Text)
     outcome_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    # The participant was taken on by the company after the match (point 7 of issue 23): the
+    # start month's first day, how they work, and the placement record counted in 雇用・就業数
+    # (desk_records; shared with what a follow-up answer learns about the same person).
+    hired_on: Mapped[date | None] = mapped_column(Date)
+    employment_type: Mapped[str | None] = mapped_column(String(20))
+    placement_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("desk_records.id", ondelete="SET NULL")
+    )

@@ -43,7 +43,9 @@ _persons = table("persons", column("id"), column("name"), column("name_kana"), c
 _sessions = table(
     "sessions", column("id"), column("event_id"), column("starts_at"), column("ends_at")
 )
-_events = table("events", column("id"), column("kind"), column("title"), column("status"))
+_events = table(
+    "events", column("id"), column("kind"), column("title"), column("status"), column("sector")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,15 @@ class ParticipantRow:
     consented_at: datetime
     checked_in: bool
     no_show: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HireSubjectRow:
+    person_id: int
+    name: str
+    age_band: str | None
+    employer: str
+    sector: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,6 +348,34 @@ class MatchingRepository:
 
     async def meeting(self, meeting_id: int) -> Meeting | None:
         return await self.db.get(Meeting, meeting_id)
+
+    async def lock_meeting(self, meeting_id: int) -> Meeting | None:
+        return await self.db.get(Meeting, meeting_id, with_for_update=True, populate_existing=True)
+
+    async def hire_subject(self, meeting: Meeting) -> HireSubjectRow | None:
+        """The person of the meeting's booking, the company's name and the event's sector."""
+        b = _bookings.c
+        row = (
+            await self.db.execute(
+                select(
+                    b.person_id,
+                    _persons.c.name,
+                    _persons.c.age_band,
+                    _organizations.c.name.label("employer"),
+                    _events.c.sector,
+                )
+                .select_from(_bookings)
+                .join(_persons, _persons.c.id == b.person_id)
+                .join(_organizations, _organizations.c.id == meeting.organization_id)
+                .join(_events, _events.c.id == meeting.event_id)
+                .where(b.id == meeting.booking_id)
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        return HireSubjectRow(
+            int(row.person_id), row.name or "", row.age_band, row.employer, row.sector
+        )
 
     async def delete_meetings(self, ids: Sequence[int]) -> None:
         if ids:

@@ -256,6 +256,8 @@ async def meeting_views(
             source=m.source,
             outcome=m.outcome,
             outcome_note=m.outcome_note,
+            hired_on=m.hired_on,
+            employment_type=m.employment_type,
         )
         for m in meetings
     ]

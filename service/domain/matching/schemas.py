@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from service.domain.errors import InvalidInput
@@ -272,6 +272,9 @@ class MeetingView:
     source: str
     outcome: str | None
     outcome_note: str | None
+    # A hire recorded after the match: the start month's first day and how they work.
+    hired_on: date | None = None
+    employment_type: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from service.domain.bookings.enums import AGE_BANDS, PERSON_WARDS
 
-__all__ = ["AGE_BANDS", "CONTACT_METHODS", "INTERESTS", "PERSON_WARDS", "REGISTERED_VIA"]
+__all__ = [
+    "AGE_BANDS",
+    "CONTACT_METHODS",
+    "EMPLOYMENT_TYPES",
+    "INTERESTS",
+    "PERSON_WARDS",
+    "REGISTERED_VIA",
+]
 
 # How a person wants to be contacted, in the order they prefer.
 CONTACT_METHODS = {"mail": "メール", "phone": "電話", "post": "郵便"}
@@ -24,4 +31,12 @@ INTERESTS = {
     "full_time": "フルタイム",
     "side_job": "兼業・副業・プロボノ",
     "volunteer": "ボランティア・地域活動",
+}
+# How a person was taken on (a follow-up answer, a hire after a matching day's meeting).
+EMPLOYMENT_TYPES = {
+    "regular": "正社員",
+    "part_time": "パート・アルバイト",
+    "dispatch": "派遣",
+    "silver": "シルバー人材センター",
+    "other": "その他",
 }

@@ -1,5 +1,6 @@
 """The reads of everything linked to a person, for the staff person page: bookings, the desk's
-records (consultations, placements), follow-up answers, mails and calls."""
+records (consultations, placements), follow-up answers, matching days' meetings and their
+outcomes, mails and calls."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.people.schemas import HistoryEntry
 
 # One row per event in the person's history: (at, kind, title, detail, ref). Each part reads
-# tables of other areas by SQL only (no import): the person page is their one reader.
+# tables of other areas by SQL only (no import): the person page is their one reader. Matching
+# days' meetings (and profiles, choices) hang off the booking, so a merge moves them with it.
 _HISTORY = """
     SELECT b.created_at AS at, 'booking' AS kind, e.title AS title,
            b.status || CASE WHEN b.checked_in_at IS NOT NULL THEN '\\:attended'
@@ -29,6 +31,14 @@ _HISTORY = """
     SELECT coalesce(t.sent_at, t.created_at), 'follow_up_' || t.channel, c.title, t.status, ''
     FROM follow_up_targets t JOIN follow_up_campaigns c ON c.id = t.campaign_id
     WHERE t.person_id = :pid
+    UNION ALL
+    SELECT m.starts_at, 'matching_meeting', e.title || '：' || o.name,
+           coalesce(m.outcome, 'no_outcome')
+               || CASE WHEN m.hired_on IS NOT NULL THEN '\\:hired' ELSE '' END,
+           b.code
+    FROM matching_meetings m JOIN bookings b ON b.id = m.booking_id
+    JOIN events e ON e.id = m.event_id JOIN organizations o ON o.id = m.organization_id
+    WHERE b.person_id = :pid
     UNION ALL
     SELECT coalesce(n.sent_at, n.created_at), 'mail', n.kind, n.status, b.code
     FROM notifications n JOIN bookings b ON b.id = n.booking_id
