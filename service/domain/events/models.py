@@ -194,7 +194,7 @@ class EventSession(Timestamped, Base):
     # Online: how to join, told only to confirmed people (done page, look-up, mails, calls),
     # never on public pages, feeds or .ics files.
     is_online: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
-    # A matching day's session, kept by a trigger on matching_days (migration 0020): the booking
+    # A matching day's session, kept by a trigger on matching_days (migration 0021): the booking
     # statement reads it, so a booking learns it is a matching day's without a round trip.
     matching_day: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     join_url: Mapped[str | None] = mapped_column(String(500))

@@ -3,7 +3,7 @@ matching_days, so that the booking statement (which reads the session anyway) te
 whether its profile and consent are required without a second round trip.
 
 Revision ID: sessions_01
-Revises: matching_01
+Revises: matching_02
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "sessions_01"
-down_revision: str | None = "matching_01"
+down_revision: str | None = "matching_02"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
