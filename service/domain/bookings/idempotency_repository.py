@@ -1,4 +1,8 @@
-"""Every query on idempotency_records."""
+"""Every query on idempotency_records.
+
+Its statements are text() on no benchmark's path: `make bench`'s bookings send no
+Idempotency-Key. Not yet converted to Core (issue 21 point 5), the booking area being left out
+of that round."""
 
 from __future__ import annotations
 

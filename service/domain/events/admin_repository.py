@@ -3,86 +3,124 @@ repository.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Select,
+    String,
+    and_,
+    cast,
+    column,
+    delete,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    table,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.domain.events.models import Event, EventSession, Organization, Venue, event_cohosts
+from service.domain.bookings.models import Booking
+from service.domain.events.models import (
+    Event,
+    EventSession,
+    Organization,
+    SessionSeat,
+    Venue,
+    event_cohosts,
+)
 from service.domain.events.schemas import EventRow
 from service.platform.db import contains_pattern
 
-_LIST = """
-    SELECT e.id, e.title, e.kind, e.sector, e.status,
-           min(se.starts_at) AS first_start, max(se.ends_at) AS last_end,
-           min(se.starts_at) FILTER (WHERE se.ends_at > now() AND se.status = 'scheduled')
-               AS next_start,
-           CAST(count(se.id) AS int) AS sessions,
-           CAST(count(se.id) FILTER (WHERE se.status = 'scheduled') AS int) AS scheduled_sessions,
-           -- The counts are of the sessions still to come (scheduled, not ended): what the
-           -- desk can still fill. Past sessions are left out (the page says so).
-           CAST(count(se.id) FILTER (WHERE se.status = 'scheduled' AND se.ends_at > now())
-                AS int) AS upcoming_sessions,
-           CAST(coalesce(sum(se.capacity) FILTER (WHERE se.status = 'scheduled'
-                                                  AND se.ends_at > now()), 0) AS int)
-               AS capacity,
-           CAST(coalesce(sum((SELECT sum(b.party_size) FROM bookings b
-                              WHERE b.session_id = se.id AND b.status = 'confirmed'))
-                         FILTER (WHERE se.status = 'scheduled' AND se.ends_at > now()), 0)
-                AS int) AS confirmed,
-           CAST(coalesce(sum(se.waitlist_count) FILTER (WHERE se.status = 'scheduled'
-                                                        AND se.ends_at > now()), 0) AS int)
-               AS waitlisted
-    FROM events e LEFT JOIN sessions se ON se.event_id = e.id
-    WHERE (CAST(:org AS bigint) IS NULL OR EXISTS (
-              SELECT 1 FROM event_cohosts c WHERE c.event_id = e.id AND c.organization_id = :org))
-      AND (CAST(:status AS text) IS NULL OR e.status = :status)
-      AND (CAST(:q AS text) IS NULL OR e.title ILIKE :q ESCAPE '\\')
-    GROUP BY e.id
-    HAVING NOT :upcoming OR max(se.ends_at) IS NULL OR max(se.ends_at) > now()
-    -- By the session that matters at the desk: the next one, else (all over) the first.
-    ORDER BY coalesce(min(se.starts_at) FILTER (WHERE se.ends_at > now()
-                                                 AND se.status = 'scheduled'),
-                      min(se.starts_at)) NULLS FIRST, e.id
-    LIMIT :limit
-"""
-
-_CANCEL_BOOKINGS = text("""
-WITH cancelled AS (
-    UPDATE bookings SET status = 'cancelled', waitlist_position = NULL, cancelled_at = now(),
-           cancel_reason = :reason, cancelled_by_id = :staff_id
-    WHERE session_id = :sid AND status IN ('confirmed', 'waitlisted')
-    RETURNING id
-),
-freed AS (
-    UPDATE session_seats SET booking_id = NULL
-    WHERE session_id = :sid AND booking_id IN (SELECT id FROM cancelled)
-    RETURNING id
-),
-notices AS (
-    INSERT INTO notifications (booking_id, kind, dedup_key)
-    SELECT id, 'session_cancelled', 'session_cancelled:' || id FROM cancelled
-    ON CONFLICT (dedup_key) DO NOTHING
-    RETURNING id
+_LIVE = ("confirmed", "waitlisted")
+# The notices this area writes for changed and cancelled sessions: the model lives in
+# service/domain/notifications, an area above this one (.importlinter), so only the columns
+# written here are named.
+_notifications = table(
+    "notifications",
+    column("id", BigInteger),
+    column("booking_id", BigInteger),
+    column("kind", String),
+    column("dedup_key", String),
+    column("payload", JSONB),
 )
-SELECT (SELECT array_agg(id ORDER BY id) FROM cancelled) AS bookings,
-       (SELECT array_agg(id ORDER BY id) FROM notices) AS notices,
-       (SELECT count(*) FROM freed) AS freed
-""")
 
 
-_CHANGE_NOTICES = text("""
-    INSERT INTO notifications (booking_id, kind, dedup_key, payload)
-    SELECT b.id, 'session_changed', 'session_changed:' || b.id || ':' || :key,
-           jsonb_build_object('session_id', b.session_id, 'change', CAST(:change AS jsonb))
-    FROM bookings b
-    WHERE b.session_id = :sid AND b.status IN ('confirmed', 'waitlisted')
-    ORDER BY b.id
-    ON CONFLICT (dedup_key) DO NOTHING
-    RETURNING id
-""")
+def _int(value: Any) -> Any:
+    return cast(value, Integer)
+
+
+def _list_query(
+    *, org: int | None, status: str | None, q: str | None, upcoming: bool, limit: int
+) -> Select[*tuple[Any, ...]]:
+    se = EventSession
+    # The counts are of the sessions still to come (scheduled, not ended): what the desk can
+    # still fill. Past sessions are left out (the page says so).
+    to_come = and_(se.status == "scheduled", se.ends_at > func.now())
+    confirmed_seats = (
+        select(func.sum(Booking.party_size))
+        .where(Booking.session_id == se.id, Booking.status == "confirmed")
+        .scalar_subquery()
+    )
+    next_start = func.min(se.starts_at).filter(
+        and_(se.ends_at > func.now(), se.status == "scheduled")
+    )
+    query = (
+        select(
+            Event.id,
+            Event.title,
+            Event.kind,
+            Event.sector,
+            Event.status,
+            func.min(se.starts_at).label("first_start"),
+            func.max(se.ends_at).label("last_end"),
+            next_start.label("next_start"),
+            _int(func.count(se.id)).label("sessions"),
+            _int(func.count(se.id).filter(se.status == "scheduled")).label("scheduled_sessions"),
+            _int(func.count(se.id).filter(to_come)).label("upcoming_sessions"),
+            _int(func.coalesce(func.sum(se.capacity).filter(to_come), 0)).label("capacity"),
+            _int(func.coalesce(func.sum(confirmed_seats).filter(to_come), 0)).label("confirmed"),
+            _int(func.coalesce(func.sum(se.waitlist_count).filter(to_come), 0)).label("waitlisted"),
+        )
+        .select_from(Event)
+        .outerjoin(se, se.event_id == Event.id)
+        .group_by(Event.id)
+        # By the session that matters at the desk: the next one, else (all over) the first.
+        .order_by(func.coalesce(next_start, func.min(se.starts_at)).nulls_first(), Event.id)
+        .limit(limit)
+    )
+    if org is not None:
+        query = query.where(
+            exists().where(
+                event_cohosts.c.event_id == Event.id, event_cohosts.c.organization_id == org
+            )
+        )
+    if status is not None:
+        query = query.where(Event.status == status)
+    if q is not None:
+        query = query.where(Event.title.ilike(q, escape="\\"))
+    if upcoming:
+        query = query.having(or_(func.max(se.ends_at).is_(None), func.max(se.ends_at) > func.now()))
+    return query
+
+
+def _ids_in_order(column: Any) -> Any:
+    return select(func.array_agg(aggregate_order_by(column, column))).scalar_subquery()
+
+
+def _notice_reach(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    """(with an e-mail address, without one) over the live bookings the query selects from."""
+    has_email = func.coalesce(func.btrim(Booking.email), "") != ""
+    return query.with_only_columns(
+        _int(func.count().filter(has_email)), _int(func.count().filter(not_(has_email)))
+    )
 
 
 class EventAdminRepository:
@@ -107,14 +145,13 @@ class EventAdminRepository:
         limit: int,
     ) -> list[EventRow]:
         rows = await self.db.execute(
-            text(_LIST),
-            {
-                "org": cohost_org_id,
-                "status": status,
-                "q": contains_pattern(title) if title else None,
-                "upcoming": upcoming_only,
-                "limit": limit,
-            },
+            _list_query(
+                org=cohost_org_id,
+                status=status,
+                q=contains_pattern(title) if title else None,
+                upcoming=upcoming_only,
+                limit=limit,
+            )
         )
         return [EventRow(**r._mapping) for r in rows]
 
@@ -146,16 +183,15 @@ class EventAdminRepository:
         snapshot predates the cancel could still claim a seat once the lock is released.
         From the highest seat down: bookers take the lowest free seat first, so the two meet
         near the bottom and few bookings slip in."""
+        free = (SessionSeat.session_id == session_id, SessionSeat.booking_id.is_(None))
         await self.db.execute(
-            text("""
-            SELECT id FROM session_seats WHERE session_id = :sid AND booking_id IS NULL
-            ORDER BY seat_no DESC FOR UPDATE
-        """),
-            {"sid": session_id},
+            select(SessionSeat.id)
+            .where(*free)
+            .order_by(SessionSeat.seat_no.desc())
+            .with_for_update()
         )
         await self.db.execute(
-            text("DELETE FROM session_seats WHERE session_id = :sid AND booking_id IS NULL"),
-            {"sid": session_id},
+            delete(SessionSeat).where(*free).execution_options(synchronize_session=False)
         )
 
     async def session_ids_of_event(
@@ -231,9 +267,23 @@ class EventAdminRepository:
         """「変更のお知らせ」 for every live booking of the session, one per booking and change
         (the dedup key), carrying what changed (`change`: the before and after snapshots); the
         mails read the session at send time. Returns the new ids."""
+        notices = (
+            select(
+                Booking.id,
+                literal("session_changed"),
+                func.concat("session_changed:", Booking.id, ":", change_key),
+                func.jsonb_build_object(
+                    "session_id", Booking.session_id, "change", literal(dict(change), JSONB)
+                ),
+            )
+            .where(Booking.session_id == session_id, Booking.status.in_(_LIVE))
+            .order_by(Booking.id)
+        )
         result = await self.db.execute(
-            _CHANGE_NOTICES,
-            {"sid": session_id, "key": change_key, "change": json.dumps(change)},
+            insert(_notifications)
+            .from_select(["booking_id", "kind", "dedup_key", "payload"], notices)
+            .on_conflict_do_nothing(index_elements=[_notifications.c.dedup_key])
+            .returning(_notifications.c.id)
         )
         return sorted(int(row[0]) for row in result)
 
@@ -241,33 +291,25 @@ class EventAdminRepository:
         """(by mail, by phone): the live bookings of a session with an e-mail address and
         without one, i.e. how a notice to everyone booked will reach them (an address that
         later bounces is phoned too: the mail count is what is tried)."""
-        row = (
-            await self.db.execute(
-                text("""
-                SELECT CAST(count(*) FILTER (WHERE coalesce(btrim(email), '') <> '') AS int),
-                       CAST(count(*) FILTER (WHERE coalesce(btrim(email), '') = '') AS int)
-                FROM bookings
-                WHERE session_id = :sid AND status IN ('confirmed', 'waitlisted')
-                """),
-                {"sid": session_id},
-            )
-        ).one()
+        query = select(Booking.id).where(
+            Booking.session_id == session_id, Booking.status.in_(_LIVE)
+        )
+        row = (await self.db.execute(_notice_reach(query))).one()
         return int(row[0]), int(row[1])
 
     async def event_notice_reach(self, event_id: int) -> tuple[int, int]:
         """notice_reach over the event's scheduled sessions that have not started."""
-        row = (
-            await self.db.execute(
-                text("""
-                SELECT CAST(count(*) FILTER (WHERE coalesce(btrim(b.email), '') <> '') AS int),
-                       CAST(count(*) FILTER (WHERE coalesce(btrim(b.email), '') = '') AS int)
-                FROM bookings b JOIN sessions se ON se.id = b.session_id
-                WHERE se.event_id = :eid AND se.status = 'scheduled' AND se.starts_at > now()
-                  AND b.status IN ('confirmed', 'waitlisted')
-                """),
-                {"eid": event_id},
+        query = (
+            select(Booking.id)
+            .join(EventSession, EventSession.id == Booking.session_id)
+            .where(
+                EventSession.event_id == event_id,
+                EventSession.status == "scheduled",
+                EventSession.starts_at > func.now(),
+                Booking.status.in_(_LIVE),
             )
-        ).one()
+        )
+        row = (await self.db.execute(_notice_reach(query))).one()
         return int(row[0]), int(row[1])
 
     async def cancel_live_bookings(
@@ -275,9 +317,50 @@ class EventAdminRepository:
     ) -> tuple[list[int], list[int]]:
         """Cancels every live booking of the session, frees their seats and writes one
         'session_cancelled' notice each. Returns (booking ids, new notification ids)."""
+        cancelled = (
+            update(Booking)
+            .where(Booking.session_id == session_id, Booking.status.in_(_LIVE))
+            .values(
+                status="cancelled",
+                waitlist_position=None,
+                cancelled_at=func.now(),
+                cancel_reason=reason,
+                cancelled_by_id=staff_id,
+            )
+            .returning(Booking.id)
+            .cte("cancelled")
+        )
+        freed = (
+            update(SessionSeat)
+            .where(
+                SessionSeat.session_id == session_id,
+                SessionSeat.booking_id.in_(select(cancelled.c.id)),
+            )
+            .values(booking_id=None)
+            .returning(SessionSeat.id)
+            .cte("freed")
+        )
+        notices = (
+            insert(_notifications)
+            .from_select(
+                ["booking_id", "kind", "dedup_key"],
+                select(
+                    cancelled.c.id,
+                    literal("session_cancelled"),
+                    func.concat("session_cancelled:", cancelled.c.id),
+                ),
+            )
+            .on_conflict_do_nothing(index_elements=[_notifications.c.dedup_key])
+            .returning(_notifications.c.id)
+            .cte("notices")
+        )
         row = (
             await self.db.execute(
-                _CANCEL_BOOKINGS, {"sid": session_id, "reason": reason, "staff_id": staff_id}
+                select(
+                    _ids_in_order(cancelled.c.id).label("bookings"),
+                    _ids_in_order(notices.c.id).label("notices"),
+                    select(func.count()).select_from(freed).scalar_subquery().label("freed"),
+                )
             )
         ).one()
         return list(row.bookings or []), list(row.notices or [])

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from service.domain.bookings.models import Booking
 from service.domain.events.models import (
     Event,
     EventSession,
+    SessionSeat,
     Venue,
     event_cohosts,
     event_employers,
@@ -93,15 +95,20 @@ class EventRepository:
         """session id -> (confirmed people, counting every person of a party, free seats)."""
         if not session_ids:
             return {}
+        confirmed = (
+            select(func.coalesce(func.sum(Booking.party_size), 0))
+            .where(Booking.session_id == EventSession.id, Booking.status == "confirmed")
+            .scalar_subquery()
+        )
+        free = (
+            select(func.count())
+            .select_from(SessionSeat)
+            .where(SessionSeat.session_id == EventSession.id, SessionSeat.booking_id.is_(None))
+            .scalar_subquery()
+        )
         rows = await self.db.execute(
-            text("""
-            SELECT s.id,
-                   (SELECT coalesce(sum(b.party_size), 0) FROM bookings b
-                    WHERE b.session_id = s.id AND b.status = 'confirmed') AS confirmed,
-                   (SELECT count(*) FROM session_seats st
-                    WHERE st.session_id = s.id AND st.booking_id IS NULL) AS free
-            FROM sessions s WHERE s.id = ANY(:ids)
-        """),
-            {"ids": session_ids},
+            select(EventSession.id, confirmed.label("confirmed"), free.label("free")).where(
+                EventSession.id.in_(session_ids)
+            )
         )
         return {int(r.id): (int(r.confirmed), int(r.free)) for r in rows}

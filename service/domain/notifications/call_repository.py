@@ -5,33 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain.bookings.models import Booking
+from service.domain.events.models import Event, EventSession, event_cohosts
 from service.domain.notifications.call_schemas import KINDS_BY_URGENCY, CallTaskView
+from service.domain.notifications.models import CallTask
+from service.domain.people.models import Person
 
-_LIST = """
-    SELECT t.id, t.booking_id, t.kind, t.reason, t.script, t.due_at, t.state, t.attempts,
-           t.last_attempt_at, t.closed_at, t.created_at, b.code, b.status AS booking_status,
-           b.party_size, b.phone, b.email, p.name, p.name_kana, se.id AS session_id,
-           se.starts_at, e.id AS event_id, e.title AS event_title
-    FROM call_tasks t
-    JOIN bookings b ON b.id = t.booking_id
-    JOIN persons p ON p.id = b.person_id
-    JOIN sessions se ON se.id = b.session_id
-    JOIN events e ON e.id = se.event_id
-    WHERE (CAST(:org AS bigint) IS NULL OR EXISTS (
-              SELECT 1 FROM event_cohosts c WHERE c.event_id = e.id AND c.organization_id = :org))
-      AND (CAST(:state AS text) IS NULL OR t.state = :state)
-      AND (CAST(:day_end AS timestamptz) IS NULL
-           OR (t.state = 'open' AND t.due_at < :day_end)
-           OR (t.state <> 'open' AND t.closed_at >= :day_start AND t.closed_at < :day_end))
-      AND (CAST(:booking_id AS bigint) IS NULL OR t.booking_id = :booking_id)
-    ORDER BY t.state <> 'open', t.due_at >= :today_end, se.starts_at,
-             coalesce(array_position(CAST(:kinds_by_urgency AS text[]), t.kind), 1000),
-             t.due_at, t.id
-    LIMIT :limit
-"""
+# The order of kinds within a day, as a CASE on bound values (unknown kinds last).
+_URGENCY = case(
+    {kind: rank for rank, kind in enumerate(KINDS_BY_URGENCY, start=1)},
+    value=CallTask.kind,
+    else_=1000,
+)
+
+
+def _cohosted_by(org_id: int, event_id: Any) -> Any:
+    return exists().where(
+        event_cohosts.c.event_id == event_id, event_cohosts.c.organization_id == org_id
+    )
 
 
 class CallRepository:
@@ -50,19 +45,17 @@ class CallRepository:
     ) -> int | None:
         """One task per notice: a notice handled twice (a job run twice) adds nothing."""
         value = await self.db.scalar(
-            text("""
-            INSERT INTO call_tasks (booking_id, notification_id, kind, reason, script, due_at)
-            VALUES (:bid, :nid, :kind, :reason, :script, :due)
-            ON CONFLICT (notification_id) DO NOTHING RETURNING id
-        """),
-            {
-                "bid": booking_id,
-                "nid": notification_id,
-                "kind": kind,
-                "reason": reason,
-                "script": script,
-                "due": due_at,
-            },
+            insert(CallTask)
+            .values(
+                booking_id=booking_id,
+                notification_id=notification_id,
+                kind=kind,
+                reason=reason,
+                script=script,
+                due_at=due_at,
+            )
+            .on_conflict_do_nothing(index_elements=[CallTask.notification_id])
+            .returning(CallTask.id)
         )
         return int(value) if value is not None else None
 
@@ -77,62 +70,107 @@ class CallRepository:
         booking_id: int | None = None,
         limit: int = 1000,
     ) -> list[CallTaskView]:
-        params: dict[str, Any] = {
-            "org": org_id,
-            "state": state,
-            "day_start": day_start,
-            "day_end": day_end,
-            "today_end": today_end,
-            "booking_id": booking_id,
-            "limit": limit,
-            "kinds_by_urgency": KINDS_BY_URGENCY,
-        }
-        rows = await self.db.execute(text(_LIST), params)
+        t = CallTask
+        query = (
+            select(
+                t.id,
+                t.booking_id,
+                t.kind,
+                t.reason,
+                t.script,
+                t.due_at,
+                t.state,
+                t.attempts,
+                t.last_attempt_at,
+                t.closed_at,
+                t.created_at,
+                Booking.code,
+                Booking.status.label("booking_status"),
+                Booking.party_size,
+                Booking.phone,
+                Booking.email,
+                Person.name,
+                Person.name_kana,
+                EventSession.id.label("session_id"),
+                EventSession.starts_at,
+                Event.id.label("event_id"),
+                Event.title.label("event_title"),
+            )
+            .join(Booking, Booking.id == t.booking_id)
+            .join(Person, Person.id == Booking.person_id)
+            .join(EventSession, EventSession.id == Booking.session_id)
+            .join(Event, Event.id == EventSession.event_id)
+            .order_by(
+                t.state != "open",
+                t.due_at >= today_end,
+                EventSession.starts_at,
+                _URGENCY,
+                t.due_at,
+                t.id,
+            )
+            .limit(limit)
+        )
+        if org_id is not None:
+            query = query.where(_cohosted_by(org_id, Event.id))
+        if state is not None:
+            query = query.where(t.state == state)
+        if day_end is not None:
+            # Open tasks due by the day's end; closed ones closed during that day.
+            query = query.where(
+                or_(
+                    and_(t.state == "open", t.due_at < day_end),
+                    and_(t.state != "open", t.closed_at >= day_start, t.closed_at < day_end),
+                )
+            )
+        if booking_id is not None:
+            query = query.where(t.booking_id == booking_id)
+        rows = await self.db.execute(query)
         return [CallTaskView(**r._mapping, due_today=r.due_at < today_end) for r in rows]
 
     async def lock_open(self, booking_id: int) -> list[int]:
         rows = await self.db.scalars(
-            text("""
-            SELECT id FROM call_tasks WHERE booking_id = :bid AND state = 'open'
-            ORDER BY id FOR UPDATE
-        """),
-            {"bid": booking_id},
+            select(CallTask.id)
+            .where(CallTask.booking_id == booking_id, CallTask.state == "open")
+            .order_by(CallTask.id)
+            .with_for_update()
         )
         return [int(r) for r in rows]
 
     async def close(self, ids: list[int], state: str, staff_id: int | None) -> None:
         await self.db.execute(
-            text("""
-            UPDATE call_tasks SET state = :state, closed_at = now(), closed_by_id = :staff,
-                   attempts = attempts + 1, last_attempt_at = now()
-            WHERE id = ANY(:ids)
-        """),
-            {"ids": ids, "state": state, "staff": staff_id},
+            update(CallTask)
+            .where(CallTask.id.in_(ids))
+            .values(
+                state=state,
+                closed_at=func.now(),
+                closed_by_id=staff_id,
+                attempts=CallTask.attempts + 1,
+                last_attempt_at=func.now(),
+            )
+            .execution_options(synchronize_session=False)
         )
 
     async def try_later(self, ids: list[int], due_at: datetime) -> None:
         await self.db.execute(
-            text("""
-            UPDATE call_tasks SET attempts = attempts + 1, last_attempt_at = now(), due_at = :due
-            WHERE id = ANY(:ids)
-        """),
-            {"ids": ids, "due": due_at},
+            update(CallTask)
+            .where(CallTask.id.in_(ids))
+            .values(attempts=CallTask.attempts + 1, last_attempt_at=func.now(), due_at=due_at)
+            .execution_options(synchronize_session=False)
         )
 
     async def open_counts(self, org_id: int | None, today_end: datetime) -> tuple[int, int]:
         """(open tasks due by the end of today, all open tasks)."""
-        row = (
-            await self.db.execute(
-                text("""
-            SELECT count(*) FILTER (WHERE t.due_at < :today_end) AS today, count(*) AS total
-            FROM call_tasks t JOIN bookings b ON b.id = t.booking_id
-            JOIN sessions se ON se.id = b.session_id
-            WHERE t.state = 'open'
-              AND (CAST(:org AS bigint) IS NULL OR EXISTS (
-                   SELECT 1 FROM event_cohosts c
-                   WHERE c.event_id = se.event_id AND c.organization_id = :org))
-        """),
-                {"org": org_id, "today_end": today_end},
+        query = (
+            select(
+                func.count().filter(CallTask.due_at < today_end).label("today"),
+                func.count().label("total"),
             )
-        ).one()
+            .select_from(CallTask)
+            .join(Booking, Booking.id == CallTask.booking_id)
+            .join(EventSession, EventSession.id == Booking.session_id)
+            .where(CallTask.state == "open")
+        )
+        if org_id is not None:
+            query = query.where(_cohosted_by(org_id, EventSession.event_id))
+        row = (await self.db.execute(query)).one()
         return int(row.today), int(row.total)

@@ -6,13 +6,29 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Interval,
+    Time,
+    and_,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain import clock
 from service.domain.bookings.models import Booking
-from service.domain.events.models import Event, EventSession, Venue
+from service.domain.events.models import Event, EventSession, Venue, event_cohosts
 from service.domain.events.reminders import REMINDER_HORIZON, REMINDER_SEND_TIME
+from service.domain.line.models import LineLink
 from service.domain.notifications.models import Notification
 from service.domain.people.models import Person
 
@@ -49,10 +65,25 @@ class MailFacts:
 
 
 # Put off by a failed SMTP attempt (a failure that may pass: 4xx, no answer), not yet due again.
-_WAITING_FOR_RETRY = (
-    "n.status = 'pending' AND n.attempts > 0 AND n.send_after > now()"
-    " AND n.last_error LIKE 'smtp:%'"
+_WAITING_FOR_RETRY = and_(
+    Notification.status == "pending",
+    Notification.attempts > 0,
+    Notification.send_after > func.now(),
+    Notification.last_error.like("smtp:%"),
 )
+# The reminders' days count in Tokyo's calendar.
+_TOKYO = "Asia/Tokyo"
+
+
+def _add_notices(rows: Any) -> Any:
+    """INSERT of (booking_id, kind, dedup_key, payload) rows; a dedup key already there adds
+    nothing (a second run, or a second worker). RETURNING the new ids."""
+    return (
+        insert(Notification)
+        .from_select(["booking_id", "kind", "dedup_key", "payload"], rows)
+        .on_conflict_do_nothing(index_elements=[Notification.dedup_key])
+        .returning(Notification.id)
+    )
 
 
 class NotificationRepository:
@@ -182,19 +213,17 @@ class NotificationRepository:
 
     async def any_waiting_for_smtp(self) -> bool:
         """Whether some mail waits for a retry after an SMTP failure."""
-        found = await self.db.scalar(
-            text("SELECT EXISTS (SELECT 1 FROM notifications n WHERE " + _WAITING_FOR_RETRY + ")")
-        )
+        found = await self.db.scalar(select(exists().where(_WAITING_FOR_RETRY)))
         return bool(found)
 
     async def bring_forward_smtp_retries(self) -> list[int]:
         """Every mail waiting for a retry after an SMTP failure, due now."""
         rows = await self.db.scalars(
-            text(
-                "UPDATE notifications n SET send_after = now() WHERE "
-                + _WAITING_FOR_RETRY
-                + " RETURNING n.id"
-            )
+            update(Notification)
+            .where(_WAITING_FOR_RETRY)
+            .values(send_after=func.now())
+            .returning(Notification.id)
+            .execution_options(synchronize_session=False)
         )
         return sorted(int(r) for r in rows)
 
@@ -223,81 +252,96 @@ class NotificationRepository:
     ) -> list[int]:
         """A survey invitation for every attended booking with an address (or a linked LINE)
         of a session of these kinds that ended in the window; at most one per booking, ever."""
-        result = await self.db.execute(
-            text(
-                """
-                INSERT INTO notifications (booking_id, kind, dedup_key, payload)
-                SELECT b.id, 'survey', 'survey:' || b.id, jsonb_build_object('session_id', s.id)
-                FROM bookings b
-                JOIN sessions s ON s.id = b.session_id
-                JOIN events e ON e.id = s.event_id
-                WHERE b.status = 'confirmed' AND b.checked_in_at IS NOT NULL
-                  AND (b.email IS NOT NULL OR EXISTS (
-                       -- reached by the desk's LINE instead (service/domain/line)
-                       SELECT 1 FROM line_links l
-                       WHERE l.person_id = b.person_id AND l.following AND l.prefers_line))
-                  AND s.status = 'scheduled'
-                  AND e.kind = ANY(:kinds)
-                  AND s.ends_at >= :ended_from AND s.ends_at < :ended_before
-                ORDER BY b.id
-                ON CONFLICT (dedup_key) DO NOTHING
-                RETURNING id
-                """
-            ),
-            {"ended_from": ended_from, "ended_before": ended_before, "kinds": list(kinds)},
+        b, se = Booking, EventSession
+        # Reached by the desk's LINE instead (service/domain/line).
+        on_line = exists().where(
+            LineLink.person_id == b.person_id, LineLink.following, LineLink.prefers_line
         )
+        invited = (
+            select(
+                b.id,
+                literal("survey"),
+                func.concat("survey:", b.id),
+                func.jsonb_build_object("session_id", se.id),
+            )
+            .join(se, se.id == b.session_id)
+            .join(Event, Event.id == se.event_id)
+            .where(
+                b.status == "confirmed",
+                b.checked_in_at.is_not(None),
+                or_(b.email.is_not(None), on_line),
+                se.status == "scheduled",
+                Event.kind.in_(kinds),
+                se.ends_at >= ended_from,
+                se.ends_at < ended_before,
+            )
+            .order_by(b.id)
+        )
+        result = await self.db.execute(_add_notices(invited))
         return sorted(int(row[0]) for row in result)
 
     async def add_reminders(self, now: datetime) -> list[int]:
         """Every due reminder: for each of the event's reminder days, due at 9:00 Tokyo that
         many days before the session's day. The dedup key (booking, days) makes a second run,
         or a second worker, add nothing."""
-        result = await self.db.execute(
-            text(
-                """
-                WITH due AS (
-                    SELECT b.id AS booking_id, s.id AS session_id, d.days, b.confirmed_at,
-                           (((s.starts_at AT TIME ZONE 'Asia/Tokyo')::date - d.days)
-                            + CAST(:send_time AS time)) AT TIME ZONE 'Asia/Tokyo' AS due_at
-                    FROM bookings b
-                    JOIN sessions s ON s.id = b.session_id
-                    JOIN events e ON e.id = s.event_id
-                    CROSS JOIN LATERAL unnest(e.reminder_days) AS d(days)
-                    WHERE b.status = 'confirmed'
-                      AND s.status = 'scheduled'
-                      AND e.status = 'published'
-                      AND s.starts_at > :now
-                      AND s.starts_at < :now + CAST(:horizon AS interval)
-                ),
-                latest AS (
-                    SELECT DISTINCT ON (booking_id) booking_id, session_id, days, due_at,
-                           confirmed_at
-                    FROM due WHERE due_at <= :now
-                    ORDER BY booking_id, days
-                )
-                INSERT INTO notifications (booking_id, kind, dedup_key, payload)
-                SELECT booking_id, 'reminder', 'reminder:' || booking_id || ':' || days,
-                       jsonb_build_object('session_id', session_id, 'days_before', days)
-                FROM latest
-                WHERE confirmed_at < due_at
-                ORDER BY booking_id
-                ON CONFLICT (dedup_key) DO NOTHING
-                RETURNING id
-                """
-            ),
-            {"now": now, "send_time": REMINDER_SEND_TIME, "horizon": REMINDER_HORIZON},
+        b, se = Booking, EventSession
+        days = func.unnest(Event.reminder_days).table_valued("days").render_derived().lateral("d")
+        at = literal(now, DateTime(timezone=True))
+        # 9:00 Tokyo, that many days before the session's day in Tokyo.
+        day = cast(func.timezone(_TOKYO, se.starts_at), Date) - days.c.days
+        due_at = func.timezone(_TOKYO, day + literal(REMINDER_SEND_TIME, Time))
+        due = (
+            select(
+                b.id.label("booking_id"),
+                se.id.label("session_id"),
+                days.c.days,
+                b.confirmed_at,
+                due_at.label("due_at"),
+            )
+            .join(se, se.id == b.session_id)
+            .join(Event, Event.id == se.event_id)
+            .join(days, true())
+            .where(
+                b.status == "confirmed",
+                se.status == "scheduled",
+                Event.status == "published",
+                se.starts_at > at,
+                se.starts_at < at + literal(REMINDER_HORIZON, Interval),
+            )
+            .cte("due")
         )
+        # The latest reminder due (the fewest days before); a booking made after it is due
+        # gets none.
+        latest = (
+            select(due)
+            .where(due.c.due_at <= at)
+            .ext(distinct_on(due.c.booking_id))
+            .order_by(due.c.booking_id, due.c.days)
+            .cte("latest")
+        )
+        reminders = (
+            select(
+                latest.c.booking_id,
+                literal("reminder"),
+                func.concat("reminder:", latest.c.booking_id, ":", latest.c.days),
+                func.jsonb_build_object(
+                    "session_id", latest.c.session_id, "days_before", latest.c.days
+                ),
+            )
+            .where(latest.c.confirmed_at < latest.c.due_at)
+            .order_by(latest.c.booking_id)
+        )
+        result = await self.db.execute(_add_notices(reminders))
         return sorted(int(row[0]) for row in result)
 
     async def outbox_backlog(self) -> tuple[int, float]:
         """(pending notices, age in seconds of the oldest one; 0 when none): the operators'
         signal that mail is not going out."""
+        age = func.extract("epoch", func.now() - func.min(Notification.created_at))
         row = (
             await self.db.execute(
-                text(
-                    "SELECT count(*) AS n, "
-                    "coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age "
-                    "FROM notifications WHERE status = 'pending'"
+                select(func.count().label("n"), func.coalesce(age, 0).label("age")).where(
+                    Notification.status == "pending"
                 )
             )
         ).one()
@@ -324,17 +368,36 @@ class MailRecord:
     session_id: int = 0
 
 
-_RECORDS = """
-    SELECT n.id, n.booking_id, n.kind, n.status, n.attempts, n.last_error, n.created_at,
-           n.sent_at, n.send_after, b.code, coalesce(p.name, '（削除済み）') AS name, b.email,
-           e.title AS event_title,
-           b.session_id
-    FROM notifications n
-    JOIN bookings b ON b.id = n.booking_id
-    LEFT JOIN persons p ON p.id = b.person_id
-    JOIN sessions se ON se.id = b.session_id
-    JOIN events e ON e.id = se.event_id
-"""
+def _records() -> Any:
+    n = Notification
+    return (
+        select(
+            n.id,
+            n.booking_id,
+            n.kind,
+            n.status,
+            n.attempts,
+            n.last_error,
+            n.created_at,
+            n.sent_at,
+            n.send_after,
+            Booking.code,
+            func.coalesce(Person.name, "（削除済み）").label("name"),
+            Booking.email,
+            Event.title.label("event_title"),
+            Booking.session_id,
+        )
+        .join(Booking, Booking.id == n.booking_id)
+        .outerjoin(Person, Person.id == Booking.person_id)
+        .join(EventSession, EventSession.id == Booking.session_id)
+        .join(Event, Event.id == EventSession.event_id)
+    )
+
+
+def _cohosted_by(org_id: int) -> Any:
+    return exists().where(
+        event_cohosts.c.event_id == Event.id, event_cohosts.c.organization_id == org_id
+    )
 
 
 class MailHistoryRepository:
@@ -343,13 +406,14 @@ class MailHistoryRepository:
 
     async def of_booking(self, booking_id: int) -> list[MailRecord]:
         rows = await self.db.execute(
-            text(_RECORDS + " WHERE n.booking_id = :b ORDER BY n.created_at, n.id"),
-            {"b": booking_id},
+            _records()
+            .where(Notification.booking_id == booking_id)
+            .order_by(Notification.created_at, Notification.id)
         )
         return [MailRecord(**r._mapping) for r in rows]
 
     async def failed(self, org_id: int | None, limit: int = 500) -> list[MailRecord]:
-        return await self._listed("n.status = 'failed'", org_id, limit)
+        return await self._listed(Notification.status == "failed", org_id, limit)
 
     async def waiting_for_retry(self, org_id: int | None, limit: int = 500) -> list[MailRecord]:
         """Mails an SMTP failure put off until a later attempt (still pending)."""
@@ -357,50 +421,48 @@ class MailHistoryRepository:
 
     async def send_waiting_now(self, org_id: int | None) -> list[int]:
         """The mails waiting for a retry, due now (their count of attempts is kept)."""
-        rows = await self.db.scalars(
-            text(f"""
-            UPDATE notifications n SET send_after = now()
-            FROM bookings b JOIN sessions se ON se.id = b.session_id
-            JOIN events e ON e.id = se.event_id
-            WHERE b.id = n.booking_id AND {_WAITING_FOR_RETRY}
-              AND (CAST(:org AS bigint) IS NULL OR EXISTS (
-                   SELECT 1 FROM event_cohosts c
-                   WHERE c.event_id = e.id AND c.organization_id = :org))
-            RETURNING n.id
-        """),
-            {"org": org_id},
+        query = (
+            update(Notification)
+            .where(
+                Booking.id == Notification.booking_id,
+                EventSession.id == Booking.session_id,
+                Event.id == EventSession.event_id,
+                _WAITING_FOR_RETRY,
+            )
+            .values(send_after=func.now())
+            .returning(Notification.id)
+            .execution_options(synchronize_session=False)
         )
+        if org_id is not None:
+            query = query.where(_cohosted_by(org_id))
+        rows = await self.db.scalars(query)
         return sorted(int(r) for r in rows)
 
-    async def _listed(self, condition: str, org_id: int | None, limit: int) -> list[MailRecord]:
-        rows = await self.db.execute(
-            text(
-                _RECORDS
-                + f"""
-            WHERE {condition}
-              AND (CAST(:org AS bigint) IS NULL OR EXISTS (
-                   SELECT 1 FROM event_cohosts c
-                   WHERE c.event_id = e.id AND c.organization_id = :org))
-            ORDER BY n.created_at DESC, n.id DESC LIMIT :limit
-        """
-            ),
-            {"org": org_id, "limit": limit},
+    async def _listed(self, condition: Any, org_id: int | None, limit: int) -> list[MailRecord]:
+        query = (
+            _records()
+            .where(condition)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(limit)
         )
+        if org_id is not None:
+            query = query.where(_cohosted_by(org_id))
+        rows = await self.db.execute(query)
         return [MailRecord(**r._mapping) for r in rows]
 
     async def booking_of(self, notification_id: int) -> int | None:
         value = await self.db.scalar(
-            text("SELECT booking_id FROM notifications WHERE id = :n"), {"n": notification_id}
+            select(Notification.booking_id).where(Notification.id == notification_id)
         )
         return int(value) if value is not None else None
 
     async def retry(self, notification_ids: list[int]) -> list[int]:
         """Failed notices pending again, due now, with a fresh count of attempts."""
         rows = await self.db.scalars(
-            text("""
-            UPDATE notifications SET status = 'pending', attempts = 0, send_after = now()
-            WHERE id = ANY(:ids) AND status = 'failed' RETURNING id
-        """),
-            {"ids": notification_ids},
+            update(Notification)
+            .where(Notification.id.in_(notification_ids), Notification.status == "failed")
+            .values(status="pending", attempts=0, send_after=func.now())
+            .returning(Notification.id)
+            .execution_options(synchronize_session=False)
         )
         return sorted(int(r) for r in rows)

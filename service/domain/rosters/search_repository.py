@@ -2,41 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import text
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.domain.rosters.repository import Search, search_params
+from service.domain.bookings.models import Booking
+from service.domain.events.models import Event, EventSession, Venue, event_cohosts
+from service.domain.people.models import Person
+from service.domain.rosters.repository import Search, search_matches
 from service.domain.rosters.schemas import FoundBooking
-
-# Newest session first; a co-host (organization_id given) sees only the events it co-hosts,
-# as on the rosters.
-_FIND = text("""
-    SELECT b.id, b.code, b.status, b.waitlist_position,
-           coalesce(p.name, '（削除済み）') AS name, coalesce(p.name_kana, '') AS name_kana,
-           b.phone, b.party_size, b.checked_in_at, se.id AS session_id, se.starts_at,
-           se.status AS session_status, e.id AS event_id, e.title AS event_title,
-           v.name AS venue_name
-    FROM bookings b
-    LEFT JOIN persons p ON p.id = b.person_id
-    JOIN sessions se ON se.id = b.session_id
-    JOIN events e ON e.id = se.event_id
-    JOIN venues v ON v.id = se.venue_id
-    WHERE (CAST(:org AS bigint) IS NULL
-           OR EXISTS (SELECT 1 FROM event_cohosts ec
-                      WHERE ec.event_id = e.id AND ec.organization_id = :org))
-      AND (replace(p.name, ' ', '') ILIKE :text ESCAPE '\\'
-           OR replace(p.name_kana, ' ', '') LIKE :kana ESCAPE '\\'
-           OR (CAST(:digits AS text) IS NOT NULL AND b.phone LIKE :digits)
-           OR b.code = CAST(:code AS text)
-           OR (CAST(:code_tail AS text) IS NOT NULL AND right(b.code, 4) = :code_tail)
-           OR EXISTS (SELECT 1 FROM booking_companions c WHERE c.booking_id = b.id
-                      AND (replace(c.name, ' ', '') ILIKE :text ESCAPE '\\'
-                           OR replace(c.name_kana, ' ', '') LIKE :kana ESCAPE '\\')))
-    ORDER BY se.starts_at DESC, b.id DESC
-    LIMIT :limit
-""")
 
 
 class SearchRepository:
@@ -46,10 +19,43 @@ class SearchRepository:
     async def find(
         self, search: Search, *, organization_id: int | None, limit: int
     ) -> list[FoundBooking]:
-        params: dict[str, Any] = {
-            **search_params(search),
-            "org": organization_id,
-            "limit": limit,
-        }
-        rows = await self.db.execute(_FIND, params)
+        b, se = Booking, EventSession
+        query = (
+            select(
+                b.id,
+                b.code,
+                b.status,
+                b.waitlist_position,
+                func.coalesce(Person.name, "（削除済み）").label("name"),
+                func.coalesce(Person.name_kana, "").label("name_kana"),
+                b.phone,
+                b.party_size,
+                b.checked_in_at,
+                se.id.label("session_id"),
+                se.starts_at,
+                se.status.label("session_status"),
+                Event.id.label("event_id"),
+                Event.title.label("event_title"),
+                Venue.name.label("venue_name"),
+            )
+            .select_from(b)
+            .outerjoin(Person, Person.id == b.person_id)
+            .join(se, se.id == b.session_id)
+            .join(Event, Event.id == se.event_id)
+            .join(Venue, Venue.id == se.venue_id)
+            # Names as typed (the rosters compare them in NFKC).
+            .where(search_matches(search, nfkc=False))
+            # Newest session first.
+            .order_by(se.starts_at.desc(), b.id.desc())
+            .limit(limit)
+        )
+        if organization_id is not None:
+            # A co-host sees only the events it co-hosts, as on the rosters.
+            query = query.where(
+                exists().where(
+                    event_cohosts.c.event_id == Event.id,
+                    event_cohosts.c.organization_id == organization_id,
+                )
+            )
+        rows = await self.db.execute(query)
         return [FoundBooking(**r._mapping) for r in rows]
