@@ -14,10 +14,10 @@ from arq.worker import Worker
 from httpx import AsyncClient
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from service.edge.server import api_command, metrics_command
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.edge.server import api_command, metrics_command
 from service.observability.keys import (
     HEALTH_CHECK_INTERVAL,
     JOB_FAILURES,

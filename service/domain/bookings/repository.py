@@ -70,7 +70,7 @@ class SessionGate:
 # booking (the form shows the privacy text). Withdrawn persons have no phone left, so they are
 # never matched: booking again makes a new record with a new consent. Kept in the booking's one
 # statement so that linking costs no round trip.
-_PERSON_UPSERT = """
+PERSON_UPSERT = """
 person_alt AS (
     SELECT p.id FROM persons p, {source}
     WHERE p.phone_alt = :phone AND p.kana_key = translate(:name_kana, ' ・', '')
@@ -163,7 +163,7 @@ seat AS (
     FOR UPDATE OF st SKIP LOCKED
 ),
 enough AS (SELECT 1 FROM seat HAVING count(*) = CAST(:party_size AS int)),
-{_PERSON_UPSERT.format(source="enough")},
+{PERSON_UPSERT.format(source="enough")},
 bk AS (
     INSERT INTO bookings (code, session_id, person_id, status, channel, phone, email, heard_from,
                           confirmed_at, created_by_id, party_size, needs)
@@ -195,7 +195,7 @@ CONFIRM_SKIP_LOCKED_DRIVER = DriverStatement.of(CONFIRM_SKIP_LOCKED)
 # Staff placing someone directly: into a given seat, or (seat_id NULL) beyond the capacity
 # with the override recorded.
 DIRECT_SQL = text(f"""
-WITH {_PERSON_UPSERT.format(source="(SELECT 1) AS one")},
+WITH {PERSON_UPSERT.format(source="(SELECT 1) AS one")},
 bk AS (
     INSERT INTO bookings (code, session_id, person_id, status, channel, phone, email, heard_from,
                           confirmed_at, created_by_id, capacity_override, party_size, needs)
@@ -225,7 +225,7 @@ WITH slot AS (
     WHERE id = :session_id AND waitlist_count < waitlist_limit
     RETURNING waitlist_count AS position
 ),
-{_PERSON_UPSERT.format(source="slot")},
+{PERSON_UPSERT.format(source="slot")},
 bk AS (
     INSERT INTO bookings (code, session_id, person_id, status, waitlist_position, channel, phone,
                           email, heard_from, waitlisted_at, created_by_id, party_size, needs)
