@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import timedelta
 from typing import Any
 
 from httpx import AsyncClient, Response
+from icalendar import Calendar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings import service as bookings
 from service.domain.bookings.schemas import BookingView, ValidBooking
+from service.domain.calendars import service as calendars
 from service.platform.settings import Settings
 from tests.factories import make_event, make_session, person
 from tests.mail_support import Mailbox, body_of, run_worker, with_smtp_port
@@ -479,3 +482,60 @@ async def test_a_corrected_phone_links_the_booking_to_the_person_already_known(
     r = await _patch(client, headers, other.id, {"phone": "090-0000-0043"})
     assert r.status_code == 200, r.text
     assert await _person_of(db, other.id) != known_id
+
+
+def _ics_event(body: bytes) -> tuple[str, int, str]:
+    """(UID, SEQUENCE, DTSTART as written) of a booking's .ics."""
+    calendar = Calendar.from_ical(body)
+    [event] = list(calendar.walk("VEVENT"))
+    return str(event["uid"]), int(event["sequence"]), event["dtstart"].to_ical().decode()
+
+
+async def test_a_moved_booking_keeps_its_uid_and_its_sequence_only_goes_up(
+    client: AsyncClient, db: AsyncSession, settings: Settings, smtp: tuple[Mailbox, int]
+) -> None:
+    """Moved from a session edited many times (a high revision) to a fresh one: the booking's
+    SEQUENCE goes on from where it was, so a calendar that imported the first file takes the
+    mail's as newer; a later change raises it again."""
+    mailbox, port = smtp
+    event = await make_event(db)
+    old = (await make_session(db, event=event)).id
+    new = (await make_session(db, event=event, starts_in=timedelta(days=21))).id
+    await db.execute(text("UPDATE sessions SET revision = 7 WHERE id = :id"), {"id": old})
+    await db.commit()
+    booking = await _book(db, old, person(44, email=True))
+    uid, before, start_before = _ics_event(
+        await calendars.booking_calendar_file(db, settings, booking.code) or b""
+    )
+    assert before >= 7
+
+    headers = await _headers(db)
+    r = await _move(client, headers, booking.id, new)
+    assert r.status_code == 200, r.text
+    await db.rollback()
+    moved_uid, moved, start_moved = _ics_event(
+        await calendars.booking_calendar_file(db, settings, booking.code) or b""
+    )
+    assert moved_uid == uid and moved > before and start_moved != start_before
+    # The change mail carries that same file.
+    await run_worker(with_smtp_port(settings, port))
+    [mail] = [m for m in mailbox.messages if "変更" in str(m["Subject"])]
+    [attached] = [p for p in mail.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert _ics_event(attached.get_payload(decode=True))[:2] == (uid, moved)
+
+    # A correction of the details: told, with the .ics once more, one higher again.
+    r = await _patch(client, headers, booking.id, {"needs": "杖を使います"})
+    assert r.status_code == 200, r.text
+    await db.rollback()
+    _uid, again, _start = _ics_event(
+        await calendars.booking_calendar_file(db, settings, booking.code) or b""
+    )
+    assert again == moved + 1
+    # And moving back to the edited session still does not go down.
+    r = await _move(client, headers, booking.id, old)
+    assert r.status_code == 200, r.text
+    await db.rollback()
+    _uid, back, _start = _ics_event(
+        await calendars.booking_calendar_file(db, settings, booking.code) or b""
+    )
+    assert back > again

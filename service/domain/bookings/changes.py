@@ -100,6 +100,8 @@ async def _notice(db: AsyncSession, booking_id: int, changed: tuple[str, ...]) -
     told = [CHANGE_LABELS[c] for c in changed if c not in UNTOLD]
     if not told:
         return
+    # The mail carries the booking's .ics again: a higher SEQUENCE, so calendars take it.
+    await ChangeRepository(db).raise_sequence(booking_id)
     # Each change is its own notice: a random key, not a deterministic one, since two changes
     # of one booking are two things to tell (the job id is the notice's, so still run once).
     key = f"booking_changed:{booking_id}:{secrets.token_hex(8)}"
@@ -255,6 +257,7 @@ async def move_booking(
     if (problem := gate_error(target, locked.party_size)) is not None:
         raise problem
     changes = ChangeRepository(db)
+    await changes.carry_sequence(booking_id, session_id, target_id)
     seats = (
         await repo.free_seats(target_id, locked.party_size) if target.waitlist_count == 0 else None
     )

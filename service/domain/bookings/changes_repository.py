@@ -174,6 +174,28 @@ class ChangeRepository:
             {"id": booking_id, "sid": session_id, "status": status, "pos": position},
         )
 
+    async def carry_sequence(self, booking_id: int, from_id: int, to_id: int) -> None:
+        """Before a move: the offset that gives the booking, in `to_id`, at least the SEQUENCE
+        it had in `from_id` (the change notice then raises it by one)."""
+        await self.db.execute(
+            text("""
+            UPDATE bookings b SET calendar_sequence_offset = greatest(
+                old.revision + b.calendar_sequence_offset - new.revision, 0)
+            FROM sessions old, sessions new
+            WHERE b.id = :id AND old.id = :from_id AND new.id = :to_id
+        """),
+            {"id": booking_id, "from_id": from_id, "to_id": to_id},
+        )
+
+    async def raise_sequence(self, booking_id: int) -> None:
+        await self.db.execute(
+            text(
+                "UPDATE bookings SET calendar_sequence_offset = calendar_sequence_offset + 1 "
+                "WHERE id = :id"
+            ),
+            {"id": booking_id},
+        )
+
     async def add_change_notice(
         self, booking_id: int, dedup_key: str, payload: dict[str, Any]
     ) -> int:
