@@ -30,3 +30,12 @@ async def test_openapi_viewer_has_its_own_policy(client: AsyncClient) -> None:
     r = await client.get("/schema/swagger")
     assert "https://cdn.jsdelivr.net" in r.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+def test_numbers_kept_on_one_line_are_still_escaped() -> None:
+    from service.web.templating import unbroken_numbers
+
+    out = str(unbroken_numbers('<script>alert("090-1234-5678")</script> ０５４－２２１－１１１１'))
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert '<span class="nowrap">090-1234-5678</span>' in out
+    assert '<span class="nowrap">０５４－２２１－１１１１</span>' in out

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from jinja2 import Environment
+from markupsafe import Markup, escape
 
 from service.domain.bookings.schemas import SessionSummary
 from service.domain.events.enums import EVENT_KINDS, SECTORS, SUB_KINDS, WARDS
@@ -11,9 +14,20 @@ from service.platform.local_time import jp_date, jp_time
 from service.platform.settings import Settings
 from service.web.calendar_links import google_calendar_url, google_calendar_url_for, map_url
 
+# A phone number or a code written with hyphens (090-1234-5678, 1234-5678-9012): browsers
+# break lines after a hyphen, and a number cut in two is misread.
+_HYPHENATED_NUMBER = re.compile(r"\d+(?:[-‐－]\d+)+")
+
+
+def unbroken_numbers(value: object) -> Markup:
+    """The text escaped, with each hyphenated number kept on one line."""
+    escaped = str(escape(value))
+    return Markup(_HYPHENATED_NUMBER.sub(r'<span class="nowrap">\g<0></span>', escaped))  # noqa: S704 - escaped above; only our own span is added
+
 
 def configure_environment(env: Environment, settings: Settings) -> None:
     env.autoescape = True
+    env.filters["unbroken_numbers"] = unbroken_numbers
     env.filters["jp_date"] = jp_date
     env.filters["jp_time"] = jp_time
 
