@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from jinja2 import Environment
-from markupsafe import Markup, escape
 
 from service.domain.bookings.schemas import SessionSummary
 from service.domain.events.enums import EVENT_KINDS, SECTORS, SUB_KINDS, WARDS
@@ -19,15 +18,25 @@ from service.web.calendar_links import google_calendar_url, google_calendar_url_
 _HYPHENATED_NUMBER = re.compile(r"\d+(?:[-‐－]\d+)+")
 
 
-def unbroken_numbers(value: object) -> Markup:
-    """The text escaped, with each hyphenated number kept on one line."""
-    escaped = str(escape(value))
-    return Markup(_HYPHENATED_NUMBER.sub(r'<span class="nowrap">\g<0></span>', escaped))  # noqa: S704 - escaped above; only our own span is added
+def number_parts(value: object) -> list[tuple[str, bool]]:
+    """The text in parts, each hyphenated number one part marked True (the template keeps it
+    on one line; every part is escaped by the template as usual)."""
+    text = str(value)
+    parts: list[tuple[str, bool]] = []
+    at = 0
+    for found in _HYPHENATED_NUMBER.finditer(text):
+        if found.start() > at:
+            parts.append((text[at : found.start()], False))
+        parts.append((found.group(), True))
+        at = found.end()
+    if at < len(text):
+        parts.append((text[at:], False))
+    return parts
 
 
 def configure_environment(env: Environment, settings: Settings) -> None:
     env.autoescape = True
-    env.filters["unbroken_numbers"] = unbroken_numbers
+    env.filters["number_parts"] = number_parts
     env.filters["jp_date"] = jp_date
     env.filters["jp_time"] = jp_time
 
