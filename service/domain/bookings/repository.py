@@ -586,7 +586,9 @@ class BookingRepository:
         await self.db.execute(
             text("""
             UPDATE bookings SET status = 'confirmed', waitlist_position = NULL,
-                   confirmed_at = now(), capacity_override = :override
+                   confirmed_at = now(), capacity_override = :override,
+                   -- The promotion mail's .ics (CONFIRMED) replaces the TENTATIVE one.
+                   calendar_sequence_offset = calendar_sequence_offset + 1
             WHERE id = :id
         """),
             {"id": booking_id, "override": override},
