@@ -6,14 +6,18 @@ scoping and concurrent changes."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from datetime import timedelta
 from typing import Any
 
 from httpx import AsyncClient, Response
+from icalendar import Calendar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings import service as bookings
 from service.domain.bookings.schemas import BookingView, ValidBooking
+from service.domain.calendars import service as calendars
 from service.platform.settings import Settings
 from tests.factories import make_event, make_session, person
 from tests.mail_support import Mailbox, body_of, run_worker, with_smtp_port
@@ -382,3 +386,156 @@ async def test_moves_in_opposite_directions_at_once_neither_deadlock_nor_oversel
         text("SELECT count(*) FROM bookings WHERE status IN ('confirmed', 'waitlisted')")
     )
     assert total == 6
+
+
+async def test_age_band_ward_and_heard_from_round_trip_audited_not_told(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    session_id = (await make_session(db)).id
+    booking = await _book(db, session_id, person(41, email=True))
+    headers = await _headers(db)
+    r = await _patch(
+        client, headers, booking.id, {"age_band": "60_64", "ward": "aoi", "heard_from": "line"}
+    )
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert (out["age_band"], out["ward"], out["heard_from"]) == ("60_64", "aoi", "line")
+    # Kept where a new booking keeps them: the person's 年代 and 区, the booking's きっかけ.
+    await db.rollback()
+    row = (
+        await db.execute(
+            text(
+                "SELECT p.age_band, p.ward, b.heard_from FROM bookings b "
+                "JOIN persons p ON p.id = b.person_id WHERE b.id = :id"
+            ),
+            {"id": booking.id},
+        )
+    ).one()
+    assert tuple(row) == ("60_64", "aoi", "line")
+    [audit] = (
+        await db.execute(text("SELECT after FROM audit_log WHERE action = 'booking.change'"))
+    ).all()
+    assert audit.after["changed"] == ["年代", "お住まいの区", "知ったきっかけ"]
+    # Figures only: nothing the person holds changed, so nobody is told.
+    assert await _changed_notices(db, booking.id) == []
+
+    # null clears; the other fields stay.
+    cleared = await _patch(client, headers, booking.id, {"ward": None})
+    assert cleared.status_code == 200, cleared.text
+    assert (cleared.json()["age_band"], cleared.json()["ward"]) == ("60_64", None)
+
+    for field, value in (("age_band", "ninety"), ("ward", "tokyo"), ("heard_from", "ｔｖ\x00")):
+        bad = await _patch(client, headers, booking.id, {field: value})
+        assert bad.status_code == 422, bad.text
+        assert bad.json()["error"] == "validation_error" and field in bad.json()["fields"]
+    after = await client.get(f"/api/v1/manage/sessions/{session_id}/roster", headers=headers)
+    [entry] = after.json()["confirmed"]
+    assert (entry["age_band"], entry["ward"], entry["heard_from"]) == ("60_64", None, "line")
+
+
+async def _person_of(db: AsyncSession, booking_id: int) -> int:
+    await db.rollback()
+    found = await db.scalar(
+        text("SELECT person_id FROM bookings WHERE id = :id"), {"id": booking_id}
+    )
+    assert found is not None
+    return int(found)
+
+
+async def test_a_corrected_phone_links_the_booking_to_the_person_already_known(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    """Staff correcting a phone follow the rule of a new booking: the same phone (or the
+    person's second phone) with the same reading is the person already known; a withdrawn
+    person is never matched."""
+    event = await make_event(db)
+    first, second, third = [(await make_session(db, event=event)).id for _ in range(3)]
+    known = person(43)
+    kept = await _book(db, first, known)
+    known_id = await _person_of(db, kept.id)
+    # The same person booked again by phone, the number misheard: a second record.
+    misheard = await _book(db, second, dataclasses.replace(known, phone="09099998888"))
+    assert await _person_of(db, misheard.id) != known_id
+    headers = await _headers(db)
+    r = await _patch(client, headers, misheard.id, {"phone": "090-0000-0043"})
+    assert r.status_code == 200, r.text
+    assert await _person_of(db, misheard.id) == known_id
+
+    # The known person's second phone, with the reading typed in katakana with a space.
+    await db.execute(
+        text("UPDATE persons SET phone_alt = '0542000043' WHERE id = :id"), {"id": known_id}
+    )
+    await db.commit()
+    other = await _book(db, third, dataclasses.replace(known, phone="09077776666"))
+    r = await _patch(client, headers, other.id, {"phone": "054-200-0043"})
+    assert r.status_code == 200, r.text
+    assert await _person_of(db, other.id) == known_id
+
+    # Withdrawn: never found again; the corrected booking makes a person of its own.
+    await db.execute(
+        text(
+            "UPDATE persons SET phone = NULL, phone_alt = NULL, withdrawn_at = now() WHERE id = :id"
+        ),
+        {"id": known_id},
+    )
+    await db.commit()
+    r = await _patch(client, headers, other.id, {"phone": "090-0000-0043"})
+    assert r.status_code == 200, r.text
+    assert await _person_of(db, other.id) != known_id
+
+
+def _ics_event(body: bytes) -> tuple[str, int, str]:
+    """(UID, SEQUENCE, DTSTART as written) of a booking's .ics."""
+    calendar = Calendar.from_ical(body)
+    [event] = list(calendar.walk("VEVENT"))
+    return str(event["uid"]), int(event["sequence"]), event["dtstart"].to_ical().decode()
+
+
+async def test_a_moved_booking_keeps_its_uid_and_its_sequence_only_goes_up(
+    client: AsyncClient, db: AsyncSession, settings: Settings, smtp: tuple[Mailbox, int]
+) -> None:
+    """Moved from a session edited many times (a high revision) to a fresh one: the booking's
+    SEQUENCE goes on from where it was, so a calendar that imported the first file takes the
+    mail's as newer; a later change raises it again."""
+    mailbox, port = smtp
+    event = await make_event(db)
+    old = (await make_session(db, event=event)).id
+    new = (await make_session(db, event=event, starts_in=timedelta(days=21))).id
+    await db.execute(text("UPDATE sessions SET revision = 7 WHERE id = :id"), {"id": old})
+    await db.commit()
+    booking = await _book(db, old, person(44, email=True))
+    uid, before, start_before = _ics_event(
+        await calendars.booking_calendar_file(db, settings, booking.code) or b""
+    )
+    assert before >= 7
+
+    headers = await _headers(db)
+    r = await _move(client, headers, booking.id, new)
+    assert r.status_code == 200, r.text
+    await db.rollback()
+    moved_uid, moved, start_moved = _ics_event(
+        await calendars.booking_calendar_file(db, settings, booking.code) or b""
+    )
+    assert moved_uid == uid and moved > before and start_moved != start_before
+    # The change mail carries that same file.
+    await run_worker(with_smtp_port(settings, port))
+    [mail] = [m for m in mailbox.messages if "変更" in str(m["Subject"])]
+    [attached] = [p for p in mail.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert _ics_event(attached.get_payload(decode=True))[:2] == (uid, moved)
+
+    # A correction of the details: told, with the .ics once more, one higher again.
+    r = await _patch(client, headers, booking.id, {"needs": "杖を使います"})
+    assert r.status_code == 200, r.text
+    await db.rollback()
+    _uid, again, _start = _ics_event(
+        await calendars.booking_calendar_file(db, settings, booking.code) or b""
+    )
+    assert again == moved + 1
+    # And moving back to the edited session still does not go down.
+    r = await _move(client, headers, booking.id, old)
+    assert r.status_code == 200, r.text
+    await db.rollback()
+    _uid, back, _start = _ics_event(
+        await calendars.booking_calendar_file(db, settings, booking.code) or b""
+    )
+    assert back > again

@@ -148,6 +148,7 @@ async def test_booking_calendar_follows_the_booking_state(
     assert str(event["status"]) == "TENTATIVE"  # type: ignore[index]
     assert str(event["summary"]).startswith("【キャンセル待ち】")  # type: ignore[index]
     assert "1番目" in str(event["description"])  # type: ignore[index]
+    tentative = int(event["sequence"])  # type: ignore[index]
 
     await cancel_booking(db, confirmed.code, confirmed.phone)
     await db.commit()
@@ -155,6 +156,8 @@ async def test_booking_calendar_follows_the_booking_state(
     assert str(event["status"]) == "CANCELLED"  # type: ignore[index]
     [event] = events_of(await get_ics(client, await booking_path(db, waiting.code)))
     assert str(event["status"]) == "CONFIRMED"  # type: ignore[index]
+    # Promoted: a higher SEQUENCE, so a calendar replaces the TENTATIVE entry.
+    assert int(event["sequence"]) > tentative  # type: ignore[index]
 
 
 async def test_commas_semicolons_and_newlines_in_titles_are_escaped(

@@ -707,3 +707,67 @@ async def test_nul_in_what_a_person_wrote_is_stored_not_a_500(
     assert response.status_code == 200
     [stored] = await rows(db, "SELECT payload FROM line_webhook_events")
     assert stored.payload["message"]["text"] == "予約\ufffdと連携"
+
+
+async def test_a_booking_changed_by_staff_is_told_by_line_with_what_changed(
+    db: AsyncSession,
+    line_client: AsyncClient,
+    line_settings: Settings,
+    standin: LineStandIn,
+    smtp: tuple[Mailbox, int],
+) -> None:
+    session = await session_at(db, tokyo_day(5) + timedelta(hours=10))
+    async with arq_pool(line_settings) as redis:
+        view = await book_and_commit(db, redis, session.id, person(32, email=True))
+    [row] = await rows(db, "SELECT person_id FROM bookings WHERE id = :b", b=view.id)
+    await LineRepository(db).link(user_id(32), row.person_id, NewsPrefs())
+    token = await issue_token(db, await make_staff(db, "organizer"))
+    await db.commit()
+    await run_worker(line_settings)
+    changed = await line_client.patch(
+        f"/api/v1/manage/bookings/{view.id}",
+        json={"needs": "車いすで伺います"},
+        headers=bearer(token),
+    )
+    assert changed.status_code == 200, changed.text
+    await line_client.app.state.resources.jobs.flush()  # type: ignore[attr-defined]
+    await run_worker(line_settings)
+
+    [text_] = [t for t in standin.texts("push") if "ご予約の内容を変更しました" in t]
+    assert "変更した項目：配慮事項" in text_ and format_code(view.code) in text_
+    [notice] = await rows(
+        db, "SELECT status, last_error FROM notifications WHERE kind = 'booking_changed'"
+    )
+    assert (notice.status, notice.last_error) == ("sent", None)
+    # By LINE, so not by mail as well.
+    subjects = [str(m["Subject"]) for m in smtp[0].messages]
+    assert not any("変更" in s for s in subjects), subjects
+
+
+async def test_a_kind_without_line_wording_goes_by_mail(
+    db: AsyncSession,
+    line_settings: Settings,
+    standin: LineStandIn,
+    smtp: tuple[Mailbox, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A notice kind added later, with no LINE wording yet (here: the promotion's taken away),
+    goes by mail as it would without LINE, never failing on the missing words."""
+    from service.domain.notifications import line_channel
+
+    monkeypatch.delitem(line_channel.HEADLINES, "booking_promoted")
+    first, _waiting, _user = await _linked_waiting_person(db, line_settings, email=True)
+    await _cancel_and_send(db, line_settings, first)
+
+    assert not any("確定" in t for t in standin.texts("push"))
+    subjects = [str(m["Subject"]) for m in smtp[0].messages if m["To"] == "taro2@example.jp"]
+    assert any("確定" in s for s in subjects), subjects
+    [notice] = await rows(
+        db, "SELECT id, status FROM notifications WHERE kind = 'booking_promoted'"
+    )
+    assert notice.status == "sent"
+    # Not even tried by LINE: no delivery kept for it.
+    assert (
+        await rows(db, "SELECT id FROM line_deliveries WHERE notification_id = :n", n=notice.id)
+        == []
+    )

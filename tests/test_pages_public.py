@@ -220,7 +220,9 @@ async def test_errors_are_listed_kept_and_plain(client: AsyncClient, db: AsyncSe
     assert r.status_code == 200
     assert "入力内容を確認してください（2か所）" in r.text
     assert '<a href="#name">' in r.text and '<a href="#phone">' in r.text
-    assert "電話番号は数字で入力してください（例：090-1234-5678）" in r.text
+    # The example number on one line (never broken at a hyphen on a phone).
+    example = '（例：<span class="nowrap">090-1234-5678</span>）'
+    assert f"電話番号は数字で入力してください{example}" in r.text
     assert 'value="でんわ"' in r.text  # what was typed is kept
     assert 'aria-invalid="true"' in r.text
     assert 'value="しずおか はなこ"' in r.text

@@ -37,6 +37,8 @@ async def test_public_registration_records_the_consent(
     again = await client.get(refused.headers["location"])
     assert "個人情報の取り扱いへの同意が必要です" in again.text
     assert "電話番号を入力してください" in again.text
+    # The example number is kept on one line on a phone (a hyphen is a line-break point).
+    assert '（例：<span class="nowrap">090-1234-5678</span>）' in again.text
     assert 'value="静岡 花子"' in again.text
     done = await _post(
         client,

@@ -43,14 +43,18 @@ class PersonBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class BookingPatch(msgspec.Struct, forbid_unknown_fields=True):
-    """Only the fields given change; `companions` replaces the list; email or needs null
-    clears it."""
+    """Only the fields given change; `companions` replaces the list; email, needs, age_band,
+    ward or heard_from null clears it. age_band, ward and heard_from take the booking body's
+    vocabularies; they are audited but not told to the person."""
 
     name: str | msgspec.UnsetType = msgspec.UNSET
     name_kana: str | msgspec.UnsetType = msgspec.UNSET
     phone: str | msgspec.UnsetType = msgspec.UNSET
     email: str | msgspec.UnsetType | None = msgspec.UNSET
     needs: str | msgspec.UnsetType | None = msgspec.UNSET
+    age_band: str | msgspec.UnsetType | None = msgspec.UNSET
+    ward: str | msgspec.UnsetType | None = msgspec.UNSET
+    heard_from: str | msgspec.UnsetType | None = msgspec.UNSET
     companions: list[CompanionIn] | msgspec.UnsetType = msgspec.UNSET
 
 

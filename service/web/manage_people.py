@@ -14,6 +14,8 @@ from service.domain import clock
 from service.domain.bookings.normalize import format_code, format_phone
 from service.domain.errors import DomainError, InvalidInput
 from service.domain.matching.enums import OUTCOMES
+from service.domain.notifications.call_scripts import CALL_KINDS
+from service.domain.notifications.history import MAIL_KINDS
 from service.domain.people import merge as merging
 from service.domain.people import service as people
 from service.domain.people.enums import CONTACT_METHODS, INTERESTS, REGISTERED_VIA
@@ -73,6 +75,8 @@ VOCABS: dict[str, Any] = {
     "INTERESTS": INTERESTS,
     "REGISTERED_VIA": REGISTERED_VIA,
     "HISTORY_KINDS": HISTORY_KINDS,
+    # A mail's or a call's notice kind, in words (the history's title for those rows).
+    "NOTICE_KINDS": {**CALL_KINDS, **MAIL_KINDS},
     "format_phone": format_phone,
     "format_code": format_code,
     "format_postal_code": format_postal_code,

@@ -35,6 +35,12 @@ from tests.browser.matching_tour import (
     participant_tour,
     seed_matching,
 )
+from tests.browser.people_tour import (
+    PeopleData,
+    public_people_tour,
+    seed_people,
+    staff_people_tour,
+)
 from tests.browser.tour import TOUR_RATE_LIMIT, TourData, forget_rate_limits, seed_tour, tour
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,12 +146,39 @@ async def shoot_matching(browser: Browser, base_url: str, data: MatchingData) ->
     return taken
 
 
-async def shoot_all(settings: Settings, *, only_matching: bool = False) -> list[Path]:
+async def shoot_people(
+    browser: Browser, base_url: str, redis_url: str, data: PeopleData
+) -> list[Path]:
+    """People and the follow-up: the public pages on a phone (390), the staff person page on
+    a tablet (768)."""
+    taken: list[Path] = []
+    walks = ((390, "", public_people_tour), (768, "console-", staff_people_tour))
+    for width, prefix, walk in walks:
+        context = await browser.new_context(
+            viewport={"width": width, "height": HEIGHT}, locale="ja-JP", timezone_id="Asia/Tokyo"
+        )
+        page = await context.new_page()
+
+        async def stop(
+            name: str, page: Page = page, width: int = width, prefix: str = prefix
+        ) -> None:
+            path = OUT / f"{prefix}{name}-{width}.png"
+            await page.screenshot(path=str(path), full_page=True)
+            taken.append(path)
+
+        await forget_rate_limits(redis_url)
+        await walk(page, base_url, data, stop)
+        await context.close()
+    return taken
+
+
+async def shoot_all(settings: Settings, *, only: str | None = None) -> list[Path]:
     engine = make_engine(settings.sqlalchemy_url, 2)
     try:
         async with make_session_factory(engine)() as db, async_playwright() as pw:
             matching = await seed_matching(db)
-            if not only_matching:
+            folks = await seed_people(db)
+            if only is None:
                 data = await seed_tour(db, tours=len(WIDTHS))
                 console = await seed_console(db, redis_url=settings.redis_url)
             browser = await pw.chromium.launch(
@@ -153,8 +186,14 @@ async def shoot_all(settings: Settings, *, only_matching: bool = False) -> list[
             )
             try:
                 with serve(settings) as server:
-                    taken = await shoot_matching(browser, server.base_url, matching)
-                    if only_matching:
+                    taken: list[Path] = []
+                    if only in (None, "people"):
+                        taken += await shoot_people(
+                            browser, server.base_url, settings.redis_url, folks
+                        )
+                    if only in (None, "matching"):
+                        taken += await shoot_matching(browser, server.base_url, matching)
+                    if only is not None:
                         return taken
                     return taken + await shoot(
                         browser, server.base_url, settings.redis_url, db, data, console
@@ -181,8 +220,9 @@ async def run() -> int:
                     "LOG_LEVEL": "WARNING",
                 }
             )
-            # `--only matching`: just the matching day's pages (a quicker look).
-            taken = await shoot_all(settings, only_matching="matching" in sys.argv[1:])
+            # `--only matching` or `--only people`: just those pages (a quicker look).
+            wanted = [a for a in ("matching", "people") if a in sys.argv[1:]]
+            taken = await shoot_all(settings, only=wanted[0] if wanted else None)
     for path in taken:
         print(path.relative_to(ROOT))
     print(f"{len(taken)} screenshots in {OUT.relative_to(ROOT)}/")

@@ -149,6 +149,15 @@ async def test_person_page_on_a_tablet(
     await expect(page.get_by_role("heading", name="駿河 花子 （スルガ ハナコ）")).to_be_visible()
     await expect(page.get_by_role("heading", name="同じ人かもしれない登録")).to_be_visible()
     await _checked(page, "person page at 768px")
+    # Withdrawal is not beside the everyday 「登録内容の変更」: its own section at the end.
+    details = page.locator("section", has=page.get_by_role("heading", name="登録内容"))
+    assert await details.get_by_role("link", name="同意の取り消し", exact=False).count() == 0
+    last = page.locator("main section").last
+    await expect(last.get_by_role("heading", name="同意の取り消し")).to_be_visible()
+    await expect(last.get_by_role("link", name="同意の取り消し", exact=False)).to_be_visible()
+    # The booking code in the table at the table's own size (not the public page's big code).
+    size = await page.locator("td.code").first.evaluate("e => getComputedStyle(e).fontSize")
+    assert float(size.removesuffix("px")) <= 20, size
     await page.get_by_role("link", name="この方に統合する…").click()
     await _checked(page, "merge question at 768px")
     await page.get_by_role("button", name="統合する").click()

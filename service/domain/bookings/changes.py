@@ -42,10 +42,16 @@ CHANGE_LABELS = {
     "phone": "電話番号",
     "email": "メールアドレス",
     "needs": "配慮事項",
+    "age_band": "年代",
+    "ward": "お住まいの区",
+    "heard_from": "知ったきっかけ",
     "companions": "同伴者",
     "session": "日時・会場",
     "status": "予約の状態",
 }
+# Kept for the programme's figures only: audited when staff correct them, but not told to the
+# person (nothing they hold changes).
+UNTOLD = frozenset({"age_band", "ward", "heard_from"})
 
 
 def checked_in() -> Conflict:
@@ -91,12 +97,15 @@ def _same_party(before: BookingView, after: tuple[ValidCompanion, ...]) -> bool:
 
 
 async def _notice(db: AsyncSession, booking_id: int, changed: tuple[str, ...]) -> None:
+    told = [CHANGE_LABELS[c] for c in changed if c not in UNTOLD]
+    if not told:
+        return
+    # The mail carries the booking's .ics again: a higher SEQUENCE, so calendars take it.
+    await ChangeRepository(db).raise_sequence(booking_id)
     # Each change is its own notice: a random key, not a deterministic one, since two changes
     # of one booking are two things to tell (the job id is the notice's, so still run once).
     key = f"booking_changed:{booking_id}:{secrets.token_hex(8)}"
-    nid = await ChangeRepository(db).add_change_notice(
-        booking_id, key, {"changes": [CHANGE_LABELS[c] for c in changed]}
-    )
+    nid = await ChangeRepository(db).add_change_notice(booking_id, key, {"changes": told})
     queue_notices(db, nid)
 
 
@@ -139,10 +148,12 @@ async def change_booking(
         for k in ("name", "name_kana", "phone", "email", "needs")
         if getattr(before, k) != getattr(new, k)
     ]
+    profile = await ChangeRepository(db).profile(booking_id)
+    changed += [k for k in ("age_band", "ward", "heard_from") if profile[k] != getattr(new, k)]
     promoted: list[int] = []
     try:
         if changed:
-            await ChangeRepository(db).set_details(booking_id, new)
+            await ChangeRepository(db).set_details(booking_id, new, set(changed))
         if not _same_party(before, new.companions):
             changed.append("companions")
             promoted = await _change_party(db, repo, gate, locked, before, new.companions)
@@ -246,6 +257,7 @@ async def move_booking(
     if (problem := gate_error(target, locked.party_size)) is not None:
         raise problem
     changes = ChangeRepository(db)
+    await changes.carry_sequence(booking_id, session_id, target_id)
     seats = (
         await repo.free_seats(target_id, locked.party_size) if target.waitlist_count == 0 else None
     )

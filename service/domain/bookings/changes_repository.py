@@ -18,33 +18,47 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain.bookings.repository import PERSON_UPSERT
 from service.domain.bookings.schemas import ValidBooking, ValidCompanion
+from service.domain.privacy import PRIVACY_VERSION
 
-# The booking points at the person its (phone, reading) names, as a new booking would: a
-# corrected name updates that person, a corrected reading or phone finds or makes another.
-_DETAILS = text("""
-WITH person AS (
-    INSERT INTO persons (name, name_kana, phone, email)
-    VALUES (:name, :name_kana, :phone, CAST(:email AS text))
-    ON CONFLICT (phone, kana_key) DO UPDATE SET
-        name = EXCLUDED.name,
-        email = COALESCE(EXCLUDED.email, persons.email),
-        updated_at = now()
-    RETURNING id
-)
+# The booking points at the person its details name, by the rule a new booking follows
+# (repository.py's person CTE: this phone or a second phone with the same reading, never a
+# withdrawn person; a corrected name updates that person, a corrected reading or phone finds the
+# person already known or makes one).
+_DETAILS = text(f"""
+WITH {PERSON_UPSERT.format(source="(SELECT 1) AS one")}
 UPDATE bookings SET person_id = person.id, phone = :phone, email = CAST(:email AS text),
-       needs = CAST(:needs AS text)
+       needs = CAST(:needs AS text), heard_from = CAST(:heard_from AS text)
 FROM person WHERE bookings.id = :id
-RETURNING bookings.id
-""")
+RETURNING bookings.person_id
+""")  # noqa: S608 - constant fragments; values are bind parameters
 
 
 class ChangeRepository:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
 
-    async def set_details(self, booking_id: int, data: ValidBooking) -> None:
-        await self.db.execute(
+    async def profile(self, booking_id: int) -> dict[str, str | None]:
+        """What the booking holds for the programme's figures: the person's 年代 and 区, and
+        how they heard of the event."""
+        row = (
+            await self.db.execute(
+                text("""
+                SELECT p.age_band, p.ward, b.heard_from
+                FROM bookings b LEFT JOIN persons p ON p.id = b.person_id
+                WHERE b.id = :id
+            """),
+                {"id": booking_id},
+            )
+        ).one()
+        return {"age_band": row.age_band, "ward": row.ward, "heard_from": row.heard_from}
+
+    async def set_details(self, booking_id: int, data: ValidBooking, changed: set[str]) -> None:
+        """The booking's details as `data`; the person's 年代 and 区 only when they are among
+        `changed` (then as given, a clear included): the values a booking carried over must
+        not overwrite those of a person the corrected phone or reading finds."""
+        person_id = await self.db.scalar(
             _DETAILS,
             {
                 "id": booking_id,
@@ -52,9 +66,30 @@ class ChangeRepository:
                 "name_kana": data.name_kana,
                 "phone": data.phone,
                 "email": data.email,
+                "age_band": data.age_band if "age_band" in changed else None,
+                "ward": data.ward if "ward" in changed else None,
+                "heard_from": data.heard_from,
                 "needs": data.needs,
+                "consent_version": PRIVACY_VERSION,
             },
         )
+        if changed & {"age_band", "ward"}:
+            await self.db.execute(
+                text("""
+                UPDATE persons SET
+                    age_band = CASE WHEN :set_age THEN CAST(:age_band AS text) ELSE age_band END,
+                    ward = CASE WHEN :set_ward THEN CAST(:ward AS text) ELSE ward END,
+                    updated_at = now()
+                WHERE id = :person_id
+            """),
+                {
+                    "person_id": person_id,
+                    "set_age": "age_band" in changed,
+                    "age_band": data.age_band,
+                    "set_ward": "ward" in changed,
+                    "ward": data.ward,
+                },
+            )
 
     async def cancel_companions(self, booking_id: int, positions: list[int]) -> None:
         if positions:
@@ -140,6 +175,28 @@ class ChangeRepository:
             WHERE id = :id
         """),
             {"id": booking_id, "sid": session_id, "status": status, "pos": position},
+        )
+
+    async def carry_sequence(self, booking_id: int, from_id: int, to_id: int) -> None:
+        """Before a move: the offset that gives the booking, in `to_id`, at least the SEQUENCE
+        it had in `from_id` (the change notice then raises it by one)."""
+        await self.db.execute(
+            text("""
+            UPDATE bookings b SET calendar_sequence_offset = greatest(
+                old.revision + b.calendar_sequence_offset - new.revision, 0)
+            FROM sessions old, sessions new
+            WHERE b.id = :id AND old.id = :from_id AND new.id = :to_id
+        """),
+            {"id": booking_id, "from_id": from_id, "to_id": to_id},
+        )
+
+    async def raise_sequence(self, booking_id: int) -> None:
+        await self.db.execute(
+            text(
+                "UPDATE bookings SET calendar_sequence_offset = calendar_sequence_offset + 1 "
+                "WHERE id = :id"
+            ),
+            {"id": booking_id},
         )
 
     async def add_change_notice(

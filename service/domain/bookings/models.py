@@ -63,6 +63,9 @@ class Booking(Timestamped, Base):
             "code ~ '^[0-9]{12}$' OR code ~ '^[2-9A-HJKMNP-Z]{10}$'", name="code_shape"
         ),
         CheckConstraint("party_size >= 1", name="party_size_positive"),
+        CheckConstraint(
+            "calendar_sequence_offset >= 0", name="calendar_sequence_offset_not_negative"
+        ),
         CheckConstraint("person_id IS NOT NULL OR purged_at IS NOT NULL", name="person_or_purged"),
         # One live booking per person, per phone and per e-mail address in a session.
         Index(
@@ -119,6 +122,10 @@ class Booking(Timestamped, Base):
     calendar_token: Mapped[str] = mapped_column(
         String(64), server_default=text("md5(gen_random_uuid()::text || gen_random_uuid()::text)")
     )
+    # Added to the session's revision for the SEQUENCE of the booking's own .ics: each staff
+    # change raises it, and a move carries the number over to the new session (whose revision
+    # may be lower), so a calendar never sees it go down (calendars.service.booking_sequence).
+    calendar_sequence_offset: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class BookingCompanion(Timestamped, Base):

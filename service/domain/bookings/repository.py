@@ -78,7 +78,7 @@ class SessionGate:
 # booking (the form shows the privacy text). Withdrawn persons have no phone left, so they are
 # never matched: booking again makes a new record with a new consent. Kept in the booking's one
 # statement so that linking costs no round trip.
-_PERSON_UPSERT = """
+PERSON_UPSERT = """
 person_alt AS (
     SELECT p.id FROM persons p, {source}
     WHERE p.phone_alt = :phone AND p.kana_key = translate(:name_kana, ' ・', '')
@@ -172,7 +172,7 @@ seat AS (
     FOR UPDATE OF st SKIP LOCKED
 ),
 enough AS (SELECT 1 FROM seat HAVING count(*) = CAST(:party_size AS int)),
-{_PERSON_UPSERT.format(source="enough")},
+{PERSON_UPSERT.format(source="enough")},
 bk AS (
     INSERT INTO bookings (code, session_id, person_id, status, channel, phone, email, heard_from,
                           confirmed_at, created_by_id, party_size, needs)
@@ -209,7 +209,7 @@ CONFIRM_SKIP_LOCKED_DRIVER = DriverStatement.of(CONFIRM_SKIP_LOCKED)
 # booking); it stays text() because it is built from CONFIRM_SQL's fragments (_PERSON_UPSERT,
 # _COMPANIONS), which move to Core together or not at all.
 DIRECT_SQL = text(f"""
-WITH {_PERSON_UPSERT.format(source="(SELECT 1) AS one")},
+WITH {PERSON_UPSERT.format(source="(SELECT 1) AS one")},
 bk AS (
     INSERT INTO bookings (code, session_id, person_id, status, channel, phone, email, heard_from,
                           confirmed_at, created_by_id, capacity_override, party_size, needs)
@@ -242,7 +242,7 @@ WITH slot AS (
     WHERE id = :session_id AND waitlist_count < waitlist_limit
     RETURNING waitlist_count AS position
 ),
-{_PERSON_UPSERT.format(source="slot")},
+{PERSON_UPSERT.format(source="slot")},
 bk AS (
     INSERT INTO bookings (code, session_id, person_id, status, waitlist_position, channel, phone,
                           email, heard_from, waitlisted_at, created_by_id, party_size, needs)
@@ -608,7 +608,9 @@ class BookingRepository:
         await self.db.execute(
             text("""
             UPDATE bookings SET status = 'confirmed', waitlist_position = NULL,
-                   confirmed_at = now(), capacity_override = :override
+                   confirmed_at = now(), capacity_override = :override,
+                   -- The promotion mail's .ics (CONFIRMED) replaces the TENTATIVE one.
+                   calendar_sequence_offset = calendar_sequence_offset + 1
             WHERE id = :id
         """),
             {"id": booking_id, "override": override},

@@ -68,6 +68,8 @@ class BookingEntry:
     is_online: bool = False
     join_url: str | None = None
     join_instructions: str | None = None
+    # The booking's own part of its SEQUENCE (bookings.calendar_sequence_offset).
+    sequence_offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,7 @@ class CalendarRepository:
                 Booking.status,
                 Booking.waitlist_position,
                 Booking.calendar_token,
+                Booking.calendar_sequence_offset,
                 EventSession.is_online,
                 EventSession.join_url,
                 EventSession.join_instructions,
@@ -275,6 +278,7 @@ class CalendarRepository:
             bool(m["is_online"]),
             m["join_url"],
             m["join_instructions"],
+            int(m["calendar_sequence_offset"]),
         )
 
     async def calendar_token(self, code: str) -> str | None:

@@ -149,10 +149,12 @@ def _database(settings: Settings) -> str:
 
 
 def booking_sequence(booking: BookingEntry) -> int:
-    """The booking's SEQUENCE: the session's revision, one more once the booking is cancelled
-    (a calendar that imported the file takes the cancelled one as the newer version). Bookings
-    are never revived, so the number never goes back."""
-    return booking.session.revision + (1 if booking.status == "cancelled" else 0)
+    """The booking's SEQUENCE: the session's revision plus the booking's own offset (raised by
+    each staff change, and set by a move so that the number goes on from the old session's),
+    one more once the booking is cancelled (a calendar that imported the file takes the
+    cancelled one as the newer version). Bookings are never revived, so it never goes back."""
+    cancelled = 1 if booking.status == "cancelled" else 0
+    return booking.session.revision + booking.sequence_offset + cancelled
 
 
 def _joining_lines(booking: BookingEntry) -> list[str]:

@@ -36,10 +36,19 @@ HEADLINES = {
     "reminder": "ご予約の日が近づきました。",
     "survey": "ご参加ありがとうございました。よろしければアンケートにお答えください。",
     "session_changed": "ご予約のイベントの日時・会場が変わりました。",
+    "booking_changed": "窓口で、ご予約の内容を変更しました。変更後の内容をご確認ください。",
+    "matching_matched": "面談した企業とのマッチングが成立しました。企業から連絡があります。",
 }
 # Notices about a booking that is still on: a 「キャンセルする」 button (which only asks).
 CANCELLABLE = frozenset(
-    {"booking_confirmed", "booking_waitlisted", "booking_promoted", "reminder", "session_changed"}
+    {
+        "booking_confirmed",
+        "booking_waitlisted",
+        "booking_promoted",
+        "reminder",
+        "session_changed",
+        "booking_changed",
+    }
 )
 
 
@@ -63,6 +72,13 @@ def notice_message(
         # Before → after, item by item, as the mail and the call script say it.
         for item in changes_of(facts, payload):
             lines += [f"【{item.label}】", f"変更前：{item.before}", f"変更後：{item.after}"]
+    if kind == "booking_changed":
+        # What staff changed, as the mail names it (the notice's own `changes`).
+        if changed := [str(c) for c in (payload or {}).get("changes") or []]:
+            lines.append(f"変更した項目：{'、'.join(changed)}")
+        if facts.booking_status == "waitlisted":
+            lines.append(f"ご予約の状態：キャンセル待ち（{facts.waitlist_position}番目）")
+        lines.append("お心当たりのない変更でしたら、お電話でお知らせください。")
     if kind == "booking_waitlisted" and facts.waitlist_position:
         lines.append(f"キャンセル待ちの順番：{facts.waitlist_position}番目")
     if kind == "session_cancelled" and facts.session_cancel_reason:
@@ -97,7 +113,9 @@ async def plan(
 ) -> LinePlan | PushResult | None:
     """The push to make; a PushResult when an earlier try already settled it (sent: mark the
     notice sent; failed: go on by mail); None when the person is not reached by LINE."""
-    if not settings.line_enabled:
+    if not settings.line_enabled or notice.kind not in HEADLINES:
+        # No LINE wording (a kind added later), or a message that needs its attachment (the
+        # matching timetable's .ics): by mail or the call list, as without LINE.
         return None
     to = await deliveries.push_target(db, facts.booking_id)
     if to is None:

@@ -66,7 +66,9 @@ log = structlog.get_logger("service.notifications")
 # Mails that confirm a seat, or change its time or place, carry the booking's .ics beside its
 # link (the same UID, a higher SEQUENCE after a change: calendars replace the entry); mails that
 # take it away carry a cancelling one (METHOD:CANCEL), which removes it.
-CALENDAR_ATTACHED = frozenset({"booking_confirmed", "booking_promoted", "session_changed"})
+CALENDAR_ATTACHED = frozenset(
+    {"booking_confirmed", "booking_promoted", "session_changed", "booking_changed"}
+)
 CALENDAR_CANCELLED = frozenset({"booking_cancelled", "session_cancelled"})
 # Waits after the 1st, 2nd, ... failed attempt; after the last the notice is failed (and the
 # person goes on the call list). Together a little over a day: an SMTP outage of a night or a

@@ -23,7 +23,17 @@ from service.domain.rosters.repository import RosterRepository
 from service.domain.rosters.schemas import RosterEntry, SessionHeader
 
 # What staff may change on a booking (as in the booking body).
-EDITABLE = ("name", "name_kana", "phone", "email", "needs", "companions")
+EDITABLE = (
+    "name",
+    "name_kana",
+    "phone",
+    "email",
+    "needs",
+    "age_band",
+    "ward",
+    "heard_from",
+    "companions",
+)
 MAX_ID = 2**63 - 1
 
 
@@ -39,6 +49,9 @@ def current_values(entry: RosterEntry) -> dict[str, object]:
         "phone": entry.phone,
         "email": entry.email,
         "needs": entry.needs,
+        "age_band": entry.age_band,
+        "ward": entry.ward,
+        "heard_from": entry.heard_from,
         "companions": [{"name": c.name, "name_kana": c.name_kana} for c in entry.live_companions],
     }
 
