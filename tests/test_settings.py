@@ -86,3 +86,20 @@ def test_base_url_follows_host_and_port_unless_set() -> None:
     )
     explicit = {**BASE, "PORT": "8777", "BASE_URL": "https://yoyaku.example.jp/"}
     assert load_settings(explicit).base_url == "https://yoyaku.example.jp"
+
+
+def test_an_unset_variable_takes_its_fields_default() -> None:
+    """A default is written once, on the Settings field; nothing else states it again."""
+    from dataclasses import MISSING, fields
+
+    from service.platform.settings import Settings
+
+    loaded = load_settings(
+        {"DATABASE_URL": "postgresql://u@db:5432/x", "REDIS_URL": "redis://r:6379/0"}
+    )
+    defaulted = [f for f in fields(Settings) if f.default is not MISSING]
+    assert len(defaulted) > 20
+    for field in defaulted:
+        if field.name == "worker_name":  # the host name when unset, not a constant
+            continue
+        assert getattr(loaded, field.name) == field.default, field.name

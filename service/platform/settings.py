@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("development", "test", "production")
@@ -25,21 +26,22 @@ class Settings:
     redis_url: str
     base_url: str
     secret_key: str
-    host: str
-    port: int
-    smtp_host: str
-    smtp_port: int
-    smtp_username: str | None
-    smtp_password: str | None
-    smtp_starttls: bool
-    mail_from: str
-    desk_name: str
-    desk_phone: str
-    desk_hours: str
-    log_level: str
-    session_max_age: int
-    db_pool_size: int
-    rate_limit_per_minute: int
+    # Each default is written here only: load_settings() takes it from the field.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "NEXTワークしずおか <no-reply@nextwork.example.jp>"
+    desk_name: str = "NEXTワークしずおか"
+    desk_phone: str = "054-254-2770"
+    desk_hours: str = "9:00〜17:00（土日祝を除く）"
+    log_level: str = "INFO"
+    session_max_age: int = 8 * 3600
+    db_pool_size: int = 10
+    rate_limit_per_minute: int = 30
     # Bookings per client address per minute, the pages and the API together (0: no limit,
     # for load tests). Staff routes are not counted.
     booking_limit_per_minute: int = 20
@@ -90,10 +92,15 @@ def to_plain_pg_url(url: str) -> str:
     )
 
 
-def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+# The defaults, read from the fields above (a default is written once).
+D: dict[str, Any] = {f.name: f.default for f in fields(Settings) if f.default is not MISSING}
+
+
+def _int(env: Mapping[str, str], name: str, lo: int, hi: int) -> int:
+    """The variable as a whole number in [lo, hi]; unset or empty: its field's default."""
     raw = env.get(name)
     if raw is None or raw.strip() == "":
-        return default
+        return int(D[name.lower()])
     try:
         value = int(raw.strip())
     except ValueError:
@@ -103,10 +110,11 @@ def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> i
     return value
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    """The variable as a yes/no; unset or empty: its field's default."""
     raw = env.get(name)
     if raw is None or raw.strip() == "":
-        return default
+        return bool(D[name.lower()])
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
         return True
@@ -152,12 +160,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     database_url = _url(env, "DATABASE_URL", ("postgresql", "postgres", "postgresql+asyncpg"), None)
     redis_url = _url(env, "REDIS_URL", ("redis", "rediss"), None)
-    log_level = (env.get("LOG_LEVEL") or "INFO").strip().upper()
+    log_level = (env.get("LOG_LEVEL") or D["log_level"]).strip().upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
 
-    host = (env.get("HOST") or "127.0.0.1").strip()
-    port = _int(env, "PORT", 8000, 1, 65535)
+    host = (env.get("HOST") or D["host"]).strip()
+    port = _int(env, "PORT", 1, 65535)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     base_url = _url(env, "BASE_URL", ("http", "https"), f"http://{shown_host}:{port}").rstrip("/")
     return Settings(
@@ -168,29 +176,27 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         secret_key=secret,
         host=host,
         port=port,
-        smtp_host=(env.get("SMTP_HOST") or "127.0.0.1").strip(),
-        smtp_port=_int(env, "SMTP_PORT", 1025, 1, 65535),
+        smtp_host=(env.get("SMTP_HOST") or D["smtp_host"]).strip(),
+        smtp_port=_int(env, "SMTP_PORT", 1, 65535),
         smtp_username=env.get("SMTP_USERNAME") or None,
         smtp_password=env.get("SMTP_PASSWORD") or None,
-        smtp_starttls=_bool(env, "SMTP_STARTTLS", False),
-        mail_from=(
-            env.get("MAIL_FROM") or "NEXTワークしずおか <no-reply@nextwork.example.jp>"
-        ).strip(),
-        desk_name=(env.get("DESK_NAME") or "NEXTワークしずおか").strip(),
-        desk_phone=(env.get("DESK_PHONE") or "054-254-2770").strip(),
-        desk_hours=(env.get("DESK_HOURS") or "9:00〜17:00（土日祝を除く）").strip(),
+        smtp_starttls=_bool(env, "SMTP_STARTTLS"),
+        mail_from=(env.get("MAIL_FROM") or D["mail_from"]).strip(),
+        desk_name=(env.get("DESK_NAME") or D["desk_name"]).strip(),
+        desk_phone=(env.get("DESK_PHONE") or D["desk_phone"]).strip(),
+        desk_hours=(env.get("DESK_HOURS") or D["desk_hours"]).strip(),
         log_level=log_level,
-        session_max_age=_int(env, "SESSION_MAX_AGE", 8 * 3600, 60, 30 * 86400),
-        db_pool_size=_int(env, "DB_POOL_SIZE", 10, 1, 200),
-        rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 30, 1, 100000),
-        booking_limit_per_minute=_int(env, "BOOKING_LIMIT_PER_MINUTE", 20, 0, 100000),
-        db_lock_timeout_ms=_int(env, "DB_LOCK_TIMEOUT_MS", 3000, 1, 600_000),
-        db_statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 15000, 1, 3_600_000),
-        retention_months=_int(env, "RETENTION_MONTHS", 24, 1, 1200),
-        api_workers=_int(env, "API_WORKERS", 1, 1, 64),
-        forwarded_allow_ips=(env.get("FORWARDED_ALLOW_IPS") or "127.0.0.1").strip(),
-        graceful_timeout=_int(env, "GRACEFUL_TIMEOUT", 30, 1, 600),
-        metrics_host=(env.get("METRICS_HOST") or "127.0.0.1").strip(),
+        session_max_age=_int(env, "SESSION_MAX_AGE", 60, 30 * 86400),
+        db_pool_size=_int(env, "DB_POOL_SIZE", 1, 200),
+        rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 1, 100000),
+        booking_limit_per_minute=_int(env, "BOOKING_LIMIT_PER_MINUTE", 0, 100000),
+        db_lock_timeout_ms=_int(env, "DB_LOCK_TIMEOUT_MS", 1, 600_000),
+        db_statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 1, 3_600_000),
+        retention_months=_int(env, "RETENTION_MONTHS", 1, 1200),
+        api_workers=_int(env, "API_WORKERS", 1, 64),
+        forwarded_allow_ips=(env.get("FORWARDED_ALLOW_IPS") or D["forwarded_allow_ips"]).strip(),
+        graceful_timeout=_int(env, "GRACEFUL_TIMEOUT", 1, 600),
+        metrics_host=(env.get("METRICS_HOST") or D["metrics_host"]).strip(),
         metrics_port=_metrics_port(env, port),
         worker_name=(env.get("WORKER_NAME") or socket.gethostname()).strip(),
         **_line(env),
@@ -207,8 +213,8 @@ def _line(env: Mapping[str, str]) -> dict[str, str]:
     if token and not secret:
         raise SettingsError("LINE_CHANNEL_SECRET is not set (LINE_CHANNEL_ACCESS_TOKEN is)")
     schemes = ("https", "http")
-    api = _url(env, "LINE_API_BASE_URL", schemes, "https://api.line.me").rstrip("/")
-    data = _url(env, "LINE_DATA_API_BASE_URL", schemes, "https://api-data.line.me").rstrip("/")
+    api = _url(env, "LINE_API_BASE_URL", schemes, D["line_api_base_url"]).rstrip("/")
+    data = _url(env, "LINE_DATA_API_BASE_URL", schemes, D["line_data_api_base_url"]).rstrip("/")
     return {
         "line_channel_secret": secret,
         "line_channel_access_token": token,
@@ -218,7 +224,7 @@ def _line(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def _metrics_port(env: Mapping[str, str], port: int) -> int:
-    value = _int(env, "METRICS_PORT", 0, 0, 65535)
+    value = _int(env, "METRICS_PORT", 0, 65535)
     if value and value == port:
         raise SettingsError(f"METRICS_PORT must differ from PORT ({port}): metrics are not public")
     return value
