@@ -84,6 +84,11 @@ async def test_names_round_trip_byte_for_byte(
             f"/api/v1/manage/sessions/{s.id}/roster", params={"q": query}, headers=headers
         )
         assert HOLDER in found.text, query
+    # And across events, for a caller who lost their code (/manage/search's API).
+    for query in ("神田", "1番"):
+        found = await client.get("/api/v1/manage/search", params={"q": query}, headers=headers)
+        assert found.status_code == 200, found.text
+        assert HOLDER in found.text, query
 
     await run_worker(mail_settings)
     mailbox = smtp[0]

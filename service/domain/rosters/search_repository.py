@@ -43,8 +43,9 @@ class SearchRepository:
             .join(se, se.id == b.session_id)
             .join(Event, Event.id == se.event_id)
             .join(Venue, Venue.id == se.venue_id)
-            # Names as typed (the rosters compare them in NFKC).
-            .where(search_matches(search, nfkc=False))
+            # Names compared in NFKC on both sides, as the rosters do: a name stored as typed
+            # (神 U+FA19) is found by the everyday 神 a clerk types.
+            .where(search_matches(search, nfkc=True))
             # Newest session first.
             .order_by(se.starts_at.desc(), b.id.desc())
             .limit(limit)
