@@ -93,14 +93,21 @@ def to_plain_pg_url(url: str) -> str:
 
 
 # The defaults, read from the fields above (a default is written once).
-D: dict[str, Any] = {f.name: f.default for f in fields(Settings) if f.default is not MISSING}
+_DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in fields(Settings) if f.default is not MISSING
+}
+
+
+def _str(env: Mapping[str, str], name: str) -> str:
+    """The variable, trimmed; unset or empty: its field's default."""
+    return (env.get(name) or "").strip() or str(_DEFAULTS[name.lower()])
 
 
 def _int(env: Mapping[str, str], name: str, lo: int, hi: int) -> int:
     """The variable as a whole number in [lo, hi]; unset or empty: its field's default."""
     raw = env.get(name)
     if raw is None or raw.strip() == "":
-        return int(D[name.lower()])
+        return int(_DEFAULTS[name.lower()])
     try:
         value = int(raw.strip())
     except ValueError:
@@ -114,7 +121,7 @@ def _bool(env: Mapping[str, str], name: str) -> bool:
     """The variable as a yes/no; unset or empty: its field's default."""
     raw = env.get(name)
     if raw is None or raw.strip() == "":
-        return bool(D[name.lower()])
+        return bool(_DEFAULTS[name.lower()])
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
         return True
@@ -160,11 +167,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     database_url = _url(env, "DATABASE_URL", ("postgresql", "postgres", "postgresql+asyncpg"), None)
     redis_url = _url(env, "REDIS_URL", ("redis", "rediss"), None)
-    log_level = (env.get("LOG_LEVEL") or D["log_level"]).strip().upper()
+    log_level = _str(env, "LOG_LEVEL").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
 
-    host = (env.get("HOST") or D["host"]).strip()
+    host = _str(env, "HOST")
     port = _int(env, "PORT", 1, 65535)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     base_url = _url(env, "BASE_URL", ("http", "https"), f"http://{shown_host}:{port}").rstrip("/")
@@ -176,15 +183,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         secret_key=secret,
         host=host,
         port=port,
-        smtp_host=(env.get("SMTP_HOST") or D["smtp_host"]).strip(),
+        smtp_host=_str(env, "SMTP_HOST"),
         smtp_port=_int(env, "SMTP_PORT", 1, 65535),
         smtp_username=env.get("SMTP_USERNAME") or None,
         smtp_password=env.get("SMTP_PASSWORD") or None,
         smtp_starttls=_bool(env, "SMTP_STARTTLS"),
-        mail_from=(env.get("MAIL_FROM") or D["mail_from"]).strip(),
-        desk_name=(env.get("DESK_NAME") or D["desk_name"]).strip(),
-        desk_phone=(env.get("DESK_PHONE") or D["desk_phone"]).strip(),
-        desk_hours=(env.get("DESK_HOURS") or D["desk_hours"]).strip(),
+        mail_from=_str(env, "MAIL_FROM"),
+        desk_name=_str(env, "DESK_NAME"),
+        desk_phone=_str(env, "DESK_PHONE"),
+        desk_hours=_str(env, "DESK_HOURS"),
         log_level=log_level,
         session_max_age=_int(env, "SESSION_MAX_AGE", 60, 30 * 86400),
         db_pool_size=_int(env, "DB_POOL_SIZE", 1, 200),
@@ -194,9 +201,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         db_statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 1, 3_600_000),
         retention_months=_int(env, "RETENTION_MONTHS", 1, 1200),
         api_workers=_int(env, "API_WORKERS", 1, 64),
-        forwarded_allow_ips=(env.get("FORWARDED_ALLOW_IPS") or D["forwarded_allow_ips"]).strip(),
+        forwarded_allow_ips=_str(env, "FORWARDED_ALLOW_IPS"),
         graceful_timeout=_int(env, "GRACEFUL_TIMEOUT", 1, 600),
-        metrics_host=(env.get("METRICS_HOST") or D["metrics_host"]).strip(),
+        metrics_host=_str(env, "METRICS_HOST"),
         metrics_port=_metrics_port(env, port),
         worker_name=(env.get("WORKER_NAME") or socket.gethostname()).strip(),
         **_line(env),
@@ -213,13 +220,15 @@ def _line(env: Mapping[str, str]) -> dict[str, str]:
     if token and not secret:
         raise SettingsError("LINE_CHANNEL_SECRET is not set (LINE_CHANNEL_ACCESS_TOKEN is)")
     schemes = ("https", "http")
-    api = _url(env, "LINE_API_BASE_URL", schemes, D["line_api_base_url"]).rstrip("/")
-    data = _url(env, "LINE_DATA_API_BASE_URL", schemes, D["line_data_api_base_url"]).rstrip("/")
+    api = _url(env, "LINE_API_BASE_URL", schemes, _DEFAULTS["line_api_base_url"]).rstrip("/")
+    data = _url(env, "LINE_DATA_API_BASE_URL", schemes, _DEFAULTS["line_data_api_base_url"]).rstrip(
+        "/"
+    )
     return {
         "line_channel_secret": secret,
         "line_channel_access_token": token,
-        "line_api_base_url": api,
-        "line_data_api_base_url": data,
+        "line_api_base_url": api.rstrip("/"),
+        "line_data_api_base_url": data.rstrip("/"),
     }
 
 
