@@ -166,7 +166,10 @@ async def test_the_pdf_holds_every_row_of_r4_with_the_reports_figures(
             for table in p.extract_tables()
             for row in table
         }
+        # Column headings as laid out: 「R4の達成」 broke in two in its narrow column.
+        headings = {cell for p in doc.pages for t in p.extract_tables() for cell in t[0] if cell}
     assert sizes == {(595, 842)}  # A4 portrait, in points
+    assert "R4の達成" in headings and not [h for h in headings if "\n" in h], headings
     text = "\n".join(pages)
     cover = pages[0]
     assert "令和4年度" in cover and "NEXTワークしずおか" in cover
@@ -301,3 +304,28 @@ async def test_the_console_forms_for_the_document_save_audit_and_refuse_bad_inpu
     today = await db.scalar(text("SELECT current_date"))
     survey = await client.get(desk_survey_path(settings, record_id, today))
     assert survey.status_code == 200 and "相談窓口をご利用いただき" in survey.text
+
+
+async def test_a_long_unbroken_line_of_the_narrative_wraps_inside_the_page(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    # A pasted address or a run of letters with no break: WeasyPrint ran it past the right
+    # margin, where the page cut it (97 of 300 letters were left on the page).
+    await build_r4(db)
+    admin = await make_staff(db, "admin")
+    word = "https://example.jp/" + "a" * 300
+    await documents.save_narrative(
+        db,
+        Actor.of(admin),
+        {"fiscal_year": 2022, "section": "matching", "part": "evaluation", "body": word},
+    )
+    await db.commit()
+    await web_login(client, db, admin)
+    r = await client.get("/manage/indicators/report.pdf?fy=2022")
+    assert r.status_code == 200
+    with pdfplumber.open(io.BytesIO(r.content)) as doc:
+        page = next(p for p in doc.pages if "マッチング支援" in (p.extract_text() or ""))
+        chars = [c for c in page.chars if c["text"] == "a"]
+        text = "".join((page.extract_text() or "").split())
+    assert word in text
+    assert all(c["x1"] <= page.width - 14 * 72 / 25.4 + 1 for c in chars)

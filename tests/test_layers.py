@@ -1,7 +1,9 @@
 """Rules of the layout that a test enforces (the import contracts are in .importlinter):
 every query lives in a repository, only service/platform/transaction.py ends a transaction, and the
 adapters (service/api/, service/web/) reach the domain through its services, never through a
-repository module (not even for a type: shapes live in the area's schemas module)."""
+repository module (not even for a type: shapes live in the area's schemas module), and never hold
+a mapped ORM object: they import no domain `models` module (the service hands them view types from
+the area's schemas)."""
 
 from __future__ import annotations
 
@@ -172,6 +174,30 @@ def repository_imports(path: str, tree: ast.Module) -> list[str]:
     return found
 
 
+def _is_models_module(dotted: str) -> bool:
+    parts = dotted.split(".")
+    return (
+        len(parts) >= 3
+        and parts[:2] == ["service", "domain"]
+        and (parts[-1] == "models" or parts[-1].endswith("_models"))
+    )
+
+
+def models_imports(path: str, tree: ast.Module) -> list[str]:
+    """An adapter's imports of a domain models module (ORM classes, or a constant beside them)."""
+    if not _is_adapter(path):
+        return []
+    found: list[str] = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        found += [f"{path}:{node.lineno} imports {n}" for n in names if _is_models_module(n)]
+    return found
+
+
 def test_every_query_is_in_a_repository() -> None:
     found = [v for path, tree in _modules() for v in violations(path, tree)]
     assert found == []
@@ -271,6 +297,33 @@ def test_the_rule_catches_an_adapter_importing_a_repository(source: str) -> None
     # The workers may build repositories (thin tasks over the domain; the areas' own services
     # too, tested below).
     assert repository_imports("workers/x.py", tree) == []
+
+
+def test_adapters_import_no_models() -> None:
+    found = [v for path, tree in _modules() for v in models_imports(path, tree)]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from service.domain.indicators.models import DeskRecord\n",
+        "from service.domain.accounts import models\n",
+        "import service.domain.bookings.models\n",
+        "from service.domain.all_models import Base\n",
+        "def f():\n    from service.domain.accounts.models import ROLES\n",
+    ],
+)
+def test_the_rule_catches_an_adapter_importing_models(source: str) -> None:
+    tree = ast.parse(source)
+    assert len(models_imports("service/api/x.py", tree)) == 1
+    assert len(models_imports("service/web/x.py", tree)) == 1
+    assert models_imports("service/domain/indicators/service.py", tree) == []
+    ok = ast.parse(
+        "from service.domain.indicators.schemas import DefinitionView, RecordView\n"
+        "from service.domain.accounts.schemas import ROLES\n"
+    )
+    assert models_imports("service/web/x.py", ok) == []
 
 
 def test_the_rule_catches_an_area_importing_another_areas_repository() -> None:

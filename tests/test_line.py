@@ -771,3 +771,26 @@ async def test_a_kind_without_line_wording_goes_by_mail(
         await rows(db, "SELECT id FROM line_deliveries WHERE notification_id = :n", n=notice.id)
         == []
     )
+
+
+async def test_a_news_choice_not_on_the_list_is_named_on_the_link_page(
+    line_client: AsyncClient,
+) -> None:
+    # A tampered form: the refusal said only 「入力内容に誤りがあります」, naming no field.
+    posted = await line_client.post(
+        "/line/link",
+        data={
+            "linkToken": "LTabc",
+            "code": "1234-5678-9012",
+            "phone": "0900000007",
+            "news": "yes",
+            "sectors": "nope",
+            "kinds": "party",
+        },
+        headers={"x-csrftoken": await csrf_token(line_client)},
+    )
+    assert posted.status_code == 303
+    shown = (await line_client.get(posted.headers["location"])).text
+    assert '<a href="#sectors">' in shown and "分野を一覧から選んでください。" in shown
+    assert '<a href="#kinds">' in shown and "種類を一覧から選んでください。" in shown
+    assert 'id="sectors"' in shown and 'id="kinds"' in shown

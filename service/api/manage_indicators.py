@@ -14,9 +14,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 from service.domain.indicators import document as documents
 from service.domain.indicators import service as indicators
 from service.domain.indicators.csv_export import report_csv, report_filename
-from service.domain.indicators.models import DeskRecord, IndicatorDefinition
 from service.domain.indicators.report import Report, plain_number, read_report
-from service.domain.indicators.schemas import fiscal_year_value
+from service.domain.indicators.schemas import DefinitionView, RecordView, fiscal_year_value
 from service.edge.dependencies import DB
 from service.edge.downloads import csv_download
 from service.edge.staff_auth import Staff
@@ -128,7 +127,7 @@ class RecordsOut(msgspec.Struct):
     items: list[RecordOut]
 
 
-def record_out(r: DeskRecord) -> RecordOut:
+def record_out(r: RecordView) -> RecordOut:
     return RecordOut(
         r.id,
         r.kind,
@@ -218,7 +217,7 @@ class DefinitionOut(msgspec.Struct):
     retired: bool
 
 
-def definition_out(d: IndicatorDefinition) -> DefinitionOut:
+def definition_out(d: DefinitionView) -> DefinitionOut:
     return DefinitionOut(
         d.id,
         d.code,

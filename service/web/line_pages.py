@@ -19,7 +19,13 @@ from service.web import page_drafts
 from service.web.public_common import form_values, limit_client, private_page
 
 FIELDS = ("code", "phone", "linkToken", "news")
-LABELS = {"code": "予約番号または連携コード", "phone": "電話番号", "linkToken": "LINEからの案内"}
+LABELS = {
+    "code": "予約番号または連携コード",
+    "phone": "電話番号",
+    "linkToken": "LINEからの案内",
+    "sectors": "お知らせを受け取る分野",
+    "kinds": "お知らせを受け取る種類",
+}
 Query = Annotated[str | None, QueryParameter(max_length=120, required=False)]
 # LINE's own name for it, in the address its chat opens.
 LinkTokenQuery = Annotated[

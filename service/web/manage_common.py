@@ -10,7 +10,7 @@ from litestar import Request
 from litestar.response import Redirect, Template
 
 from service.domain.accounts.actor import Actor
-from service.domain.accounts.models import ROLES
+from service.domain.accounts.schemas import ROLES
 from service.domain.bookings.enums import (
     AGE_BANDS,
     BOOKING_STATUSES,

@@ -28,10 +28,11 @@ from service.domain.indicators.enums import (
     UNITS,
 )
 from service.domain.indicators.fiscal import fiscal_year_of_day
-from service.domain.indicators.models import DeskRecord, IndicatorDefinition
 from service.domain.indicators.report import read_report
 from service.domain.indicators.schemas import (
     ENTERED_SOURCES,
+    DefinitionView,
+    RecordView,
     definition_values,
     fiscal_year_value,
 )
@@ -86,7 +87,7 @@ def year_or_current(fy: str | None) -> object:
     return fy if fy not in (None, "") else indicators.current_fiscal_year()
 
 
-def _record_values(r: DeskRecord) -> dict[str, str]:
+def _record_values(r: RecordView) -> dict[str, str]:
     return {
         "kind": r.kind,
         "occurred_on": r.occurred_on.isoformat(),
@@ -103,7 +104,7 @@ def _record_values(r: DeskRecord) -> dict[str, str]:
     }
 
 
-def _definition_values(d: IndicatorDefinition, targets: dict[int, Decimal]) -> dict[str, Any]:
+def _definition_values(d: DefinitionView, targets: dict[int, Decimal]) -> dict[str, Any]:
     """The definition's values as its form shows them (choices as the form's words)."""
     values: dict[str, Any] = dict(definition_values(d))
     del values["retired_at"]
@@ -117,7 +118,7 @@ def _definition_values(d: IndicatorDefinition, targets: dict[int, Decimal]) -> d
     return values
 
 
-def _survey_url(settings: Settings, row: DeskRecord) -> str | None:
+def _survey_url(settings: Settings, row: RecordView) -> str | None:
     """The desk survey's link for a consultation whose person agreed to it."""
     if row.kind != "consultation" or not row.survey_consent:
         return None
@@ -368,7 +369,7 @@ class ManageIndicatorPages(Controller):
         self,
         db: DB,
         staff: Staff,
-        definition: IndicatorDefinition | None,
+        definition: DefinitionView | None,
         values: dict[str, Any],
         errors: dict[str, str],
         years: list[int],

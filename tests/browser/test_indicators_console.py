@@ -59,3 +59,9 @@ async def test_an_organizer_reads_the_report_and_adds_a_record(
     await page.goto(live_server.url("/manage/indicators?fy=2022"))
     await expect(page.get_by_text("全ての項目のアウトプット目標を達成。")).to_be_visible()
     await expect(page.get_by_role("link", name="報告書（PDF）")).to_be_visible()
+    # The row of links shows no bullets: in a flex row each one sat on the previous link's end
+    # (「印刷用（A4）•」, 「新現•役交流会」).
+    markers = await page.locator("ul.actions li").evaluate_all(
+        "items => items.map(li => getComputedStyle(li).listStyleType)"
+    )
+    assert markers and set(markers) == {"none"}

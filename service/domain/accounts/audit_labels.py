@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from service.domain.accounts.models import ROLES
+from service.domain.accounts.schemas import ROLES
 from service.platform.local_time import jp_date, jp_time
 
 ACTION_LABELS = {

@@ -20,16 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service.domain.accounts.schemas import ROLES
 from service.platform.db import Base, Timestamped, one_of
-
-ROLES = {
-    "admin": "管理者",
-    "organizer": "主催スタッフ",
-    "cohost": "共催スタッフ",
-    # A company taking part in matching days: only its own company's choices, timetable and
-    # outcomes (service/domain/matching).
-    "company": "参加企業スタッフ",
-}
 
 
 class StaffUser(Timestamped, Base):

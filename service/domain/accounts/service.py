@@ -12,9 +12,10 @@ from service.domain import clock
 from service.domain.accounts.access import require_role
 from service.domain.accounts.actor import Actor
 from service.domain.accounts.audit import changed, record
-from service.domain.accounts.models import ROLES, StaffUser
+from service.domain.accounts.models import StaffUser
 from service.domain.accounts.passwords import hash_password_off_loop
 from service.domain.accounts.repository import AccountRepository, OrganizationRef
+from service.domain.accounts.schemas import ROLES
 from service.domain.errors import Conflict, InvalidInput, NotFound
 from service.domain.text_rules import forbidden_chars_message, has_forbidden_chars
 

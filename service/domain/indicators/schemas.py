@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from service.domain.bookings.normalize import InvalidValue, normalize_phone
@@ -26,7 +26,7 @@ from service.domain.indicators.enums import (
     UNITS,
 )
 from service.domain.indicators.fiscal import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
-from service.domain.indicators.models import IndicatorDefinition
+from service.domain.indicators.models import DeskRecord, IndicatorDefinition
 
 NOTE_MAX = 200
 NAME_MAX = 100
@@ -39,6 +39,88 @@ _DATE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$")
 _MONTH = re.compile(r"^(\d{4})[-/](\d{1,2})$")
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
 _LIST_SPLIT = re.compile(r"[,、，\s]+")
+
+
+# What the service hands the adapters: plain values read off the ORM rows, so that the API and
+# the pages never hold (or lazily load through) a mapped object.
+
+
+@dataclass(frozen=True, slots=True)
+class RecordView:
+    id: int
+    kind: str
+    occurred_on: date
+    sector: str
+    channel: str | None
+    person_name: str | None
+    company: str | None
+    senior: bool | None
+    quantity: int
+    note: str
+    contact_phone: str | None
+    contact_email: str | None
+    survey_consent: bool
+
+    @classmethod
+    def of(cls, row: DeskRecord) -> RecordView:
+        return cls(
+            row.id,
+            row.kind,
+            row.occurred_on,
+            row.sector,
+            row.channel,
+            row.person_name,
+            row.company,
+            row.senior,
+            row.quantity,
+            row.note,
+            row.contact_phone,
+            row.contact_email,
+            row.survey_consent,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionView:
+    id: int
+    code: str
+    name: str
+    unit: str
+    section: str
+    policy: str
+    measure: str
+    kinds: tuple[str, ...]
+    sectors: tuple[str, ...]
+    sub_kinds: tuple[str, ...]
+    exclude_sub_kinds: tuple[str, ...]
+    survey_subjects: tuple[str, ...]
+    record_kind: str | None
+    channels: tuple[str, ...]
+    senior: bool | None
+    position: int
+    retired_at: datetime | None
+
+    @classmethod
+    def of(cls, d: IndicatorDefinition) -> DefinitionView:
+        return cls(
+            d.id,
+            d.code,
+            d.name,
+            d.unit,
+            d.section,
+            d.policy,
+            d.measure,
+            tuple(d.kinds or ()),
+            tuple(d.sectors or ()),
+            tuple(d.sub_kinds or ()),
+            tuple(d.exclude_sub_kinds or ()),
+            tuple(d.survey_subjects or ()),
+            d.record_kind,
+            tuple(d.channels or ()),
+            d.senior,
+            d.position,
+            d.retired_at,
+        )
 
 
 def company_key(name: str) -> str:
@@ -436,7 +518,7 @@ def validate_definition(data: Mapping[str, object], *, years: list[int]) -> Defi
     )
 
 
-def definition_values(d: IndicatorDefinition) -> dict[str, object]:
+def definition_values(d: IndicatorDefinition | DefinitionView) -> dict[str, object]:
     """A definition's fields as plain values: what its audit entries record, and what the
     console's form starts from."""
     return {

@@ -24,7 +24,9 @@ from service.domain.indicators.matching_days import with_matching_days
 from service.domain.indicators.models import DeskRecord, IndicatorDefinition, SurveyAnswer
 from service.domain.indicators.repository import IndicatorRepository
 from service.domain.indicators.schemas import (
+    DefinitionView,
     RecordInput,
+    RecordView,
     company_key,
     definition_values,
     fiscal_year_value,
@@ -169,7 +171,7 @@ def _check_day(day: date) -> None:
         raise InvalidInput(fields={"occurred_on": "日付が範囲外です。"})
 
 
-async def add_record(db: AsyncSession, actor: Actor, data: Mapping[str, object]) -> DeskRecord:
+async def add_record(db: AsyncSession, actor: Actor, data: Mapping[str, object]) -> RecordView:
     require_role(actor, "organizer")
     valid = validate_record(data)
     _check_day(valid.occurred_on)
@@ -184,20 +186,20 @@ async def add_record(db: AsyncSession, actor: Actor, data: Mapping[str, object])
         row.id,
         after=_record_values(row),
     )
-    return row
+    return RecordView.of(row)
 
 
-async def get_record(db: AsyncSession, actor: Actor, record_id: int) -> DeskRecord:
+async def get_record(db: AsyncSession, actor: Actor, record_id: int) -> RecordView:
     require_role(actor, "organizer")
     row = await IndicatorRepository(db).record(record_id)
     if row is None:
         raise NotFound("記録が見つかりません。", code="record_not_found")
-    return row
+    return RecordView.of(row)
 
 
 async def update_record(
     db: AsyncSession, actor: Actor, record_id: int, data: Mapping[str, object]
-) -> DeskRecord:
+) -> RecordView:
     require_role(actor, "organizer")
     valid = validate_record(data)
     _check_day(valid.occurred_on)
@@ -218,7 +220,7 @@ async def update_record(
             before=old,
             after=new,
         )
-    return row
+    return RecordView.of(row)
 
 
 async def delete_record(db: AsyncSession, actor: Actor, record_id: int) -> None:
@@ -242,7 +244,7 @@ async def delete_record(db: AsyncSession, actor: Actor, record_id: int) -> None:
 @dataclass(frozen=True, slots=True)
 class RecordPage:
     fiscal_year: int
-    items: list[DeskRecord]
+    items: list[RecordView]
     total: int
     page: int
     per_page: int
@@ -265,7 +267,7 @@ async def list_records(
         RECORDS_PER_PAGE,
         (page - 1) * RECORDS_PER_PAGE,
     )
-    return RecordPage(fiscal_year, items, total, page, RECORDS_PER_PAGE)
+    return RecordPage(fiscal_year, [RecordView.of(r) for r in items], total, page, RECORDS_PER_PAGE)
 
 
 # hand figures and paper survey answers
@@ -376,17 +378,18 @@ async def window_of(db: AsyncSession, actor: Actor, fiscal_year: int) -> fiscal.
     return await year_window(IndicatorRepository(db), fiscal_year)
 
 
-async def list_definitions(db: AsyncSession, actor: Actor) -> list[IndicatorDefinition]:
+async def list_definitions(db: AsyncSession, actor: Actor) -> list[DefinitionView]:
     require_role(actor, "organizer")
-    return await IndicatorRepository(db).definitions(include_retired=True)
+    rows = await IndicatorRepository(db).definitions(include_retired=True)
+    return [DefinitionView.of(d) for d in rows]
 
 
-async def get_definition(db: AsyncSession, actor: Actor, definition_id: int) -> IndicatorDefinition:
+async def get_definition(db: AsyncSession, actor: Actor, definition_id: int) -> DefinitionView:
     require_role(actor, "organizer")
     found = await IndicatorRepository(db).definition(definition_id)
     if found is None:
         raise NotFound("指標が見つかりません。", code="definition_not_found")
-    return found
+    return DefinitionView.of(found)
 
 
 async def definition_targets(
@@ -402,7 +405,7 @@ async def save_definition(
     definition_id: int | None,
     data: Mapping[str, object],
     years: list[int],
-) -> IndicatorDefinition:
+) -> DefinitionView:
     """Creates (definition_id None) or changes a definition and its targets; every compiled
     year is compiled again."""
     require_role(actor, "admin")
@@ -452,12 +455,12 @@ async def save_definition(
         after=new,
     )
     await _recompile_all(db)
-    return row
+    return DefinitionView.of(row)
 
 
 async def retire_definition(
     db: AsyncSession, actor: Actor, definition_id: int, *, retire: bool = True
-) -> IndicatorDefinition:
+) -> DefinitionView:
     require_role(actor, "admin")
     repo = IndicatorRepository(db)
     row = await repo.definition(definition_id)
@@ -476,7 +479,7 @@ async def retire_definition(
         after={"retired_at": row.retired_at},
     )
     await _recompile_all(db)
-    return row
+    return DefinitionView.of(row)
 
 
 async def set_window_start(db: AsyncSession, actor: Actor, data: Mapping[str, object]) -> int:
