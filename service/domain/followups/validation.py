@@ -11,7 +11,11 @@ from service.domain.errors import InvalidInput
 from service.domain.events.enums import SECTORS
 from service.domain.followups.enums import ANSWER_STATUSES, EMPLOYMENT_TYPES
 from service.domain.followups.schemas import AnswerInput, CampaignInput
-from service.domain.text_rules import forbidden_chars_message, has_forbidden_chars
+from service.domain.text_rules import (
+    forbidden_chars_message,
+    has_forbidden_chars,
+    unify_line_breaks,
+)
 
 TITLE_MAX = 100
 EMPLOYER_MAX = 200
@@ -26,6 +30,8 @@ def _text(raw: object, label: str, field: str, errors: dict[str, str], limit: in
     if not isinstance(raw, str):
         errors[field] = f"{label}は文字で入力してください。"
         return ""
+    if multiline:
+        raw = unify_line_breaks(raw)
     if has_forbidden_chars(raw, multiline=multiline):
         errors[field] = forbidden_chars_message(label)
         return ""
