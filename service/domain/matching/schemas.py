@@ -22,12 +22,7 @@ from service.domain.matching.enums import (
     PROFILE_MAX,
     URL_MAX,
 )
-from service.domain.text_rules import (
-    forbidden_chars_message,
-    has_forbidden_chars,
-    is_database_id,
-    unify_line_breaks,
-)
+from service.domain.text_rules import forbidden_chars_message, has_forbidden_chars, is_database_id
 
 
 def _int(raw: Mapping[str, object], name: str, low: int, high: int, fields: dict[str, str]) -> int:
@@ -47,8 +42,6 @@ def clean_text(
         fields[name] = f"{label}は文字で入力してください。"
         return ""
     text = unicodedata.normalize("NFC", value).strip()
-    if multiline:
-        text = unify_line_breaks(text)
     if has_forbidden_chars(text, multiline=multiline):
         fields[name] = forbidden_chars_message(label)
     elif len(text) > limit:
