@@ -225,6 +225,27 @@ async def test_code_guesses_share_one_bucket_across_every_route(
             assert r.status_code == 200
 
 
+async def test_a_letters_short_code_guessed_counts_in_the_same_bucket(settings: Settings) -> None:
+    """/f/<code> (10 hex digits on a letter) opens a page with the person's name: wrong codes
+    are limited as booking codes are, in the same bucket; other addresses are not affected."""
+    guesses = 4
+    async with (
+        limited_app(settings, rate_limit_per_minute=guesses) as app,
+        from_address(app, "198.51.100.51") as guesser,
+    ):
+        answers = [(await guesser.get(f"/f/{i:010x}")).status_code for i in range(guesses + 2)]
+        assert answers == [404] * guesses + [429, 429], answers
+        form = await guesser.get("/bookings/lookup")
+        r = await guesser.post(
+            "/bookings/lookup",
+            data={"code": "0000-0000-0001", "phone": "090-0000-0001",
+                  "_csrf_token": hidden_of(form)["_csrf_token"]},
+        )  # fmt: skip
+        assert r.status_code == 429
+        async with from_address(app, "203.0.113.10") as other:
+            assert (await other.get("/f/0123456789")).status_code == 404
+
+
 # --- staff logins count failures only -----------------------------------------------------
 
 

@@ -280,3 +280,24 @@ async def test_retention_removes_inactive_people_not_kept_by_consent(db: AsyncSe
     assert outcome.persons == 1
     left = set(await db.scalars(text("SELECT id FROM persons")))
     assert left == {informed.id, recent.id}
+
+
+async def test_a_merge_keeps_the_duplicates_second_phone(db: AsyncSession) -> None:
+    """Two people sharing a landline, the duplicate also with a mobile: the kept record takes
+    the mobile as its second phone (it was dropped when the landline was already known)."""
+    from service.domain.accounts.actor import Actor
+    from service.domain.people import merge
+    from tests.manage_support import make_staff
+
+    actor = Actor.of(await make_staff(db, "organizer"))
+    kept = await _register(db)
+    s = await make_session(db)
+    dup_id = await _person_of(db, await _book_as(db, s.id, "0542541111", "スルガ ハナ"))
+    assert dup_id != kept.id
+    await people.update(db, dup_id, {"phone_alt": "090-1234-0000"}, actor=None)
+    await db.commit()
+
+    await merge.merge(db, actor, kept.id, dup_id)
+    await db.commit()
+    merged = await people.get(db, kept.id)
+    assert (merged.phone, merged.phone_alt) == ("0542541111", "09012340000")

@@ -158,3 +158,14 @@ async def test_console_edit_of_a_person(client: AsyncClient, db: AsyncSession) -
     shown = (await client.get(f"/api/v1/manage/people/{pid}", headers=h)).json()
     assert shown["email"] is None and shown["contact_by"] == ["post", "phone"]
     assert shown["consent"]["news"] is False
+
+
+def test_the_person_pages_history_says_a_mails_state_in_words() -> None:
+    from service.web.manage_people import history_detail
+
+    assert history_detail("skipped", "mail") == "送らず"
+    assert history_detail("sending", "mail") == "送信中"
+    assert history_detail("pending", "mail") == "送信待ち"
+    # A follow-up letter's target keeps its own words.
+    assert history_detail("pending", "follow_up_post") == "未送付"
+    assert history_detail("employed:清水警備", "follow_up_answer") == "就職した・清水警備"

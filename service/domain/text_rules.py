@@ -34,6 +34,12 @@ def has_forbidden_chars(value: str, *, multiline: bool = False) -> bool:
     return any(unicodedata.category(c) in FORBIDDEN_CATEGORIES and c not in allowed for c in value)
 
 
+def unify_line_breaks(value: str) -> str:
+    """A multi-line field's text with its line breaks as \\n: browsers post a textarea's line
+    breaks as CR LF (the HTML form encoding), and CR alone is no character anyone typed."""
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def forbidden_chars_message(label: str) -> str:
     return f"{label}に使えない文字（制御文字や見えない文字）が含まれています。"
 

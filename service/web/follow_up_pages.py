@@ -15,6 +15,7 @@ from service.domain.events.enums import SECTORS
 from service.domain.followups import service as followups
 from service.domain.followups.enums import ANSWER_STATUSES, EMPLOYMENT_TYPES
 from service.domain.followups.schemas import AnswerInput, FormContext
+from service.edge import rate_limit
 from service.edge.dependencies import DB, AppSettings, Redis
 from service.web import page_drafts
 from service.web.form_errors import refusal_of
@@ -71,12 +72,23 @@ def _page(
 
 
 async def _show(
-    db: DB, redis: Redis, settings: AppSettings, path: str, d: str, **key: str
+    request: Request[Any, Any, Any],
+    db: DB,
+    redis: Redis,
+    settings: AppSettings,
+    path: str,
+    d: str,
+    **key: str,
 ) -> Template:
     try:
         form = await followups.form_context(db, settings, **key)
     except DomainError as exc:
         refusal = await refusal_of(db, exc)
+        if "short_code" in key:
+            # A letter's code is short enough to guess and opens a page with a name on it: a
+            # wrong code counts in the booking-code guesses' bucket (a mistyped code from
+            # paper is rare; a guesser makes nothing else).
+            await rate_limit.count_code_guess(redis, request, settings)
         return private_page("follow_up_closed.html", 404, message=refusal.message)
     draft = await page_drafts.load(redis, page_drafts.FOLLOW_UP, d) if d else None
     if draft is not None and draft.get("target_id") == form.target_id:
@@ -118,9 +130,16 @@ class FollowUpPages(Controller):
 
     @get("/follow-up/{token:str}", name="follow_up_form")
     async def by_link(
-        self, db: DB, redis: Redis, settings: AppSettings, token: FromPath[str], d: Token = ""
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        redis: Redis,
+        settings: AppSettings,
+        token: FromPath[str],
+        d: Token = "",
     ) -> Template:
-        return await _show(db, redis, settings, f"/follow-up/{token[:80]}", d, token=token[:80])
+        path = f"/follow-up/{token[:80]}"
+        return await _show(request, db, redis, settings, path, d, token=token[:80])
 
     @post("/follow-up/{token:str}", name="follow_up_answer")
     async def answer_by_link(
@@ -136,9 +155,16 @@ class FollowUpPages(Controller):
 
     @get("/f/{code:str}", name="follow_up_short")
     async def by_code(
-        self, db: DB, redis: Redis, settings: AppSettings, code: FromPath[str], d: Token = ""
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        redis: Redis,
+        settings: AppSettings,
+        code: FromPath[str],
+        d: Token = "",
     ) -> Template:
-        return await _show(db, redis, settings, f"/f/{code[:16]}", d, short_code=code[:16])
+        path = f"/f/{code[:16]}"
+        return await _show(request, db, redis, settings, path, d, short_code=code[:16])
 
     @post("/f/{code:str}", name="follow_up_short_answer")
     async def answer_by_code(

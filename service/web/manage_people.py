@@ -15,7 +15,7 @@ from service.domain.bookings.normalize import format_code, format_phone
 from service.domain.errors import DomainError, InvalidInput
 from service.domain.matching.enums import OUTCOMES
 from service.domain.notifications.call_scripts import CALL_KINDS
-from service.domain.notifications.history import MAIL_KINDS
+from service.domain.notifications.history import MAIL_KINDS, MAIL_STATUSES
 from service.domain.people import merge as merging
 from service.domain.people import service as people
 from service.domain.people.enums import CONTACT_METHODS, INTERESTS, REGISTERED_VIA
@@ -65,8 +65,11 @@ DETAIL_WORDS = {
 }
 
 
-def history_detail(detail: str) -> str:
-    return "・".join(DETAIL_WORDS.get(part, part) for part in detail.split(":") if part)
+def history_detail(detail: str, kind: str = "") -> str:
+    """A history row's detail in words; a mail's is its delivery state, in the words of the
+    mail history (it showed 'skipped' as typed)."""
+    words = MAIL_STATUSES if kind == "mail" else DETAIL_WORDS
+    return "・".join(words.get(part, part) for part in detail.split(":") if part)
 
 
 VOCABS: dict[str, Any] = {

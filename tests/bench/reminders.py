@@ -12,29 +12,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 
-import aiosmtplib
 import asyncpg
 from arq.connections import RedisSettings, create_pool
 from arq.worker import Worker
 from sqlalchemy import text
 
-from service.devtools.embedded_servers import (
-    free_port,
-    remove_throwaway,
-    throwaway_postgres,
-    throwaway_redis,
-)
 from service.domain.notifications import service as notifications
 from service.platform.db import make_engine, make_session_factory
 from service.platform.jobs import enqueue_after_commit_jobs
-from service.platform.migrations import upgrade
 from service.platform.settings import load_settings
+from tests.bench.smtp_bench import bare_send, mail_stack
 from workers.context import close_context, open_context
 from workers.schedule import FUNCTIONS
 
@@ -151,81 +142,30 @@ async def product(settings_env: dict[str, str], n: int, due: datetime) -> float:
         await close_context(ctx)
 
 
-async def bare(port: int, n: int) -> float:
-    """Seconds for N plain messages through aiosmtplib.send, CONCURRENCY at a time."""
-    messages = []
-    for i in range(n):
-        m = EmailMessage()
-        m["From"] = "desk@example.jp"
-        m["To"] = f"p{i}@example.jp"
-        m["Subject"] = "明日のご予約のお知らせ"
-        m.set_content("明日は、ご予約いただいているイベントの開催日です。\n" * 20)
-        messages.append(m)
-    gate = asyncio.Semaphore(CONCURRENCY)
-
-    async def one(m: EmailMessage) -> None:
-        async with gate:
-            await aiosmtplib.send(m, hostname="127.0.0.1", port=port, timeout=30)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(one(m) for m in messages))
-    return time.perf_counter() - started
-
-
 async def run(n: int) -> None:
-    pg, redis = throwaway_postgres(), throwaway_redis()
     say("starting a throwaway PostgreSQL and Redis, and the SMTP sink")
-    pg.start()
-    redis.start()
-    port = free_port()
-    sink = subprocess.Popen(  # noqa: ASYNC220 - started once, before anything is measured
-        [
-            sys.executable,
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            f"127.0.0.1:{port}",
-            "-c",
-            "aiosmtpd.handlers.Sink",
-        ]
-    )
-    try:
-        base = pg.url.rsplit("/", 1)[0]
-        dsn = f"{base}/reminders"
-        admin = await asyncpg.connect(pg.url)
-        await admin.execute("CREATE DATABASE reminders")
-        await admin.close()
-        await asyncio.to_thread(upgrade, dsn)
-        due = await seed(dsn, n)
+    async with mail_stack("reminders") as stack:
+        due = await seed(stack.dsn, n)
         await asyncio.sleep(0.5)  # the sink is listening
-        env = {
-            "APP_ENV": "test",
-            "DATABASE_URL": dsn,
-            "REDIS_URL": redis.url,
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(port),
-            "LOG_LEVEL": "WARNING",
-        }
         say(f"bare aiosmtplib loop: {n} messages")
-        bare_seconds = await bare(port, n)
-        say(f"product: {n} due reminders through the worker")
-        product_seconds = await product(env, n, due)
-        product_rate, bare_rate = n / product_seconds, n / bare_seconds
-        print(
-            f"reminders: {n} due reminders to the SMTP sink\n"
-            f"  product (cron + arq worker, {CONCURRENCY} jobs): {product_rate:8.0f} messages/s"
-            f"  ({product_seconds:.1f} s)\n"
-            f"  bare aiosmtplib loop ({CONCURRENCY} at a time): {bare_rate:8.0f} messages/s"
-            f"  ({bare_seconds:.1f} s)\n"
-            f"  ratio product / bare: {product_rate / bare_rate:.2f}"
+        bare_seconds = await bare_send(
+            stack.smtp_port,
+            n,
+            CONCURRENCY,
+            "明日のご予約のお知らせ",
+            "明日は、ご予約いただいているイベントの開催日です。",
         )
-    finally:
-        sink.terminate()
-        sink.wait(10)
-        redis.stop()
-        pg.stop()
-        remove_throwaway(pg, redis)
+        say(f"product: {n} due reminders through the worker")
+        product_seconds = await product(stack.env, n, due)
+    product_rate, bare_rate = n / product_seconds, n / bare_seconds
+    print(
+        f"reminders: {n} due reminders to the SMTP sink\n"
+        f"  product (cron + arq worker, {CONCURRENCY} jobs): {product_rate:8.0f} messages/s"
+        f"  ({product_seconds:.1f} s)\n"
+        f"  bare aiosmtplib loop ({CONCURRENCY} at a time): {bare_rate:8.0f} messages/s"
+        f"  ({bare_seconds:.1f} s)\n"
+        f"  ratio product / bare: {product_rate / bare_rate:.2f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,11 +7,17 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import date
 
+from service.domain import clock
 from service.domain.errors import InvalidInput
 from service.domain.events.enums import SECTORS
 from service.domain.followups.enums import ANSWER_STATUSES, EMPLOYMENT_TYPES
 from service.domain.followups.schemas import AnswerInput, CampaignInput
-from service.domain.text_rules import forbidden_chars_message, has_forbidden_chars
+from service.domain.text_rules import (
+    forbidden_chars_message,
+    has_forbidden_chars,
+    unify_line_breaks,
+)
+from service.platform.local_time import TOKYO
 
 TITLE_MAX = 100
 EMPLOYER_MAX = 200
@@ -26,6 +32,8 @@ def _text(raw: object, label: str, field: str, errors: dict[str, str], limit: in
     if not isinstance(raw, str):
         errors[field] = f"{label}は文字で入力してください。"
         return ""
+    if multiline:
+        raw = unify_line_breaks(raw)
     if has_forbidden_chars(raw, multiline=multiline):
         errors[field] = forbidden_chars_message(label)
         return ""
@@ -68,7 +76,15 @@ def _month(raw: object, errors: dict[str, str]) -> date | None:
     text = unicodedata.normalize("NFKC", raw).strip() if isinstance(raw, str) else ""
     match = _MONTH.match(text) or re.match(r"^(\d{4})-(\d{2})-\d{2}$", text)
     if match and 1 <= int(match.group(2)) <= 12 and 2000 <= int(match.group(1)) <= 2100:
-        return date(int(match.group(1)), int(match.group(2)), 1)
+        month = date(int(match.group(1)), int(match.group(2)), 1)
+        # The month decides the fiscal year the placement counts in: a job starting next
+        # spring is known now, one in 2099 is a slip of the finger that would drop the hire
+        # from every report anyone reads.
+        today = clock.now().astimezone(TOKYO).date()
+        if month > date(today.year + 1, today.month, 1):
+            errors["started_on"] = "働き始めた月は、1年先までの月を入力してください。"
+            return None
+        return month
     errors["started_on"] = "働き始めた月を「2026-04」の形で入力してください。"
     return None
 

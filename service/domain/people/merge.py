@@ -33,9 +33,11 @@ def _take_over(kept: Person, dup: Person) -> None:
     for name in _TAKE_OVER:
         if getattr(kept, name) is None and getattr(dup, name) is not None:
             setattr(kept, name, getattr(dup, name))
-    phones = [p for p in (kept.phone, kept.phone_alt) if p]
-    if dup.phone and dup.phone not in phones and kept.phone_alt is None:
-        kept.phone_alt = dup.phone
+    if kept.phone_alt is None:
+        # The duplicate's first number the kept record does not have (its landline may be the
+        # kept one's, its mobile not).
+        known = {kept.phone}
+        kept.phone_alt = next((p for p in (dup.phone, dup.phone_alt) if p and p not in known), None)
     kept.interests = list(dict.fromkeys([*(kept.interests or []), *(dup.interests or [])]))
     if not kept.contact_by:
         kept.contact_by = list(dup.contact_by or [])
@@ -64,11 +66,8 @@ async def merge(db: AsyncSession, actor: Actor, kept_id: int, duplicate_id: int)
             code="merge_shared_session",
         )
     moved = await history.move_links(duplicate_id, kept_id)
-    dup_phone = dup.phone
     _take_over(kept, dup)
     await repo.delete(dup)
-    if dup_phone and kept.phone_alt is None and dup_phone != kept.phone:
-        kept.phone_alt = dup_phone
     await repo.refresh(kept)
     await repo.record_merge(kept_id, duplicate_id, moved, actor.id)
     await record(
