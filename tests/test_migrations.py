@@ -35,6 +35,38 @@ async def test_upgrade_from_empty_to_head_and_down_to_base(pg_admin_url: str) ->
         await admin.close()
 
 
+async def test_people_downgrade_keeps_withdrawn_persons(pg_admin_url: str) -> None:
+    """A person who withdrew (/my/withdraw) has no phone left; people_01's downgrade gives every
+    phoneless person a placeholder, which the withdrawn_no_contact check refused while it still
+    stood: the downgrade failed on the first withdrawal."""
+    name = "nw_migrations_people"
+    admin = await asyncpg.connect(pg_admin_url)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(pg_admin_url, name)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        conn = await asyncpg.connect(url)
+        try:
+            withdrawn = await conn.fetchval(
+                "INSERT INTO persons (name, name_kana, phone, withdrawn_at, registered_via)"
+                " VALUES ('退会 済子', 'タイカイ スミコ', NULL, now(), 'web') RETURNING id"
+            )
+        finally:
+            await conn.close()
+        await asyncio.to_thread(downgrade, url, "companions_04")
+        conn = await asyncpg.connect(url)
+        try:
+            phone = await conn.fetchval("SELECT phone FROM persons WHERE id = $1", withdrawn)
+        finally:
+            await conn.close()
+        assert phone == f"-{withdrawn}"
+        await asyncio.to_thread(upgrade, url)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
 async def test_the_models_and_the_migrations_agree(database_url: str) -> None:
     """`alembic check`: autogenerate finds nothing to add, drop or alter on a migrated database
     (a model changed without a migration, or the other way round, fails here)."""
