@@ -56,7 +56,8 @@ async def test_downgrade_keeps_the_new_areas_rows(pg_admin_url: str) -> None:
             )
             # A company's login that has recorded a match: the audit log names it.
             organization = await conn.fetchval(
-                "INSERT INTO organizations (name, kind) VALUES ('駿河警備', 'employer') RETURNING id"
+                "INSERT INTO organizations (name, kind) VALUES ('駿河警備', 'employer')"
+                " RETURNING id"
             )
             company = await conn.fetchval(
                 "INSERT INTO staff_users (username, display_name, password_hash, role,"
