@@ -14,6 +14,7 @@ import pytest
 from httpx import ASGITransport, AsyncClient, Response
 
 from service.devtools.embedded_servers import Postgres, remove_throwaway, throwaway_postgres
+from service.edge.staff_auth import SESSION_COOKIE
 from service.platform.db import make_engine, make_session_factory
 from service.platform.migrations import upgrade
 from service.platform.settings import Settings
@@ -56,6 +57,7 @@ class World:
     session_id: int
     event_id: int
     token: str
+    web_token: str = ""
 
 
 async def _world(settings: Settings) -> World:
@@ -68,7 +70,8 @@ async def _world(settings: Settings) -> World:
             session = await make_session(db, capacity=50)
             staff = await make_staff(db, "organizer")
             token = await issue_token(db, staff)
-            return World(session.id, session.event_id, token)
+            web_token = await issue_token(db, staff, "web")
+            return World(session.id, session.event_id, token, web_token)
     finally:
         await engine.dispose()
 
@@ -156,3 +159,57 @@ async def test_pages_and_api_recover_after_requests_during_the_outage(
     for n in range(5):
         for name, r in (await _every_route(c, world, 200 + n)).items():
             assert r.status_code in (200, 201), (n, name, r.status_code, r.text[:300])
+
+
+async def _new_areas(c: AsyncClient, world: World) -> dict[str, Response]:
+    """The routes of this round's areas (people, follow-up, matching, the report, search)."""
+    c.cookies.set(SESSION_COOKIE, world.web_token, path="/manage")
+    csrf = (await c.get("/register")).cookies.get("csrftoken") or c.cookies["csrftoken"]
+    staff = bearer(world.token)
+    person = {"name": "静岡 花子", "name_kana": "シズオカ ハナコ", "phone": "0543334444"}
+    return {
+        "register": await c.post(
+            "/register",
+            data={**person, "consent_privacy": "yes", "_csrf_token": csrf},
+        ),
+        "my": await c.post(
+            "/my", data={"phone": person["phone"], "code": "123456789012", "_csrf_token": csrf}
+        ),
+        "follow_up_form": await c.get("/f/0123456789"),
+        "people_api": await c.get("/api/v1/manage/people", headers=staff),
+        "matching_api": await c.get(
+            f"/api/v1/manage/events/{world.event_id}/matching", headers=staff
+        ),
+        "people_page": await c.get("/manage/people"),
+        "search_page": await c.get("/manage/search", params={"q": "静岡"}),
+        "report_pdf": await c.get("/manage/indicators/report.pdf"),
+    }
+
+
+async def test_the_new_areas_answer_503_with_retry_after_while_postgres_is_down(
+    outage: tuple[AsyncClient, World], own_postgres: Postgres
+) -> None:
+    """Registration, 予約の確認, the follow-up form, people, matching, search and the report:
+    a clean 503 in plain Japanese while the database is away, and their answers back after."""
+    c, world = outage
+    await _fill_pool(c, world)
+    await asyncio.to_thread(own_postgres.stop)
+    try:
+        answers = await _new_areas(c, world)
+    finally:
+        await asyncio.to_thread(own_postgres.start)
+    for name, r in answers.items():
+        assert r.status_code == 503, (name, r.status_code, r.text[:300])
+        assert r.headers["retry-after"] == "30", name
+        assert TRY_AGAIN in r.text, name
+    after = await _new_areas(c, world)
+    assert {name: r.status_code for name, r in after.items()} == {
+        "register": 303,
+        "my": 303,
+        "follow_up_form": 404,
+        "people_api": 200,
+        "matching_api": 404,
+        "people_page": 200,
+        "search_page": 200,
+        "report_pdf": 200,
+    }

@@ -89,3 +89,39 @@ def test_every_job_name_has_its_task() -> None:
     }
     assert names, "no job names found"
     assert names <= registered, names - registered
+
+
+def test_every_enqueued_name_comes_from_job_names() -> None:
+    """A job enqueued by a string literal or a module's own constant would be missed by the test
+    above: each name given to enqueue_after_commit / enqueue_job is one imported from
+    service/platform/job_names.py (the dispatcher in service/platform/jobs.py passes names on)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    calls = 0
+    stray: list[str] = []
+    for path in sorted([*root.glob("service/**/*.py"), *root.glob("workers/**/*.py")]):
+        if path.as_posix().endswith("service/platform/jobs.py"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        from_job_names = {
+            alias.asname or alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module == "service.platform.job_names"
+            for alias in node.names
+        }
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            position = {"enqueue_after_commit": 1, "enqueue_job": 0}.get(str(called))
+            if position is None or len(node.args) <= position:
+                continue
+            calls += 1
+            name = node.args[position]
+            if not (isinstance(name, ast.Name) and name.id in from_job_names):
+                stray.append(f"{path.relative_to(root)}:{node.lineno}: {ast.unparse(name)}")
+    assert calls >= 6, calls
+    assert not stray, stray

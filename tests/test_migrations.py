@@ -35,6 +35,64 @@ async def test_upgrade_from_empty_to_head_and_down_to_base(pg_admin_url: str) ->
         await admin.close()
 
 
+async def test_downgrade_keeps_the_new_areas_rows(pg_admin_url: str) -> None:
+    """Rows the areas of people_01 .. bookings_02 write do not stop their downgrade. A person who
+    withdrew (/my/withdraw) has no phone left: people_01 gives each a placeholder, which the
+    withdrawn_no_contact check refused while it still stood. A company login that recorded a
+    match is named by the audit log: matching_01 deleted company logins (refused by the log's
+    foreign key) instead of keeping them disabled."""
+    name = "nw_migrations_people"
+    admin = await asyncpg.connect(pg_admin_url)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(pg_admin_url, name)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        conn = await asyncpg.connect(url)
+        try:
+            withdrawn = await conn.fetchval(
+                "INSERT INTO persons (name, name_kana, phone, withdrawn_at, registered_via)"
+                " VALUES ('退会 済子', 'タイカイ スミコ', NULL, now(), 'web') RETURNING id"
+            )
+            # A company's login that has recorded a match: the audit log names it.
+            organization = await conn.fetchval(
+                "INSERT INTO organizations (name, kind) VALUES ('駿河警備', 'employer')"
+                " RETURNING id"
+            )
+            company = await conn.fetchval(
+                "INSERT INTO staff_users (username, display_name, password_hash, role,"
+                " organization_id) VALUES ('suruga', '駿河警備', 'x', 'company', $1) RETURNING id",
+                organization,
+            )
+            await conn.execute(
+                "INSERT INTO audit_log (actor_id, action, entity_type, entity_id)"
+                " VALUES ($1, 'matching.outcome', 'meeting', 1)",
+                company,
+            )
+        finally:
+            await conn.close()
+        await asyncio.to_thread(downgrade, url, "companions_04")
+        conn = await asyncpg.connect(url)
+        try:
+            phone = await conn.fetchval("SELECT phone FROM persons WHERE id = $1", withdrawn)
+            login = await conn.fetchrow(
+                "SELECT role, is_active FROM staff_users WHERE id = $1", company
+            )
+            actor = await conn.fetchval(
+                "SELECT actor_id FROM audit_log WHERE actor_id = $1", company
+            )
+        finally:
+            await conn.close()
+        assert phone == f"-{withdrawn}"
+        # Kept for the audit log's sake, and unable to log in.
+        assert login is not None and not login["is_active"], login
+        assert actor == company
+        await asyncio.to_thread(upgrade, url)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
 async def test_the_models_and_the_migrations_agree(database_url: str) -> None:
     """`alembic check`: autogenerate finds nothing to add, drop or alter on a migrated database
     (a model changed without a migration, or the other way round, fails here)."""

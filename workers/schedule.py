@@ -6,7 +6,15 @@ from __future__ import annotations
 from arq.cron import CronJob, cron
 from arq.worker import Function, func
 
-from service.platform.job_names import COMPILE_INDICATORS, SEND_NOTIFICATION, SWEEP_NOTIFICATIONS
+from service.platform.job_names import (
+    BUILD_MATCHING_SCHEDULE,
+    COMPILE_INDICATORS,
+    PROCESS_LINE_EVENT,
+    SEND_FOLLOW_UP_MAILS,
+    SEND_LINE_NEWS,
+    SEND_NOTIFICATION,
+    SWEEP_NOTIFICATIONS,
+)
 from workers.followups import send_follow_up_mails, sweep_follow_ups
 from workers.indicators import (
     compile_indicators,
@@ -54,14 +62,32 @@ FUNCTIONS: list[Function] = [
         max_tries=3,
     ),
     # Enqueued after the webhook's commit as line_event:<row id>; the sweep adds a minute suffix.
-    func(observed(process_line_event), keep_result=0, timeout=60, max_tries=5),
+    func(
+        observed(process_line_event),
+        name=PROCESS_LINE_EVENT,
+        keep_result=0,
+        timeout=60,
+        max_tries=5,
+    ),
     # Enqueued as line_news:<send id>:<attempt> when staff send an event's news.
-    func(observed(send_line_news), keep_result=0, timeout=600, max_tries=3),
+    func(observed(send_line_news), name=SEND_LINE_NEWS, keep_result=0, timeout=600, max_tries=3),
     # Enqueued with the id matching:<event>:<version> (one build per press of 面談表を作成).
-    func(observed(build_matching_schedule), keep_result=0, timeout=300, max_tries=2),
+    func(
+        observed(build_matching_schedule),
+        name=BUILD_MATCHING_SCHEDULE,
+        keep_result=0,
+        timeout=300,
+        max_tries=2,
+    ),
     # Enqueued as follow-up-mails:<campaign> when a campaign is sent; no result kept, so the
     # sweep below can run it again.
-    func(observed(send_follow_up_mails), keep_result=0, timeout=3600, max_tries=3),
+    func(
+        observed(send_follow_up_mails),
+        name=SEND_FOLLOW_UP_MAILS,
+        keep_result=0,
+        timeout=3600,
+        max_tries=3,
+    ),
 ]
 
 CRON_JOBS: list[CronJob] = [

@@ -172,8 +172,6 @@ def downgrade() -> None:
     _follow_ups_down()
     op.drop_index("ix_person_merges_kept_id", table_name="person_merges")
     op.drop_table("person_merges")
-    # Withdrawn persons have no phone left; before people, every person had one.
-    op.execute("UPDATE persons SET phone = '-' || id::text WHERE phone IS NULL")
     for name in (
         "withdrawn_no_contact",
         "consent_recorded",
@@ -183,6 +181,9 @@ def downgrade() -> None:
         "registered_via_valid",
     ):
         op.drop_constraint(op.f(f"ck_persons_{name}"), "persons", type_="check")
+    # Withdrawn persons have no phone left; before people, every person had one (after the
+    # checks are gone: withdrawn_no_contact refuses a phone on a withdrawn person).
+    op.execute("UPDATE persons SET phone = '-' || id::text WHERE phone IS NULL")
     op.drop_index("ix_persons_email", table_name="persons")
     op.drop_index("ix_persons_phone_alt", table_name="persons")
     op.drop_index("ix_persons_kana_key", table_name="persons")

@@ -299,7 +299,13 @@ def _kinds(values: str) -> None:
 def downgrade() -> None:
     op.execute("DELETE FROM notifications WHERE kind LIKE 'matching_%'")
     _kinds(OLD_KINDS)
-    op.execute("DELETE FROM staff_users WHERE role = 'company'")
+    # A company's login may be named by the audit log (a match it recorded), so it is kept,
+    # disabled, under the narrowest older role; its tokens go with the role.
+    op.execute(
+        "DELETE FROM staff_tokens WHERE user_id IN (SELECT id FROM staff_users"
+        " WHERE role = 'company')"
+    )
+    op.execute("UPDATE staff_users SET role = 'cohost', is_active = false WHERE role = 'company'")
     op.drop_constraint(
         op.f("ck_staff_users_company_has_organization"), "staff_users", type_="check"
     )

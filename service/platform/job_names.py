@@ -8,6 +8,10 @@ SEND_NOTIFICATION = "send_notification"
 # Many send_notification jobs in one batch become one of these (service/platform/jobs.py).
 SWEEP_NOTIFICATIONS = "sweep_notifications"
 COMPILE_INDICATORS = "compile_indicators"
+BUILD_MATCHING_SCHEDULE = "build_matching_schedule"
+PROCESS_LINE_EVENT = "process_line_event"
+SEND_LINE_NEWS = "send_line_news"
+SEND_FOLLOW_UP_MAILS = "send_follow_up_mails"
 
 
 def send_notification_id(notification_id: int) -> str:

@@ -21,8 +21,9 @@ from arq.worker import Worker
 from sqlalchemy import text
 
 from service.domain.followups.delivery import CONCURRENCY
-from service.domain.followups.service import SEND_JOB, send_job_id
+from service.domain.followups.service import send_job_id
 from service.platform.db import make_engine, make_session_factory
+from service.platform.job_names import SEND_FOLLOW_UP_MAILS
 from service.platform.settings import load_settings
 from tests.bench.smtp_bench import bare_send, mail_stack
 from workers.context import close_context, open_context
@@ -100,7 +101,7 @@ async def product(settings_env: dict[str, str], n: int, campaign: int) -> float:
     engine = make_engine(settings.sqlalchemy_url, 2)
     started = time.perf_counter()
     try:
-        await redis.enqueue_job(SEND_JOB, campaign, _job_id=send_job_id(campaign))
+        await redis.enqueue_job(SEND_FOLLOW_UP_MAILS, campaign, _job_id=send_job_id(campaign))
 
         async def startup(worker_ctx: dict[str, object]) -> None:
             await open_context(worker_ctx, settings)

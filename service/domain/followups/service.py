@@ -34,11 +34,10 @@ from service.domain.followups.schemas import (
 from service.domain.followups.tokens import VALID_DAYS, is_short_code, read_token
 from service.domain.followups.validation import check_answer, check_campaign
 from service.domain.indicators import placements
+from service.platform.job_names import SEND_FOLLOW_UP_MAILS
 from service.platform.jobs import enqueue_after_commit
 from service.platform.local_time import TOKYO
 from service.platform.settings import Settings
-
-SEND_JOB = "send_follow_up_mails"
 
 
 def send_job_id(campaign_id: int) -> str:
@@ -161,7 +160,7 @@ async def send(db: AsyncSession, actor: Actor, campaign_id: int) -> CampaignView
         # The letters are printed from now on (GET letters.pdf): the post targets count as sent.
         await FollowUpRepository(db).mark_channel_sent(campaign_id, "post")
         await record(db, actor, "follow_up.send", "follow_up_campaign", campaign_id)
-    enqueue_after_commit(db, SEND_JOB, send_job_id(campaign_id), campaign_id)
+    enqueue_after_commit(db, SEND_FOLLOW_UP_MAILS, send_job_id(campaign_id), campaign_id)
     return await _view(db, campaign)
 
 
@@ -289,7 +288,7 @@ async def answer_for(
     return saved
 
 
-__all__ = ["ANSWER_VIA", "SEND_JOB", "answer_by_form", "answer_for", "create", "send", "show"]
+__all__ = ["ANSWER_VIA", "answer_by_form", "answer_for", "create", "send", "show"]
 
 
 async def form_context(

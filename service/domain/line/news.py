@@ -26,13 +26,13 @@ from service.domain.line import messages
 from service.domain.line.client import MULTICAST_MAX, line_client
 from service.domain.line.models import NEWS_AUDIENCES
 from service.domain.line.repository import LineRepository
+from service.platform.job_names import SEND_LINE_NEWS
 from service.platform.jobs import enqueue_after_commit
 from service.platform.local_time import jp_date, jp_time
 from service.platform.settings import Settings
 
 log = structlog.get_logger("service.line.news")
 
-NEWS_JOB = "send_line_news"
 SESSIONS_SHOWN = 3
 UnitOfWork = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
@@ -126,7 +126,7 @@ async def request_send(
         event_id,
         after={"audience": shown.audience, "recipients": shown.recipients},
     )
-    enqueue_after_commit(db, NEWS_JOB, f"line_news:{send.id}:{send.attempts}", send.id)
+    enqueue_after_commit(db, SEND_LINE_NEWS, f"line_news:{send.id}:{send.attempts}", send.id)
     return NewsPreview(event_id, shown.audience, shown.text, shown.recipients, "sending")
 
 

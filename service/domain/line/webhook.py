@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.errors import AuthenticationRequired, InvalidInput, NotFound
 from service.domain.line.repository import IncomingEvent, LineRepository
+from service.platform.job_names import PROCESS_LINE_EVENT
 from service.platform.jobs import enqueue_after_commit
 from service.platform.settings import Settings
 
 log = structlog.get_logger("service.line.webhook")
 
-PROCESS_JOB = "process_line_event"
 MAX_EVENTS = 100
 
 
@@ -29,7 +29,7 @@ def process_job_id(event_row_id: int) -> str:
 
 def queue_processing(db: AsyncSession, event_row_ids: list[int], suffix: str = "") -> None:
     for row_id in event_row_ids:
-        enqueue_after_commit(db, PROCESS_JOB, process_job_id(row_id) + suffix, row_id)
+        enqueue_after_commit(db, PROCESS_LINE_EVENT, process_job_id(row_id) + suffix, row_id)
 
 
 def signature_valid(settings: Settings, body: bytes, signature: str | None) -> bool:

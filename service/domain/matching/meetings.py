@@ -20,16 +20,15 @@ from service.domain.matching.repository import MatchingRepository
 from service.domain.matching.schedule import meeting_views
 from service.domain.matching.schemas import MeetingView, slot_times, validate_outcome
 from service.domain.matching.service import get_day, require_own_company
+from service.platform.job_names import SEND_NOTIFICATION, send_notification_id
 from service.platform.jobs import enqueue_after_commit
-
-SEND_JOB = "send_notification"
 
 
 def queue_notices(db: AsyncSession, notification_ids: list[int]) -> None:
     """The outbox rows commit with the change; the job only nudges the worker (as the booking
     core does)."""
     for nid in notification_ids:
-        enqueue_after_commit(db, SEND_JOB, f"notify:{nid}", nid)
+        enqueue_after_commit(db, SEND_NOTIFICATION, send_notification_id(nid), nid)
 
 
 def _int_field(raw: Mapping[str, object], name: str) -> int:

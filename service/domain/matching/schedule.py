@@ -27,9 +27,9 @@ from service.domain.matching.service import (
     COMPANY_ROLE,
     get_day,
 )
+from service.platform.job_names import BUILD_MATCHING_SCHEDULE
 from service.platform.jobs import enqueue_after_commit
 
-BUILD_JOB = "build_matching_schedule"
 # The solver's time limit in the worker (seconds); the job's timeout is well above it.
 SOLVER_TIME_LIMIT = 30.0
 
@@ -51,7 +51,11 @@ async def request_build(db: AsyncSession, actor: Actor, event_id: int) -> Schedu
     day.schedule_error = None
     await repo.flush()
     enqueue_after_commit(
-        db, BUILD_JOB, build_job_id(event_id, day.schedule_version), event_id, day.schedule_version
+        db,
+        BUILD_MATCHING_SCHEDULE,
+        build_job_id(event_id, day.schedule_version),
+        event_id,
+        day.schedule_version,
     )
     await record(
         db,
