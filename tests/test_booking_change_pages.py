@@ -85,6 +85,10 @@ async def test_move_page_lists_the_other_sessions_and_moves(
     assert bad.status_code == 409 and "同じイベントの別の回" in bad.text
     junk = await post_form(client, f"/manage/bookings/{a.id}/move", {"session_id": "９９x"})
     assert junk.status_code == 422
+    # The page says what is wrong, beside the choices, not only 「入力内容に誤りがあります」.
+    assert 'id="session_id-error"' in junk.text and "移動先の回を選んでください" in junk.text
+    empty = await post_form(client, f"/manage/bookings/{a.id}/move", {})
+    assert empty.status_code == 422 and "移動先の回を選んでください" in empty.text
     done = await post_form(client, f"/manage/bookings/{a.id}/move", {"session_id": str(new)})
     assert done.headers["location"] == f"/manage/bookings/{a.id}?done=booking_moved"
     assert await _status(db, waiting.id) == ("confirmed", 1)

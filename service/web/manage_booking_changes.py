@@ -116,6 +116,7 @@ class ManageBookingChangePages(Controller):
             entry=entry,
             s=header,
             targets=await changes.move_targets(db, staff, booking_id),
+            errors=refusal.fields if refusal else {},
             error=refusal.message if refusal else None,
         )
 
