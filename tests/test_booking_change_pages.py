@@ -93,6 +93,13 @@ async def test_move_page_lists_the_other_sessions_and_moves(
     assert done.headers["location"] == f"/manage/bookings/{a.id}?done=booking_moved"
     assert await _status(db, waiting.id) == ("confirmed", 1)
     assert await check_session_invariants(db, old) == (1, 0)
+    # A waiting booking holds no seat: its move page says its place is given up, not a seat.
+    third = await bookings.book(db, old, person(3))
+    await db.commit()
+    form = await client.get(f"/manage/bookings/{third.id}/move")
+    assert "空席に戻ります" not in form.text
+    assert "キャンセル待ちの方に順番に回ります" not in form.text
+    assert "キャンセル待ちから外れ" in form.text
 
 
 async def test_one_companion_and_a_decline_each_ask_once_more(
