@@ -8,15 +8,22 @@ session is refused, as checking in there is."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.platform.local_time import TOKYO
 from tests.factories import make_session
-from tests.manage_support import bearer, issue_token, make_staff, move_session, post_form, web_login
+from tests.manage_support import (
+    bearer,
+    issue_token,
+    later_today,
+    make_staff,
+    move_session,
+    post_form,
+    web_login,
+)
 from tests.test_pages_public import submit
 
 FOUR = {
@@ -30,14 +37,6 @@ FOUR = {
     ],
 }
 WAITING = {"name": "待合 花子", "name_kana": "まちあい はなこ", "phone": "054-254-0099"}
-
-
-def _later_today() -> timedelta:
-    """An hour from now, or half the time left to Tokyo's midnight after 23:00 there: check-in
-    opens on the session's own day (the fixture failed every evening from 23:00 to 24:00)."""
-    now = datetime.now(TOKYO)
-    midnight = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=TOKYO)
-    return min(timedelta(hours=1), (midnight - now) / 2)
 
 
 async def _party_checked_in(
@@ -54,7 +53,7 @@ async def _party_checked_in(
     booking = r.json()
     r = await client.post(f"/api/v1/sessions/{s.id}/bookings", json=WAITING)
     assert r.json()["status"] == "waitlisted"
-    await move_session(db, s.id, starts_in=_later_today())
+    await move_session(db, s.id, starts_in=later_today())
     booking_id = await _id(db, booking["code"])
     r = await client.post(f"/api/v1/manage/bookings/{booking_id}/check-in", headers=headers)
     assert r.status_code == 200, r.text
