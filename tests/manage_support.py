@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from httpx import AsyncClient, Response
 from sqlalchemy import text
@@ -20,6 +20,7 @@ from service.domain.bookings.schemas import ValidBooking
 from service.domain.events.models import Event, EventSession, Organization
 from service.domain.events.repository import EventRepository
 from service.edge.staff_auth import SESSION_COOKIE
+from service.platform.local_time import TOKYO
 from tests.factories import make_event, make_org, make_session
 
 PASSWORD = "correct horse battery staple"
@@ -143,6 +144,15 @@ async def make_world(db: AsyncSession) -> World:
         cohost_a=await make_staff(db, "cohost", organization=org_a),
         cohost_b=await make_staff(db, "cohost", organization=org_b),
     )
+
+
+def later_today() -> timedelta:
+    """An hour from now, or half the time left to Tokyo's midnight after 23:00 there: a session
+    moved this far is still on Tokyo's today, where check-in is open (tests that moved it an
+    hour ahead failed every evening from 23:00 to 24:00 with session_not_today)."""
+    now = datetime.now(TOKYO)
+    midnight = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=TOKYO)
+    return min(timedelta(hours=1), (midnight - now) / 2)
 
 
 async def move_session(db: AsyncSession, session_id: int, *, starts_in: timedelta) -> None:

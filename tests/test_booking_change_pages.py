@@ -85,10 +85,21 @@ async def test_move_page_lists_the_other_sessions_and_moves(
     assert bad.status_code == 409 and "同じイベントの別の回" in bad.text
     junk = await post_form(client, f"/manage/bookings/{a.id}/move", {"session_id": "９９x"})
     assert junk.status_code == 422
+    # The page says what is wrong, beside the choices, not only 「入力内容に誤りがあります」.
+    assert 'id="session_id-error"' in junk.text and "移動先の回を選んでください" in junk.text
+    empty = await post_form(client, f"/manage/bookings/{a.id}/move", {})
+    assert empty.status_code == 422 and "移動先の回を選んでください" in empty.text
     done = await post_form(client, f"/manage/bookings/{a.id}/move", {"session_id": str(new)})
     assert done.headers["location"] == f"/manage/bookings/{a.id}?done=booking_moved"
     assert await _status(db, waiting.id) == ("confirmed", 1)
     assert await check_session_invariants(db, old) == (1, 0)
+    # A waiting booking holds no seat: its move page says its place is given up, not a seat.
+    third = await bookings.book(db, old, person(3))
+    await db.commit()
+    form = await client.get(f"/manage/bookings/{third.id}/move")
+    assert "空席に戻ります" not in form.text
+    assert "キャンセル待ちの方に順番に回ります" not in form.text
+    assert "キャンセル待ちから外れ" in form.text
 
 
 async def test_one_companion_and_a_decline_each_ask_once_more(

@@ -539,3 +539,35 @@ async def test_a_moved_booking_keeps_its_uid_and_its_sequence_only_goes_up(
         await calendars.booking_calendar_file(db, settings, booking.code) or b""
     )
     assert back > again
+
+
+async def test_concurrent_edits_of_different_fields_each_keep_their_change(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    """Each PATCH merges over the booking as it is under the lock, not as it was read before
+    waiting for it: one clerk's correction of the e-mail is not undone by another's of 配慮事項."""
+    session_id = (await make_session(db, capacity=5, waitlist_limit=10)).id
+    booking_id = (await _book(db, session_id, person(1))).id
+    headers = await _headers(db)
+    patches: list[dict[str, Any]] = [
+        {"needs": "車いすで伺います"},
+        {"email": "tanaka@example.jp"},
+        {"companions": [COMPANION]},
+        {"name": "静岡 一子"},
+        {"heard_from": "magazine"},
+    ]
+    answers = await asyncio.gather(*(_patch(client, headers, booking_id, p) for p in patches))
+    assert [a.status_code for a in answers] == [200] * len(patches), [a.text for a in answers]
+    final = (await client.get(f"/api/v1/manage/bookings/{booking_id}", headers=headers)).json()
+    assert final["needs"] == "車いすで伺います"
+    assert final["email"] == "tanaka@example.jp"
+    assert final["party_size"] == 2
+    assert final["name"] == "静岡 一子"
+    assert final["heard_from"] == "magazine"
+
+    # The same edit twice at once: both answers show the booking as it now is.
+    same = {"companions": [], "needs": "杖を使います"}
+    twice = await asyncio.gather(*(_patch(client, headers, booking_id, same) for _ in range(2)))
+    assert [(a.status_code, a.json()["party_size"], a.json()["needs"]) for a in twice] == [
+        (200, 1, "杖を使います")
+    ] * 2

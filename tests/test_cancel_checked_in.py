@@ -22,6 +22,7 @@ from tests.factories import make_session
 from tests.manage_support import (
     bearer,
     issue_token,
+    later_today,
     make_staff,
     move_session,
     person,
@@ -44,7 +45,7 @@ async def _day_with_check_ins(
     came = await bookings.book(db, s.id, person(1))
     later = await bookings.book(db, s.id, person(2))
     await db.commit()
-    await move_session(db, s.id, starts_in=timedelta(hours=1))
+    await move_session(db, s.id, starts_in=later_today())
     r = await client.post(f"/api/v1/manage/bookings/{came.id}/check-in", headers=headers)
     assert r.status_code == 200, r.text
     r = await client.post(f"/api/v1/manage/sessions/{s.id}/walk-ins", json=WALK_IN, headers=headers)

@@ -15,7 +15,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import make_session
-from tests.manage_support import bearer, issue_token, make_staff, move_session, post_form, web_login
+from tests.manage_support import (
+    bearer,
+    issue_token,
+    later_today,
+    make_staff,
+    move_session,
+    post_form,
+    web_login,
+)
 from tests.test_pages_public import submit
 
 FOUR = {
@@ -45,7 +53,7 @@ async def _party_checked_in(
     booking = r.json()
     r = await client.post(f"/api/v1/sessions/{s.id}/bookings", json=WAITING)
     assert r.json()["status"] == "waitlisted"
-    await move_session(db, s.id, starts_in=timedelta(hours=1))
+    await move_session(db, s.id, starts_in=later_today())
     booking_id = await _id(db, booking["code"])
     r = await client.post(f"/api/v1/manage/bookings/{booking_id}/check-in", headers=headers)
     assert r.status_code == 200, r.text
@@ -157,3 +165,32 @@ async def test_undoing_a_check_in_on_a_cancelled_session_is_refused(
         text("SELECT checked_in_at FROM bookings WHERE id = :b"), {"b": booking_id}
     )
     assert checked_in is not None
+
+
+async def test_the_console_asks_about_an_absent_companion_only_after_the_start(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    """The companion button of a checked-in party: before the start the page says why nothing
+    can be done (no question that is always refused); after it, the question is about an
+    absence (seat kept, nobody moved up), not 「取り消し」 with 「繰り上がります」."""
+    _, session_id, booking = await _party_checked_in(client, db)
+    booking_id = await _id(db, booking["code"])
+    await web_login(client, db, await make_staff(db, "organizer", username="desk2"))
+    url = f"/manage/bookings/{booking_id}/companions/2/cancel"
+    shown = await client.get(f"/manage/bookings/{booking_id}")
+    assert f'href="{url}"' not in shown.text
+    before = await client.get(url)
+    assert before.status_code == 200
+    assert "回が始まってから記録できます" in before.text
+    assert "取り消しますか" not in before.text and f'action="{url}"' not in before.text
+
+    await move_session(db, session_id, starts_in=timedelta(minutes=-10))
+    shown = await client.get(f"/manage/bookings/{booking_id}")
+    assert f'href="{url}"' in shown.text and "さんは欠席" in shown.text
+    question = await client.get(url)
+    assert "欠席として記録しますか" in question.text
+    assert "繰り上がります" not in question.text and "繰り上げはありません" in question.text
+    assert await _state(db, session_id) == (4, 4, 1)  # asking changed nothing
+    done = await post_form(client, url)
+    assert done.status_code == 303
+    assert await _state(db, session_id) == (3, 4, 1)

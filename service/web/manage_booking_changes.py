@@ -16,6 +16,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from service.domain.accounts.actor import Actor
+from service.domain.bookings import errors as booking_errors
 from service.domain.errors import Conflict, InvalidInput, NotFound
 from service.domain.rosters import changes
 from service.domain.rosters import service as rosters
@@ -116,6 +117,7 @@ class ManageBookingChangePages(Controller):
             entry=entry,
             s=header,
             targets=await changes.move_targets(db, staff, booking_id),
+            errors=refusal.fields if refusal else {},
             error=refusal.message if refusal else None,
         )
 
@@ -145,6 +147,8 @@ class ManageBookingChangePages(Controller):
         if companion is None or entry.status == "cancelled":
             # Already done (Back after confirming): the booking page says how things are.
             return see_other(f"/manage/bookings/{booking_id}")
+        if entry.checked_in_at is not None:
+            return _absent_question(staff, entry, header, companion.name, position)
         return page(
             "manage/confirm.html",
             staff,
@@ -185,6 +189,39 @@ class ManageBookingChangePages(Controller):
             confirm_label="辞退として取り消す",
             back_url=f"/manage/calls#c{booking_id}",
         )
+
+
+def _absent_question(
+    staff: Actor, entry: RosterEntry, header: SessionHeader, name: str, position: int
+) -> Template:
+    """A checked-in party stays whole: before the start nothing is asked (the domain refuses
+    it), after it the answer records the companion as absent, the seat kept and nobody moved
+    up, so the question says that and not 「取り消し」「繰り上がります」."""
+    if header.now < header.starts_at:
+        return page(
+            "manage/booking.html",
+            staff,
+            error=booking_errors.companion_checked_in_staff().message,
+            entry=entry,
+            s=header,
+        )
+    return page(
+        "manage/confirm.html",
+        staff,
+        entry=entry,
+        s=header,
+        title=f"{name}さんを欠席として記録しますか",
+        lines=[
+            f"受付済みの{entry.name}さんの組（{entry.party_size}名）で、"
+            f"同伴者の{name}さんが来なかったことを記録します。",
+            f"人数は{entry.party_size - 1}名になります。席はそのままで、"
+            "キャンセル待ちの方の繰り上げはありません。",
+        ],
+        promotes=False,
+        action=f"/manage/bookings/{entry.id}/companions/{position}/cancel",
+        confirm_label=f"{name}さんを欠席として記録する",
+        back_url=f"/manage/bookings/{entry.id}",
+    )
 
 
 SearchQuery = Annotated[str | None, QueryParameter(max_length=200)]

@@ -59,6 +59,7 @@ _MEASURE_CALLS = """
     phoneHeight: phone.getBoundingClientRect().height,
     phoneLines: phone.getClientRects().length,
     phoneFont: parseFloat(style.fontSize),
+    codeLines: call.querySelector('.roster-code').getClientRects().length,
     lineHeight: parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.6,
     name: call.querySelector('.call-name').innerText,
     scriptWidth: script.getBoundingClientRect().width,
@@ -79,7 +80,9 @@ def _gap(a: dict[str, float], b: dict[str, float]) -> float:
 async def test_the_call_list_can_be_dialled_from_a_tablet(
     live_server: LiveServer, new_page: NewPage, db: AsyncSession
 ) -> None:
-    seeded = await add_event(db, days_ahead=(2,), capacity=15)  # 10:00-12:00
+    # A title long enough that, at 768, the booking code comes to the end of a line.
+    title = "シニア向け就職相談会 in 清水区（出張相談会）"
+    seeded = await add_event(db, title=title, days_ahead=(2,), capacity=15)  # 10:00-12:00
     await seed_calls(db, seeded.session_ids[0])
     await make_staff(db, "organizer", username="desk")
     figures: dict[int, list[dict[str, Any]]] = {}
@@ -98,6 +101,8 @@ async def test_the_call_list_can_be_dialled_from_a_tablet(
             assert call["phoneHref"].startswith("tel:0"), call
             assert call["phoneHref"][4:].isdigit(), call
             assert call["phoneFont"] >= 26, (width, call["phoneFont"])
+            # The booking code read out to the person: one line, not broken at a hyphen.
+            assert call["codeLines"] == 1, (width, call)
             # The name with its kana.
             assert "（" in call["name"] and "）" in call["name"], call["name"]
             # The script: a paragraph, not a column of three characters.

@@ -128,6 +128,18 @@ async def _lock(
     return gates, booking
 
 
+async def lock_for_change(db: AsyncSession, booking_id: int) -> None:
+    """Takes change_booking's locks (its session, then the booking) ahead of it, so that what
+    a partial change is merged over is read under them: two clerks correcting different items
+    at once each keep their change (the locks are held to the end of the transaction, and
+    change_booking taking them again in the same order is a no-op)."""
+    repo = BookingRepository(db)
+    session_id = await repo.session_of(booking_id)
+    if session_id is None:
+        raise errors.booking_not_found()
+    await _lock(repo, booking_id, session_id)
+
+
 async def change_booking(
     db: AsyncSession, booking_id: int, new: ValidBooking, *, staff_id: int
 ) -> Changed:

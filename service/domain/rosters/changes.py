@@ -93,6 +93,9 @@ async def change_booking(
     unknown = sorted(set(patch) - set(EDITABLE))
     if unknown:
         raise InvalidInput(fields={k: "変更できない項目です。" for k in unknown})
+    # The merge base is read under the booking's locks: a PATCH read before them would write
+    # back the values another clerk changed meanwhile.
+    await booking_changes.lock_for_change(db, booking_id)
     before = await _entry(db, booking_id)
     valid = validate_booking_input({**current_values(before), **patch}, email_required=False)
     done = await booking_changes.change_booking(db, booking_id, valid, staff_id=actor.id)
