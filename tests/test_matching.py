@@ -706,3 +706,86 @@ async def test_on_the_day_staff_mark_a_no_show_and_fill_the_slot_in_the_console(
     assert r.status_code == 303
     again = await post_form(client, f"{base}/meetings", fields)
     assert again.status_code == 409  # the same hard rules: that pair now meets
+
+
+async def test_staff_move_or_remove_one_meeting_in_the_console_under_the_hard_rules(
+    client: AsyncClient, db: AsyncSession, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    organizer = await make_staff(db, "organizer")
+    token = await issue_token(db, organizer)
+    day = await make_day(db, client, token)
+    await choose(client, day, token, random.Random(11))
+    body = await build(client, settings, day, token, monkeypatch)
+    meetings = body["meetings"]
+    # A person with two meetings: moving one onto the other's time is refused (person_busy).
+    per_person: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for m in meetings:
+        per_person[m["booking_id"]].append(m)
+    m, other = next(ms for ms in per_person.values() if len(ms) >= 2)[:2]
+    await web_login(client, db, organizer)
+    company = f"/manage/events/{day.event_id}/matching/companies/{m['organization_id']}"
+    assert f'href="/manage/matching/meetings/{m["id"]}/change"' in (await client.get(company)).text
+    page = await client.get(f"/manage/matching/meetings/{m['id']}/change")
+    assert page.status_code == 200 and "面談の変更" in page.text
+    table_id = re.search(r'<option value="(\d+)" selected>', page.text.split('id="table_id"')[1])
+    assert table_id
+    clash = await post_form(
+        client,
+        f"/manage/matching/meetings/{m['id']}/move",
+        {"slot": str(other["slot"]), "table_id": table_id.group(1)},
+    )
+    assert clash.status_code == 409 and "別の面談があります" in clash.text
+    stored = await db.scalar(
+        text("SELECT slot FROM matching_meetings WHERE id = :i"), {"i": m["id"]}
+    )
+    assert stored == m["slot"]  # nothing moved
+    # Hostile values name the field and change nothing.
+    for bad in ("", "abc", "9" * 30, "\x00", "\u202e1"):
+        r = await post_form(
+            client,
+            f"/manage/matching/meetings/{m['id']}/move",
+            {"slot": bad, "table_id": table_id.group(1)},
+        )
+        assert r.status_code == 422, (bad, r.status_code)
+    # A free time for both the person and the table moves it.
+    taken = {(x["organization_id"], x["slot"]) for x in meetings}
+    busy = {(x["booking_id"], x["slot"]) for x in meetings}
+    free = next(
+        s
+        for s in range(12)
+        if (m["organization_id"], s) not in taken and (m["booking_id"], s) not in busy
+    )
+    moved = await post_form(
+        client,
+        f"/manage/matching/meetings/{m['id']}/move",
+        {"slot": str(free), "table_id": table_id.group(1)},
+    )
+    assert moved.status_code == 303
+    db.expire_all()
+    row = (
+        await db.execute(
+            text("SELECT slot, source FROM matching_meetings WHERE id = :i"), {"i": m["id"]}
+        )
+    ).one()
+    assert (row.slot, row.source) == (free, "manual")
+    # Removing asks once more; the question itself removes nothing.
+    ask = await client.get(f"/manage/matching/meetings/{m['id']}/remove")
+    assert ask.status_code == 200 and "取り消しますか" in ask.text
+    assert await db.scalar(
+        text("SELECT count(*) FROM matching_meetings WHERE id = :i"), {"i": m["id"]}
+    )
+    gone = await post_form(client, f"/manage/matching/meetings/{m['id']}/remove")
+    assert gone.status_code == 303
+    assert not await db.scalar(
+        text("SELECT count(*) FROM matching_meetings WHERE id = :i"), {"i": m["id"]}
+    )
+    # A company login sees no such button and cannot reach the pages.
+    member = await make_staff(
+        db, "company", organization=await db.get(Organization, m["organization_id"])
+    )
+    await web_login(client, db, member)
+    assert "/change" not in (await client.get(company)).text
+    assert (await client.get(f"/manage/matching/meetings/{other['id']}/change")).status_code in (
+        403,
+        404,
+    )
