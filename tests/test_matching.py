@@ -789,3 +789,57 @@ async def test_staff_move_or_remove_one_meeting_in_the_console_under_the_hard_ru
         403,
         404,
     )
+
+
+async def test_a_line_break_as_browsers_post_it_is_kept_in_profile_and_brings(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    """A textarea's line breaks arrive as CR LF (the HTML form encoding): a two-line profile or
+    求人の内容 is stored with plain line breaks, not refused as a control character."""
+    from tests.test_pages_public import follow, hidden_of
+    from tests.test_pages_public import post_form as page_post
+
+    organizer = await make_staff(db, "organizer")
+    h = bearer(await issue_token(db, organizer))
+    event = await make_event(db, title="お仕事面談会", kind="job_fair")
+    session = await make_session(db, event=event, capacity=5)
+    org = await make_org(db, "株式会社改行", kind="employer")
+    await db.commit()
+    base = f"/api/v1/manage/events/{event.id}/matching"
+    r = await client.put(
+        base,
+        json={"slot_minutes": 20, "break_minutes": 5, "max_per_company": 5, "max_per_person": 3},
+        headers=h,
+    )
+    assert r.status_code == 200
+    r = await client.post(
+        f"{base}/companies",
+        json={"organization_id": org.id, "brings": "介護職\r\n週3日から", "tables": 1},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["brings"] == "介護職\n週3日から"
+    url = f"/events/{event.id}/sessions/{session.id}/book"
+    form = await client.get(url)
+    typed = {
+        "name": "静岡 花子",
+        "name_kana": "しずおか はなこ",
+        "phone": "09012345678",
+        "matching": "1",
+        "matching.profile": "経理30年\r\n得意：Excel",
+        "matching.consent": "yes",
+    }
+    confirm = await follow(client, await page_post(client, form, f"{url}/confirm", typed))
+    assert "使えない文字" not in confirm.text
+    done = await page_post(client, confirm, f"{url}/complete", hidden_of(confirm))
+    assert done.status_code == 303 and done.headers["location"].startswith("/bookings/done")
+    stored = await db.scalar(text("SELECT profile FROM matching_profiles"))
+    assert stored == "経理30年\n得意：Excel"
+    # NUL and RLO are still refused.
+    for bad in ("a\x00b", "a\u202eb"):
+        r = await client.post(
+            f"{base}/companies",
+            json={"organization_id": org.id, "brings": bad, "tables": 1},
+            headers=h,
+        )
+        assert r.status_code == 422 and "brings" in r.json()["fields"]

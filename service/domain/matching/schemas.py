@@ -42,6 +42,8 @@ def clean_text(
         fields[name] = f"{label}は文字で入力してください。"
         return ""
     text = unicodedata.normalize("NFC", value).strip()
+    if multiline:  # a textarea posts its line breaks as CR LF (the HTML form encoding)
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if has_forbidden_chars(text, multiline=multiline):
         fields[name] = forbidden_chars_message(label)
     elif len(text) > limit:
