@@ -530,6 +530,18 @@ async def test_company_console_pages_rank_print_csv_ics(
     assert stored == [day.people[9], day.people[5]]
     r = await post_form(client, f"{path}/choices", {f"rank_{day.people[5]}": "x"})
     assert r.status_code == 422
+    # Characters str.isdigit() takes for digits but int() does not read (a Kharosthi digit as
+    # a rank or an id), a 5,000-digit rank and id: each names the field, none is a 500.
+    for name, value in (
+        (f"rank_{day.people[5]}", "\U00010a40"),
+        (f"rank_{day.people[5]}", "9" * 5000),
+        ("rank_\U00010a40", "1"),
+        ("rank_" + "9" * 5000, "1"),
+    ):
+        r = await post_form(client, f"{path}/choices", {name: value})
+        assert r.status_code == 422, (name[:12], value[:12], r.status_code)
+    r = await post_form(client, f"{path}/choices", {f"rank_{day.people[5]}": "\uff11"})
+    assert r.status_code == 303  # a full-width 1 is a 1
     other = f"/manage/events/{day.event_id}/matching/companies/{day.orgs[1]}"
     assert (await client.get(other)).status_code == 404
     assert (await client.get(f"{path}/print")).status_code == 200

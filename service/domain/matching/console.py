@@ -17,7 +17,7 @@ from service.domain import clock
 from service.domain.accounts.access import require_role
 from service.domain.accounts.actor import Actor
 from service.domain.bookings.enums import AGE_BANDS
-from service.domain.errors import InvalidInput, NotFound
+from service.domain.errors import NotFound
 from service.domain.matching.enums import OUTCOMES
 from service.domain.matching.ics import timetable_ics
 from service.domain.matching.meetings import event_of
@@ -29,6 +29,7 @@ from service.domain.matching.schemas import (
     ParticipantView,
     SlotView,
     TableView,
+    ranked_from_form,
 )
 from service.domain.matching.service import (
     COMPANY_ROLE,
@@ -122,16 +123,7 @@ async def save_ranks_from_form(
 ) -> list[int]:
     """The ranking form: one select per participant (rank_<booking id>: 1, 2, ... or empty).
     Equal numbers keep the page's order; the stored ranks are 1..n."""
-    chosen: list[tuple[int, int]] = []
-    for name, value in form.items():
-        if not name.startswith("rank_") or not value.strip():
-            continue
-        booking = name.removeprefix("rank_")
-        if not booking.isdigit() or not value.strip().isdigit():
-            raise InvalidInput(fields={name: "順位は数字で選んでください。"})
-        chosen.append((int(value), int(booking)))
-    chosen.sort()
-    ranked = [b for _, b in chosen]
+    ranked = ranked_from_form(form)
     return await set_company_choices(db, actor, event_id, organization_id, {"ranked": ranked})
 
 
@@ -184,7 +176,9 @@ def form_numbers(form: Mapping[str, str], names: tuple[str, ...]) -> dict[str, o
     out: dict[str, object] = {}
     for name in names:
         value = unicodedata.normalize("NFKC", form.get(name, "")).strip()
-        out[name] = int(value) if value.isdigit() and len(value) < 6 else value
+        out[name] = (
+            int(value) if value.isascii() and value.isdecimal() and len(value) < 6 else value
+        )
     return out
 
 
