@@ -855,3 +855,37 @@ async def test_a_line_break_as_browsers_post_it_is_kept_in_profile_and_brings(
             headers=h,
         )
         assert r.status_code == 422 and "brings" in r.json()["fields"]
+
+
+async def test_a_removed_meeting_of_a_person_with_other_meetings_goes_out_as_a_change(
+    client: AsyncClient,
+    db: AsyncSession,
+    mail_settings: Settings,
+    smtp: tuple[Mailbox, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Their other meetings were all sent already; the removal still changes their timetable,
+    so the next send tells them (before -> after), as a move does."""
+    organizer = await make_staff(db, "organizer")
+    token = await issue_token(db, organizer)
+    h = bearer(token)
+    day = await make_day(db, client, token)
+    await choose(client, day, token, random.Random(5))
+    body = await build(client, mail_settings, day, token, monkeypatch)
+    base = f"/api/v1/manage/events/{day.event_id}/matching"
+    assert (await client.post(f"{base}/send", headers=h)).json()["notices"] > 0
+    await run_worker(mail_settings)
+    sent_before = len(smtp[0].messages)
+    per_person = Counter(m["booking_id"] for m in body["meetings"])
+    gone = next(m for m in body["meetings"] if per_person[m["booking_id"]] >= 2)
+    r = await client.delete(f"/api/v1/manage/matching/meetings/{gone['id']}", headers=h)
+    assert r.status_code == 204
+    r = await client.post(f"{base}/send", headers=h)
+    assert r.json()["notices"] == 1
+    await run_worker(mail_settings)
+    change = smtp[0].messages[sent_before:]
+    assert len(change) == 1
+    text_body = change[0].get_body(preferencelist=("plain",)).get_content()
+    assert "変更前" in text_body and "変更後" in text_body
+    # Nothing changed since: a second send writes nothing.
+    assert (await client.post(f"{base}/send", headers=h)).json()["notices"] == 0
