@@ -530,6 +530,18 @@ async def test_company_console_pages_rank_print_csv_ics(
     assert stored == [day.people[9], day.people[5]]
     r = await post_form(client, f"{path}/choices", {f"rank_{day.people[5]}": "x"})
     assert r.status_code == 422
+    # Characters str.isdigit() takes for digits but int() does not read (a Kharosthi digit as
+    # a rank or an id), a 5,000-digit rank and id: each names the field, none is a 500.
+    for name, value in (
+        (f"rank_{day.people[5]}", "\U00010a40"),
+        (f"rank_{day.people[5]}", "9" * 5000),
+        ("rank_\U00010a40", "1"),
+        ("rank_" + "9" * 5000, "1"),
+    ):
+        r = await post_form(client, f"{path}/choices", {name: value})
+        assert r.status_code == 422, (name[:12], value[:12], r.status_code)
+    r = await post_form(client, f"{path}/choices", {f"rank_{day.people[5]}": "\uff11"})
+    assert r.status_code == 303  # a full-width 1 is a 1
     other = f"/manage/events/{day.event_id}/matching/companies/{day.orgs[1]}"
     assert (await client.get(other)).status_code == 404
     assert (await client.get(f"{path}/print")).status_code == 200
@@ -706,3 +718,174 @@ async def test_on_the_day_staff_mark_a_no_show_and_fill_the_slot_in_the_console(
     assert r.status_code == 303
     again = await post_form(client, f"{base}/meetings", fields)
     assert again.status_code == 409  # the same hard rules: that pair now meets
+
+
+async def test_staff_move_or_remove_one_meeting_in_the_console_under_the_hard_rules(
+    client: AsyncClient, db: AsyncSession, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    organizer = await make_staff(db, "organizer")
+    token = await issue_token(db, organizer)
+    day = await make_day(db, client, token)
+    await choose(client, day, token, random.Random(11))
+    body = await build(client, settings, day, token, monkeypatch)
+    meetings = body["meetings"]
+    # A person with two meetings: moving one onto the other's time is refused (person_busy).
+    per_person: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for m in meetings:
+        per_person[m["booking_id"]].append(m)
+    m, other = next(ms for ms in per_person.values() if len(ms) >= 2)[:2]
+    await web_login(client, db, organizer)
+    company = f"/manage/events/{day.event_id}/matching/companies/{m['organization_id']}"
+    assert f'href="/manage/matching/meetings/{m["id"]}/change"' in (await client.get(company)).text
+    page = await client.get(f"/manage/matching/meetings/{m['id']}/change")
+    assert page.status_code == 200 and "面談の変更" in page.text
+    table_id = re.search(r'<option value="(\d+)" selected>', page.text.split('id="table_id"')[1])
+    assert table_id
+    clash = await post_form(
+        client,
+        f"/manage/matching/meetings/{m['id']}/move",
+        {"slot": str(other["slot"]), "table_id": table_id.group(1)},
+    )
+    assert clash.status_code == 409 and "別の面談があります" in clash.text
+    stored = await db.scalar(
+        text("SELECT slot FROM matching_meetings WHERE id = :i"), {"i": m["id"]}
+    )
+    assert stored == m["slot"]  # nothing moved
+    # Hostile values name the field and change nothing.
+    for bad in ("", "abc", "9" * 30, "\x00", "\u202e1"):
+        r = await post_form(
+            client,
+            f"/manage/matching/meetings/{m['id']}/move",
+            {"slot": bad, "table_id": table_id.group(1)},
+        )
+        assert r.status_code == 422, (bad, r.status_code)
+    # A free time for both the person and the table moves it.
+    taken = {(x["organization_id"], x["slot"]) for x in meetings}
+    busy = {(x["booking_id"], x["slot"]) for x in meetings}
+    free = next(
+        s
+        for s in range(12)
+        if (m["organization_id"], s) not in taken and (m["booking_id"], s) not in busy
+    )
+    moved = await post_form(
+        client,
+        f"/manage/matching/meetings/{m['id']}/move",
+        {"slot": str(free), "table_id": table_id.group(1)},
+    )
+    assert moved.status_code == 303
+    db.expire_all()
+    row = (
+        await db.execute(
+            text("SELECT slot, source FROM matching_meetings WHERE id = :i"), {"i": m["id"]}
+        )
+    ).one()
+    assert (row.slot, row.source) == (free, "manual")
+    # Removing asks once more; the question itself removes nothing.
+    ask = await client.get(f"/manage/matching/meetings/{m['id']}/remove")
+    assert ask.status_code == 200 and "取り消しますか" in ask.text
+    assert await db.scalar(
+        text("SELECT count(*) FROM matching_meetings WHERE id = :i"), {"i": m["id"]}
+    )
+    gone = await post_form(client, f"/manage/matching/meetings/{m['id']}/remove")
+    assert gone.status_code == 303
+    assert not await db.scalar(
+        text("SELECT count(*) FROM matching_meetings WHERE id = :i"), {"i": m["id"]}
+    )
+    # A company login sees no such button and cannot reach the pages.
+    member = await make_staff(
+        db, "company", organization=await db.get(Organization, m["organization_id"])
+    )
+    await web_login(client, db, member)
+    assert "/change" not in (await client.get(company)).text
+    assert (await client.get(f"/manage/matching/meetings/{other['id']}/change")).status_code in (
+        403,
+        404,
+    )
+
+
+async def test_a_line_break_as_browsers_post_it_is_kept_in_profile_and_brings(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    """A textarea's line breaks arrive as CR LF (the HTML form encoding): a two-line profile or
+    求人の内容 is stored with plain line breaks, not refused as a control character."""
+    from tests.test_pages_public import follow, hidden_of
+    from tests.test_pages_public import post_form as page_post
+
+    organizer = await make_staff(db, "organizer")
+    h = bearer(await issue_token(db, organizer))
+    event = await make_event(db, title="お仕事面談会", kind="job_fair")
+    session = await make_session(db, event=event, capacity=5)
+    org = await make_org(db, "株式会社改行", kind="employer")
+    await db.commit()
+    base = f"/api/v1/manage/events/{event.id}/matching"
+    r = await client.put(
+        base,
+        json={"slot_minutes": 20, "break_minutes": 5, "max_per_company": 5, "max_per_person": 3},
+        headers=h,
+    )
+    assert r.status_code == 200
+    r = await client.post(
+        f"{base}/companies",
+        json={"organization_id": org.id, "brings": "介護職\r\n週3日から", "tables": 1},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["brings"] == "介護職\n週3日から"
+    url = f"/events/{event.id}/sessions/{session.id}/book"
+    form = await client.get(url)
+    typed = {
+        "name": "静岡 花子",
+        "name_kana": "しずおか はなこ",
+        "phone": "09012345678",
+        "matching": "1",
+        "matching.profile": "経理30年\r\n得意：Excel",
+        "matching.consent": "yes",
+    }
+    confirm = await follow(client, await page_post(client, form, f"{url}/confirm", typed))
+    assert "使えない文字" not in confirm.text
+    done = await page_post(client, confirm, f"{url}/complete", hidden_of(confirm))
+    assert done.status_code == 303 and done.headers["location"].startswith("/bookings/done")
+    stored = await db.scalar(text("SELECT profile FROM matching_profiles"))
+    assert stored == "経理30年\n得意：Excel"
+    # NUL and RLO are still refused.
+    for bad in ("a\x00b", "a\u202eb"):
+        r = await client.post(
+            f"{base}/companies",
+            json={"organization_id": org.id, "brings": bad, "tables": 1},
+            headers=h,
+        )
+        assert r.status_code == 422 and "brings" in r.json()["fields"]
+
+
+async def test_a_removed_meeting_of_a_person_with_other_meetings_goes_out_as_a_change(
+    client: AsyncClient,
+    db: AsyncSession,
+    mail_settings: Settings,
+    smtp: tuple[Mailbox, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Their other meetings were all sent already; the removal still changes their timetable,
+    so the next send tells them (before -> after), as a move does."""
+    organizer = await make_staff(db, "organizer")
+    token = await issue_token(db, organizer)
+    h = bearer(token)
+    day = await make_day(db, client, token)
+    await choose(client, day, token, random.Random(5))
+    body = await build(client, mail_settings, day, token, monkeypatch)
+    base = f"/api/v1/manage/events/{day.event_id}/matching"
+    assert (await client.post(f"{base}/send", headers=h)).json()["notices"] > 0
+    await run_worker(mail_settings)
+    sent_before = len(smtp[0].messages)
+    per_person = Counter(m["booking_id"] for m in body["meetings"])
+    gone = next(m for m in body["meetings"] if per_person[m["booking_id"]] >= 2)
+    r = await client.delete(f"/api/v1/manage/matching/meetings/{gone['id']}", headers=h)
+    assert r.status_code == 204
+    r = await client.post(f"{base}/send", headers=h)
+    assert r.json()["notices"] == 1
+    await run_worker(mail_settings)
+    change = smtp[0].messages[sent_before:]
+    assert len(change) == 1
+    text_body = change[0].get_body(preferencelist=("plain",)).get_content()
+    assert "変更前" in text_body and "変更後" in text_body
+    # Nothing changed since: a second send writes nothing.
+    assert (await client.post(f"{base}/send", headers=h)).json()["notices"] == 0

@@ -83,6 +83,10 @@ DONE_MESSAGES = {
     "matching_settings_saved": "面談会の設定を保存しました。",
     "matching_absent": "欠席にしました。その方の面談の枠が空きました。",
     "matching_filled": "空いた枠に面談を入れました。",
+    "matching_moved": (
+        "面談の時間・テーブルを変更しました。時間割を送ると、参加者に変更をお知らせします。"
+    ),
+    "matching_removed": "面談を取り消しました。",
     "matching_company_saved": "参加企業を登録しました。",
     "matching_outcome_saved": "面談の結果を記録しました。",
     "matching_hire_saved": "採用を記録しました。雇用・就業数に数えます。",

@@ -79,6 +79,17 @@ async def _day_page(
     )
 
 
+async def _meeting_page(
+    db: DB,
+    staff: Staff,
+    meeting_id: int,
+    *,
+    error: str | None = None,
+    template: str = "manage/matching_meeting.html",
+) -> Template:
+    return page(template, staff, error=error, p=await console.meeting_page(db, staff, meeting_id))
+
+
 class ManageMatchingPages(Controller):
     path = "/"
     include_in_schema = False
@@ -282,6 +293,46 @@ class ManageMatchingPages(Controller):
             _company_path(await meetings.event_of(db, meeting_id), view_meeting.organization_id),
             done="matching_outcome_saved",
             anchor=f"m{meeting_id}",
+        )
+
+    @get("/matching/meetings/{meeting_id:int}/change")
+    async def change_form(self, db: DB, staff: Staff, meeting_id: FromPath[int]) -> Template:
+        """Staff move one meeting (slot, table) or go on to remove it."""
+        return await _meeting_page(db, staff, meeting_id)
+
+    @post("/matching/meetings/{meeting_id:int}/move", status_code=303)
+    async def move(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, meeting_id: FromPath[int]
+    ) -> Template | Redirect:
+        """The same hard rules as the API's PUT: a clash is refused and nothing moves."""
+        raw = console.form_numbers(await form_fields(request), ("slot", "table_id"))
+        try:
+            moved = await meetings.move_meeting(db, staff, meeting_id, raw)
+        except DomainError as exc:
+            return await rerender(
+                db,
+                exc,
+                lambda r: _meeting_page(
+                    db, staff, meeting_id, error=" ".join(r.fields.values()) or r.message
+                ),
+            )
+        return see_other(
+            _company_path(await meetings.event_of(db, meeting_id), moved.organization_id),
+            done="matching_moved",
+            anchor=f"m{meeting_id}",
+        )
+
+    @get("/matching/meetings/{meeting_id:int}/remove")
+    async def remove_question(self, db: DB, staff: Staff, meeting_id: FromPath[int]) -> Template:
+        """Asked once more before the meeting goes."""
+        return await _meeting_page(db, staff, meeting_id, template="manage/matching_remove.html")
+
+    @post("/matching/meetings/{meeting_id:int}/remove", status_code=303)
+    async def remove(self, db: DB, staff: Staff, meeting_id: FromPath[int]) -> Redirect:
+        data = await console.meeting_page(db, staff, meeting_id)
+        await meetings.remove_meeting(db, staff, meeting_id)
+        return see_other(
+            _company_path(data.event_id, data.meeting.organization_id), done="matching_removed"
         )
 
     @get("/matching/meetings/{meeting_id:int}/placement", opt=COMPANY)

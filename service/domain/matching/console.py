@@ -14,14 +14,23 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain import clock
+from service.domain.accounts.access import require_role
 from service.domain.accounts.actor import Actor
 from service.domain.bookings.enums import AGE_BANDS
-from service.domain.errors import InvalidInput
+from service.domain.errors import NotFound
 from service.domain.matching.enums import OUTCOMES
 from service.domain.matching.ics import timetable_ics
+from service.domain.matching.meetings import event_of
 from service.domain.matching.repository import MatchingRepository
 from service.domain.matching.schedule import schedule_view
-from service.domain.matching.schemas import CompanyView, MeetingView, ParticipantView
+from service.domain.matching.schemas import (
+    CompanyView,
+    MeetingView,
+    ParticipantView,
+    SlotView,
+    TableView,
+    ranked_from_form,
+)
 from service.domain.matching.service import (
     COMPANY_ROLE,
     company_not_found,
@@ -114,17 +123,30 @@ async def save_ranks_from_form(
 ) -> list[int]:
     """The ranking form: one select per participant (rank_<booking id>: 1, 2, ... or empty).
     Equal numbers keep the page's order; the stored ranks are 1..n."""
-    chosen: list[tuple[int, int]] = []
-    for name, value in form.items():
-        if not name.startswith("rank_") or not value.strip():
-            continue
-        booking = name.removeprefix("rank_")
-        if not booking.isdigit() or not value.strip().isdigit():
-            raise InvalidInput(fields={name: "順位は数字で選んでください。"})
-        chosen.append((int(value), int(booking)))
-    chosen.sort()
-    ranked = [b for _, b in chosen]
+    ranked = ranked_from_form(form)
     return await set_company_choices(db, actor, event_id, organization_id, {"ranked": ranked})
+
+
+@dataclass(frozen=True)
+class MeetingPage:
+    """One meeting with where it could go: the day's slots and its company's tables."""
+
+    event_id: int
+    meeting: MeetingView
+    slots: list[SlotView]
+    tables: list[TableView]
+
+
+async def meeting_page(db: AsyncSession, actor: Actor, meeting_id: int) -> MeetingPage:
+    require_role(actor, "cohost")
+    event_id = await event_of(db, meeting_id)
+    day = await view(db, actor, event_id)
+    sched = await schedule_view(db, actor, event_id)
+    meeting = next((m for m in sched.meetings if m.id == meeting_id), None)
+    if meeting is None:
+        raise NotFound("面談が見つかりません。", code="meeting_not_found")
+    company = next(c for c in day.companies if c.organization_id == meeting.organization_id)
+    return MeetingPage(event_id, meeting, day.slots, company.tables)
 
 
 @dataclass(frozen=True)
@@ -154,7 +176,9 @@ def form_numbers(form: Mapping[str, str], names: tuple[str, ...]) -> dict[str, o
     out: dict[str, object] = {}
     for name in names:
         value = unicodedata.normalize("NFKC", form.get(name, "")).strip()
-        out[name] = int(value) if value.isdigit() and len(value) < 6 else value
+        out[name] = (
+            int(value) if value.isascii() and value.isdecimal() and len(value) < 6 else value
+        )
     return out
 
 

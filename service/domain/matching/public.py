@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.domain.errors import Conflict, InvalidInput
+from service.domain.errors import Conflict
 from service.domain.matching.repository import MatchingRepository
 from service.domain.matching.schedule import participant_meetings
-from service.domain.matching.schemas import MeetingView
+from service.domain.matching.schemas import MeetingView, ranked_from_form
 from service.domain.matching.service import matching_day_of_booking, set_participant_choices
 
 RANKS_SHOWN = 5
@@ -65,14 +65,5 @@ async def save_choices_from_form(
     page = await participant_page(db, booking_id)
     if page is None or not page.can_choose:
         raise Conflict("希望の受け付けは終わりました。", code="matching_choices_closed")
-    chosen: list[tuple[int, int]] = []
-    for name, value in form.items():
-        if not name.startswith("rank_") or not value.strip():
-            continue
-        org = name.removeprefix("rank_")
-        if not org.isdigit() or not value.strip().isdigit():
-            raise InvalidInput(fields={name: "順位は数字で選んでください。"})
-        chosen.append((int(value), int(org)))
-    chosen.sort()
-    ranked = [o for _, o in chosen]
+    ranked = ranked_from_form(form)
     return await set_participant_choices(db, None, page.event_id, booking_id, {"ranked": ranked})

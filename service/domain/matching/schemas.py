@@ -42,6 +42,8 @@ def clean_text(
         fields[name] = f"{label}は文字で入力してください。"
         return ""
     text = unicodedata.normalize("NFC", value).strip()
+    if multiline:  # a textarea posts its line breaks as CR LF (the HTML form encoding)
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if has_forbidden_chars(text, multiline=multiline):
         fields[name] = forbidden_chars_message(label)
     elif len(text) > limit:
@@ -125,6 +127,27 @@ def validate_company(raw: Mapping[str, object]) -> CompanyInput:
         raise InvalidInput(fields=fields)
     assert isinstance(org, int)
     return CompanyInput(org, brings, tables)
+
+
+def _form_number(value: str) -> int | None:
+    """A number typed or picked on a form (full-width digits too); None for anything else.
+    str.isdigit() also takes superscripts and digits int() cannot read, hence isdecimal()."""
+    value = unicodedata.normalize("NFKC", value).strip()
+    return int(value) if value.isascii() and value.isdecimal() and len(value) < 20 else None
+
+
+def ranked_from_form(form: Mapping[str, str]) -> list[int]:
+    """A ranking form (rank_<id> = 1, 2, ... or empty) as ids in rank order; equal ranks keep
+    the ids' order. The ids are checked by validate_ranked afterwards."""
+    chosen: list[tuple[int, int]] = []
+    for name, value in form.items():
+        if not name.startswith("rank_") or not value.strip():
+            continue
+        rank, key = _form_number(value), _form_number(name.removeprefix("rank_"))
+        if rank is None or key is None:
+            raise InvalidInput(fields={name: "順位は数字で選んでください。"})
+        chosen.append((rank, key))
+    return [key for _, key in sorted(chosen)]
 
 
 def validate_ranked(raw: Mapping[str, object]) -> list[int]:

@@ -42,13 +42,14 @@ async def send_timetables(db: AsyncSession, actor: Actor, event_id: int) -> int:
         by_person[m.booking_id].append(m)
     rows: list[tuple[int, str, str, dict[str, Any]]] = []
     for booking_id, own in by_person.items():
-        if all(m.sent_at is not None for m in own):
-            continue
         own.sort(key=lambda m: m.slot)
-        stamp = ",".join(f"{m.organization_id}@{m.slot}:{m.table_id}" for m in own)
         lines = [meeting_line(views[m.id]) for m in own]
-        # A person told before gets a change notice: what it was, and what it is now.
+        # A person told before gets a change notice: what it was, and what it is now. All
+        # meetings sent is not enough to skip: one of them may have been removed since.
         before = await repo.last_timetable_lines(booking_id)
+        if all(m.sent_at is not None for m in own) and before == lines:
+            continue
+        stamp = ",".join(f"{m.organization_id}@{m.slot}:{m.table_id}" for m in own)
         payload: dict[str, Any] = {"event_id": event_id, "lines": lines}
         if before is not None and before != lines:
             payload["before"] = before
