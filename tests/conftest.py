@@ -22,7 +22,7 @@ from service.devtools.embedded_servers import remove_throwaway, throwaway_postgr
 from service.platform.db import make_engine, make_session_factory
 from service.platform.migrations import upgrade
 from service.platform.settings import Settings, load_settings, to_plain_pg_url
-from tests.mail_support import Mailbox, smtp_server, with_smtp_port
+from tests.mail_support import Mailbox, open_dispatcher, smtp_server, with_smtp_port
 
 _counter = itertools.count()
 
@@ -36,7 +36,8 @@ async def open_app(settings: Settings) -> AsyncIterator[Litestar]:
     application = create_app(settings)
     async with open_resources(settings) as resources:
         application.state.resources = resources
-        yield application
+        with open_dispatcher(resources.jobs):
+            yield application
 
 
 def _with_database(url: str, name: str) -> str:

@@ -9,7 +9,6 @@ import dataclasses
 import io
 import random
 from collections import Counter
-from datetime import timedelta
 from typing import Any
 
 from httpx import AsyncClient
@@ -20,7 +19,14 @@ from service.domain.bookings import service as bookings
 from service.domain.bookings.schemas import ValidBooking, ValidCompanion
 from tests.browser.data import add_event
 from tests.factories import make_event, make_session, person
-from tests.manage_support import bearer, issue_token, make_staff, move_session, web_login
+from tests.manage_support import (
+    bearer,
+    issue_token,
+    later_today,
+    make_staff,
+    move_session,
+    web_login,
+)
 from tests.test_booking_concurrency import check_session_invariants
 from tests.test_pages_public import GOOD, hidden_of, submit
 
@@ -313,7 +319,7 @@ async def test_desk_forms_roster_print_and_csv_count_every_person(
     assert phoned.json()["companions"][0]["name_kana"] == "シミズ サチコ"
 
     # The walk-in party of three does not fit the two seats left: whole, or with the override.
-    await move_session(db, s.id, starts_in=timedelta(minutes=30))
+    await move_session(db, s.id, starts_in=later_today())
     walkers = {
         "name": "当日 参加",
         "name_kana": "とうじつ さんか",

@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.bookings import service as bookings
 from service.domain.calendars import service as calendars
 from tests.factories import make_event, make_session, make_venue, person
-from tests.manage_support import make_staff, make_world, move_session, post_form, web_login
+from tests.manage_support import (
+    later_today,
+    make_staff,
+    make_world,
+    move_session,
+    post_form,
+    web_login,
+)
 from tests.test_online_sessions import SECRET_URL, make_online
 from tests.test_pages_public import GOOD, submit
 
@@ -89,7 +96,7 @@ async def test_walk_in_form_offers_the_events_companions(
     client: AsyncClient, db: AsyncSession
 ) -> None:
     s = await make_session(db, capacity=5)
-    await move_session(db, s.id, starts_in=timedelta(minutes=20))
+    await move_session(db, s.id, starts_in=later_today())
     await web_login(client, db, await make_staff(db, "organizer"))
     page = await client.get(f"/manage/sessions/{s.id}/walk-in")
     assert 'name="companions.0.name"' in page.text

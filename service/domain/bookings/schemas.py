@@ -17,7 +17,7 @@ from service.domain.bookings.normalize import (
     normalize_phone,
 )
 from service.domain.errors import InvalidInput
-from service.domain.text_rules import has_forbidden_chars
+from service.domain.text_rules import has_forbidden_chars, unify_line_breaks
 
 __all__ = [
     "BookingView",
@@ -146,7 +146,7 @@ def _text(data: Mapping[str, object], key: str) -> str:
 
 def _needs(data: Mapping[str, object]) -> str | None:
     raw = _text(data, "needs")
-    flat = raw.replace("\r\n", "\n").replace("\n", " ").replace("\t", " ")
+    flat = unify_line_breaks(raw).replace("\n", " ").replace("\t", " ")
     if has_forbidden_chars(flat):
         raise InvalidValue("使えない文字が含まれています。")
     value = " ".join(clean_text(line) for line in raw.splitlines() if line.strip())

@@ -15,7 +15,12 @@ from datetime import datetime
 from service.domain.errors import InvalidInput
 from service.domain.events.enums import EVENT_KINDS, SECTORS, SUB_KINDS, WARDS
 from service.domain.events.reminders import DEFAULT_REMINDER_DAYS, REMINDER_DAYS_MAX
-from service.domain.text_rules import forbidden_chars_message, has_forbidden_chars, is_database_id
+from service.domain.text_rules import (
+    forbidden_chars_message,
+    has_forbidden_chars,
+    is_database_id,
+    unify_line_breaks,
+)
 from service.platform.local_time import TOKYO
 
 TITLE_MAX = 200
@@ -125,11 +130,11 @@ class FieldReader:
         # NFC, not NFKC: Japanese text keeps its full-width brackets and punctuation.
         # A person's name (as_typed) is kept exactly: NFC too changes 神 (U+FA19) to U+795E.
         value = raw if as_typed else unicodedata.normalize("NFC", raw)
-        value = value.replace("\r\n", "\n").strip()
+        value = unify_line_breaks(value).strip()
         if has_forbidden_chars(value, multiline=multiline):
             self.errors[key] = (
                 forbidden_chars_message(label)
-                if multiline or not has_forbidden_chars(value, multiline=True)
+                if multiline or has_forbidden_chars(value, multiline=True)
                 else f"{label}は改行やタブを入れずに1行で入力してください。"
             )
         elif required and not value:

@@ -22,7 +22,12 @@ from service.domain.matching.enums import (
     PROFILE_MAX,
     URL_MAX,
 )
-from service.domain.text_rules import forbidden_chars_message, has_forbidden_chars, is_database_id
+from service.domain.text_rules import (
+    forbidden_chars_message,
+    has_forbidden_chars,
+    is_database_id,
+    unify_line_breaks,
+)
 
 
 def _int(raw: Mapping[str, object], name: str, low: int, high: int, fields: dict[str, str]) -> int:
@@ -43,7 +48,7 @@ def clean_text(
         return ""
     text = unicodedata.normalize("NFC", value).strip()
     if multiline:  # a textarea posts its line breaks as CR LF (the HTML form encoding)
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        text = unify_line_breaks(text)
     if has_forbidden_chars(text, multiline=multiline):
         fields[name] = forbidden_chars_message(label)
     elif len(text) > limit:
