@@ -9,6 +9,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from service.domain import clock
+from service.domain.notifications import batches
 from service.domain.notifications import service as notifications
 from workers.context import settings_of, transaction
 
@@ -42,6 +43,14 @@ async def send_notification(ctx: dict[str, Any], notification_id: int) -> str:
         partial(transaction, ctx), settings_of(ctx), notification_id, RedisReceipts(ctx["redis"])
     )
     return outcome.value
+
+
+async def send_due_notices(ctx: dict[str, Any], kind: str) -> int:
+    """The crons' reminders or survey invitations, in batches. Safe to run twice: each batch
+    is leased, and a second run finds nothing due."""
+    return await batches.deliver_due(
+        partial(transaction, ctx), settings_of(ctx), kind, RedisReceipts(ctx["redis"])
+    )
 
 
 async def sweep_notifications(ctx: dict[str, Any]) -> int:

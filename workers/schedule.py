@@ -10,6 +10,7 @@ from service.platform.job_names import (
     BUILD_MATCHING_SCHEDULE,
     COMPILE_INDICATORS,
     PROCESS_LINE_EVENT,
+    SEND_DUE_NOTICES,
     SEND_FOLLOW_UP_MAILS,
     SEND_LINE_NEWS,
     SEND_NOTIFICATION,
@@ -26,6 +27,7 @@ from workers.line import process_line_event, send_line_news, sweep_line_events
 from workers.maintenance import purge_expired_records
 from workers.matching import build_matching_schedule
 from workers.notifications import (
+    send_due_notices,
     send_notification,
     sweep_notifications,
     write_reminders,
@@ -41,6 +43,15 @@ FUNCTIONS: list[Function] = [
         name=SEND_NOTIFICATION,
         keep_result=0,
         timeout=120,
+        max_tries=3,
+    ),
+    # Enqueued after the reminder and survey crons' commit as send_due_notices:<kind>:<first id>;
+    # a run stops taking batches after batches.RUN_BUDGET, well inside the timeout.
+    func(
+        observed(send_due_notices),
+        name=SEND_DUE_NOTICES,
+        keep_result=0,
+        timeout=600,
         max_tries=3,
     ),
     # The web process sends one of these instead of many send_notification jobs in a rush

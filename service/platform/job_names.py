@@ -7,6 +7,8 @@ from __future__ import annotations
 SEND_NOTIFICATION = "send_notification"
 # Many send_notification jobs in one batch become one of these (service/platform/jobs.py).
 SWEEP_NOTIFICATIONS = "sweep_notifications"
+# The crons' bulk notices (reminders, survey invitations), sent in batches.
+SEND_DUE_NOTICES = "send_due_notices"
 COMPILE_INDICATORS = "compile_indicators"
 BUILD_MATCHING_SCHEDULE = "build_matching_schedule"
 PROCESS_LINE_EVENT = "process_line_event"

@@ -156,7 +156,7 @@ def recipient(email: str) -> Address:
 def new_message_id(settings: Settings, notification_id: int) -> str:
     """A Message-ID for a notice's first attempt (stored, then reused by every resend). The
     random part keeps two databases (test, staging) from ever sharing one."""
-    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
+    domain = message_id_domain(settings)
     return f"<notification-{notification_id}.{secrets.token_hex(6)}@{domain}>"
 
 
@@ -196,6 +196,15 @@ async def smtp_session(settings: Settings) -> AsyncIterator[aiosmtplib.SMTP]:
     """A connected (and, when configured, STARTTLS'd and logged-in) SMTP client. The goodbye
     (QUIT) comes after the caller's block, so a sender can record a mail as sent as soon as the
     server has accepted it; a failed goodbye changes nothing."""
+    client = await smtp_connect(settings)
+    try:
+        yield client
+    finally:
+        await smtp_goodbye(client)
+
+
+async def smtp_connect(settings: Settings) -> aiosmtplib.SMTP:
+    """A connected (STARTTLS'd, logged-in) client, for a sender that keeps it for many mails."""
     client = aiosmtplib.SMTP(
         hostname=settings.smtp_host,
         port=settings.smtp_port,
@@ -205,10 +214,16 @@ async def smtp_session(settings: Settings) -> AsyncIterator[aiosmtplib.SMTP]:
         timeout=SMTP_TIMEOUT_SECONDS,
     )
     await client.connect()
+    return client
+
+
+async def smtp_goodbye(client: aiosmtplib.SMTP) -> None:
+    """QUIT; a failed goodbye changes nothing (what the server accepted stays accepted)."""
     try:
-        yield client
-    finally:
-        try:
-            await client.quit()
-        except (aiosmtplib.SMTPException, OSError, TimeoutError):
-            client.close()
+        await client.quit()
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        client.close()
+
+
+def message_id_domain(settings: Settings) -> str:
+    return parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Interval,
+    String,
     Time,
     and_,
     cast,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import distinct_on, insert
@@ -86,6 +89,52 @@ def _add_notices(rows: Any) -> Any:
     )
 
 
+def _takeable() -> Any:
+    """A notice a worker may take now: pending and due, or "sending" with a lease that ran out
+    (the worker holding it died)."""
+    return or_(
+        and_(Notification.status == "pending", Notification.send_after <= clock.now()),
+        and_(Notification.status == "sending", Notification.lease_until < func.now()),
+    )
+
+
+def _mail_facts() -> Any:
+    """The booking as a notice tells it (MailFacts' columns)."""
+    return (
+        select(
+            Booking.id.label("booking_id"),
+            Booking.code,
+            Booking.status.label("booking_status"),
+            Booking.waitlist_position,
+            Booking.email,
+            Person.name,
+            Event.title.label("event_title"),
+            Event.kind.label("event_kind"),
+            Event.contact,
+            Event.what_to_bring,
+            EventSession.starts_at,
+            EventSession.ends_at,
+            EventSession.status.label("session_status"),
+            EventSession.cancel_reason.label("session_cancel_reason"),
+            Venue.name.label("venue_name"),
+            Venue.address.label("venue_address"),
+            Venue.ward.label("venue_ward"),
+            Venue.access_notes,
+            Booking.calendar_token,
+            Booking.party_size,
+            Event.call_reminders,
+            Booking.phone,
+            EventSession.is_online,
+            EventSession.join_url,
+            EventSession.join_instructions,
+        )
+        .join(Person, Person.id == Booking.person_id)
+        .join(EventSession, EventSession.id == Booking.session_id)
+        .join(Event, Event.id == EventSession.event_id)
+        .join(Venue, Venue.id == EventSession.venue_id)
+    )
+
+
 class NotificationRepository:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
@@ -102,10 +151,7 @@ class NotificationRepository:
             select(Notification.id)
             .where(
                 Notification.id == notification_id,
-                or_(
-                    and_(Notification.status == "pending", Notification.send_after <= clock.now()),
-                    and_(Notification.status == "sending", Notification.lease_until < func.now()),
-                ),
+                _takeable(),
             )
             .with_for_update(skip_locked=True)
             .scalar_subquery()
@@ -124,46 +170,49 @@ class NotificationRepository:
         )
         return (await self.db.scalars(stmt)).one_or_none()
 
+    async def take_due_leases(
+        self, kinds: Sequence[str], limit: int, lease: timedelta, message_id_domain: str
+    ) -> list[Notification]:
+        """take_lease for up to `limit` due notices of these kinds in one statement, oldest
+        first; another worker's batch skips the rows this one holds. New Message-IDs are made
+        in the database, in the form of mail.new_message_id."""
+        takeable = (
+            select(Notification.id)
+            .where(Notification.kind.in_(kinds), _takeable())
+            .order_by(Notification.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        random_part = func.substr(func.md5(cast(func.gen_random_uuid(), String)), 1, 12)
+        new_id = func.concat(
+            "<notification-", Notification.id, ".", random_part, "@", message_id_domain, ">"
+        )
+        stmt = (
+            update(Notification)
+            .where(Notification.id.in_(takeable.scalar_subquery()))
+            .values(
+                status="sending",
+                lease_until=func.now() + lease,
+                claims=Notification.claims + 1,
+                message_id=func.coalesce(Notification.message_id, new_id),
+            )
+            .returning(Notification)
+            .execution_options(populate_existing=True)
+        )
+        return sorted((await self.db.scalars(stmt)).all(), key=lambda n: n.id)
+
     async def get(self, notification_id: int) -> Notification | None:
         return await self.db.get(Notification, notification_id)
 
     async def mail_facts(self, booking_id: int) -> MailFacts | None:
-        stmt = (
-            select(
-                Booking.id.label("booking_id"),
-                Booking.code,
-                Booking.status.label("booking_status"),
-                Booking.waitlist_position,
-                Booking.email,
-                Person.name,
-                Event.title.label("event_title"),
-                Event.kind.label("event_kind"),
-                Event.contact,
-                Event.what_to_bring,
-                EventSession.starts_at,
-                EventSession.ends_at,
-                EventSession.status.label("session_status"),
-                EventSession.cancel_reason.label("session_cancel_reason"),
-                Venue.name.label("venue_name"),
-                Venue.address.label("venue_address"),
-                Venue.ward.label("venue_ward"),
-                Venue.access_notes,
-                Booking.calendar_token,
-                Booking.party_size,
-                Event.call_reminders,
-                Booking.phone,
-                EventSession.is_online,
-                EventSession.join_url,
-                EventSession.join_instructions,
-            )
-            .join(Person, Person.id == Booking.person_id)
-            .join(EventSession, EventSession.id == Booking.session_id)
-            .join(Event, Event.id == EventSession.event_id)
-            .join(Venue, Venue.id == EventSession.venue_id)
-            .where(Booking.id == booking_id)
-        )
+        stmt = _mail_facts().where(Booking.id == booking_id)
         row = (await self.db.execute(stmt)).one_or_none()
         return None if row is None else MailFacts(**row._asdict())
+
+    async def mail_facts_of(self, booking_ids: Collection[int]) -> dict[int, MailFacts]:
+        """mail_facts for many bookings in one statement, by booking id."""
+        rows = await self.db.execute(_mail_facts().where(Booking.id.in_(list(booking_ids))))
+        return {row.booking_id: MailFacts(**row._asdict()) for row in rows.all()}
 
     async def mark_sent(self, notice: Notification) -> bool:
         """Sent, if this worker's lease is still the current one (False: the lease ran out and
@@ -176,6 +225,30 @@ class NotificationRepository:
             last_error=None,
             lease_until=None,
         )
+
+    async def mark_sent_many(self, notices: Sequence[Notification]) -> set[int]:
+        """mark_sent for a batch in one statement; the ids marked (a notice whose lease another
+        worker took over meanwhile is left to it)."""
+        if not notices:
+            return set()
+        held = [(n.id, n.claims) for n in notices]
+        rows = await self.db.scalars(
+            update(Notification)
+            .where(
+                tuple_(Notification.id, Notification.claims).in_(held),
+                Notification.status == "sending",
+            )
+            .values(
+                status="sent",
+                attempts=Notification.attempts + 1,
+                sent_at=func.now(),
+                last_error=None,
+                lease_until=None,
+            )
+            .returning(Notification.id)
+            .execution_options(synchronize_session=False)
+        )
+        return set(rows.all())
 
     async def mark_skipped(self, notice: Notification, reason: str) -> None:
         await self._update_leased(notice, status="skipped", last_error=reason, lease_until=None)
@@ -235,15 +308,7 @@ class NotificationRepository:
             Notification.status == "pending", Notification.created_at > func.now() - settle
         )
         stmt = (
-            select(Notification.id, fresh)
-            .where(
-                or_(
-                    and_(Notification.status == "pending", Notification.send_after <= clock.now()),
-                    and_(Notification.status == "sending", Notification.lease_until < func.now()),
-                )
-            )
-            .order_by(Notification.id)
-            .limit(limit)
+            select(Notification.id, fresh).where(_takeable()).order_by(Notification.id).limit(limit)
         )
         return [(int(i), bool(f)) for i, f in (await self.db.execute(stmt)).all()]
 

@@ -56,7 +56,7 @@ from service.domain.notifications.mail import (
 )
 from service.domain.notifications.models import Notification
 from service.domain.notifications.repository import MailFacts, NotificationRepository
-from service.platform.job_names import SEND_NOTIFICATION, send_notification_id
+from service.platform.job_names import SEND_DUE_NOTICES, SEND_NOTIFICATION, send_notification_id
 from service.platform.jobs import enqueue_after_commit
 from service.platform.local_time import TOKYO
 from service.platform.settings import Settings
@@ -130,6 +130,15 @@ def queue_pending(
         enqueue_after_commit(session, SEND_NOTIFICATION, job_id, notification_id)
 
 
+def queue_batch(session: AsyncSession, kind: str, notification_ids: Sequence[int]) -> None:
+    """Have the workers send the notices a cron just wrote (thousands, on a busy morning) in
+    batches (notifications/batches.py) once `session` commits: one job, named after the first
+    of them, so a cron run twice makes one job."""
+    if notification_ids:
+        job_id = f"{SEND_DUE_NOTICES}:{kind}:{min(notification_ids)}"
+        enqueue_after_commit(session, SEND_DUE_NOTICES, job_id, kind)
+
+
 def skip_reason(kind: str, facts: MailFacts, now: datetime) -> str | None:
     """Why this notice should not be mailed now, judged on the booking as it is at send time
     (a late confirmation of a booking cancelled meanwhile would only confuse)."""
@@ -192,7 +201,15 @@ async def _take(
     )
     if notice is None:
         return Outcome.NOTHING_TO_DO
-    facts = await repo.mail_facts(notice.booking_id)
+    return await decide(db, settings, notice, await repo.mail_facts(notice.booking_id))
+
+
+async def decide(
+    db: AsyncSession, settings: Settings, notice: Notification, facts: MailFacts | None
+) -> Leased | line_channel.LinePlan | Outcome:
+    """For a notice this worker holds the lease on: skipped, sent by LINE (or to be pushed),
+    or the mail to send."""
+    repo = NotificationRepository(db)
     if facts is None:
         await repo.mark_skipped(notice, "booking_missing")
         return Outcome.SKIPPED
@@ -281,7 +298,7 @@ async def deliver(
     async with unit_of_work() as db:
         taken = await _take(db, settings, notification_id)
     if isinstance(taken, line_channel.LinePlan):
-        taken = await _by_line(unit_of_work, settings, taken)
+        taken = await push_by_line(unit_of_work, settings, taken)
     if isinstance(taken, Outcome):
         return taken
     notice = taken.notice
@@ -303,7 +320,7 @@ async def deliver(
                 marked = await _mark_sent(unit_of_work, notice, receipts)
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         if not accepted:
-            return await _record_failure(unit_of_work, notice, exc)
+            return await record_failure(unit_of_work, notice, exc)
         if marked is None:
             raise  # the database, not SMTP: remembered in receipts, recorded when it is back
         # Only the goodbye ran out of time: the mail is accepted and recorded.
@@ -313,7 +330,7 @@ async def deliver(
     return Outcome.SENT
 
 
-async def _by_line(
+async def push_by_line(
     unit_of_work: UnitOfWork, settings: Settings, planned: line_channel.LinePlan
 ) -> Leased | Outcome:
     """Push (outside any transaction, under the notice's lease); sent, or on by mail."""
@@ -381,7 +398,7 @@ async def retry_after_recovery(unit_of_work: UnitOfWork, settings: Settings) -> 
     return len(ids)
 
 
-async def _record_failure(
+async def record_failure(
     unit_of_work: UnitOfWork, notice: Notification, exc: BaseException
 ) -> Outcome:
     permanent = isinstance(exc, aiosmtplib.SMTPException) and _is_permanent(exc)
@@ -444,7 +461,7 @@ async def write_survey_invitations(db: AsyncSession, now: datetime) -> list[int]
     ids = await NotificationRepository(db).add_survey_invitations(
         ended_from, ended_before, SURVEYED_KINDS
     )
-    queue_pending(db, ids)
+    queue_batch(db, "survey", ids)
     return ids
 
 
@@ -455,5 +472,5 @@ async def write_reminders(db: AsyncSession, now: datetime) -> list[int]:
     none for a booking confirmed after it was due (its confirmation said it all). Queues them
     for sending after the caller commits."""
     ids = await NotificationRepository(db).add_reminders(now)
-    queue_pending(db, ids)
+    queue_batch(db, "reminder", ids)
     return ids
