@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from email.header import decode_header, make_header
 from functools import partial
 from typing import Any
 
@@ -21,6 +22,7 @@ from tests.factories import person
 from tests.mail_support import (
     Mailbox,
     arq_pool,
+    body_of,
     book_and_commit,
     dead_smtp,
     run_worker,
@@ -96,6 +98,12 @@ async def test_a_mornings_reminders_are_one_job_over_a_few_connections(
     assert sorted(str(m["To"]) for m in mailbox.messages) == sorted(r["email"] for r in sent)
     assert {str(m["Message-ID"]) for m in mailbox.messages} == {r["message_id"] for r in sent}
     assert all(r["message_id"].startswith(f"<notification-{r['id']}.") for r in sent)
+    # Built as bytes for the batch, read back as the full build would be.
+    first = mailbox.messages[0]
+    assert "明日のご予約のお知らせ" in str(make_header(decode_header(str(first["Subject"]))))
+    assert "明日は、ご予約いただいているイベントの開催日です" in body_of(first)
+    assert first["Auto-Submitted"] == "auto-generated" and first["Date"]
+    assert str(first["From"]) == mail_settings.mail_from
     # The connections were kept open for many mails each, no more at once than the lanes.
     connections = set(mailbox.peers)
     assert len(connections) <= batches.CONCURRENCY < len(mailbox.messages)

@@ -7,11 +7,8 @@ lease to expire; the next run sends those again (a receiving server sees the sam
 from __future__ import annotations
 
 import asyncio
-import base64
 import secrets
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,8 +22,9 @@ from service.domain.followups.tokens import form_path, last_day
 from service.domain.notifications.formatting import one_line
 from service.domain.notifications.mail import (
     BadAddress,
+    MailBytes,
     RenderedMail,
-    build_message,
+    message_id_domain,
     recipient,
     smtp_session,
 )
@@ -76,49 +74,12 @@ def render(lease: MailLease, settings: Settings) -> RenderedMail:
     return RenderedMail(one_line(f"【{settings.desk_name}】{SUBJECT}", 150), body)
 
 
-def message_for(lease: MailLease, settings: Settings) -> EmailMessage:
-    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
+def follow_up_mail(raw: MailBytes, lease: MailLease, settings: Settings) -> tuple[str, bytes]:
+    """(the recipient, the whole message); BadAddress for an address that cannot be mailed."""
+    to = recipient(lease.email)
+    domain = message_id_domain(settings)
     message_id = f"<follow-up-{lease.target_id}.{secrets.token_hex(6)}@{domain}>"
-    return build_message(render(lease, settings), recipient(lease.email), settings, message_id)
-
-
-class RawMessages:
-    """The campaign's mails as bytes, built fast: every mail of a batch shares its headers but
-    To and Message-ID (taken once from a message build_message made, so they are the same
-    headers), and each body is base64 of its own text. The email package's per-message
-    folding and encoding cost more than the SMTP exchange; an address that is not plain ASCII
-    goes the full way."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.sender = parseaddr(settings.mail_from)[1]
-        self.domain = self.sender.rpartition("@")[2] or "localhost"
-        prototype = build_message(
-            # A long Japanese body: the email package then encodes it as base64.
-            RenderedMail(one_line(f"【{settings.desk_name}】{SUBJECT}", 150), "本文" * 100),
-            recipient("to@example.invalid"),
-            settings,
-            "<id@example.invalid>",
-        )
-        head, _, _ = prototype.as_bytes().partition(b"\r\n\r\n")
-        lines = head.split(b"\r\n")
-        # Folded header lines start with whitespace and stay with their header.
-        self.head = b"\r\n".join(
-            line for line in lines if not line.lower().startswith((b"to:", b"message-id:"))
-        )
-        assert b"base64" in self.head.lower(), "the prototype's body must be base64"
-
-    def build(self, lease: MailLease) -> tuple[str, bytes]:
-        """(the recipient, the whole message)."""
-        to = str(recipient(lease.email))
-        message_id = f"<follow-up-{lease.target_id}.{secrets.token_hex(6)}@{self.domain}>"
-        if not to.isascii():
-            return to, message_for(lease, self.settings).as_bytes()
-        body = base64.encodebytes(render(lease, self.settings).body.encode()).replace(
-            b"\n", b"\r\n"
-        )
-        head = f"To: {to}\r\nMessage-ID: {message_id}\r\n".encode()
-        return to, head + self.head + b"\r\n\r\n" + body
+    return str(to), raw.build(render(lease, settings), to, message_id)
 
 
 async def lease_batch(db: AsyncSession, campaign_id: int, limit: int = BATCH) -> list[MailLease]:
@@ -132,7 +93,7 @@ async def deliver(
 ) -> BatchOutcome:
     """Sends the batch over up to `concurrency` connections, each reused for its share."""
     outcome = BatchOutcome()
-    raw = RawMessages(settings)
+    raw = MailBytes(settings)
     queue: asyncio.Queue[MailLease] = asyncio.Queue()
     for lease in leases:
         queue.put_nowait(lease)
@@ -150,7 +111,7 @@ async def deliver(
                     while not queue.empty():
                         lease = queue.get_nowait()
                         try:
-                            to, message = raw.build(lease)
+                            to, message = follow_up_mail(raw, lease, settings)
                         except BadAddress:
                             failed(lease, "bad address")
                             continue

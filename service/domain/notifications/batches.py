@@ -25,7 +25,12 @@ import aiosmtplib
 import structlog
 
 from service.domain.notifications import line_channel
-from service.domain.notifications.mail import message_id_domain, smtp_connect, smtp_goodbye
+from service.domain.notifications.mail import (
+    MailBytes,
+    message_id_domain,
+    smtp_connect,
+    smtp_goodbye,
+)
 from service.domain.notifications.models import Notification
 from service.domain.notifications.repository import NotificationRepository
 from service.domain.notifications.service import (
@@ -36,6 +41,7 @@ from service.domain.notifications.service import (
     Receipts,
     UnitOfWork,
     decide,
+    hand_over,
     push_by_line,
     record_failure,
 )
@@ -97,7 +103,8 @@ async def _take_batch(
         if not notices:
             return []
         facts = await repo.mail_facts_of({n.booking_id for n in notices})
-        return [await decide(db, settings, n, facts.get(n.booking_id)) for n in notices]
+        as_bytes = MailBytes(settings)
+        return [await decide(db, settings, n, facts.get(n.booking_id), as_bytes) for n in notices]
 
 
 async def _send(
@@ -123,7 +130,7 @@ async def _send(
                     async with asyncio.timeout(SEND_DEADLINE.total_seconds()):
                         if client is None:
                             client = await smtp_connect(settings)
-                        await client.send_message(mail.message)
+                        await hand_over(client, settings, mail)
                 except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                     result.failed.append((notice, exc))
                     # The next mail gets a fresh connection: this one may be broken.

@@ -30,6 +30,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
+from email.utils import parseaddr
 from enum import StrEnum
 from typing import Protocol
 
@@ -48,6 +49,7 @@ from service.domain.notifications.call_scripts import CALL_KINDS
 from service.domain.notifications.calls import facts_with_address, needs_call, open_call_task
 from service.domain.notifications.mail import (
     BadAddress,
+    MailBytes,
     build_message,
     new_message_id,
     recipient,
@@ -185,10 +187,20 @@ def _is_permanent(exc: aiosmtplib.SMTPException) -> bool:
 
 @dataclass(frozen=True)
 class Leased:
-    """A notice this worker holds the lease on, with the mail to send."""
+    """A notice this worker holds the lease on, with the mail to send (bytes when a batch
+    built it, batches.py) and its recipient."""
 
     notice: Notification
-    message: EmailMessage
+    message: EmailMessage | bytes
+    to: str
+
+
+async def hand_over(smtp: aiosmtplib.SMTP, settings: Settings, mail: Leased) -> None:
+    """The mail to the SMTP server; returns once the server has accepted it."""
+    if isinstance(mail.message, bytes):
+        await smtp.sendmail(parseaddr(settings.mail_from)[1], [mail.to], mail.message)
+    else:
+        await smtp.send_message(mail.message)
 
 
 async def _take(
@@ -205,7 +217,11 @@ async def _take(
 
 
 async def decide(
-    db: AsyncSession, settings: Settings, notice: Notification, facts: MailFacts | None
+    db: AsyncSession,
+    settings: Settings,
+    notice: Notification,
+    facts: MailFacts | None,
+    as_bytes: MailBytes | None = None,
 ) -> Leased | line_channel.LinePlan | Outcome:
     """For a notice this worker holds the lease on: skipped, sent by LINE (or to be pushed),
     or the mail to send."""
@@ -221,11 +237,15 @@ async def decide(
         if planned is not None and planned.sent:
             await repo.mark_sent(notice)
             return Outcome.SENT
-    return await _prepare_mail(db, settings, notice, facts)
+    return await _prepare_mail(db, settings, notice, facts, as_bytes)
 
 
 async def _prepare_mail(
-    db: AsyncSession, settings: Settings, notice: Notification, facts: MailFacts
+    db: AsyncSession,
+    settings: Settings,
+    notice: Notification,
+    facts: MailFacts,
+    as_bytes: MailBytes | None = None,
 ) -> Leased | Outcome:
     repo = NotificationRepository(db)
     now = clock.now()
@@ -272,20 +292,24 @@ async def _prepare_mail(
         extra, calendar = timetable
     try:
         rendered = render(notice.kind, facts, settings, notice.payload, extra)
-        message = build_message(
-            rendered,
-            to,
-            settings,
-            notice.message_id or "",
-            calendar=calendar,
-            calendar_method="CANCEL" if notice.kind in CALENDAR_CANCELLED else "PUBLISH",
-        )
+        message: EmailMessage | bytes
+        if as_bytes is not None and calendar is None:
+            message = as_bytes.build(rendered, to, notice.message_id or "")
+        else:
+            message = build_message(
+                rendered,
+                to,
+                settings,
+                notice.message_id or "",
+                calendar=calendar,
+                calendar_method="CANCEL" if notice.kind in CALENDAR_CANCELLED else "PUBLISH",
+            )
     except (TemplateError, KeyError, ValueError) as exc:
         # A broken template fails the same way every time: no retries.
         await repo.mark_failed_attempt(notice, f"render: {exc!r}", None)
         log.error("notification_render_failed", id=notice.id, kind=notice.kind, error=repr(exc))
         return Outcome.FAILED
-    return Leased(notice, message)
+    return Leased(notice, message, str(to))
 
 
 async def deliver(
@@ -315,7 +339,7 @@ async def deliver(
     try:
         async with asyncio.timeout(SEND_DEADLINE.total_seconds()):
             async with smtp_session(settings) as smtp:
-                await smtp.send_message(taken.message)
+                await hand_over(smtp, settings, taken)
                 accepted = True
                 marked = await _mark_sent(unit_of_work, notice, receipts)
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
