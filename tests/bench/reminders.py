@@ -1,7 +1,8 @@
 """Reminders benchmark: N due reminders delivered by the product's worker (the reminder cron,
-then arq's send_notification jobs: claim, render, aiosmtplib, mark sent) to a local SMTP sink,
-beside a bare aiosmtplib loop sending N ready-made messages to the same sink with the same
-concurrency (arq's 10 jobs at a time), in the same run: messages/s and the ratio.
+then its send_due_notices job: a lease on 100 at a time, their bookings, render, 10 SMTP
+connections kept open for the batch, the batch marked sent) to a local SMTP sink, beside a bare
+aiosmtplib loop sending N ready-made messages to the same sink with the same concurrency (10 at a
+time, a connection each), in the same run: messages/s and the ratio.
 
     python -m tests.bench.reminders [--messages 10000]   # also run by `make bench`
 
@@ -160,7 +161,7 @@ async def run(n: int) -> None:
     product_rate, bare_rate = n / product_seconds, n / bare_seconds
     print(
         f"reminders: {n} due reminders to the SMTP sink\n"
-        f"  product (cron + arq worker, {CONCURRENCY} jobs): {product_rate:8.0f} messages/s"
+        f"  product (cron + arq worker, {CONCURRENCY} connections): {product_rate:8.0f} messages/s"
         f"  ({product_seconds:.1f} s)\n"
         f"  bare aiosmtplib loop ({CONCURRENCY} at a time): {bare_rate:8.0f} messages/s"
         f"  ({bare_seconds:.1f} s)\n"
