@@ -6,11 +6,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    distinct,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
-from service.domain.indicators.models import ExchangeYear, Narrative, PlanPeriod
+from service.domain.events.models import Event, EventSession, Organization, Venue, event_cohosts
+from service.domain.indicators.models import EventFigure, ExchangeYear, Narrative, PlanPeriod
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,26 +52,66 @@ class HeldEventFacts:
     cohost_ids: tuple[int, ...]
 
 
-# Sessions held in the year (published event, not cancelled, ended before now) per event and
-# month, with the people compiled for that event and month (attendance as the figures count
-# it): no pass over the year's bookings.
-HELD_SQL = """
-    WITH held AS (
-        SELECT s.event_id, to_char(s.starts_at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM') AS month,
-               min(s.starts_at) AS first_start, count(*) AS sessions,
-               string_agg(DISTINCT v.name, '、') AS venues,
-               bool_or(s.is_online OR v.ward = 'online') AS online
-        FROM sessions s JOIN events e ON e.id = s.event_id JOIN venues v ON v.id = s.venue_id
-        WHERE e.status = 'published' AND s.status <> 'cancelled'
-          AND s.ends_at >= :starts AND s.ends_at < :ends AND s.ends_at <= :now
-        GROUP BY 1, 2
+_TOKYO = "Asia/Tokyo"
+
+
+def _held(
+    fiscal_year: int, starts: datetime, ends: datetime, now: datetime
+) -> Select[*tuple[Any, ...]]:
+    """Sessions held in the year (published event, not cancelled, ended before now) per event
+    and month, with the people compiled for that event and month (attendance as the figures
+    count it): no pass over the year's bookings."""
+    s, e, v, f = EventSession, Event, Venue, EventFigure
+    month = func.to_char(func.timezone(_TOKYO, s.starts_at), "YYYY-MM").label("month")
+    held = (
+        select(
+            s.event_id,
+            month,
+            func.min(s.starts_at).label("first_start"),
+            func.count().label("sessions"),
+            func.string_agg(distinct(v.name), "、").label("venues"),
+            func.bool_or(or_(s.is_online, v.ward == "online")).label("online"),
+        )
+        .join(e, e.id == s.event_id)
+        .join(v, v.id == s.venue_id)
+        .where(
+            e.status == "published",
+            s.status != "cancelled",
+            s.ends_at >= starts,
+            s.ends_at < ends,
+            s.ends_at <= now,
+        )
+        # By the month's label: its expression, bound again, would be another expression.
+        .group_by(s.event_id, "month")
+        .cte("held")
     )
-    SELECT h.event_id, h.month, h.first_start, h.sessions, h.venues, h.online,
-           coalesce(f.people, 0)
-    FROM held h LEFT JOIN indicator_event_figures f
-      ON f.fiscal_year = :fy AND f.event_id = h.event_id AND f.month = h.month
-    ORDER BY h.first_start, h.event_id
-"""
+    h = held.c
+    return (
+        select(
+            h.event_id,
+            h.month,
+            h.first_start,
+            h.sessions,
+            h.venues,
+            h.online,
+            func.coalesce(f.people, 0),
+        )
+        .select_from(held)
+        .outerjoin(
+            f, and_(f.fiscal_year == fiscal_year, f.event_id == h.event_id, f.month == h.month)
+        )
+        .order_by(h.first_start, h.event_id)
+    )
+
+
+def _cohosts(value: InstrumentedAttribute[Any]) -> ColumnElement[Any]:
+    """array_agg(value ORDER BY the co-host's name) of the event's co-hosts; '{}' when none."""
+    return func.coalesce(
+        func.array_agg(aggregate_order_by(value, Organization.name)).filter(
+            Organization.id.is_not(None)
+        ),
+        literal([], ARRAY(value.type)),
+    )
 
 
 class DocumentRepository:
@@ -133,9 +188,7 @@ class DocumentRepository:
     async def held(
         self, fiscal_year: int, starts: datetime, ends: datetime, now: datetime
     ) -> list[HeldRow]:
-        rows = await self.db.execute(
-            text(HELD_SQL), {"fy": fiscal_year, "starts": starts, "ends": ends, "now": now}
-        )
+        rows = await self.db.execute(_held(fiscal_year, starts, ends, now))
         return [
             HeldRow(int(e), m, first, int(n), venues or "", bool(online), int(people))
             for e, m, first, n, venues, online, people in rows.all()
@@ -145,18 +198,21 @@ class DocumentRepository:
         ids = sorted(set(event_ids))
         if not ids:
             return {}
+        e, o = Event, Organization
         rows = await self.db.execute(
-            text("""
-                SELECT e.id, e.title, e.kind, e.sector, e.sub_kind,
-                       coalesce(array_agg(o.name ORDER BY o.name)
-                                FILTER (WHERE o.id IS NOT NULL), '{}'),
-                       coalesce(array_agg(o.id ORDER BY o.name)
-                                FILTER (WHERE o.id IS NOT NULL), '{}')
-                FROM events e LEFT JOIN event_cohosts ec ON ec.event_id = e.id
-                LEFT JOIN organizations o ON o.id = ec.organization_id
-                WHERE e.id = ANY(:ids) GROUP BY e.id
-            """),
-            {"ids": ids},
+            select(
+                e.id,
+                e.title,
+                e.kind,
+                e.sector,
+                e.sub_kind,
+                _cohosts(o.name),
+                _cohosts(o.id),
+            )
+            .outerjoin(event_cohosts, event_cohosts.c.event_id == e.id)
+            .outerjoin(o, o.id == event_cohosts.c.organization_id)
+            .where(e.id.in_(ids))
+            .group_by(e.id)
         )
         return {
             int(i): HeldEventFacts(

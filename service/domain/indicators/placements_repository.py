@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import text
+from sqlalchemy import and_, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.indicators.models import DeskRecord
@@ -18,17 +18,26 @@ class PlacementRepository:
     async def existing(self, person_id: int, name_key: str, first: date, last: date) -> int | None:
         """A placement of the person already recorded in the fiscal year: linked to them, or
         typed by the desk with their name (spaces and width ignored)."""
+        d = DeskRecord
+        # The typed name as the key compares it. normalize(x, NFKC): the form is a keyword of
+        # PostgreSQL's syntax, not a value.
+        typed = func.lower(
+            func.regexp_replace(
+                func.normalize(d.person_name, literal_column("NFKC")), r"\s", "", "g"
+            )
+        )
         found = await self.db.scalar(
-            text("""
-                SELECT id FROM desk_records
-                WHERE kind = 'placement' AND occurred_on BETWEEN :first AND :last
-                  AND (person_id = :person_id
-                       OR (person_id IS NULL AND person_name IS NOT NULL
-                           AND lower(regexp_replace(normalize(person_name, NFKC), '\\s', '', 'g'))
-                               = :name_key))
-                ORDER BY id LIMIT 1
-            """),
-            {"person_id": person_id, "name_key": name_key, "first": first, "last": last},
+            select(d.id)
+            .where(
+                d.kind == "placement",
+                d.occurred_on.between(first, last),
+                or_(
+                    d.person_id == person_id,
+                    and_(d.person_id.is_(None), d.person_name.is_not(None), typed == name_key),
+                ),
+            )
+            .order_by(d.id)
+            .limit(1)
         )
         return int(found) if found is not None else None
 

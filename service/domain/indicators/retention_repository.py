@@ -5,12 +5,54 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Text,
+    case,
+    cast,
+    column,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    table,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, aliased
+
+from service.domain.bookings.models import Booking, BookingCompanion
+from service.domain.events.models import EventSession
+from service.domain.indicators.models import SurveyAnswer
+from service.domain.people.models import Person
 
 PURGED_TEXT = "（削除済み）"
-# A person the purge may remove: inactive since the cutoff, and not kept by their consent to
-# news (a withdrawn person's consent keeps nothing).
+# The mail outbox's model lives in service/domain/notifications, an area above this one
+# (.importlinter): only the columns cleared here are named.
+_notifications = table(
+    "notifications",
+    column("booking_id", BigInteger),
+    column("payload", JSONB),
+    column("last_error", Text),
+)
+
+
+def _removable(p: type[Person], cutoff: datetime) -> tuple[ColumnElement[bool], ...]:
+    """A person the purge may remove: inactive since the cutoff, and not kept by their consent
+    to news (a withdrawn person's consent keeps nothing); no booking points at them."""
+    return (
+        p.last_active_at < cutoff,
+        or_(~p.consent_news, p.withdrawn_at.is_not(None)),
+        ~exists().where(Booking.person_id == p.id),
+    )
+
+
+def _purged(value: InstrumentedAttribute[str | None]) -> ColumnElement[str | None]:
+    """The purged text where there was one; NULL stays NULL."""
+    return case((value.is_(None), None), else_=PURGED_TEXT)
 
 
 class RetentionRepository:
@@ -18,61 +60,64 @@ class RetentionRepository:
         self.db = db
 
     async def due_bookings(self, ended_before: datetime, limit: int) -> list[int]:
+        b, s = Booking, EventSession
         rows = await self.db.scalars(
-            text("""
-                SELECT b.id FROM bookings b JOIN sessions s ON s.id = b.session_id
-                WHERE s.ends_at < :cutoff AND b.purged_at IS NULL
-                ORDER BY b.id LIMIT :limit FOR UPDATE OF b SKIP LOCKED
-            """),
-            {"cutoff": ended_before, "limit": limit},
+            select(b.id)
+            .join(s, s.id == b.session_id)
+            .where(s.ends_at < ended_before, b.purged_at.is_(None))
+            .order_by(b.id)
+            .limit(limit)
+            .with_for_update(of=b, skip_locked=True)
         )
         return [int(i) for i in rows.all()]
 
     async def purge_bookings(self, ids: list[int]) -> list[int]:
         """Replaces the bookings' contact details and comments; the persons they pointed at."""
+        b = Booking
+        # The row as it was (UPDATE ... FROM itself), for the person_id the update clears.
+        old = aliased(Booking, name="old")
         rows = await self.db.execute(
-            text("""
-                UPDATE bookings b SET
-                    phone = '-' || b.id::text,
-                    email = NULL,
-                    cancel_reason = CASE WHEN b.cancel_reason IS NULL THEN NULL ELSE :purged END,
-                    note = CASE WHEN b.note IS NULL THEN NULL ELSE :purged END,
-                    needs = CASE WHEN b.needs IS NULL THEN NULL ELSE :purged END,
-                    person_id = NULL,
-                    purged_at = now()
-                FROM bookings old
-                WHERE b.id = old.id AND b.id = ANY(:ids)
-                RETURNING old.person_id
-            """),
-            {"ids": ids, "purged": PURGED_TEXT},
+            update(b)
+            .where(b.id == old.id, b.id.in_(ids))
+            .values(
+                phone="-" + cast(b.id, Text),
+                email=None,
+                cancel_reason=_purged(b.cancel_reason),
+                note=_purged(b.note),
+                needs=_purged(b.needs),
+                person_id=None,
+                purged_at=func.now(),
+            )
+            .returning(old.person_id)
+            .execution_options(synchronize_session=False)
         )
         return sorted({int(p) for (p,) in rows.all() if p is not None})
 
     async def remove_unreferenced_persons(self, person_ids: list[int], cutoff: datetime) -> int:
         """Persons with no booking left, no activity since the cutoff and no consent to be
         kept (news): someone who booked or registered recently, or asked for news, stays."""
+        p = Person
         result = await self.db.execute(
-            text("""
-                DELETE FROM persons p WHERE p.id = ANY(:ids)
-                AND p.last_active_at < :cutoff
-                AND (NOT p.consent_news OR p.withdrawn_at IS NOT NULL)
-                AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.person_id = p.id)
-            """),
-            {"ids": person_ids, "cutoff": cutoff},
+            delete(p)
+            .where(p.id.in_(person_ids), *_removable(p, cutoff))
+            .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def remove_inactive_persons(self, cutoff: datetime, limit: int) -> int:
         """Registered persons without bookings, inactive since the cutoff, not kept by consent."""
+        p = aliased(Person, name="p")
+        due = (
+            select(p.id)
+            .where(*_removable(p, cutoff))
+            .order_by(p.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
         result = await self.db.execute(
-            text("""
-                DELETE FROM persons p WHERE p.id IN (
-                    SELECT p.id FROM persons p WHERE p.last_active_at < :cutoff
-                    AND (NOT p.consent_news OR p.withdrawn_at IS NOT NULL)
-                    AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.person_id = p.id)
-                    ORDER BY p.id LIMIT :limit FOR UPDATE SKIP LOCKED)
-            """),
-            {"cutoff": cutoff, "limit": limit},
+            delete(Person)
+            .where(Person.id.in_(due.scalar_subquery()))
+            .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
@@ -80,20 +125,19 @@ class RetentionRepository:
         """Companions' names, mail payloads (names, addresses) and survey comments of the
         purged bookings."""
         await self.db.execute(
-            text("""
-                UPDATE booking_companions SET name = :purged, name_kana = ''
-                WHERE booking_id = ANY(:ids)
-            """),
-            {"ids": ids, "purged": PURGED_TEXT},
+            update(BookingCompanion)
+            .where(BookingCompanion.booking_id.in_(ids))
+            .values(name=PURGED_TEXT, name_kana="")
+            .execution_options(synchronize_session=False)
         )
         await self.db.execute(
-            text("""
-                UPDATE notifications SET payload = '{}'::jsonb, last_error = NULL
-                WHERE booking_id = ANY(:ids)
-            """),
-            {"ids": ids},
+            update(_notifications)
+            .where(_notifications.c.booking_id.in_(ids))
+            .values(payload={}, last_error=None)
         )
         await self.db.execute(
-            text("UPDATE survey_answers SET comment = '' WHERE booking_id = ANY(:ids)"),
-            {"ids": ids},
+            update(SurveyAnswer)
+            .where(SurveyAnswer.booking_id.in_(ids))
+            .values(comment="")
+            .execution_options(synchronize_session=False)
         )
