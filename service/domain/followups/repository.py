@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from service.domain.bookings.models import Booking
@@ -42,9 +43,9 @@ from service.domain.people.models import Person
 _TOKYO = "Asia/Tokyo"
 # The mail queue's rows as ix_follow_up_targets_due (a partial index) names them, written into
 # the SQL: with bound values a prepared statement's generic plan could not use that index.
-_MAIL = literal_column("'mail'")
-_PENDING = literal_column("'pending'")
-_LEASED = literal_column("'leased'")
+_MAIL: ColumnClause[str] = literal_column("'mail'")
+_PENDING: ColumnClause[str] = literal_column("'pending'")
+_LEASED: ColumnClause[str] = literal_column("'leased'")
 _DUE = (_PENDING, _LEASED)
 
 
