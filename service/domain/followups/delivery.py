@@ -9,11 +9,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
 import aiosmtplib
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.followups.repository import FollowUpRepository
@@ -24,13 +21,13 @@ from service.domain.notifications.mail import (
     BadAddress,
     MailBytes,
     RenderedMail,
+    mail_templates,
     message_id_domain,
     recipient,
     smtp_session,
 )
 from service.platform.settings import Settings
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "mail"
 BATCH = 200
 CONCURRENCY = 10
 LEASE_SECONDS = 300
@@ -43,18 +40,6 @@ class BatchOutcome:
     sent: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-
-
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=False,  # noqa: S701 - text/plain mail, never HTML
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
 
 
 def render(lease: MailLease, settings: Settings) -> RenderedMail:
@@ -70,7 +55,7 @@ def render(lease: MailLease, settings: Settings) -> RenderedMail:
             "hours": settings.desk_hours,
         },
     }
-    body = _environment().get_template("follow_up.txt").render(context)
+    body = mail_templates().get_template("follow_up.txt").render(context)
     return RenderedMail(one_line(f"【{settings.desk_name}】{SUBJECT}", 150), body)
 
 

@@ -61,7 +61,8 @@ class RenderedMail:
 
 
 @lru_cache(maxsize=1)
-def _environment() -> Environment:
+def mail_templates() -> Environment:
+    """templates/mail/, for every area's mail (notices, follow-up campaigns)."""
     # Plain text: nothing to escape in the body; the headers never come from a template.
     return Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -134,7 +135,7 @@ def render(
         # What a notice of another area adds (a matching day's timetable).
         **(extra or {}),
     }
-    body = _environment().get_template(f"{kind}.txt").render(context)
+    body = mail_templates().get_template(f"{kind}.txt").render(context)
     title = one_line(facts.event_title, 60)
     what = SUBJECTS[kind].format(day=day, changed=summary(changes))
     # 「：」 rather than （…）: titles often end in their own brackets, （…（…）） reads badly.
