@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, any_, delete, func, literal, select, text, update
+from sqlalchemy import Integer, and_, any_, delete, func, literal, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,9 @@ from service.domain.line.models import (
     LineWebhookEvent,
 )
 from service.domain.people.models import Person
+
+# The follows are counted in Tokyo's calendar months.
+_TOKYO = "Asia/Tokyo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +125,7 @@ class LineRepository:
             ("link_nonces", delete(LineLinkNonce).where(LineLinkNonce.expires_at < now)),
             ("desk_codes", delete(LineDeskCode).where(LineDeskCode.expires_at < now)),
         ):
-            result = await self.db.execute(stmt.returning(text("1")))
+            result = await self.db.execute(stmt.returning(literal_column("1", Integer)))
             counts[name] = len(result.all())
         return counts
 
@@ -144,10 +147,9 @@ class LineRepository:
 
     async def first_follow_month(self) -> str | None:
         value = await self.db.scalar(
-            text(
-                "SELECT to_char(min(occurred_at AT TIME ZONE 'Asia/Tokyo'), 'YYYY-MM') "
-                "FROM line_follows WHERE kind = 'follow'"
-            )
+            select(
+                func.to_char(func.min(func.timezone(_TOKYO, LineFollow.occurred_at)), "YYYY-MM")
+            ).where(LineFollow.kind == "follow")
         )
         return str(value) if value else None
 
@@ -155,18 +157,16 @@ class LineRepository:
         self, starts_at: datetime, ends_before: datetime
     ) -> dict[str, int]:
         """Each user's first follow in [starts_at, ends_before), counted in its Tokyo month."""
+        f = LineFollow
+        month = func.to_char(func.timezone(_TOKYO, func.min(f.occurred_at)), "YYYY-MM")
+        firsts = (
+            select(month.label("month"))
+            .where(f.kind == "follow", f.occurred_at >= starts_at, f.occurred_at < ends_before)
+            .group_by(f.user_hash)
+            .subquery("firsts")
+        )
         rows = await self.db.execute(
-            text(
-                """
-                SELECT month, count(*) AS n FROM (
-                    SELECT to_char(min(occurred_at) AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM') AS month
-                    FROM line_follows
-                    WHERE kind = 'follow' AND occurred_at >= :starts AND occurred_at < :ends
-                    GROUP BY user_hash
-                ) firsts GROUP BY month
-                """
-            ),
-            {"starts": starts_at, "ends": ends_before},
+            select(firsts.c.month, func.count().label("n")).group_by(firsts.c.month)
         )
         return {str(r.month): int(r.n) for r in rows}
 

@@ -8,12 +8,12 @@ as lightweight Core tables."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import column, delete, func, insert, select, table, text, update
+from sqlalchemy import BigInteger, String, column, delete, func, select, table, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.matching.models import (
@@ -45,6 +45,16 @@ _sessions = table(
 )
 _events = table(
     "events", column("id"), column("kind"), column("title"), column("status"), column("sector")
+)
+# The timetable notices: the model lives in service/domain/notifications, an area above this one
+# (.importlinter), so only the columns written and read here are named.
+_notifications = table(
+    "notifications",
+    column("id", BigInteger),
+    column("booking_id", BigInteger),
+    column("kind", String),
+    column("dedup_key", String),
+    column("payload", JSONB),
 )
 
 
@@ -400,7 +410,9 @@ class MatchingRepository:
         ids: list[int] = []
         for booking_id, kind, key, payload in rows:
             new_id = await self.db.scalar(
-                _NOTICE_INSERT, {"b": booking_id, "k": kind, "d": key, "p": json.dumps(payload)}
+                _NOTICE_INSERT.values(
+                    booking_id=booking_id, kind=kind, dedup_key=key, payload=payload
+                )
             )
             if new_id is not None:
                 ids.append(int(new_id))
@@ -408,23 +420,22 @@ class MatchingRepository:
 
     async def told_bookings(self, event_id: int) -> list[int]:
         """Bookings that were written a timetable notice for this day."""
+        n = _notifications.c
         rows = await self.db.scalars(
-            text(
-                "SELECT DISTINCT booking_id FROM notifications WHERE kind = 'matching_timetable'"
-                " AND payload->>'event_id' = :e"
-            ),
-            {"e": str(event_id)},
+            select(n.booking_id)
+            .distinct()
+            .where(n.kind == "matching_timetable", n.payload["event_id"].astext == str(event_id))
         )
         return [int(r) for r in rows]
 
     async def last_timetable_lines(self, booking_id: int) -> list[str] | None:
         """The meeting lines of the last timetable notice written for this booking."""
+        n = _notifications.c
         payload = await self.db.scalar(
-            text(
-                "SELECT payload FROM notifications WHERE booking_id = :b"
-                " AND kind = 'matching_timetable' ORDER BY id DESC LIMIT 1"
-            ),
-            {"b": booking_id},
+            select(n.payload)
+            .where(n.booking_id == booking_id, n.kind == "matching_timetable")
+            .order_by(n.id.desc())
+            .limit(1)
         )
         if not isinstance(payload, dict):
             return None
@@ -467,7 +478,8 @@ class MatchingRepository:
 
 # The booking core writes its notices the same way (bookings/repository.py): one row per
 # dedup key, so a job that runs twice adds nothing.
-_NOTICE_INSERT = text(
-    "INSERT INTO notifications (booking_id, kind, dedup_key, payload)"
-    " VALUES (:b, :k, :d, CAST(:p AS jsonb)) ON CONFLICT (dedup_key) DO NOTHING RETURNING id"
+_NOTICE_INSERT = (
+    insert(_notifications)
+    .on_conflict_do_nothing(index_elements=[_notifications.c.dedup_key])
+    .returning(_notifications.c.id)
 )

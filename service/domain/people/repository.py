@@ -5,11 +5,52 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Select,
+    String,
+    Text,
+    cast,
+    column,
+    func,
+    literal,
+    or_,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain.bookings.models import Booking
 from service.domain.people.models import Person, PersonMerge
 from service.domain.people.schemas import BookingLine, Consent, PersonView
+
+# Sessions, events and venues belong to the events area, the notices and the call list to the
+# notifications area: both are above this one (.importlinter), so only the columns used here
+# are named.
+_sessions = table(
+    "sessions",
+    column("id", BigInteger),
+    column("event_id", BigInteger),
+    column("venue_id", BigInteger),
+    column("starts_at", DateTime(timezone=True)),
+    column("ends_at", DateTime(timezone=True)),
+)
+_events = table("events", column("id", BigInteger), column("title", String))
+_venues = table("venues", column("id", BigInteger), column("name", String))
+_notifications = table(
+    "notifications",
+    column("booking_id", BigInteger),
+    column("status", String),
+    column("last_error", Text),
+)
+_call_tasks = table(
+    "call_tasks",
+    column("booking_id", BigInteger),
+    column("state", String),
+    column("closed_at", DateTime(timezone=True)),
+)
 
 
 def view(p: Person) -> PersonView:
@@ -40,14 +81,33 @@ def view(p: Person) -> PersonView:
     )
 
 
-_BOOKINGS = """
-    SELECT b.id, b.code, b.status, b.waitlist_position, e.title AS event_title, se.starts_at,
-           se.ends_at, v.name AS venue_name, b.checked_in_at IS NOT NULL AS checked_in,
-           b.no_show_at IS NOT NULL AS no_show, b.party_size
-    FROM bookings b JOIN sessions se ON se.id = b.session_id JOIN events e ON e.id = se.event_id
-    JOIN venues v ON v.id = se.venue_id
-    WHERE b.person_id = :person_id
-"""
+def _booking_lines(person_id: int) -> Select[*tuple[Any, ...]]:
+    """The person's bookings as BookingLine's fields."""
+    b, se = Booking, _sessions.c
+    return (
+        select(
+            b.id,
+            b.code,
+            b.status,
+            b.waitlist_position,
+            _events.c.title.label("event_title"),
+            se.starts_at,
+            se.ends_at,
+            _venues.c.name.label("venue_name"),
+            b.checked_in_at.is_not(None).label("checked_in"),
+            b.no_show_at.is_not(None).label("no_show"),
+            b.party_size,
+        )
+        .select_from(b)
+        .join(_sessions, se.id == b.session_id)
+        .join(_events, _events.c.id == se.event_id)
+        .join(_venues, _venues.c.id == se.venue_id)
+        .where(b.person_id == person_id)
+    )
+
+
+def _bookings_of(person_id: int) -> Select[int]:
+    return select(Booking.id).where(Booking.person_id == person_id)
 
 
 class PeopleRepository:
@@ -86,24 +146,29 @@ class PeopleRepository:
         self, words: str, phone: str | None, code: str | None, limit: int
     ) -> list[Person]:
         """By booking code, phone number, name or kana (a part of it)."""
+        like = f"%{_escape_like(words)}%"
+        # A phone or code not given adds no condition (compared with NULL, it matched nothing).
+        found_by: list[Any] = []
+        if phone is not None:
+            found_by.append((Person.phone == phone) | (Person.phone_alt == phone))
+        if code is not None:
+            found_by.append(
+                Person.id.in_(
+                    select(Booking.person_id).where(
+                        Booking.code == code, Booking.person_id.is_not(None)
+                    )
+                )
+            )
+        found_by += [
+            Person.name.ilike(like),
+            Person.name_kana.ilike(like),
+            Person.kana_key.ilike(f"%{_escape_like(words.replace(' ', ''))}%"),
+        ]
         rows = await self.db.scalars(
-            text("""
-                SELECT p.id FROM persons p
-                WHERE (CAST(:phone AS text) IS NOT NULL
-                       AND (p.phone = :phone OR p.phone_alt = :phone))
-                   OR p.id IN (SELECT person_id FROM bookings
-                               WHERE code = :code AND person_id IS NOT NULL)
-                   OR p.name ILIKE :like OR p.name_kana ILIKE :like
-                   OR p.kana_key ILIKE :like_key
-                ORDER BY p.kana_key, p.id LIMIT :limit
-            """),
-            {
-                "phone": phone,
-                "code": code,
-                "like": f"%{_escape_like(words)}%",
-                "like_key": f"%{_escape_like(words.replace(' ', ''))}%",
-                "limit": limit,
-            },
+            select(Person.id)
+            .where(or_(*found_by))
+            .order_by(Person.kana_key, Person.id)
+            .limit(limit)
         )
         ids = list(rows.all())
         if not ids:
@@ -118,28 +183,27 @@ class PeopleRepository:
 
     async def link_booking(self, booking_id: int, person_id: int) -> bool:
         result = await self.db.execute(
-            text("""
-                UPDATE bookings SET person_id = :person_id
-                WHERE id = :booking_id AND purged_at IS NULL
-            """),
-            {"person_id": person_id, "booking_id": booking_id},
+            update(Booking)
+            .where(Booking.id == booking_id, Booking.purged_at.is_(None))
+            .values(person_id=person_id)
+            .execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0))
 
     async def bookings(self, person_id: int) -> list[BookingLine]:
         rows = await self.db.execute(
-            text(_BOOKINGS + " ORDER BY se.starts_at DESC, b.id DESC"), {"person_id": person_id}
+            _booking_lines(person_id).order_by(_sessions.c.starts_at.desc(), Booking.id.desc())
         )
         return [BookingLine(**dict(r._mapping)) for r in rows.all()]
 
     async def booking_of(self, person_id: int, booking_id: int) -> tuple[str, str] | None:
         row = (
             await self.db.execute(
-                text("""
-                    SELECT code, phone FROM bookings
-                    WHERE id = :booking_id AND person_id = :person_id AND purged_at IS NULL
-                """),
-                {"booking_id": booking_id, "person_id": person_id},
+                select(Booking.code, Booking.phone).where(
+                    Booking.id == booking_id,
+                    Booking.person_id == person_id,
+                    Booking.purged_at.is_(None),
+                )
             )
         ).one_or_none()
         return (str(row.code), str(row.phone)) if row else None
@@ -148,12 +212,14 @@ class PeopleRepository:
         """The person whose booking this is, when the phone is the one it was made with or
         one of the person's."""
         found = await self.db.scalar(
-            text("""
-                SELECT p.id FROM bookings b JOIN persons p ON p.id = b.person_id
-                WHERE b.code = :code AND b.purged_at IS NULL
-                  AND (b.phone = :phone OR p.phone = :phone OR p.phone_alt = :phone)
-            """),
-            {"code": code, "phone": phone},
+            select(Person.id)
+            .select_from(Booking)
+            .join(Person, Person.id == Booking.person_id)
+            .where(
+                Booking.code == code,
+                Booking.purged_at.is_(None),
+                or_(Booking.phone == phone, Person.phone == phone, Person.phone_alt == phone),
+            )
         )
         return int(found) if found is not None else None
 
@@ -210,29 +276,24 @@ class PeopleRepository:
         """A withdrawn person's bookings keep their counts; their phone and e-mail go as the
         retention purge removes them (the phone becomes a placeholder no one can type)."""
         await self.db.execute(
-            text("""
-                UPDATE bookings SET email = NULL, phone = '-' || id::text
-                WHERE person_id = :person_id
-            """),
-            {"person_id": person_id},
+            update(Booking)
+            .where(Booking.person_id == person_id)
+            .values(email=None, phone=literal("-", String) + cast(Booking.id, Text))
+            .execution_options(synchronize_session=False)
         )
         # Nothing queued for them goes out any more: pending mails are skipped and open calls
         # closed as declined (the person asked not to be contacted).
+        n = _notifications.c
         await self.db.execute(
-            text("""
-                UPDATE notifications SET status = 'skipped', last_error = 'withdrawn'
-                WHERE status = 'pending'
-                  AND booking_id IN (SELECT id FROM bookings WHERE person_id = :person_id)
-            """),
-            {"person_id": person_id},
+            update(_notifications)
+            .where(n.status == "pending", n.booking_id.in_(_bookings_of(person_id)))
+            .values(status="skipped", last_error="withdrawn")
         )
+        ct = _call_tasks.c
         await self.db.execute(
-            text("""
-                UPDATE call_tasks SET state = 'declined', closed_at = now()
-                WHERE state = 'open'
-                  AND booking_id IN (SELECT id FROM bookings WHERE person_id = :person_id)
-            """),
-            {"person_id": person_id},
+            update(_call_tasks)
+            .where(ct.state == "open", ct.booking_id.in_(_bookings_of(person_id)))
+            .values(state="declined", closed_at=func.now())
         )
 
 
