@@ -58,10 +58,6 @@ TEXT_SQL_ALLOWED = {
     + _NOT_YET,
     # Areas other helpers were changing at the same time as the conversion.
     "service/domain/indicators/repository.py": _NOT_YET,
-    "service/domain/matching/repository.py": _NOT_YET,
-    "service/domain/people/repository.py": _NOT_YET,
-    "service/domain/people/history_repository.py": _NOT_YET,
-    "service/domain/line/repository.py": _NOT_YET,
 }
 
 
