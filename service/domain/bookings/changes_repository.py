@@ -7,7 +7,8 @@ booking row (FOR UPDATE). Seats are only ever taken with BookingRepository.free_
 (SKIP LOCKED, see repository.py's docstring).
 
 Core on the mapped tables (issue 21 point 5), but for the details' statement, which shares
-repository.py's person rule (see _DETAILS).
+repository.py's person rule (see _DETAILS). The tables of areas above this one (persons,
+sessions, seats, the notification outbox) are repository.py's table() columns, shared.
 """
 
 from __future__ import annotations
@@ -16,63 +17,33 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    DateTime,
-    Integer,
     ScalarSelect,
-    String,
     Text,
     cast,
-    column,
     func,
     insert,
     literal,
     select,
-    table,
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings.models import Booking, BookingCompanion
-from service.domain.bookings.repository import PERSON_UPSERT
+from service.domain.bookings.repository import (
+    PERSON_UPSERT,
+    notifications,
+    persons,
+    session_seats,
+    sessions,
+)
 from service.domain.bookings.schemas import ValidBooking, ValidCompanion
 from service.domain.privacy import PRIVACY_VERSION
 
-# The models of persons, sessions, their seats and the notification outbox live in areas above
-# this one (.importlinter: bookings is the bottom layer): only the columns used here are named.
-_persons = table(
-    "persons",
-    column("id", BigInteger),
-    column("age_band", String),
-    column("ward", String),
-    column("updated_at", DateTime(timezone=True)),
-)
-_sessions = table(
-    "sessions",
-    column("id", BigInteger),
-    column("waitlist_count", Integer),
-    column("waitlist_limit", Integer),
-    column("revision", Integer),
-)
-_seats = table(
-    "session_seats",
-    column("id", BigInteger),
-    column("seat_no", Integer),
-    column("booking_id", BigInteger),
-)
-_notifications = table(
-    "notifications",
-    column("id", BigInteger),
-    column("booking_id", BigInteger),
-    column("kind", String),
-    column("dedup_key", String),
-    column("payload", JSONB),
-)
-
 
 def _revision(session_id: int) -> ScalarSelect[int]:
-    return select(_sessions.c.revision).where(_sessions.c.id == session_id).scalar_subquery()
+    return select(sessions.c.revision).where(sessions.c.id == session_id).scalar_subquery()
 
 
 # The booking points at the person its details name, by the rule a new booking follows
@@ -101,9 +72,9 @@ class ChangeRepository:
         how they heard of the event."""
         row = (
             await self.db.execute(
-                select(_persons.c.age_band, _persons.c.ward, Booking.heard_from)
+                select(persons.c.age_band, persons.c.ward, Booking.heard_from)
                 .select_from(Booking)
-                .outerjoin(_persons, _persons.c.id == Booking.person_id)
+                .outerjoin(persons, persons.c.id == Booking.person_id)
                 .where(Booking.id == booking_id)
             )
         ).one()
@@ -135,7 +106,7 @@ class ChangeRepository:
                 values["age_band"] = data.age_band
             if "ward" in changed:
                 values["ward"] = data.ward
-            await self.db.execute(update(_persons).where(_persons.c.id == person_id).values(values))
+            await self.db.execute(update(persons).where(persons.c.id == person_id).values(values))
 
     async def cancel_companions(self, booking_id: int, positions: list[int]) -> None:
         if positions:
@@ -180,12 +151,14 @@ class ChangeRepository:
 
     async def take_seats(self, booking_id: int, seat_ids: list[int]) -> None:
         await self.db.execute(
-            update(_seats).where(_seats.c.id.in_(seat_ids)).values(booking_id=booking_id)
+            update(session_seats)
+            .where(session_seats.c.id.in_(seat_ids))
+            .values(booking_id=booking_id)
         )
 
     async def release_seats(self, booking_id: int, count: int) -> int:
         """The party's `count` highest-numbered seats go back; returns how many did."""
-        held = _seats.alias("held")
+        held = session_seats.alias("held")
         chosen = (
             select(held.c.id)
             .where(held.c.booking_id == booking_id)
@@ -193,16 +166,16 @@ class ChangeRepository:
             .limit(count)
         )
         rows = await self.db.scalars(
-            update(_seats)
-            .where(_seats.c.id.in_(chosen))
+            update(session_seats)
+            .where(session_seats.c.id.in_(chosen))
             .values(booking_id=None)
-            .returning(_seats.c.id)
+            .returning(session_seats.c.id)
         )
         return len(list(rows))
 
     async def next_waitlist_position(self, session_id: int) -> int | None:
         """Takes the next place at the end of the session's waiting list; None when it is full."""
-        se = _sessions
+        se = sessions
         value = await self.db.scalar(
             update(se)
             .where(se.c.id == session_id, se.c.waitlist_count < se.c.waitlist_limit)
@@ -257,10 +230,10 @@ class ChangeRepository:
         self, booking_id: int, dedup_key: str, payload: dict[str, Any]
     ) -> int:
         value = await self.db.scalar(
-            insert(_notifications)
+            insert(notifications)
             .values(
                 booking_id=booking_id, kind="booking_changed", dedup_key=dedup_key, payload=payload
             )
-            .returning(_notifications.c.id)
+            .returning(notifications.c.id)
         )
         return int(value)
