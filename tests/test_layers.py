@@ -46,16 +46,14 @@ TEXT_SQL_ALLOWED = {
     "service/domain/bookings/repository.py": (
         "hot path: make bench cases (a), (b), (c) (tests/bench/run.py) run its booking, session"
         " lock and waiting-list statements on every attempt, on the driver as prepared text;"
-        " a Core version was not measured against them. Its other statements are on no"
-        " benchmark's path: " + _NOT_YET
+        " DIRECT_SQL shares their person rule (PERSON_UPSERT), which moves to Core with them or"
+        " not at all. Every other statement is Core"
     ),
     "service/domain/bookings/changes_repository.py": (
         "one statement (_DETAILS, a booking's details with the person rule) is built from"
         " repository.py's PERSON_UPSERT, the person rule of the benchmarked booking statements:"
         " the fragments move to Core together or not at all"
     ),
-    "service/domain/bookings/idempotency_repository.py": "booking area, left out this round: "
-    + _NOT_YET,
     # Areas other helpers were changing at the same time as the conversion.
     "service/domain/indicators/repository.py": _NOT_YET,
 }
