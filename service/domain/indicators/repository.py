@@ -9,10 +9,40 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Integer,
+    Select,
+    SQLColumnExpression,
+    any_,
+    case,
+    cast,
+    delete,
+    exists,
+    extract,
+    func,
+    insert,
+    join,
+    literal,
+    literal_column,
+    select,
+    union,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, INTERVAL, aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain.bookings.models import Booking
+from service.domain.events.models import (
+    Event,
+    EventSession,
+    Organization,
+    event_cohosts,
+    event_employers,
+)
 from service.domain.indicators.models import (
     DeskRecord,
     EventFigure,
@@ -23,34 +53,68 @@ from service.domain.indicators.models import (
     IndicatorDefinition,
     IndicatorFigure,
     IndicatorTarget,
+    Narrative,
     SurveyAnswer,
     YearHandFigure,
 )
 
+_TOKYO = "Asia/Tokyo"
+_THREE_MONTHS = literal_column("interval '3 months'", INTERVAL)
 
-def people_per_attendance() -> str:
+
+def people_per_attendance() -> SQLColumnExpression[int]:
     """How many people one checked-in or walk-in booking counts: its party
     (bookings.party_size, the holder plus live companions)."""
-    return "b.party_size"
+    return Booking.party_size
 
 
-_MONTH = "to_char(s.starts_at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM')"
-_ENDED_MONTH = "to_char(s.ends_at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM')"
-_ENDED_FY = "(extract(year FROM (s.ends_at AT TIME ZONE 'Asia/Tokyo') - interval '3 months'))::int"
+def _tokyo(moment: SQLColumnExpression[datetime]) -> ColumnElement[datetime]:
+    """The moment on Tokyo's wall clock (AT TIME ZONE 'Asia/Tokyo')."""
+    return func.timezone(_TOKYO, moment, type_=DateTime())
 
-# The heavy part of a compile: one pass over the year's checked-in bookings.
-ATTENDANCE_SQL = f"""
-    SELECT s.event_id, {_MONTH} AS month, coalesce(b.heard_from, 'unknown') AS heard_from,
-           sum({{people}})::bigint AS people
-    FROM bookings b JOIN sessions s ON s.id = b.session_id
-    WHERE b.status = 'confirmed' AND b.checked_in_at IS NOT NULL
-      AND s.starts_at >= :starts AND s.starts_at < :ends
-    GROUP BY 1, 2, 3
-"""
 
-# The benchmark's floor: the same rows, the bare GROUP BY.
+def _month(day: SQLColumnExpression[Any]) -> ColumnElement[str]:
+    """'YYYY-MM' of a day or a Tokyo wall-clock time."""
+    return func.to_char(day, "YYYY-MM")
+
+
+def _ended_fiscal_year(ends_at: SQLColumnExpression[datetime]) -> ColumnElement[int]:
+    """The fiscal year (April to March, Tokyo) of a session's end."""
+    return cast(extract("year", _tokyo(ends_at) - _THREE_MONTHS), Integer)
+
+
+def _attendance(starts: datetime, ends: datetime) -> Select[*tuple[Any, ...]]:
+    """The heavy part of a compile: one pass over the year's checked-in bookings, per event,
+    Tokyo month of the session and how they heard of it."""
+    b, s = Booking, EventSession
+    # Grouped by the same expressions (their bound values are then the same parameters), not
+    # by the labels: in GROUP BY, PostgreSQL reads heard_from as the column bookings.heard_from.
+    month = _month(_tokyo(s.starts_at))
+    heard_from = func.coalesce(b.heard_from, "unknown")
+    return (
+        select(
+            s.event_id,
+            month.label("month"),
+            heard_from.label("heard_from"),
+            cast(func.sum(people_per_attendance()), BigInteger).label("people"),
+        )
+        .select_from(b)
+        .join(s, s.id == b.session_id)
+        .where(
+            b.status == "confirmed",
+            b.checked_in_at.is_not(None),
+            s.starts_at >= starts,
+            s.starts_at < ends,
+        )
+        .group_by(s.event_id, month, heard_from)
+    )
+
+
+# The benchmark's floor (tests/bench/indicators.py runs it on asyncpg itself, as the bare SQL
+# it is): the same rows as _attendance, the bare GROUP BY.
+_FLOOR_MONTH = "to_char(s.starts_at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM')"
 BARE_ATTENDANCE_SQL = f"""
-    SELECT s.event_id, {_MONTH} AS month, count(*)
+    SELECT s.event_id, {_FLOOR_MONTH} AS month, count(*)
     FROM bookings b JOIN sessions s ON s.id = b.session_id
     WHERE b.status = 'confirmed' AND b.checked_in_at IS NOT NULL
       AND s.starts_at >= :starts AND s.starts_at < :ends
@@ -364,62 +428,49 @@ class IndicatorRepository:
             "created_by_id": answer.created_by_id,
         }
         row = await self.db.execute(
-            text("""
-                INSERT INTO survey_answers (booking_id, desk_record_id, answered_on, score,
-                                            comment, source, subject, created_by_id)
-                VALUES (:booking_id, :desk_record_id, :answered_on, :score, :comment, :source,
-                        :subject, :created_by_id)
-                ON CONFLICT DO NOTHING RETURNING id
-            """),
-            values,
+            upsert(SurveyAnswer).values(values).on_conflict_do_nothing().returning(SurveyAnswer.id)
         )
         return row.first() is not None
 
     async def organization_name(self, organization_id: int) -> str:
         name = await self.db.scalar(
-            text("SELECT name FROM organizations WHERE id = :id"), {"id": organization_id}
+            select(Organization.name).where(Organization.id == organization_id)
         )
         return str(name or "")
 
     async def survey_booking(self, booking_id: int) -> tuple[str, datetime, bool] | None:
         """(event title, session start, answered already) of an attended booking."""
+        b, s, e, a = Booking, EventSession, Event, SurveyAnswer
         row = (
             await self.db.execute(
-                text("""
-                    SELECT e.title, s.starts_at,
-                           EXISTS (SELECT 1 FROM survey_answers a WHERE a.booking_id = b.id)
-                    FROM bookings b JOIN sessions s ON s.id = b.session_id
-                    JOIN events e ON e.id = s.event_id
-                    WHERE b.id = :id AND b.status = 'confirmed' AND b.checked_in_at IS NOT NULL
-                """),
-                {"id": booking_id},
+                select(e.title, s.starts_at, exists().where(a.booking_id == b.id))
+                .select_from(b)
+                .join(s, s.id == b.session_id)
+                .join(e, e.id == s.event_id)
+                .where(b.id == booking_id, b.status == "confirmed", b.checked_in_at.is_not(None))
             )
         ).first()
         return (str(row[0]), row[1], bool(row[2])) if row else None
 
     async def survey_desk_record(self, record_id: int) -> tuple[date, bool] | None:
         """(day, answered already) of a consultation whose person agreed to the survey."""
+        r, a = DeskRecord, SurveyAnswer
         row = (
             await self.db.execute(
-                text("""
-                    SELECT r.occurred_on,
-                           EXISTS (SELECT 1 FROM survey_answers a WHERE a.desk_record_id = r.id)
-                    FROM desk_records r
-                    WHERE r.id = :id AND r.kind = 'consultation' AND r.survey_consent
-                """),
-                {"id": record_id},
+                select(r.occurred_on, exists().where(a.desk_record_id == r.id)).where(
+                    r.id == record_id, r.kind == "consultation", r.survey_consent
+                )
             )
         ).first()
         return (row[0], bool(row[1])) if row else None
 
     async def survey_counts(self, first: date, last: date) -> tuple[int, int]:
+        a = SurveyAnswer
         row = (
             await self.db.execute(
-                text("""
-                    SELECT count(*), count(*) FILTER (WHERE score >= 4) FROM survey_answers
-                    WHERE answered_on >= :first AND answered_on <= :last
-                """),
-                {"first": first, "last": last},
+                select(func.count(), func.count().filter(a.score >= 4)).where(
+                    a.answered_on >= first, a.answered_on <= last
+                )
             )
         ).one()
         return int(row[0]), int(row[1])
@@ -429,17 +480,14 @@ class IndicatorRepository:
     async def lock_year(self, fiscal_year: int) -> None:
         """Compiles of one year run one at a time (two workers give the same table)."""
         await self.db.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext('indicators'), :fy)"),
-            {"fy": fiscal_year},
+            select(func.pg_advisory_xact_lock(func.hashtext("indicators"), fiscal_year))
         )
 
     async def dirty_version(self, fiscal_year: int) -> int:
         await self.db.execute(
-            text("""
-                INSERT INTO indicator_compilations (fiscal_year, dirty_version, stale_since)
-                VALUES (:fy, 1, now()) ON CONFLICT (fiscal_year) DO NOTHING
-            """),
-            {"fy": fiscal_year},
+            upsert(IndicatorCompilation)
+            .values(fiscal_year=fiscal_year, dirty_version=1, stale_since=func.now())
+            .on_conflict_do_nothing(index_elements=[IndicatorCompilation.fiscal_year])
         )
         value = await self.db.scalar(
             select(IndicatorCompilation.dirty_version).where(
@@ -449,25 +497,23 @@ class IndicatorRepository:
         return int(value or 0)
 
     async def attendance(self, starts: datetime, ends: datetime) -> list[AttendanceRow]:
-        rows = await self.db.execute(
-            text(ATTENDANCE_SQL.format(people=people_per_attendance())),
-            {"starts": starts, "ends": ends},
-        )
+        rows = await self.db.execute(_attendance(starts, ends))
         return [AttendanceRow(int(e), m, h, int(p)) for e, m, h, p in rows.all()]
 
     async def event_facts(self, event_ids: Iterable[int]) -> dict[int, EventFacts]:
         ids = sorted(set(event_ids))
         if not ids:
             return {}
+        e, cohost = Event, event_cohosts.c.organization_id
+        cohosts = func.coalesce(
+            func.array_agg(aggregate_order_by(cohost, cohost)).filter(cohost.is_not(None)),
+            literal([], ARRAY(BigInteger)),
+        )
         rows = await self.db.execute(
-            text("""
-                SELECT e.id, e.kind, e.sector, e.sub_kind,
-                       coalesce(array_agg(ec.organization_id ORDER BY ec.organization_id)
-                                FILTER (WHERE ec.organization_id IS NOT NULL), '{}')
-                FROM events e LEFT JOIN event_cohosts ec ON ec.event_id = e.id
-                WHERE e.id = ANY(:ids) GROUP BY e.id
-            """),
-            {"ids": ids},
+            select(e.id, e.kind, e.sector, e.sub_kind, cohosts)
+            .outerjoin(event_cohosts, event_cohosts.c.event_id == e.id)
+            .where(e.id == any_(literal(ids, ARRAY(BigInteger))))
+            .group_by(e.id)
         )
         return {
             int(i): EventFacts(int(i), k, s, sk, tuple(int(c) for c in co))
@@ -478,58 +524,71 @@ class IndicatorRepository:
         """Each employer of each published event with a session that was not cancelled and
         ended within the window and before now, with the month of the first such end. (A
         draft, a cancelled event, a cancelled or future session counts nothing.)"""
+        ee, s = event_employers.c, EventSession
         rows = await self.db.execute(
-            text(f"""
-                SELECT ee.event_id, ee.organization_id, min({_ENDED_MONTH})
-                FROM event_employers ee JOIN events e ON e.id = ee.event_id
-                JOIN sessions s ON s.event_id = ee.event_id
-                WHERE e.status = 'published' AND s.status <> 'cancelled'
-                  AND s.ends_at >= :starts AND s.ends_at < :ends AND s.ends_at <= :now
-                GROUP BY 1, 2
-            """),
-            {"starts": starts, "ends": ends, "now": now},
+            select(ee.event_id, ee.organization_id, func.min(_month(_tokyo(s.ends_at))))
+            .select_from(event_employers)
+            .join(Event, Event.id == ee.event_id)
+            .join(s, s.event_id == ee.event_id)
+            .where(
+                Event.status == "published",
+                s.status != "cancelled",
+                s.ends_at >= starts,
+                s.ends_at < ends,
+                s.ends_at <= now,
+            )
+            .group_by(ee.event_id, ee.organization_id)
         )
         return [EmployerRow(int(e), int(o), m) for e, o, m in rows.all()]
 
     async def mark_ended_sessions(self, now: datetime) -> None:
         """A session that ended since its year's last compile changes 仕事説明会参加企業 with no
         change of data: its year is marked stale here, by the minute's cron."""
+        c, s, ee = IndicatorCompilation, EventSession, event_employers
+        ended = (
+            exists()
+            .select_from(join(s, ee, ee.c.event_id == s.event_id))
+            .where(
+                s.ends_at > c.compiled_at,
+                s.ends_at <= now,
+                _ended_fiscal_year(s.ends_at) == c.fiscal_year,
+            )
+        )
         await self.db.execute(
-            text(f"""
-                SELECT indicators_touch(c.fiscal_year) FROM indicator_compilations c
-                WHERE c.compiled_at IS NOT NULL AND c.dirty_version = c.compiled_version
-                  AND EXISTS (
-                    SELECT 1 FROM sessions s JOIN event_employers ee ON ee.event_id = s.event_id
-                    WHERE s.ends_at > c.compiled_at AND s.ends_at <= :now
-                      AND {_ENDED_FY} = c.fiscal_year)
-            """),
-            {"now": now},
+            select(func.indicators_touch(c.fiscal_year)).where(
+                c.compiled_at.is_not(None), c.dirty_version == c.compiled_version, ended
+            )
         )
 
     async def record_rows(self, first: date, last: date) -> list[RecordRow]:
         """The year's records grouped; supported companies keep their company so that one
         company counts once a year."""
+        r = DeskRecord
+        company = case((r.kind == "supported_company", r.company_key))
+        month = _month(r.occurred_on)
+        # Grouped by the same expressions (their bound values are then the same parameters).
         rows = await self.db.execute(
-            text("""
-                SELECT kind, sector, channel, senior,
-                       CASE WHEN kind = 'supported_company' THEN company_key END,
-                       to_char(occurred_on, 'YYYY-MM'), sum(quantity)::bigint
-                FROM desk_records WHERE occurred_on >= :first AND occurred_on <= :last
-                GROUP BY 1, 2, 3, 4, 5, 6
-            """),
-            {"first": first, "last": last},
+            select(
+                r.kind,
+                r.sector,
+                r.channel,
+                r.senior,
+                company,
+                month,
+                cast(func.sum(r.quantity), BigInteger),
+            )
+            .where(r.occurred_on >= first, r.occurred_on <= last)
+            .group_by(r.kind, r.sector, r.channel, r.senior, company, month)
         )
         return [RecordRow(k, s, c, sr, ck, m, int(q)) for k, s, c, sr, ck, m, q in rows.all()]
 
     async def survey_rows(self, first: date, last: date) -> list[SurveyRow]:
+        answer = SurveyAnswer
+        month = _month(answer.answered_on)
         rows = await self.db.execute(
-            text("""
-                SELECT to_char(answered_on, 'YYYY-MM'), count(*),
-                       count(*) FILTER (WHERE score >= 4), subject
-                FROM survey_answers WHERE answered_on >= :first AND answered_on <= :last
-                GROUP BY 1, 4
-            """),
-            {"first": first, "last": last},
+            select(month, func.count(), func.count().filter(answer.score >= 4), answer.subject)
+            .where(answer.answered_on >= first, answer.answered_on <= last)
+            .group_by(month, answer.subject)
         )
         return [SurveyRow(m, int(a), int(s), subj) for m, a, s, subj in rows.all()]
 
@@ -589,14 +648,18 @@ class IndicatorRepository:
                 ],
             )
         # Changes made while this compile read stay stale: their version is newer.
+        c = IndicatorCompilation
         await self.db.execute(
-            text("""
-                UPDATE indicator_compilations
-                SET compiled_version = :v, compiled_at = coalesce(:at, clock_timestamp()),
-                    stale_since = CASE WHEN dirty_version = :v THEN NULL ELSE stale_since END
-                WHERE fiscal_year = :fy
-            """),
-            {"v": version, "fy": fiscal_year, "at": compiled_at},
+            update(c)
+            .where(c.fiscal_year == fiscal_year)
+            .values(
+                compiled_version=version,
+                compiled_at=func.coalesce(
+                    literal(compiled_at, DateTime(timezone=True)), func.clock_timestamp()
+                ),
+                stale_since=case((c.dirty_version == version, None), else_=c.stale_since),
+            )
+            .execution_options(synchronize_session=False)
         )
 
     async def replace_event_figures(
@@ -628,15 +691,13 @@ class IndicatorRepository:
 
     async def years_with_data(self) -> list[int]:
         """Years something was counted, entered or compiled for."""
-        rows = await self.db.scalars(
-            text("""
-                SELECT fiscal_year FROM indicator_compilations
-                UNION SELECT fiscal_year FROM indicator_year_figures
-                UNION SELECT fiscal_year FROM indicator_narratives
-                UNION SELECT DISTINCT fiscal_year FROM indicator_figures
-                ORDER BY 1
-            """)
+        years = union(
+            select(IndicatorCompilation.fiscal_year),
+            select(YearHandFigure.fiscal_year),
+            select(Narrative.fiscal_year),
+            select(IndicatorFigure.fiscal_year).distinct(),
         )
+        rows = await self.db.scalars(years.order_by(years.selected_columns.fiscal_year))
         return [int(y) for y in rows.all()]
 
     async def stale_years(self) -> list[int]:
@@ -649,7 +710,7 @@ class IndicatorRepository:
 
     async def touch_year(self, fiscal_year: int) -> int:
         """Marks the year stale (as the triggers do); the new version."""
-        await self.db.execute(text("SELECT indicators_touch(:fy)"), {"fy": fiscal_year})
+        await self.db.execute(select(func.indicators_touch(fiscal_year)))
         return await self.dirty_version(fiscal_year)
 
     async def touch_compiled_years(self) -> list[int]:
@@ -659,7 +720,7 @@ class IndicatorRepository:
         )
         years = [int(y) for y in rows.all()]
         for year in years:
-            await self.db.execute(text("SELECT indicators_touch(:fy)"), {"fy": year})
+            await self.db.execute(select(func.indicators_touch(year)))
         return years
 
     async def figures(self, years: Sequence[int], scope_org_id: int) -> list[YearFigure]:
@@ -690,11 +751,11 @@ class IndicatorRepository:
 
     async def all_figures_snapshot(self) -> list[tuple[Any, ...]]:
         """Every compiled figure, for checks that something changed no figure."""
+        f = IndicatorFigure
         rows = await self.db.execute(
-            text("""
-                SELECT fiscal_year, scope_org_id, definition_id, period, value, answers
-                FROM indicator_figures ORDER BY 1, 2, 3, 4
-            """)
+            select(
+                f.fiscal_year, f.scope_org_id, f.definition_id, f.period, f.value, f.answers
+            ).order_by(f.fiscal_year, f.scope_org_id, f.definition_id, f.period)
         )
         return [tuple(r) for r in rows.all()]
 
