@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.events.models import Organization
 from service.domain.matching import schedule
 from service.domain.matching.figures import by_indicator, matching_figures
+from service.platform.local_time import TOKYO
 from service.platform.settings import Settings
 from tests.factories import make_event, make_org, make_session
 from tests.mail_support import Mailbox, run_worker
@@ -389,6 +390,37 @@ async def test_each_participant_gets_the_timetable_mail_with_one_vevent_per_meet
         f"/api/v1/manage/events/{day.event_id}/matching/send", headers=bearer(token)
     )
     assert r.json()["notices"] == 0
+
+
+async def test_a_participant_without_mail_is_read_the_timetable_by_the_desk(
+    client: AsyncClient,
+    db: AsyncSession,
+    mail_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    organizer = await make_staff(db, "organizer")
+    token = await issue_token(db, organizer)
+    day = await make_day(db, client, token)
+    await choose(client, day, token, random.Random(11))
+    body = await build(client, mail_settings, day, token, monkeypatch)
+    phoned = body["meetings"][0]["booking_id"]
+    await db.execute(text("UPDATE bookings SET email = NULL WHERE id = :b"), {"b": phoned})
+    await db.commit()
+    r = await client.post(
+        f"/api/v1/manage/events/{day.event_id}/matching/send", headers=bearer(token)
+    )
+    assert r.status_code == 200, r.text
+    await run_worker(mail_settings)
+    script = await db.scalar(
+        text("SELECT script FROM call_tasks WHERE booking_id = :b AND kind = 'matching_timetable'"),
+        {"b": phoned},
+    )
+    assert script is not None
+    mine = [m for m in body["meetings"] if m["booking_id"] == phoned]
+    assert f"面談は{len(mine)}件です" in script
+    for m in mine:
+        starts = datetime.fromisoformat(m["starts_at"]).astimezone(TOKYO)
+        assert f"{starts:%H:%M}〜" in script and m["company"] in script
 
 
 async def test_the_day_manual_moves_no_shows_and_change_notices(

@@ -110,7 +110,18 @@ async def participant_mail(
     day = await repo.day_of_session(session_id) if session_id is not None else None
     kind = await repo.event_kind(day.event_id) if day is not None else None
     title = kind[1] if kind else ""
-    lines = [
+    ics = timetable_ics(meetings, title=title, base_url=base_url, now=clock.now())
+    return {"meetings": _lines(meetings), "before": before or []}, ics
+
+
+async def participant_lines(db: AsyncSession, booking_id: int) -> list[dict[str, Any]]:
+    """The timetable as the mail lists it (time, company, table or place, link): what the desk
+    reads out to a participant without e-mail."""
+    return _lines(await participant_meetings(db, booking_id))
+
+
+def _lines(meetings: list[MeetingView]) -> list[dict[str, Any]]:
+    return [
         {
             "when": f"{m.starts_at.astimezone(TOKYO):%H:%M}〜{m.ends_at.astimezone(TOKYO):%H:%M}",
             "company": m.company,
@@ -120,5 +131,3 @@ async def participant_mail(
         }
         for m in meetings
     ]
-    ics = timetable_ics(meetings, title=title, base_url=base_url, now=clock.now())
-    return {"meetings": lines, "before": before or []}, ics

@@ -82,6 +82,27 @@ def _because(reason: str) -> str:
     return f"{reason}のため、"
 
 
+def _timetable(payload: Mapping[str, Any] | None, title: str, when: str, code: str) -> str:
+    """The meetings themselves, read out one by one (the mail lists them; a participant without
+    e-mail hears them from the desk). Written into the task when it is opened."""
+    meetings = list((payload or {}).get("meetings") or [])
+    changed = bool((payload or {}).get("before"))
+    said = "時間割が変わりました" if changed else "時間割が決まりました"
+    text = f"「{title}」{when}の面談の{said}（予約番号 {code}）。"
+    if not meetings:
+        return text + "面談の予定はありません。"
+    items = []
+    for m in meetings:
+        where = "オンライン" if m.get("join_url") else f"テーブル{m.get('table')}"
+        items.append(f"{m.get('when')}、{m.get('company')}、{where}")
+    return (
+        text
+        + f"面談は{len(meetings)}件です。メモのご用意をお願いします。"
+        + "".join(f"{item}。" for item in items)
+        + "ホームページの予約確認でもご覧いただけます。"
+    )
+
+
 def call_script(
     kind: str, facts: MailFacts, reason: str, payload: Mapping[str, Any] | None = None
 ) -> str:
@@ -125,10 +146,7 @@ def call_script(
         else:
             body = f"明日{when}、{_place(facts)}「{title}」があります。お気をつけてお越しください。"
     elif kind == "matching_timetable":
-        body = (
-            f"「{title}」{when}の面談の時間割が決まりました（予約番号 {code}）。"
-            "面談の時刻と企業名をお伝えします（ホームページの予約確認でもご覧いただけます）。"
-        )
+        body = _timetable(payload, title, when, code)
     elif kind == "matching_matched":
         body = (
             f"「{title}」で面談した企業とのマッチングが成立しました。"

@@ -32,7 +32,7 @@ from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiosmtplib
 import structlog
@@ -271,7 +271,7 @@ async def _prepare_mail(
                 facts=facts,
                 reason="no_email",
                 now=now,
-                payload=notice.payload,
+                payload=await _call_payload(db, notice),
             )
         return Outcome.SKIPPED
     calendar = None
@@ -422,6 +422,15 @@ async def retry_after_recovery(unit_of_work: UnitOfWork, settings: Settings) -> 
     return len(ids)
 
 
+async def _call_payload(db: AsyncSession, notice: Notification) -> dict[str, Any]:
+    """What the call script reads out: the notice's payload, and for a timetable the meetings
+    as they are now (the mail lists them; the script must too)."""
+    payload = dict(notice.payload or {})
+    if notice.kind == "matching_timetable":
+        payload["meetings"] = await matching_sending.participant_lines(db, notice.booking_id)
+    return payload
+
+
 async def record_failure(
     unit_of_work: UnitOfWork, notice: Notification, exc: BaseException
 ) -> Outcome:
@@ -441,7 +450,7 @@ async def record_failure(
                 facts=facts,
                 reason="mail_failed",
                 now=clock.now(),
-                payload=notice.payload,
+                payload=await _call_payload(db, notice),
             )
     log.warning(
         "notification_send_failed",
