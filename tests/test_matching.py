@@ -624,6 +624,18 @@ async def test_participant_ranks_companies_and_sees_the_timetable_on_the_lookup_
     for m in mine:
         assert m["company"] in shown.text
     assert "面談したい企業（5社まで）" not in shown.text  # choices close with the timetable
+    # The meetings into a phone's calendar, behind the booking's calendar token.
+    from icalendar import Calendar
+
+    link = re.search(r'href="(/bookings/[0-9]+/timetable\.ics\?t=[^"]+)"', shown.text)
+    assert link is not None and "面談の予定をカレンダーに登録" in shown.text
+    ics = await client.get(link.group(1).replace("&amp;", "&"))
+    assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
+    events = Calendar.from_ical(ics.content).walk("VEVENT")
+    companies = [str(e["summary"]).removeprefix("面談：").split("（")[0] for e in events]
+    assert sorted(companies) == sorted(m["company"] for m in mine)
+    wrong = await client.get(link.group(1).split("?t=")[0] + "?t=wrong")
+    assert wrong.status_code == 404
 
 
 async def test_the_public_booking_form_asks_a_matching_day_for_profile_and_consent(

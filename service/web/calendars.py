@@ -194,6 +194,22 @@ async def _booking_file(
 class CalendarFiles(Controller):
     include_in_schema = False
 
+    @get("/bookings/{code:str}/timetable.ics", name="booking_timetable", opt=NO_CSRF)
+    async def timetable(
+        self, db: DB, settings: AppSettings, code: FromPath[str], t: FromQuery[str | None] = None
+    ) -> Response[bytes]:
+        """A matching-day participant's meetings (the look-up page links it)."""
+        if len(code) > 40 or (t is not None and len(t) > TOKEN_MAX):
+            raise NotFound()
+        display_code, body = await calendars.timetable_calendar(db, settings, code, t)
+        headers = _secret_headers(
+            {
+                "Cache-Control": "private, no-store",
+                "Content-Disposition": f'inline; filename="nextwork-{display_code}-timetable.ics"',
+            }
+        )
+        return Response(body, media_type=ICS_MEDIA_TYPE, headers=headers)
+
     @get("/bookings/{code:str}/calendar.ics", name="booking_calendar", opt=NO_CSRF)
     async def booking(
         self, db: DB, settings: AppSettings, code: FromPath[str], t: FromQuery[str | None] = None

@@ -111,6 +111,11 @@ async def _details(db: AsyncSession, opened: Opened, notice: str | None = None) 
     # A matching day's participant: their timetable, and the companies to rank.
     matching = await matching_public.participant_page(db, booking.id) if live else None
     calendar_url = await calendars.booking_calendar_path(db, booking.code) if live else None
+    timetable_url = (
+        await calendars.timetable_calendar_path(db, booking.code)
+        if matching is not None and matching.meetings
+        else None
+    )
     return private_page(
         "booking_detail.html",
         booking=booking,
@@ -120,6 +125,7 @@ async def _details(db: AsyncSession, opened: Opened, notice: str | None = None) 
         grant=opened.token,
         can_cancel=live and booking.session.status != "cancelled" and booking.checked_in_at is None,
         calendar_url=calendar_url,
+        timetable_url=timetable_url,
         # Unlinking LINE needs the grant (its confirmation is a GET page of it).
         line_linked=opened.token is not None and await linking.is_linked(db, booking.id),
         matching=matching,

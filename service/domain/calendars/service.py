@@ -36,8 +36,10 @@ from service.domain.calendars.tokens import (
     calendar_path,
     legacy_calendar_token,
     link_token_hash,
+    timetable_path,
 )
 from service.domain.errors import InvalidInput, NotFound
+from service.domain.matching import sending as matching_sending
 from service.platform.local_time import TOKYO
 from service.platform.settings import Settings
 
@@ -247,6 +249,30 @@ async def booking_calendar(
         raise _not_found()
     body = booking_ics(settings, booking, clock.now(), await repo.installation_id())
     return format_code(canonical), body
+
+
+async def timetable_calendar(
+    db: AsyncSession, settings: Settings, code: str, token: str | None
+) -> tuple[str, bytes]:
+    """(display code, .ics) of a matching-day participant's meetings, one VEVENT each (the
+    file the timetable mail attaches), behind the booking's calendar token; not found without
+    a timetable."""
+    canonical = normalize_code(code)
+    if canonical is None or not token:
+        raise _not_found()
+    booking = await CalendarRepository(db).booking(canonical)
+    if booking is None or not calendar_token_is_valid(settings, booking, token):
+        raise _not_found()
+    timetable = await matching_sending.participant_mail(db, booking.booking_id, settings.base_url)
+    if timetable is None or not timetable[0]["meetings"]:
+        raise _not_found()
+    return format_code(canonical), timetable[1]
+
+
+async def timetable_calendar_path(db: AsyncSession, code: str) -> str | None:
+    canonical = normalize_code(code) or code
+    token = await CalendarRepository(db).calendar_token(canonical)
+    return None if token is None else timetable_path(canonical, token)
 
 
 async def booking_calendar_path(db: AsyncSession, code: str) -> str | None:

@@ -26,6 +26,11 @@ def calendar_path(code: str, token: str) -> str:
     return f"/bookings/{_canonical(code)}/calendar.ics?t={token}"
 
 
+def timetable_path(code: str, token: str) -> str:
+    """The path of a matching-day participant's timetable .ics, behind the same token."""
+    return f"/bookings/{_canonical(code)}/timetable.ics?t={token}"
+
+
 def legacy_calendar_token(settings: Settings, code: str) -> str:
     """The token of links mailed before tokens were stored: an HMAC of the code."""
     return signing.mac(settings.secret_key, "booking-calendar", _canonical(code))
