@@ -634,6 +634,8 @@ async def test_participant_ranks_companies_and_sees_the_timetable_on_the_lookup_
     events = Calendar.from_ical(ics.content).walk("VEVENT")
     companies = [str(e["summary"]).removeprefix("面談：").split("（")[0] for e in events]
     assert sorted(companies) == sorted(m["company"] for m in mine)
+    head = await client.head(link.group(1).replace("&amp;", "&"))
+    assert head.status_code == 200 and head.headers["content-length"] == str(len(ics.content))
     wrong = await client.get(link.group(1).split("?t=")[0] + "?t=wrong")
     assert wrong.status_code == 404
 

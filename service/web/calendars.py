@@ -191,6 +191,21 @@ async def _booking_file(
     return body, headers
 
 
+async def _timetable_file(
+    db: DB, settings: Settings, code: str, t: str | None
+) -> tuple[bytes, dict[str, str]]:
+    if len(code) > 40 or (t is not None and len(t) > TOKEN_MAX):
+        raise NotFound()
+    display_code, body = await calendars.timetable_calendar(db, settings, code, t)
+    headers = _secret_headers(
+        {
+            "Cache-Control": "private, no-store",
+            "Content-Disposition": f'inline; filename="nextwork-{display_code}-timetable.ics"',
+        }
+    )
+    return body, headers
+
+
 class CalendarFiles(Controller):
     include_in_schema = False
 
@@ -199,16 +214,16 @@ class CalendarFiles(Controller):
         self, db: DB, settings: AppSettings, code: FromPath[str], t: FromQuery[str | None] = None
     ) -> Response[bytes]:
         """A matching-day participant's meetings (the look-up page links it)."""
-        if len(code) > 40 or (t is not None and len(t) > TOKEN_MAX):
-            raise NotFound()
-        display_code, body = await calendars.timetable_calendar(db, settings, code, t)
-        headers = _secret_headers(
-            {
-                "Cache-Control": "private, no-store",
-                "Content-Disposition": f'inline; filename="nextwork-{display_code}-timetable.ics"',
-            }
-        )
+        body, headers = await _timetable_file(db, settings, code, t)
         return Response(body, media_type=ICS_MEDIA_TYPE, headers=headers)
+
+    @head("/bookings/{code:str}/timetable.ics", name="booking_timetable_head", opt=NO_CSRF)
+    async def timetable_head(
+        self, db: DB, settings: AppSettings, code: FromPath[str], t: FromQuery[str | None] = None
+    ) -> Response[None]:
+        body, headers = await _timetable_file(db, settings, code, t)
+        headers["Content-Length"] = str(len(body))
+        return Response(None, media_type=ICS_MEDIA_TYPE, headers=headers)
 
     @get("/bookings/{code:str}/calendar.ics", name="booking_calendar", opt=NO_CSRF)
     async def booking(
