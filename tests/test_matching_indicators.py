@@ -22,6 +22,7 @@ from service.domain.indicators.document import read_document, save_exchange
 from service.domain.indicators.report import read_report
 from service.domain.indicators.repository import IndicatorRepository
 from service.platform.settings import Settings
+from tests.factories import make_org
 from tests.mail_support import run_worker, worker_context
 from tests.manage_support import bearer, issue_token, make_staff
 from tests.test_matching import COMPANIES, build, choose, make_day
@@ -49,6 +50,14 @@ async def test_a_days_outcomes_compile_into_the_exchange_figures_and_a_change_re
     token = await issue_token(db, organizer)
     h = bearer(token)
     day = await make_day(db, client, token)
+    # Co-hosted with ハローワーク: its staff's page counts the day as the programme's does.
+    hello_work = await make_org(db, "ハローワーク静岡", kind="cohost")
+    await db.execute(
+        text("INSERT INTO event_cohosts (event_id, organization_id) VALUES (:e, :o)"),
+        {"e": day.event_id, "o": hello_work.id},
+    )
+    cohost = Actor.of(await make_staff(db, "cohost", organization=hello_work))
+    await db.commit()
     starts_at = await db.scalar(
         text("SELECT starts_at FROM sessions WHERE id = :s"), {"s": day.session_id}
     )
@@ -102,6 +111,12 @@ async def test_a_days_outcomes_compile_into_the_exchange_figures_and_a_change_re
         "exchange_companies": Decimal(COMPANIES),
         "exchange_participants": Decimal(met),
         "exchange_matching_rate": Decimal("35.7"),
+    }
+    # Its days' companies and people; the rate is the desk's own figure, not shown to co-hosts.
+    assert await _figures(db, cohost, year) == {
+        "exchange_companies": Decimal(COMPANIES),
+        "exchange_participants": Decimal(met),
+        "exchange_matching_rate": None,
     }
     repo = IndicatorRepository(db)
     assert year not in await repo.stale_years()

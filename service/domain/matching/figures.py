@@ -36,12 +36,13 @@ class MatchingFigures:
 
 
 async def matching_figures(
-    db: AsyncSession, start: datetime, end: datetime
+    db: AsyncSession, start: datetime, end: datetime, cohost: int | None = None
 ) -> MatchingFigures | None:
-    """The figures of matching days whose session starts in [start, end); None when there are
-    none (the year keeps its hand figures, as history)."""
+    """The figures of matching days whose session starts in [start, end) (with `cohost`: of
+    the events that organization co-hosts); None when there are none (the year keeps its hand
+    figures, as history)."""
     repo = MatchingRepository(db)
-    days = await repo.days_between(start, end)
+    days = await repo.days_between(start, end, cohost)
     if not days:
         return None
     months: dict[str, tuple[int, int, int, int]] = {}
@@ -53,6 +54,11 @@ async def matching_figures(
         months[month] = tuple(a + b for a, b in zip(before, counts, strict=True))  # type: ignore[assignment]
         totals = [a + b for a, b in zip(totals, counts, strict=True)]
     return MatchingFigures(totals[0], totals[1], totals[2], totals[3], months)
+
+
+async def matching_cohosts(db: AsyncSession, start: datetime, end: datetime) -> list[int]:
+    """The co-hosts of matching days whose session starts in [start, end)."""
+    return await MatchingRepository(db).cohosts_between(start, end)
 
 
 # The indicator definitions (migration indicators_01) these figures stand for.

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, String, column, delete, func, select, table, update
+from sqlalchemy import BigInteger, String, column, delete, exists, func, select, table, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.domain.events.models import event_cohosts
 from service.domain.matching.models import (
     CompanyChoice,
     MatchingCompany,
@@ -443,15 +444,37 @@ class MatchingRepository:
         return [str(x) for x in lines] if isinstance(lines, list) else None
 
     # --- figures -----------------------------------------------------------------------
-    async def days_between(self, start: datetime, end: datetime) -> list[tuple[int, datetime]]:
-        """(event id, session start) of matching days whose session starts in [start, end)."""
+    async def days_between(
+        self, start: datetime, end: datetime, cohost: int | None = None
+    ) -> list[tuple[int, datetime]]:
+        """(event id, session start) of matching days whose session starts in [start, end);
+        with `cohost`, only the days of events that organization co-hosts."""
         stmt = (
             select(MatchingDay.event_id, _sessions.c.starts_at)
             .join(_sessions, _sessions.c.id == MatchingDay.session_id)
             .where(_sessions.c.starts_at >= start, _sessions.c.starts_at < end)
             .order_by(_sessions.c.starts_at)
         )
+        if cohost is not None:
+            stmt = stmt.where(
+                exists().where(
+                    event_cohosts.c.event_id == MatchingDay.event_id,
+                    event_cohosts.c.organization_id == cohost,
+                )
+            )
         return [(r.event_id, r.starts_at) for r in await self.db.execute(stmt)]
+
+    async def cohosts_between(self, start: datetime, end: datetime) -> list[int]:
+        """The organizations co-hosting a matching day whose session starts in [start, end)."""
+        stmt = (
+            select(event_cohosts.c.organization_id)
+            .distinct()
+            .join(MatchingDay, MatchingDay.event_id == event_cohosts.c.event_id)
+            .join(_sessions, _sessions.c.id == MatchingDay.session_id)
+            .where(_sessions.c.starts_at >= start, _sessions.c.starts_at < end)
+            .order_by(event_cohosts.c.organization_id)
+        )
+        return [int(org) for org in (await self.db.scalars(stmt)).all()]
 
     async def outcome_counts(self, event_id: int) -> tuple[int, int, int, int]:
         """(companies taking part, participants who met anyone, companies that met anyone,
