@@ -258,8 +258,10 @@ async def _all_mailed(db: AsyncSession, d: Deployment, seconds: float = 90) -> i
     deadline = time.monotonic() + seconds
     while True:
         await db.rollback()
+        # 'sending' too: a notice leased this instant is not sent yet (checked between its
+        # lease and its mark, the unmailed check below failed once in CI-like runs).
         pending = await db.scalar(
-            text("SELECT count(*) FROM notifications WHERE status = 'pending'")
+            text("SELECT count(*) FROM notifications WHERE status IN ('pending', 'sending')")
         )
         if pending == 0:
             break
@@ -267,8 +269,9 @@ async def _all_mailed(db: AsyncSession, d: Deployment, seconds: float = 90) -> i
             rows = (
                 await db.execute(
                     text(
-                        "SELECT id, kind, send_after, attempts, last_error, now() AS now "
-                        "FROM notifications WHERE status = 'pending' ORDER BY id"
+                        "SELECT id, kind, status, send_after, lease_until, attempts, last_error,"
+                        " now() AS now FROM notifications WHERE status IN ('pending', 'sending')"
+                        " ORDER BY id"
                     )
                 )
             ).all()
