@@ -4,7 +4,7 @@ the matching days' meetings and outcomes, also after a merge. Real PostgreSQL, R
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from httpx import AsyncClient
@@ -16,6 +16,7 @@ from service.domain.accounts.actor import Actor
 from service.domain.events.models import Organization
 from service.domain.followups import service as followups
 from service.domain.indicators import fiscal
+from service.domain.indicators import placements as placements_module
 from service.domain.indicators.report import read_report
 from service.platform.settings import Settings
 from tests.factories import make_event, make_org, make_session
@@ -264,6 +265,25 @@ async def test_the_console_button_records_the_hire(client: AsyncClient, db: Asyn
     page = (await client.get(r.headers["location"])).text
     assert "採用を記録しました。" in page
     assert f"採用：{month.year}年{month.month}月から（正社員）" in page
+    # Corrected from the same page (prefilled), then withdrawn after one more question.
+    form = (await client.get(f"/manage/matching/meetings/{meeting}/placement")).text
+    assert "採用の記録を訂正" in form and f'value="{month:%Y-%m}"' in form
+    r = await post_form(
+        client,
+        f"/manage/matching/meetings/{meeting}/placement/correct",
+        {"started_on": f"{month:%Y-%m}", "employment_type": "part_time"},
+    )
+    assert r.status_code == 303, r.text
+    page = (await client.get(r.headers["location"])).text
+    assert "採用の記録を訂正しました。" in page
+    assert f"採用：{month.year}年{month.month}月から（パート・アルバイト）" in page
+    question = await client.get(f"/manage/matching/meetings/{meeting}/placement/withdraw")
+    assert "採用の記録を取り消しますか" in question.text and "はい、取り消す" in question.text
+    r = await post_form(client, f"/manage/matching/meetings/{meeting}/placement/withdraw", {})
+    assert r.status_code == 303
+    page = (await client.get(r.headers["location"])).text
+    assert "採用の記録を取り消しました。" in page
+    assert f'href="/manage/matching/meetings/{meeting}/placement">採用を記録' in page
 
 
 async def test_the_person_page_lists_meetings_and_a_merge_keeps_them(
@@ -370,3 +390,146 @@ async def test_a_hire_learnt_first_from_the_answer_is_not_counted_again_and_stay
         {"p": pid},
     )
     assert list(rows) == [r.json()["placement_record_id"]]
+
+
+async def test_a_hire_is_corrected_within_its_year_and_withdrawn_when_it_was_a_mistake(
+    client: AsyncClient, db: AsyncSession, settings: Settings
+) -> None:
+    organizer = await make_staff(db, "organizer")
+    actor = Actor.of(organizer)
+    h = bearer(await issue_token(db, organizer))
+    ids = await _day(db, client, h, prefix="株式会社訂正")
+    await _book(client, ids["session"], 9, "09033334444", "ミナミ ケンジ")
+    booking = await db.scalar(
+        text("SELECT id FROM bookings WHERE session_id = :s"), {"s": ids["session"]}
+    )
+    meeting = await _meeting(db, client, h, ids, ids["orgs"][0], booking, 0)
+    r = await client.post(
+        f"/api/v1/manage/matching/meetings/{meeting}/outcome", json={"result": "matched"}, headers=h
+    )
+    assert r.status_code == 200
+    year = fiscal.fiscal_year_of(clock.now())
+
+    async def placements() -> int:
+        async with worker_context(settings) as ctx:
+            await compile_stale_indicators(ctx)
+        await db.rollback()
+        report = await read_report(db, actor, year)
+        row = next(r for r in report.rows if r.code == "outcome_senior_placements")
+        return int(row.actual or 0)
+
+    before = await placements()
+    url = f"/api/v1/manage/matching/meetings/{meeting}/placement"
+    # Nothing recorded yet: nothing to correct or withdraw.
+    month = date(year, 4, 1)
+    later = date(year, 6, 1)
+    r = await client.put(
+        url, json={"started_on": f"{later:%Y-%m}", "employment_type": "part_time"}, headers=h
+    )
+    assert r.status_code == 409 and r.json()["error"] == "hire_not_recorded"
+    r = await client.post(
+        url, json={"started_on": f"{month:%Y-%m}", "employment_type": "regular"}, headers=h
+    )
+    assert r.status_code == 200, r.text
+    record_id = r.json()["placement_record_id"]
+    assert await placements() == before + 1
+
+    # Corrected: the month and the way of working, on the meeting and on its placement.
+    r = await client.put(
+        url, json={"started_on": f"{later:%Y-%m}", "employment_type": "part_time"}, headers=h
+    )
+    assert r.status_code == 200, r.text
+    row = (
+        await db.execute(
+            text(
+                "SELECT m.hired_on, m.employment_type, d.occurred_on FROM matching_meetings m"
+                " JOIN desk_records d ON d.id = m.placement_record_id WHERE m.id = :m"
+            ),
+            {"m": meeting},
+        )
+    ).one()
+    assert (row.hired_on, row.employment_type, row.occurred_on) == (later, "part_time", later)
+    assert await placements() == before + 1  # still counted once
+    # Another fiscal year is not a correction: it names the field and changes nothing.
+    r = await client.put(
+        url, json={"started_on": f"{year + 1}-04", "employment_type": "regular"}, headers=h
+    )
+    assert r.status_code == 422 and "年度" in r.json()["fields"]["started_on"]
+
+    # Withdrawn: the meeting has no hire and the placement is no longer counted.
+    r = await client.delete(url, headers=h)
+    assert r.status_code == 204
+    assert (
+        await db.scalar(text("SELECT count(*) FROM desk_records WHERE id = :i"), {"i": record_id})
+        == 0
+    )
+    hired = await db.scalar(
+        text("SELECT hired_on FROM matching_meetings WHERE id = :m"), {"m": meeting}
+    )
+    assert hired is None
+    assert await placements() == before
+    assert (await client.delete(url, headers=h)).status_code == 409
+    actions = list(
+        await db.scalars(
+            text(
+                "SELECT action FROM audit_log WHERE entity_type = 'matching_meeting'"
+                " AND entity_id = :m ORDER BY id"
+            ),
+            {"m": meeting},
+        )
+    )
+    assert actions[-3:] == ["matching.hire", "matching.hire_corrected", "matching.hire_withdrawn"]
+
+
+async def test_a_withdrawn_hire_leaves_the_answers_placement_counted(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    """An answer of 就職した found the placement first; the hire took it over; withdrawing the
+    hire gives it back to the answer, still counted."""
+    organizer = await make_staff(db, "organizer")
+    actor = Actor.of(organizer)
+    h = bearer(await issue_token(db, organizer))
+    pid = await _attended(db, 12)
+    ids = await _day(db, client, h, prefix="株式会社回答")
+    p12 = person(12)
+    await _book(client, ids["session"], 12, p12.phone, p12.name_kana)
+    booking = await db.scalar(
+        text("SELECT id FROM bookings WHERE session_id = :s AND person_id = :p"),
+        {"s": ids["session"], "p": pid},
+    )
+    assert booking is not None
+    meeting = await _meeting(db, client, h, ids, ids["orgs"][0], booking, 0)
+    r = await client.post(
+        f"/api/v1/manage/matching/meetings/{meeting}/outcome", json={"result": "matched"}, headers=h
+    )
+    assert r.status_code == 200
+    month = clock.now().date().replace(day=1)
+    window = {
+        "attended_from": clock.now().date() - timedelta(days=30),
+        "attended_to": clock.now().date(),
+    }
+    view = await followups.create(db, actor, {"title": "調査", **window})
+    await followups.send(db, actor, view.id)
+    answer = {
+        "person_id": pid,
+        "status": "employed",
+        "via": "paper",
+        "employer": "回答0",
+        "started_on": f"{month:%Y-%m}",
+        "employment_type": "regular",
+    }
+    await followups.answer_for(db, actor, view.id, answer)
+    await db.commit()
+    url = f"/api/v1/manage/matching/meetings/{meeting}/placement"
+    r = await client.post(
+        url, json={"started_on": f"{month:%Y-%m}", "employment_type": "regular"}, headers=h
+    )
+    assert r.status_code == 200 and r.json()["counted_now"] is False
+    record_id = r.json()["placement_record_id"]
+    assert (await client.delete(url, headers=h)).status_code == 204
+    row = (
+        await db.execute(
+            text("SELECT note, occurred_on FROM desk_records WHERE id = :i"), {"i": record_id}
+        )
+    ).one()
+    assert row.note == placements_module.SOURCE_NOTE and row.occurred_on.replace(day=1) == month

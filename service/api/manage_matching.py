@@ -12,7 +12,12 @@ from litestar import Controller, delete, get, post, put
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from service.domain.indicators.meeting_placements import MeetingHire, record_meeting_hire
+from service.domain.indicators.meeting_placements import (
+    MeetingHire,
+    correct_meeting_hire,
+    record_meeting_hire,
+    withdraw_meeting_hire,
+)
 from service.domain.matching import meetings, schedule, sending, service
 from service.domain.matching.schemas import CompanyView, MatchingView, MeetingView, ScheduleView
 from service.edge.dependencies import DB
@@ -226,6 +231,25 @@ class ManageMeetingsController(Controller):
         self, db: DB, staff: Staff, meeting_id: FromPath[int], data: JSONBody[PlacementBody]
     ) -> MeetingHire:
         return await record_meeting_hire(db, staff, meeting_id, _raw(data))
+
+    @put(
+        "/placement",
+        summary="Correct a recorded hire's start month or way of working (same fiscal year)",
+        opt=COMPANY,
+    )
+    async def correct_placement(
+        self, db: DB, staff: Staff, meeting_id: FromPath[int], data: JSONBody[PlacementBody]
+    ) -> MeetingHire:
+        return await correct_meeting_hire(db, staff, meeting_id, _raw(data))
+
+    @delete(
+        "/placement",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Withdraw a hire recorded by mistake (its placement is no longer counted)",
+        opt=COMPANY,
+    )
+    async def withdraw_placement(self, db: DB, staff: Staff, meeting_id: FromPath[int]) -> None:
+        await withdraw_meeting_hire(db, staff, meeting_id)
 
     @put("", summary="Move a meeting to another slot (and table) by hand")
     async def move(

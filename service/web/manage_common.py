@@ -90,6 +90,8 @@ DONE_MESSAGES = {
     "matching_company_saved": "参加企業を登録しました。",
     "matching_outcome_saved": "面談の結果を記録しました。",
     "matching_hire_saved": "採用を記録しました。雇用・就業数に数えます。",
+    "matching_hire_corrected": "採用の記録を訂正しました。",
+    "matching_hire_withdrawn": "採用の記録を取り消しました。雇用・就業数に数えません。",
     "matching_building": (
         "面談表の作成を始めました。1分ほどで画面に出ます（再読み込みしてください）。"
     ),

@@ -13,7 +13,11 @@ from litestar.response import Redirect, Template
 
 from service.domain.bookings.enums import AGE_BANDS
 from service.domain.errors import DomainError, NotFound
-from service.domain.indicators.meeting_placements import record_meeting_hire
+from service.domain.indicators.meeting_placements import (
+    correct_meeting_hire,
+    record_meeting_hire,
+    withdraw_meeting_hire,
+)
 from service.domain.matching import console, meetings, schedule, sending, service
 from service.domain.matching.enums import OUTCOMES, SCHEDULE_STATUSES
 from service.domain.matching.hires import hire_subject
@@ -337,7 +341,47 @@ class ManageMatchingPages(Controller):
 
     @get("/matching/meetings/{meeting_id:int}/placement", opt=COMPANY)
     async def hire_form(self, db: DB, staff: Staff, meeting_id: FromPath[int]) -> Template:
-        return await _hire_page(db, staff, meeting_id, {}, {})
+        return await _hire_page(db, staff, meeting_id, None, {})
+
+    @post("/matching/meetings/{meeting_id:int}/placement/correct", status_code=303, opt=COMPANY)
+    async def correct_hire(
+        self, request: Request[Any, Any, Any], db: DB, staff: Staff, meeting_id: FromPath[int]
+    ) -> Template | Redirect:
+        fields = await form_fields(request)
+        typed = {k: fields.get(k, "") for k in ("started_on", "employment_type")}
+        try:
+            await correct_meeting_hire(db, staff, meeting_id, typed)
+        except DomainError as exc:
+            return await rerender(
+                db,
+                exc,
+                lambda r: _hire_page(
+                    db, staff, meeting_id, typed, r.fields or {"started_on": r.message}
+                ),
+            )
+        return await _back_to_company(db, staff, meeting_id, "matching_hire_corrected")
+
+    @get("/matching/meetings/{meeting_id:int}/placement/withdraw", opt=COMPANY)
+    async def withdraw_hire_question(
+        self, db: DB, staff: Staff, meeting_id: FromPath[int]
+    ) -> Template | Redirect:
+        subject = await hire_subject(db, staff, meeting_id)
+        if subject.meeting.hired_on is None:
+            return await _back_to_company(db, staff, meeting_id, None)
+        return page(
+            "manage/matching_hire_withdraw.html",
+            staff,
+            m=subject.meeting,
+            person=subject.person,
+            EMPLOYMENT_TYPES=EMPLOYMENT_TYPES,
+        )
+
+    @post("/matching/meetings/{meeting_id:int}/placement/withdraw", status_code=303, opt=COMPANY)
+    async def withdraw_hire(self, db: DB, staff: Staff, meeting_id: FromPath[int]) -> Redirect:
+        subject = await hire_subject(db, staff, meeting_id)
+        if subject.meeting.hired_on is not None:  # pressed twice: it is withdrawn either way
+            await withdraw_meeting_hire(db, staff, meeting_id)
+        return await _back_to_company(db, staff, meeting_id, "matching_hire_withdrawn")
 
     @post("/matching/meetings/{meeting_id:int}/placement", status_code=303, opt=COMPANY)
     async def hire(
@@ -364,11 +408,25 @@ class ManageMatchingPages(Controller):
         )
 
 
-async def _hire_page(
-    db: DB, staff: Staff, meeting_id: int, typed: dict[str, str], errors: dict[str, str]
-) -> Template:
-    """「採用を記録」: the start month and how the person works, for a matched meeting."""
+async def _back_to_company(db: DB, staff: Staff, meeting_id: int, done: str | None) -> Redirect:
+    event_id = await meetings.event_of(db, meeting_id)
     subject = await hire_subject(db, staff, meeting_id)
+    return see_other(
+        _company_path(event_id, subject.meeting.organization_id),
+        done=done,
+        anchor=f"m{meeting_id}",
+    )
+
+
+async def _hire_page(
+    db: DB, staff: Staff, meeting_id: int, typed: dict[str, str] | None, errors: dict[str, str]
+) -> Template:
+    """「採用を記録」: the start month and how the person works, for a matched meeting; once
+    recorded, the same to correct it, and the way to withdraw it."""
+    subject = await hire_subject(db, staff, meeting_id)
+    if typed is None:
+        hired, kind = subject.meeting.hired_on, subject.meeting.employment_type or ""
+        typed = {"started_on": f"{hired:%Y-%m}", "employment_type": kind} if hired else {}
     return page(
         "manage/matching_hire.html",
         staff,

@@ -59,10 +59,14 @@ ACTION_LABELS = {
     "desk_record.delete": "窓口の記録を削除",
     "survey.paper_answer": "アンケート用紙の回答を登録",
     "retention.purge": "保存期間を過ぎた個人情報を消去",
+    "matching.hire": "採用を記録",
+    "matching.hire_corrected": "採用の記録を訂正",
+    "matching.hire_withdrawn": "採用の記録を取り消し",
 }
 
 ENTITY_LABELS = {
     "event": "イベント",
+    "matching_meeting": "面談",
     "session": "回",
     "booking": "予約",
     "staff_user": "スタッフ",

@@ -92,3 +92,28 @@ async def withdraw_placement(db: AsyncSession, record_id: int) -> None:
     row = await repo.get(record_id)
     if row is not None and row.note == SOURCE_NOTE:
         await repo.delete(row)
+
+
+async def move_meeting_placement(db: AsyncSession, record_id: int, occurred_on: date) -> None:
+    """A corrected hire's start month, on the placement the meeting wrote (not on the desk's
+    own record of it, nor on one an answer reported before the meeting's hire took it over)."""
+    repo = PlacementRepository(db)
+    row = await repo.get(record_id)
+    if row is not None and row.note == MEETING_NOTE and not await repo.answered(record_id):
+        row.occurred_on = occurred_on
+        await repo.flush()
+
+
+async def release_meeting_placement(db: AsyncSession, record_id: int) -> None:
+    """A withdrawn hire's placement: gone when only the meeting reported it; the answer's again
+    when a follow-up answer reported it too (keep_placement had taken it over); the desk's own
+    record stays."""
+    repo = PlacementRepository(db)
+    row = await repo.get(record_id)
+    if row is None or row.note != MEETING_NOTE:
+        return
+    if await repo.answered(record_id):
+        row.note = SOURCE_NOTE
+        await repo.flush()
+    else:
+        await repo.delete(row)

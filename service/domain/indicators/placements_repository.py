@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import and_, func, literal_column, or_, select
+from sqlalchemy import BigInteger, and_, column, exists, func, literal_column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.indicators.models import DeskRecord
+
+# Follow-up answers live in an area above this one (.importlinter): only the column read here.
+_answers = table("follow_up_answers", column("placement_record_id", BigInteger))
 
 
 class PlacementRepository:
@@ -51,6 +54,13 @@ class PlacementRepository:
 
     async def get(self, record_id: int) -> DeskRecord | None:
         return await self.db.get(DeskRecord, record_id)
+
+    async def answered(self, record_id: int) -> bool:
+        """Whether a follow-up answer counts as this placement."""
+        found = await self.db.scalar(
+            select(exists().where(_answers.c.placement_record_id == record_id))
+        )
+        return bool(found)
 
     async def delete(self, row: DeskRecord) -> None:
         await self.db.delete(row)

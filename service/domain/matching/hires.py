@@ -85,9 +85,16 @@ async def hire_subject(db: AsyncSession, actor: Actor, meeting_id: int) -> HireS
 
 
 async def save_hire(
-    db: AsyncSession, meeting: Meeting, hire: HireInput, placement_record_id: int
+    db: AsyncSession, meeting: Meeting, hire: HireInput, placement_record_id: int | None
 ) -> None:
     meeting.hired_on = hire.started_on
     meeting.employment_type = hire.employment_type
     meeting.placement_record_id = placement_record_id
+    await MatchingRepository(db).flush()
+
+
+async def clear_hire(db: AsyncSession, meeting: Meeting) -> None:
+    meeting.hired_on = None
+    meeting.employment_type = None
+    meeting.placement_record_id = None
     await MatchingRepository(db).flush()
