@@ -177,31 +177,16 @@ def _without_body(response: Response[bytes]) -> Response[None]:
 
 
 async def _booking_file(
-    db: DB, settings: Settings, code: str, t: str | None
+    db: DB, settings: Settings, code: str, t: str | None, *, timetable: bool = False
 ) -> tuple[bytes, dict[str, str]]:
+    """A booking's own .ics, or (timetable) its matching-day meetings, behind its token."""
     if len(code) > 40 or (t is not None and len(t) > TOKEN_MAX):
         raise NotFound()
-    display_code, body = await calendars.booking_calendar(db, settings, code, t)
+    read = calendars.timetable_calendar if timetable else calendars.booking_calendar
+    display_code, body = await read(db, settings, code, t)
+    name = f"nextwork-{display_code}{'-timetable' if timetable else ''}.ics"
     headers = _secret_headers(
-        {
-            "Cache-Control": "private, no-store",
-            "Content-Disposition": f'inline; filename="nextwork-{display_code}.ics"',
-        }
-    )
-    return body, headers
-
-
-async def _timetable_file(
-    db: DB, settings: Settings, code: str, t: str | None
-) -> tuple[bytes, dict[str, str]]:
-    if len(code) > 40 or (t is not None and len(t) > TOKEN_MAX):
-        raise NotFound()
-    display_code, body = await calendars.timetable_calendar(db, settings, code, t)
-    headers = _secret_headers(
-        {
-            "Cache-Control": "private, no-store",
-            "Content-Disposition": f'inline; filename="nextwork-{display_code}-timetable.ics"',
-        }
+        {"Cache-Control": "private, no-store", "Content-Disposition": f'inline; filename="{name}"'}
     )
     return body, headers
 
@@ -214,14 +199,14 @@ class CalendarFiles(Controller):
         self, db: DB, settings: AppSettings, code: FromPath[str], t: FromQuery[str | None] = None
     ) -> Response[bytes]:
         """A matching-day participant's meetings (the look-up page links it)."""
-        body, headers = await _timetable_file(db, settings, code, t)
+        body, headers = await _booking_file(db, settings, code, t, timetable=True)
         return Response(body, media_type=ICS_MEDIA_TYPE, headers=headers)
 
     @head("/bookings/{code:str}/timetable.ics", name="booking_timetable_head", opt=NO_CSRF)
     async def timetable_head(
         self, db: DB, settings: AppSettings, code: FromPath[str], t: FromQuery[str | None] = None
     ) -> Response[None]:
-        body, headers = await _timetable_file(db, settings, code, t)
+        body, headers = await _booking_file(db, settings, code, t, timetable=True)
         headers["Content-Length"] = str(len(body))
         return Response(None, media_type=ICS_MEDIA_TYPE, headers=headers)
 

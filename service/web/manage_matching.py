@@ -5,6 +5,7 @@ own company only (the staff guard checks the event, the company and the meeting)
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -20,7 +21,7 @@ from service.domain.indicators.meeting_placements import (
 )
 from service.domain.matching import console, meetings, schedule, sending, service
 from service.domain.matching.enums import OUTCOMES, SCHEDULE_STATUSES
-from service.domain.matching.hires import hire_subject
+from service.domain.matching.hires import HireSubject, hire_subject
 from service.domain.matching.service import COMPANY_ROLE, view
 from service.domain.people.enums import EMPLOYMENT_TYPES
 from service.edge.dependencies import DB, AppSettings
@@ -347,19 +348,9 @@ class ManageMatchingPages(Controller):
     async def correct_hire(
         self, request: Request[Any, Any, Any], db: DB, staff: Staff, meeting_id: FromPath[int]
     ) -> Template | Redirect:
-        fields = await form_fields(request)
-        typed = {k: fields.get(k, "") for k in ("started_on", "employment_type")}
-        try:
-            await correct_meeting_hire(db, staff, meeting_id, typed)
-        except DomainError as exc:
-            return await rerender(
-                db,
-                exc,
-                lambda r: _hire_page(
-                    db, staff, meeting_id, typed, r.fields or {"started_on": r.message}
-                ),
-            )
-        return await _back_to_company(db, staff, meeting_id, "matching_hire_corrected")
+        return await _save_hire(
+            request, db, staff, meeting_id, correct_meeting_hire, "matching_hire_corrected"
+        )
 
     @get("/matching/meetings/{meeting_id:int}/placement/withdraw", opt=COMPANY)
     async def withdraw_hire_question(
@@ -367,7 +358,7 @@ class ManageMatchingPages(Controller):
     ) -> Template | Redirect:
         subject = await hire_subject(db, staff, meeting_id)
         if subject.meeting.hired_on is None:
-            return await _back_to_company(db, staff, meeting_id, None)
+            return _back_to_company(subject, None)
         return page(
             "manage/matching_hire_withdraw.html",
             staff,
@@ -381,41 +372,44 @@ class ManageMatchingPages(Controller):
         subject = await hire_subject(db, staff, meeting_id)
         if subject.meeting.hired_on is not None:  # pressed twice: it is withdrawn either way
             await withdraw_meeting_hire(db, staff, meeting_id)
-        return await _back_to_company(db, staff, meeting_id, "matching_hire_withdrawn")
+        return _back_to_company(subject, "matching_hire_withdrawn")
 
     @post("/matching/meetings/{meeting_id:int}/placement", status_code=303, opt=COMPANY)
     async def hire(
         self, request: Request[Any, Any, Any], db: DB, staff: Staff, meeting_id: FromPath[int]
     ) -> Template | Redirect:
-        fields = await form_fields(request)
-        typed = {k: fields.get(k, "") for k in ("started_on", "employment_type")}
-        try:
-            await record_meeting_hire(db, staff, meeting_id, typed)
-        except DomainError as exc:
-            return await rerender(
-                db,
-                exc,
-                lambda r: _hire_page(
-                    db, staff, meeting_id, typed, r.fields or {"started_on": r.message}
-                ),
-            )
-        event_id = await meetings.event_of(db, meeting_id)
-        subject = await hire_subject(db, staff, meeting_id)
-        return see_other(
-            _company_path(event_id, subject.meeting.organization_id),
-            done="matching_hire_saved",
-            anchor=f"m{meeting_id}",
+        return await _save_hire(
+            request, db, staff, meeting_id, record_meeting_hire, "matching_hire_saved"
         )
 
 
-async def _back_to_company(db: DB, staff: Staff, meeting_id: int, done: str | None) -> Redirect:
-    event_id = await meetings.event_of(db, meeting_id)
-    subject = await hire_subject(db, staff, meeting_id)
-    return see_other(
-        _company_path(event_id, subject.meeting.organization_id),
-        done=done,
-        anchor=f"m{meeting_id}",
-    )
+async def _save_hire(
+    request: Request[Any, Any, Any],
+    db: DB,
+    staff: Staff,
+    meeting_id: int,
+    save: Callable[[DB, Staff, int, dict[str, str]], Awaitable[object]],
+    done: str,
+) -> Template | Redirect:
+    """「採用を記録する」 and 「訂正する」: the same two fields, the same page again on an error."""
+    fields = await form_fields(request)
+    typed = {k: fields.get(k, "") for k in ("started_on", "employment_type")}
+    try:
+        await save(db, staff, meeting_id, typed)
+    except DomainError as exc:
+        return await rerender(
+            db,
+            exc,
+            lambda r: _hire_page(
+                db, staff, meeting_id, typed, r.fields or {"started_on": r.message}
+            ),
+        )
+    return _back_to_company(await hire_subject(db, staff, meeting_id), done)
+
+
+def _back_to_company(subject: HireSubject, done: str | None) -> Redirect:
+    m = subject.meeting
+    return see_other(_company_path(m.event_id, m.organization_id), done=done, anchor=f"m{m.id}")
 
 
 async def _hire_page(

@@ -110,12 +110,9 @@ async def _details(db: AsyncSession, opened: Opened, notice: str | None = None) 
     live = booking.status in ("confirmed", "waitlisted")
     # A matching day's participant: their timetable, and the companies to rank.
     matching = await matching_public.participant_page(db, booking.id) if live else None
-    calendar_url = await calendars.booking_calendar_path(db, booking.code) if live else None
-    timetable_url = (
-        await calendars.timetable_calendar_path(db, booking.code)
-        if matching is not None and matching.meetings
-        else None
-    )
+    links = await calendars.booking_calendar_links(db, booking.code) if live else None
+    calendar_url = links[0] if links else None
+    timetable_url = links[1] if links and matching is not None and matching.meetings else None
     return private_page(
         "booking_detail.html",
         booking=booking,

@@ -236,18 +236,27 @@ def calendar_token_is_valid(settings: Settings, booking: BookingEntry, token: st
     return hmac.compare_digest(legacy.encode(), token.encode())
 
 
-async def booking_calendar(
+async def _booking_behind_token(
     db: AsyncSession, settings: Settings, code: str, token: str | None
-) -> tuple[str, bytes]:
-    """(display code, .ics) for a booking link; an unknown code and a wrong token look the same."""
+) -> tuple[str, BookingEntry]:
+    """The booking a calendar link names; an unknown code and a wrong token look the same."""
     canonical = normalize_code(code)
     if canonical is None or not token:
         raise _not_found()
-    repo = CalendarRepository(db)
-    booking = await repo.booking(canonical)
+    booking = await CalendarRepository(db).booking(canonical)
     if booking is None or not calendar_token_is_valid(settings, booking, token):
         raise _not_found()
-    body = booking_ics(settings, booking, clock.now(), await repo.installation_id())
+    return canonical, booking
+
+
+async def booking_calendar(
+    db: AsyncSession, settings: Settings, code: str, token: str | None
+) -> tuple[str, bytes]:
+    """(display code, .ics) for a booking link."""
+    canonical, booking = await _booking_behind_token(db, settings, code, token)
+    body = booking_ics(
+        settings, booking, clock.now(), await CalendarRepository(db).installation_id()
+    )
     return format_code(canonical), body
 
 
@@ -257,29 +266,26 @@ async def timetable_calendar(
     """(display code, .ics) of a matching-day participant's meetings, one VEVENT each (the
     file the timetable mail attaches), behind the booking's calendar token; not found without
     a timetable."""
-    canonical = normalize_code(code)
-    if canonical is None or not token:
-        raise _not_found()
-    booking = await CalendarRepository(db).booking(canonical)
-    if booking is None or not calendar_token_is_valid(settings, booking, token):
-        raise _not_found()
+    canonical, booking = await _booking_behind_token(db, settings, code, token)
     timetable = await matching_sending.participant_mail(db, booking.booking_id, settings.base_url)
     if timetable is None or not timetable[0]["meetings"]:
         raise _not_found()
     return format_code(canonical), timetable[1]
 
 
-async def timetable_calendar_path(db: AsyncSession, code: str) -> str | None:
-    canonical = normalize_code(code) or code
-    token = await CalendarRepository(db).calendar_token(canonical)
-    return None if token is None else timetable_path(canonical, token)
-
-
 async def booking_calendar_path(db: AsyncSession, code: str) -> str | None:
     """The path (token included) of a booking's calendar link, for pages and mails."""
+    links = await booking_calendar_links(db, code)
+    return links[0] if links else None
+
+
+async def booking_calendar_links(db: AsyncSession, code: str) -> tuple[str, str] | None:
+    """The paths (token included) of a booking's .ics and of its matching-day meetings'."""
     canonical = normalize_code(code) or code
     token = await CalendarRepository(db).calendar_token(canonical)
-    return None if token is None else calendar_path(canonical, token)
+    if token is None:
+        return None
+    return calendar_path(canonical, token), timetable_path(canonical, token)
 
 
 async def booking_calendar_file(
