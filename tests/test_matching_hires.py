@@ -533,3 +533,53 @@ async def test_a_withdrawn_hire_leaves_the_answers_placement_counted(
         )
     ).one()
     assert row.note == placements_module.SOURCE_NOTE and row.occurred_on.replace(day=1) == month
+
+
+async def test_bad_input_to_a_hire_correction_is_refused_by_field_and_changes_nothing(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    organizer = await make_staff(db, "organizer")
+    h = bearer(await issue_token(db, organizer))
+    ids = await _day(db, client, h, prefix="株式会社入力")
+    await _book(client, ids["session"], 14, "09055556666", "ニュウリョク タロウ")
+    booking = await db.scalar(
+        text("SELECT id FROM bookings WHERE session_id = :s"), {"s": ids["session"]}
+    )
+    meeting = await _meeting(db, client, h, ids, ids["orgs"][0], booking, 0)
+    r = await client.post(
+        f"/api/v1/manage/matching/meetings/{meeting}/outcome", json={"result": "matched"}, headers=h
+    )
+    assert r.status_code == 200
+    month = clock.now().date().replace(day=1)
+    url = f"/api/v1/manage/matching/meetings/{meeting}/placement"
+    good = {"started_on": f"{month:%Y-%m}", "employment_type": "regular"}
+    assert (await client.post(url, json=good, headers=h)).status_code == 200
+    for started_on, kind in (
+        ("2026-04\x00", "regular"),
+        ("\u202e2026-04", "regular"),
+        ("2026-13", "regular"),
+        ("２０２６年１３月", "regular"),
+        ("x" * 10_000, "regular"),
+        (f"{month:%Y-%m}", "regular\r\nBcc: x"),
+        (f"{month:%Y-%m}", ""),
+    ):
+        r = await client.put(
+            url, json={"started_on": started_on, "employment_type": kind}, headers=h
+        )
+        assert r.status_code == 422, (started_on, kind, r.text)
+        assert r.json()["fields"]
+    for bad in (2**63, 10**30, 0):
+        r = await client.put(
+            f"/api/v1/manage/matching/meetings/{bad}/placement", json=good, headers=h
+        )
+        assert r.status_code in (404, 422), r.text
+        assert (
+            await client.delete(f"/api/v1/manage/matching/meetings/{bad}/placement", headers=h)
+        ).status_code in (404, 422)
+    hired = (
+        await db.execute(
+            text("SELECT hired_on, employment_type FROM matching_meetings WHERE id = :m"),
+            {"m": meeting},
+        )
+    ).one()
+    assert (hired.hired_on, hired.employment_type) == (month, "regular")

@@ -148,6 +148,8 @@ async def participant_tour(page: Page, base_url: str, data: MatchingData, stop: 
     await page.get_by_label("電話番号").fill(data.phone)
     await page.get_by_role("button", name="予約を確認する").click()
     await expect(page.get_by_role("heading", name="面談の時間割")).to_be_visible()
+    link = page.get_by_role("link", name="面談の予定をカレンダーに登録")
+    assert "/timetable.ics?t=" in (await link.get_attribute("href") or "")
     await stop("matching-participant")
 
 
@@ -180,3 +182,19 @@ async def hire_tour(page: Page, base_url: str, data: MatchingData, stop: Stop) -
     await expect(page.get_by_role("status")).to_contain_text("採用を記録しました")
     hired = f"採用：{month.year}年{month.month}月から（正社員）"
     await expect(page.get_by_text(hired)).to_be_visible()
+    # A typo in the way of working: corrected from the same page, prefilled.
+    await page.get_by_role("link", name="訂正・取り消し").first.click()
+    await expect(page.get_by_role("heading", name="採用の記録を訂正")).to_be_visible()
+    await expect(page.locator("#started_on")).to_have_value(f"{month:%Y-%m}")
+    await stop("matching-hire-correct")
+    await page.get_by_label("働き方").select_option("part_time")
+    await page.get_by_role("button", name="訂正する").click()
+    await expect(page.get_by_role("status")).to_contain_text("採用の記録を訂正しました")
+    # Recorded by mistake: withdrawn after one more question, never on the first tap.
+    await page.get_by_role("link", name="訂正・取り消し").first.click()
+    await page.get_by_role("link", name="採用の記録を取り消す").click()
+    await expect(page.get_by_role("heading", name="採用の記録を取り消しますか")).to_be_visible()
+    await stop("matching-hire-withdraw")
+    await page.get_by_role("button", name="はい、取り消す").click()
+    await expect(page.get_by_role("status")).to_contain_text("採用の記録を取り消しました")
+    await expect(page.get_by_role("link", name="採用を記録").first).to_be_visible()

@@ -32,6 +32,7 @@ from tests.browser.live_server import serve
 from tests.browser.matching_tour import (
     MatchingData,
     company_tour,
+    hire_tour,
     participant_tour,
     seed_matching,
 )
@@ -126,9 +127,13 @@ async def shoot(
 
 async def shoot_matching(browser: Browser, base_url: str, data: MatchingData) -> list[Path]:
     """A matching day: a company choosing on a tablet and its printed timetable (768), a
-    participant's timetable on a phone (390)."""
+    participant's timetable on a phone (390), a hire recorded, corrected and withdrawn (390 to
+    1280)."""
     taken: list[Path] = []
-    for width, walk in ((768, company_tour), (390, participant_tour)):
+    walks = [(768, company_tour), (390, participant_tour)]
+    # Recording, correcting and withdrawing a hire at every width the console is used at.
+    walks += [(width, hire_tour) for width in (390, 768, 1024, 1280)]
+    for width, walk in walks:
         context = await browser.new_context(
             viewport={"width": width, "height": HEIGHT}, locale="ja-JP", timezone_id="Asia/Tokyo"
         )
