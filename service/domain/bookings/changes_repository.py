@@ -33,12 +33,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.bookings.models import Booking, BookingCompanion
 from service.domain.bookings.repository import (
     PERSON_UPSERT,
-    notifications,
     persons,
     session_seats,
     sessions,
 )
 from service.domain.bookings.schemas import ValidBooking, ValidCompanion
+from service.domain.outbox_repository import notifications
 from service.domain.privacy import PRIVACY_VERSION
 
 

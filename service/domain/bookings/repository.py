@@ -46,7 +46,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnClause
 
@@ -59,12 +59,13 @@ from service.domain.bookings.schemas import (
     SessionSummary,
     ValidBooking,
 )
+from service.domain.outbox_repository import NOTICE_INSERT
 from service.domain.privacy import PRIVACY_VERSION
 from service.platform.db import DriverStatement, driver_connection, driver_transaction
 
-# The models of persons, sessions, events, venues, seats and the notification outbox live in
-# areas above this one (.importlinter: bookings is the bottom layer): only the columns used here
-# and in changes_repository.py are named (tests/test_layers.py checks them against the models).
+# The models of persons, sessions, events, venues and seats live in areas above this one
+# (.importlinter: bookings is the bottom layer): only the columns used here and in
+# changes_repository.py are named (tests/test_layers.py checks them against the models).
 persons = table(
     "persons",
     column("id", BigInteger),
@@ -110,14 +111,6 @@ session_seats = table(
     column("session_id", BigInteger),
     column("seat_no", Integer),
     column("booking_id", BigInteger),
-)
-notifications = table(
-    "notifications",
-    column("id", BigInteger),
-    column("booking_id", BigInteger),
-    column("kind", String),
-    column("dedup_key", String),
-    column("payload", JSONB),
 )
 
 
@@ -767,12 +760,8 @@ class BookingRepository:
             )
 
     async def add_notice(self, booking_id: int, kind: str, dedup_key: str) -> int | None:
-        n = notifications
         value = await self.db.scalar(
-            insert(n)
-            .values(booking_id=booking_id, kind=kind, dedup_key=dedup_key)
-            .on_conflict_do_nothing(index_elements=[n.c.dedup_key])
-            .returning(n.c.id)
+            NOTICE_INSERT.values(booking_id=booking_id, kind=kind, dedup_key=dedup_key)
         )
         return int(value) if value is not None else None
 

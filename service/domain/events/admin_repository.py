@@ -7,13 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Integer,
     Select,
-    String,
     and_,
     cast,
-    column,
     delete,
     exists,
     func,
@@ -21,7 +18,6 @@ from sqlalchemy import (
     not_,
     or_,
     select,
-    table,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
@@ -37,20 +33,10 @@ from service.domain.events.models import (
     event_cohosts,
 )
 from service.domain.events.schemas import EventRow
+from service.domain.outbox_repository import notifications, once
 from service.platform.db import contains_pattern
 
 _LIVE = ("confirmed", "waitlisted")
-# The notices this area writes for changed and cancelled sessions: the model lives in
-# service/domain/notifications, an area above this one (.importlinter), so only the columns
-# written here are named.
-_notifications = table(
-    "notifications",
-    column("id", BigInteger),
-    column("booking_id", BigInteger),
-    column("kind", String),
-    column("dedup_key", String),
-    column("payload", JSONB),
-)
 
 
 def _int(value: Any) -> Any:
@@ -280,10 +266,11 @@ class EventAdminRepository:
             .order_by(Booking.id)
         )
         result = await self.db.execute(
-            insert(_notifications)
-            .from_select(["booking_id", "kind", "dedup_key", "payload"], notices)
-            .on_conflict_do_nothing(index_elements=[_notifications.c.dedup_key])
-            .returning(_notifications.c.id)
+            once(
+                insert(notifications).from_select(
+                    ["booking_id", "kind", "dedup_key", "payload"], notices
+                )
+            )
         )
         return sorted(int(row[0]) for row in result)
 
@@ -340,9 +327,8 @@ class EventAdminRepository:
             .returning(SessionSeat.id)
             .cte("freed")
         )
-        notices = (
-            insert(_notifications)
-            .from_select(
+        notices = once(
+            insert(notifications).from_select(
                 ["booking_id", "kind", "dedup_key"],
                 select(
                     cancelled.c.id,
@@ -350,10 +336,7 @@ class EventAdminRepository:
                     func.concat("session_cancelled:", cancelled.c.id),
                 ),
             )
-            .on_conflict_do_nothing(index_elements=[_notifications.c.dedup_key])
-            .returning(_notifications.c.id)
-            .cte("notices")
-        )
+        ).cte("notices")
         row = (
             await self.db.execute(
                 select(

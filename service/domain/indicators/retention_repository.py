@@ -6,38 +6,27 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Text,
     case,
     cast,
-    column,
     delete,
     exists,
     func,
     or_,
     select,
-    table,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from service.domain.bookings.models import Booking, BookingCompanion
 from service.domain.events.models import EventSession
 from service.domain.indicators.models import SurveyAnswer
+from service.domain.outbox_repository import notifications
 from service.domain.people.models import Person
 
 PURGED_TEXT = "（削除済み）"
-# The mail outbox's model lives in service/domain/notifications, an area above this one
-# (.importlinter): only the columns cleared here are named.
-_notifications = table(
-    "notifications",
-    column("booking_id", BigInteger),
-    column("payload", JSONB),
-    column("last_error", Text),
-)
 
 
 def _removable(p: type[Person], cutoff: datetime) -> tuple[ColumnElement[bool], ...]:
@@ -131,8 +120,8 @@ class RetentionRepository:
             .execution_options(synchronize_session=False)
         )
         await self.db.execute(
-            update(_notifications)
-            .where(_notifications.c.booking_id.in_(ids))
+            update(notifications)
+            .where(notifications.c.booking_id.in_(ids))
             .values(payload={}, last_error=None)
         )
         await self.db.execute(

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, String, column, delete, exists, func, select, table, update
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy import column, delete, exists, func, select, table, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.events.models import event_cohosts
@@ -26,6 +26,7 @@ from service.domain.matching.models import (
     Meeting,
     ParticipantChoice,
 )
+from service.domain.outbox_repository import NOTICE_INSERT, notifications
 
 _organizations = table("organizations", column("id"), column("name"), column("kind"))
 _bookings = table(
@@ -46,16 +47,6 @@ _sessions = table(
 )
 _events = table(
     "events", column("id"), column("kind"), column("title"), column("status"), column("sector")
-)
-# The timetable notices: the model lives in service/domain/notifications, an area above this one
-# (.importlinter), so only the columns written and read here are named.
-_notifications = table(
-    "notifications",
-    column("id", BigInteger),
-    column("booking_id", BigInteger),
-    column("kind", String),
-    column("dedup_key", String),
-    column("payload", JSONB),
 )
 
 
@@ -411,7 +402,7 @@ class MatchingRepository:
         ids: list[int] = []
         for booking_id, kind, key, payload in rows:
             new_id = await self.db.scalar(
-                _NOTICE_INSERT.values(
+                NOTICE_INSERT.values(
                     booking_id=booking_id, kind=kind, dedup_key=key, payload=payload
                 )
             )
@@ -421,7 +412,7 @@ class MatchingRepository:
 
     async def told_bookings(self, event_id: int) -> list[int]:
         """Bookings that were written a timetable notice for this day."""
-        n = _notifications.c
+        n = notifications.c
         rows = await self.db.scalars(
             select(n.booking_id)
             .distinct()
@@ -431,7 +422,7 @@ class MatchingRepository:
 
     async def last_timetable_lines(self, booking_id: int) -> list[str] | None:
         """The meeting lines of the last timetable notice written for this booking."""
-        n = _notifications.c
+        n = notifications.c
         payload = await self.db.scalar(
             select(n.payload)
             .where(n.booking_id == booking_id, n.kind == "matching_timetable")
@@ -497,12 +488,3 @@ class MatchingRepository:
             )
         ).one()
         return int(companies or 0), int(met[0]), int(met[1]), int(met[2])
-
-
-# The booking core writes its notices the same way (bookings/repository.py): one row per
-# dedup key, so a job that runs twice adds nothing.
-_NOTICE_INSERT = (
-    insert(_notifications)
-    .on_conflict_do_nothing(index_elements=[_notifications.c.dedup_key])
-    .returning(_notifications.c.id)
-)

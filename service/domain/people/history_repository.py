@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute, aliased
 
 from service.domain.bookings.models import Booking
+from service.domain.outbox_repository import notifications
 from service.domain.people.schemas import HistoryEntry
 
 # Each part of the history reads tables of other areas, all above this one (.importlinter), so
@@ -78,14 +79,6 @@ _meetings = table(
     column("outcome", String),
     column("hired_on", Date),
 )
-_notifications = table(
-    "notifications",
-    column("booking_id", BigInteger),
-    column("kind", String),
-    column("status", String),
-    column("sent_at", _TIMESTAMP),
-    column("created_at", _TIMESTAMP),
-)
 _call_tasks = table(
     "call_tasks",
     column("booking_id", BigInteger),
@@ -116,7 +109,7 @@ def _history(person_id: int, limit: int) -> CompoundSelect[*tuple[Any, ...]]:
     """One row per event in the person's history, newest first. Matching days' meetings (and
     profiles, choices) hang off the booking, so a merge moves them with it."""
     b, d, a, t, m = Booking, _desk_records.c, _answers.c, _targets.c, _meetings.c
-    n, ct = _notifications.c, _call_tasks.c
+    n, ct = notifications.c, _call_tasks.c
     attendance = case(
         (b.checked_in_at.is_not(None), ":attended"),
         (b.no_show_at.is_not(None), ":no_show"),
@@ -175,7 +168,7 @@ def _history(person_id: int, limit: int) -> CompoundSelect[*tuple[Any, ...]]:
     )
     mails = (
         _entry(func.coalesce(n.sent_at, n.created_at), "mail", n.kind, n.status, b.code)
-        .select_from(_notifications)
+        .select_from(notifications)
         .join(b, b.id == n.booking_id)
         .where(b.person_id == person_id)
     )

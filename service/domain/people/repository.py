@@ -23,12 +23,13 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings.models import Booking
+from service.domain.outbox_repository import notifications
 from service.domain.people.models import Person, PersonMerge
 from service.domain.people.schemas import BookingLine, Consent, PersonView
 
-# Sessions, events and venues belong to the events area, the notices and the call list to the
-# notifications area: both are above this one (.importlinter), so only the columns used here
-# are named.
+# Sessions, events and venues belong to the events area, the call list to the notifications
+# area: both are above this one (.importlinter), so only the columns used here are named (the
+# notices' table once, in service.domain.outbox_repository).
 _sessions = table(
     "sessions",
     column("id", BigInteger),
@@ -39,12 +40,6 @@ _sessions = table(
 )
 _events = table("events", column("id", BigInteger), column("title", String))
 _venues = table("venues", column("id", BigInteger), column("name", String))
-_notifications = table(
-    "notifications",
-    column("booking_id", BigInteger),
-    column("status", String),
-    column("last_error", Text),
-)
 _call_tasks = table(
     "call_tasks",
     column("booking_id", BigInteger),
@@ -283,9 +278,9 @@ class PeopleRepository:
         )
         # Nothing queued for them goes out any more: pending mails are skipped and open calls
         # closed as declined (the person asked not to be contacted).
-        n = _notifications.c
+        n = notifications.c
         await self.db.execute(
-            update(_notifications)
+            update(notifications)
             .where(n.status == "pending", n.booking_id.in_(_bookings_of(person_id)))
             .values(status="skipped", last_error="withdrawn")
         )
