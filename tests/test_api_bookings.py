@@ -459,6 +459,26 @@ async def test_a_retry_replays_the_first_response(
     assert await db.scalar(text("SELECT count(*) FROM bookings")) == 1
 
 
+async def test_a_retry_on_a_waiting_list_someone_is_on_replays(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    """The late comer's one-statement way onto a waiting list (QUEUE_SQL) keeps the key the
+    booking statement claimed: the retry replays, nobody is booked twice."""
+    sid = (await make_session(db, capacity=1, waitlist_limit=5)).id
+    assert (await book(client, sid, good(phone="0542000001", email=None))).status_code == 201
+    waiting = await book(client, sid, good(phone="0542000002", email=None))
+    assert waiting.json()["waitlist_position"] == 1
+    headers = {"Idempotency-Key": "queue-key-1"}
+    first = await book(client, sid, good(), headers=headers)
+    retry = await book(client, sid, good(), headers=headers)
+    assert first.status_code == retry.status_code == 201
+    assert first.json()["status"] == "waitlisted"
+    assert first.json()["waitlist_position"] == 2
+    assert retry.json() == first.json()
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert await db.scalar(text("SELECT count(*) FROM bookings")) == 3
+
+
 async def test_the_same_key_with_another_body_is_422(
     client: AsyncClient, db: AsyncSession, session_id: int
 ) -> None:

@@ -10,7 +10,14 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import CheckConstraint, Connection, DateTime, MetaData, TextClause, event, func
+from sqlalchemy import (
+    CheckConstraint,
+    Connection,
+    DateTime,
+    MetaData,
+    event,
+    func,
+)
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -21,6 +28,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from service.platform import sqlalchemy_asyncpg
@@ -244,14 +253,16 @@ async def release_lane(session: AsyncSession) -> None:
 
 @dataclass(frozen=True, slots=True)
 class DriverStatement:
-    """A text() clause compiled once for asyncpg: $n placeholders and the names behind them."""
+    """A text() clause or a Core statement compiled once for asyncpg: $n placeholders and the
+    names behind them."""
 
     sql: str
     names: tuple[str, ...]
 
     @classmethod
-    def of(cls, clause: TextClause) -> DriverStatement:
+    def of(cls, clause: ClauseElement) -> DriverStatement:
         compiled = clause.compile(dialect=asyncpg_dialect())  # type: ignore[no-untyped-call]
+        assert isinstance(compiled, SQLCompiler)
         return cls(compiled.string, tuple(compiled.positiontup or ()))
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:

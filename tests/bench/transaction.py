@@ -18,6 +18,7 @@ from service.platform.db import DriverStatement
 FAST = repository.CONFIRM_SKIP_LOCKED_DRIVER
 LOCK = DriverStatement.of(text(repository._GATE + " FOR NO KEY UPDATE OF se"))
 WAITLIST = DriverStatement.of(repository.WAITLIST_SQL)
+QUEUE = repository.QUEUE_DRIVER
 
 
 class Refused(Exception):
@@ -90,20 +91,31 @@ async def book(
                 raise Refused(
                     409, "session_full" if row["waitlist_limit"] == 0 else "waitlist_full"
                 )
+            # The product's QUEUE_SQL step (the floors send no key; the product's undo_fast_path
+            # before it, when the first statement tried seats, has no floor version).
+            queued = await _run(conn, QUEUE, p)
+            if queued["booking_id"] is not None:
+                return p["code"], "waitlisted", queued["position"]
+            full = repository.WAITLIST_FULL_DRIVER
+            if await conn.fetchval(full.sql, *full.args(p)):
+                raise Refused(409, "waitlist_full")
             locked = await _run(conn, LOCK, p)
             if problem := _gate_error(locked):
                 raise Refused(409, problem)
-            row = await _run(conn, FAST, p)  # under the session lock, still skipping locked seats
-            if row["duplicate"]:
-                raise Refused(409, "already_booked")
-            if row["booking_id"] is not None:
-                return p["code"], "confirmed", None
+            if 0 < locked["waitlist_limit"] <= locked["waitlist_count"]:
+                raise Refused(409, "waitlist_full")
+            if locked["waitlist_count"] == 0:  # no key here: with people waiting, no seat
+                row = await _run(conn, FAST, p)  # under the session lock, skipping locked seats
+                if row["duplicate"]:
+                    raise Refused(409, "already_booked")
+                if row["booking_id"] is not None:
+                    return p["code"], "confirmed", None
             if locked["waitlist_limit"] == 0:
                 raise Refused(409, "session_full")
             joined = await _run(conn, WAITLIST, p)
             if joined["booking_id"] is None:
                 raise Refused(409, "waitlist_full")
-            return p["code"], "waitlisted", locked["waitlist_count"] + 1
+            return p["code"], "waitlisted", joined["position"]
     except asyncpg.UniqueViolationError:
         raise Refused(409, "already_booked") from None
 

@@ -35,6 +35,7 @@ from sqlalchemy import (
     String,
     Text,
     any_,
+    bindparam,
     column,
     delete,
     exists,
@@ -318,13 +319,14 @@ notice AS (
 SELECT (SELECT id FROM bk) AS booking_id, (SELECT id FROM notice) AS notification_id
 """)
 
-# text(): `make bench` cases (a) and (c) (tests/bench/run.py, the rush and the job fair) run this
-# for every late comer once the seats are gone (the spread, (b), never fills a session); on
-# asyncpg as a prepared statement (WAITLIST_DRIVER). No Core version has been measured yet.
-WAITLIST_SQL = text(f"""
+
+# The end of a session's waiting list. `still_open` adds the booking gate to the slot's claim
+# (QUEUE_SQL, below); without it the caller holds the session lock and has checked the gate.
+def _waitlist_sql(still_open: str) -> str:
+    return f"""
 WITH slot AS (
     UPDATE sessions SET waitlist_count = waitlist_count + 1
-    WHERE id = :session_id AND waitlist_count < waitlist_limit
+    WHERE id = :session_id AND waitlist_count < waitlist_limit{still_open}
     RETURNING waitlist_count AS position
 ),
 {PERSON_UPSERT.format(source="slot")},
@@ -343,12 +345,48 @@ notice AS (
     SELECT id, 'booking_waitlisted', 'booking_waitlisted:' || id FROM bk
     RETURNING id
 )
-SELECT (SELECT id FROM bk) AS booking_id, (SELECT id FROM notice) AS notification_id
-""")
+SELECT (SELECT id FROM bk) AS booking_id, (SELECT id FROM notice) AS notification_id,
+       (SELECT position FROM slot) AS position
+"""
+
+
+# text(): `make bench` cases (a) and (c) (tests/bench/run.py, the rush and the job fair) run this
+# for the first late comer once the seats are gone (the spread, (b), never fills a session); on
+# asyncpg as a prepared statement (WAITLIST_DRIVER). No Core version has been measured yet.
+WAITLIST_SQL = text(_waitlist_sql(""))
+
+# Joining a waiting list someone is already on, in one statement, without the session lock
+# first: while anyone waits, a free seat is held for them, so a late comer can only queue
+# (the slow path would decide the same, after three more round trips under the session row's
+# lock, for every late comer of a rush). The slot's UPDATE takes that lock and, under READ
+# COMMITTED, re-reads the row it waited for: someone still waits, the list has room, the
+# session and its event still take bookings, and this phone or e-mail has no live booking on
+# it. No slot: the caller takes the slow path, which names the reason. text(): `make bench`
+# cases (a) and (c) run it for every late comer after the first.
+QUEUE_SQL = text(
+    _waitlist_sql(f"""
+      AND waitlist_count > 0 AND status = 'scheduled'
+      AND CAST(:now AS timestamptz) >= booking_opens_at
+      AND CAST(:now AS timestamptz) < booking_closes_at
+      AND starts_at > CAST(:now AS timestamptz)
+      AND EXISTS (SELECT 1 FROM events e WHERE e.id = sessions.event_id
+                  AND e.status = 'published' AND CAST(:party_size AS int) - 1 <= e.max_companions)
+      AND NOT {_DUPLICATE}""")
+)
 
 # The rest of a booking's way (the session lock, the waiting list) on the driver too: a rush
 # takes it for every late comer while the waiting list fills.
 WAITLIST_DRIVER = DriverStatement.of(WAITLIST_SQL)
+QUEUE_DRIVER = DriverStatement.of(QUEUE_SQL)
+# Whether the waiting list is full now (a new snapshot, no lock): after QUEUE_SQL found no slot,
+# a late comer of a rush who waited for the session row is mostly answered here, instead of
+# queueing for the row a second time to be told the same. Core, compiled once for the driver.
+WAITLIST_FULL_DRIVER = DriverStatement.of(
+    select(
+        (sessions.c.waitlist_limit > literal_column("0"))
+        & (sessions.c.waitlist_count >= sessions.c.waitlist_limit)
+    ).where(sessions.c.id == bindparam("session_id"))
+)
 # text(): `make bench` cases (a) and (c) take this session lock for every attempt that finds no
 # free seat on the fast path (tests/bench/run.py); the gate is CONFIRM_SQL's own _GATE.
 LOCK_GATE_DRIVER = DriverStatement.of(text(_GATE + " FOR NO KEY UPDATE OF se"))
@@ -553,16 +591,32 @@ class BookingRepository:
         return SessionGate(**{k: row[k] for k in SessionGate.__slots__})
 
     async def join_waitlist(
-        self, session_id: int, code: str, data: ValidBooking, channel: str, staff_id: int | None
-    ) -> tuple[int, int] | None:
+        self,
+        session_id: int,
+        code: str,
+        data: ValidBooking,
+        channel: str,
+        staff_id: int | None,
+        *,
+        queue: bool = False,
+    ) -> tuple[int, int, int] | None:
+        """(booking id, notice id, position) at the end of the waiting list, or None when there
+        is no room. The caller holds the session lock, or (queue=True) someone waits already
+        and the statement checks the gate itself (QUEUE_SQL): None then says "take the slow
+        path", whatever the reason."""
         conn = await driver_connection(self.db)
-        stmt = WAITLIST_DRIVER
+        stmt = QUEUE_DRIVER if queue else WAITLIST_DRIVER
         row = await conn.fetchrow(
             stmt.sql, *stmt.args(_params(session_id, code, data, channel, staff_id))
         )
         if row is None or row["booking_id"] is None:
             return None
-        return int(row["booking_id"]), int(row["notification_id"])
+        return int(row["booking_id"]), int(row["notification_id"]), int(row["position"])
+
+    async def waitlist_full(self, session_id: int) -> bool:
+        conn = await driver_connection(self.db)
+        stmt = WAITLIST_FULL_DRIVER
+        return bool(await conn.fetchval(stmt.sql, *stmt.args({"session_id": session_id})))
 
     async def confirm_directly(
         self,

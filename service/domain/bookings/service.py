@@ -138,6 +138,27 @@ async def book(
         if gate.waitlist_count >= gate.waitlist_limit:
             raise errors.session_full() if gate.waitlist_limit == 0 else errors.waitlist_full()
 
+        # The end of the waiting list in one statement (QUEUE_SQL), when someone waits by the
+        # time it holds the session row: a free seat is held for them then, so that is the only
+        # way, and the statement checks the gate itself. A rush sends every late comer but the
+        # first this way, each holding the row for one statement instead of three. It waits for
+        # the row, so seat locks the first statement may have left go first (undo_fast_path
+        # below) unless nobody waited then (no seat was tried; its key claim stands). After an
+        # undo the key's claim is gone, so a booker with a key takes the slow path. No slot:
+        # a full list is refused at once, anything else goes the slow path, which says why.
+        undone = False
+        if join_waitlist and (gate.waitlist_count > 0 or key is None):
+            if gate.waitlist_count == 0:
+                await repo.undo_fast_path()
+                undone = True
+            queued = await repo.join_waitlist(session_id, code, data, channel, staff_id, queue=True)
+            if queued is not None:
+                booking_id, nid, position = queued
+                queue_notices(db, nid)
+                return _new_view(booking_id, code, "waitlisted", position, channel, data, gate)
+            if await repo.waitlist_full(session_id):
+                raise errors.waitlist_full()
+
         # Slow path, under the session row lock: a seat freed since, else the waiting list.
         # Seats locked by others are skipped, never waited for: a booker whose first statement
         # failed can still hold a seat lock (FOR UPDATE keeps the lock on a row that fails its
@@ -145,21 +166,31 @@ async def book(
         # deadlock. A seat whose claim rolls back goes to the next booker, or to the waiting
         # list with the promotion sweep (promote_waiting). The first statement's leftover seat
         # locks go before the wait (see undo_fast_path).
-        await repo.undo_fast_path()
+        if not undone:
+            await repo.undo_fast_path()
         locked = await repo.lock_session(session_id)
         if locked is None:
             raise errors.session_not_found()
         if (problem := gate_error(locked, data.party_size)) is not None:
             raise problem
-        # undo_fast_path took the key's claim back with the seat locks: claim it again here.
-        outcome = await repo.try_confirm(session_id, code, data, channel, staff_id, key)
-        if not outcome.claimed:
-            raise KeyTaken
-        if outcome.duplicate:
-            raise errors.already_booked()
-        if outcome.booking_id is not None:
-            queue_notices(db, outcome.notification_id)
-            return _new_view(outcome.booking_id, code, "confirmed", None, channel, data, locked)
+        # Filled while this booker waited for the lock: with people waiting no seat goes to a
+        # newcomer, so the answer is known without two more statements under the lock (a rush
+        # queues every late comer on this row, and each held it for them).
+        if 0 < locked.waitlist_limit <= locked.waitlist_count:
+            raise errors.waitlist_full()
+        # A seat freed since, and the key's claim again (undo_fast_path took it back with the
+        # seat locks). With people waiting no seat goes to a newcomer: without a key there is
+        # nothing to try, and one statement less is held under the lock (a duplicate is then
+        # refused by the waiting list's unique indexes, as already_booked all the same).
+        if key is not None or locked.waitlist_count == 0:
+            outcome = await repo.try_confirm(session_id, code, data, channel, staff_id, key)
+            if not outcome.claimed:
+                raise KeyTaken
+            if outcome.duplicate:
+                raise errors.already_booked()
+            if outcome.booking_id is not None:
+                queue_notices(db, outcome.notification_id)
+                return _new_view(outcome.booking_id, code, "confirmed", None, channel, data, locked)
         if locked.waitlist_limit == 0:
             raise errors.session_full()
         if not join_waitlist:
@@ -169,11 +200,9 @@ async def book(
         joined = await repo.join_waitlist(session_id, code, data, channel, staff_id)
         if joined is None:
             raise errors.waitlist_full()
-        booking_id, nid = joined
+        booking_id, nid, position = joined
         queue_notices(db, nid)
-        return _new_view(
-            booking_id, code, "waitlisted", locked.waitlist_count + 1, channel, data, locked
-        )
+        return _new_view(booking_id, code, "waitlisted", position, channel, data, locked)
     except (IntegrityError, asyncpg.UniqueViolationError) as exc:
         if (meaning := errors.for_violation(exc)) is not None:
             raise meaning from None
