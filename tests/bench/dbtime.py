@@ -28,8 +28,6 @@ from typing import Any
 
 import asyncpg
 
-from service.devtools.embedded_servers import remove_throwaway, throwaway_postgres
-from service.platform.migrations import upgrade
 from tests.bench import minimal, seed, transaction
 
 SERVER_SETTINGS = {"timezone": "UTC", "application_name": "dbtime"}
@@ -117,26 +115,17 @@ def _minimal(
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    pg = throwaway_postgres()
-    pg.start()
-    try:
-        base = pg.url.rsplit("/", 1)[0]
-        admin = await asyncpg.connect(pg.url)
-        await admin.execute("CREATE DATABASE bench")
-        await admin.close()
-        dsn = f"{base}/bench"
-        await asyncio.to_thread(upgrade, dsn)
+    async with seed.migrated_postgres() as (pg, dsn):
         admin = await asyncpg.connect(dsn)
         await minimal.create_tables(admin)
         event_venue = await seed.base_event(admin)
         case = seed.Case("b", "spread", 1000, 15, 10, args.bookings)
-        await run_probe(args, admin, dsn, event_venue, case, pg.log_file)
-        await admin.close()
-    finally:
-        pg.stop()
-        if args.keep_log:
-            shutil.copy(pg.log_file, args.keep_log)
-        remove_throwaway(pg, None)
+        try:
+            await run_probe(args, admin, dsn, event_venue, case, pg.log_file)
+        finally:
+            await admin.close()
+            if args.keep_log:
+                shutil.copy(pg.log_file, args.keep_log)
 
 
 async def run_probe(

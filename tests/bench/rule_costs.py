@@ -29,10 +29,8 @@ from typing import Any
 import asyncpg
 from sqlalchemy import text
 
-from service.devtools.embedded_servers import remove_throwaway, throwaway_postgres
 from service.domain.bookings import repository
 from service.platform.db import DriverStatement
-from service.platform.migrations import upgrade
 from tests.bench import minimal, seed, transaction
 from tests.bench.dbtime import _backend_cpu_ns
 
@@ -144,15 +142,7 @@ def _minimal_booker(
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    pg = throwaway_postgres()
-    pg.start()
-    try:
-        base = pg.url.rsplit("/", 1)[0]
-        admin = await asyncpg.connect(pg.url)
-        await admin.execute("CREATE DATABASE bench")
-        await admin.close()
-        dsn = f"{base}/bench"
-        await asyncio.to_thread(upgrade, dsn)
+    async with seed.migrated_postgres() as (_pg, dsn):
         setup = await asyncpg.connect(dsn)
         for change in COPY_CHANGES:
             await setup.execute(change)
@@ -179,9 +169,6 @@ async def main_async(args: argparse.Namespace) -> None:
                     results.setdefault(name, []).append(figures)
         await conn.close()
         await setup.close()
-    finally:
-        pg.stop()
-        remove_throwaway(pg, None)
     product_cpu = min(r[1] for r in results["product statement"])
     say(f"\n{n} bookings in a row on one connection, a transaction each; best of {args.rounds}")
     say(f"{'what':<36} {'wall ms':>8} {'CPU ms':>7} {'÷product':>9} {'WAL bytes':>9}")

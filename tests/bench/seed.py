@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+
+from service.devtools.embedded_servers import Postgres, remove_throwaway, throwaway_postgres
+from service.platform.migrations import upgrade
 
 _people = itertools.count(1)
 
@@ -19,6 +25,24 @@ class Case:
     capacity: int
     waitlist_limit: int
     attempts: int
+
+
+@asynccontextmanager
+async def migrated_postgres() -> AsyncIterator[tuple[Postgres, str]]:
+    """A throwaway embedded PostgreSQL (as `make bench` uses) with a migrated database "bench":
+    (the server, the database's URL). Stopped and removed on the way out."""
+    pg = throwaway_postgres()
+    pg.start()
+    try:
+        admin = await asyncpg.connect(pg.url)
+        await admin.execute("CREATE DATABASE bench")
+        await admin.close()
+        dsn = f"{pg.url.rsplit('/', 1)[0]}/bench"
+        await asyncio.to_thread(upgrade, dsn)
+        yield pg, dsn
+    finally:
+        pg.stop()
+        remove_throwaway(pg, None)
 
 
 async def base_event(conn: asyncpg.Connection) -> tuple[int, int]:
