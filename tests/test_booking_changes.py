@@ -571,3 +571,26 @@ async def test_concurrent_edits_of_different_fields_each_keep_their_change(
     assert [(a.status_code, a.json()["party_size"], a.json()["needs"]) for a in twice] == [
         (200, 1, "杖を使います")
     ] * 2
+
+
+async def test_moving_up_the_waiting_list_raises_the_sequence(
+    db: AsyncSession, settings: Settings
+) -> None:
+    """3番目 → 2番目 is a new version of the file: the same UID, a higher SEQUENCE and the new
+    position in its text; the booking ahead, untouched, keeps its number."""
+    sid = (await make_session(db, capacity=1, waitlist_limit=5)).id
+    await _book(db, sid, person(60))
+    first, second, third = [await _book(db, sid, person(n)) for n in (61, 62, 63)]
+    before = {
+        b.code: _ics_event(await calendars.booking_calendar_file(db, settings, b.code) or b"")
+        for b in (first, third)
+    }
+    await bookings.cancel_booking(db, second.code, second.phone, reason="都合")
+    await db.commit()
+    body = await calendars.booking_calendar_file(db, settings, third.code) or b""
+    uid, sequence, _start = _ics_event(body)
+    assert uid == before[third.code][0]
+    assert sequence == before[third.code][1] + 1
+    assert "2番目" in Calendar.from_ical(body).walk("VEVENT")[0]["description"]
+    unmoved = _ics_event(await calendars.booking_calendar_file(db, settings, first.code) or b"")
+    assert unmoved == before[first.code]

@@ -739,13 +739,18 @@ class BookingRepository:
 
     async def close_waitlist_gap(self, session_id: int, position: int) -> None:
         """Everyone behind `position` moves up one. Two steps through negative numbers, because
-        the unique index on positions is checked row by row."""
+        the unique index on positions is checked row by row. Each moved booking's calendar
+        SEQUENCE goes up: its .ics says 「キャンセル待ち（N番目）」, and a calendar that
+        imports the file again takes the new number only from a higher SEQUENCE."""
         b = Booking
         waiting = (b.session_id == session_id, b.status == _WAITLISTED)
         await self.db.execute(
             update(b)
             .where(*waiting, b.waitlist_position > position)
-            .values(waitlist_position=-(b.waitlist_position - 1))
+            .values(
+                waitlist_position=-(b.waitlist_position - 1),
+                calendar_sequence_offset=b.calendar_sequence_offset + 1,
+            )
             .execution_options(synchronize_session=False)
         )
         await self.db.execute(
