@@ -55,6 +55,7 @@ def _revision(session_id: int) -> ScalarSelect[int]:
 # withdrawn person; a corrected name updates that person, a corrected reading or phone finds the
 # person already known or makes one). The rule gives one row; it is named by subqueries rather
 # than UPDATE ... FROM person, a join without a condition (SQLAlchemy's linter warns of it).
+# Run by the session: SQLAlchemy's cache key for it costs about 0.16 ms of Python a change.
 def _details() -> Select[tuple[int | None]]:
     person = person_rule(select(literal_column("1")).subquery("one"))
     b = bookings

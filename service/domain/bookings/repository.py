@@ -491,7 +491,8 @@ CONFIRM_SKIP_LOCKED_DRIVER = DriverStatement.of(CONFIRM_SKIP_LOCKED)
 
 # Staff placing someone directly: into the given seats, or (fewer seats than people, none at
 # all included) beyond the capacity with the override recorded. On no benchmark's path (the
-# desk's and the over-capacity booking); run by the session.
+# desk's and the over-capacity booking); run by the session, where SQLAlchemy's cache key for it
+# costs about 0.3 ms of Python a booking (text(): next to nothing; measured 2026-12-07).
 def _direct() -> Select[Any]:
     person = person_rule(select(_ONE).subquery("one"))
     bk = (
