@@ -1,5 +1,5 @@
 """The booking transaction of service/domain/bookings/service.py `book()`, over a raw asyncpg
-connection: the same SQL statements (compiled from the repository's own text() clauses), the
+connection: the same SQL statements (the repository's own, compiled once for the driver), the
 same branches, no ORM session, no validation, no jobs. What the floors run."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import text
 
 from service.domain.bookings import repository, window
 from service.domain.bookings.codes import new_code
@@ -16,8 +15,8 @@ from service.domain.privacy import PRIVACY_VERSION
 from service.platform.db import DriverStatement
 
 FAST = repository.CONFIRM_SKIP_LOCKED_DRIVER
-LOCK = DriverStatement.of(text(repository._GATE + " FOR NO KEY UPDATE OF se"))
-WAITLIST = DriverStatement.of(repository.WAITLIST_SQL)
+LOCK = repository.LOCK_GATE_DRIVER
+WAITLIST = repository.WAITLIST_DRIVER
 QUEUE = repository.QUEUE_DRIVER
 
 

@@ -6,8 +6,8 @@ Every statement here runs under the locks changes.py takes first: the session ro
 booking row (FOR UPDATE). Seats are only ever taken with BookingRepository.free_seats
 (SKIP LOCKED, see repository.py's docstring).
 
-Core on the mapped tables (issue 21 point 5), but for the details' statement, which shares
-repository.py's person rule (see _DETAILS). The tables of areas above this one (persons,
+Core on the mapped tables (issue 21 point 5); the details' statement shares repository.py's
+person rule (person_rule, see _DETAILS). The tables of areas above this one (persons,
 sessions, seats, the notification outbox) are repository.py's table() columns, shared.
 """
 
@@ -18,13 +18,16 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ScalarSelect,
+    Select,
     Text,
+    bindparam,
     cast,
+    exists,
     func,
     insert,
     literal,
+    literal_column,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -32,7 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.domain.bookings.models import Booking, BookingCompanion
 from service.domain.bookings.repository import (
-    PERSON_UPSERT,
+    bookings,
+    person_rule,
     persons,
     session_seats,
     sessions,
@@ -47,20 +51,32 @@ def _revision(session_id: int) -> ScalarSelect[int]:
 
 
 # The booking points at the person its details name, by the rule a new booking follows
-# (repository.py's person CTE: this phone or a second phone with the same reading, never a
+# (repository.py's person_rule: this phone or a second phone with the same reading, never a
 # withdrawn person; a corrected name updates that person, a corrected reading or phone finds the
-# person already known or makes one).
-# text(): the person rule is PERSON_UPSERT, the fragment repository.py's booking statements
-# (CONFIRM_SQL, WAITLIST_SQL: `make bench` runs them as prepared text; DIRECT_SQL) are built
-# from. A Core copy here would be a second definition of who a booking's person is, to be kept
-# in step by hand; it moves to Core with those statements, together or not at all.
-_DETAILS = text(f"""
-WITH {PERSON_UPSERT.format(source="(SELECT 1) AS one")}
-UPDATE bookings SET person_id = person.id, phone = :phone, email = CAST(:email AS text),
-       needs = CAST(:needs AS text), heard_from = CAST(:heard_from AS text)
-FROM person WHERE bookings.id = :id
-RETURNING bookings.person_id
-""")  # noqa: S608 - constant fragments; values are bind parameters
+# person already known or makes one). The rule gives one row; it is named by subqueries rather
+# than UPDATE ... FROM person, a join without a condition (SQLAlchemy's linter warns of it).
+# Run by the session: SQLAlchemy's cache key for it costs about 0.16 ms of Python a change.
+def _details() -> Select[tuple[int | None]]:
+    person = person_rule(select(literal_column("1")).subquery("one"))
+    b = bookings
+    changed = (
+        update(b)
+        .where(b.c.id == bindparam("id"), exists(select(literal_column("1")).select_from(person)))
+        .values(
+            person_id=select(person.c.id).scalar_subquery(),
+            phone=bindparam("phone"),
+            email=cast(bindparam("email"), Text),
+            needs=cast(bindparam("needs"), Text),
+            heard_from=cast(bindparam("heard_from"), Text),
+        )
+        .returning(b.c.person_id)
+        .cte("changed")
+    )
+    # A SELECT around the UPDATE, so that the values can be bound into it (.params()).
+    return select(changed.c.person_id)
+
+
+_DETAILS = _details()
 
 
 class ChangeRepository:
@@ -85,19 +101,22 @@ class ChangeRepository:
         `changed` (then as given, a clear included): the values a booking carried over must
         not overwrite those of a person the corrected phone or reading finds."""
         person_id = await self.db.scalar(
-            _DETAILS,
-            {
-                "id": booking_id,
-                "name": data.name,
-                "name_kana": data.name_kana,
-                "phone": data.phone,
-                "email": data.email,
-                "age_band": data.age_band if "age_band" in changed else None,
-                "ward": data.ward if "ward" in changed else None,
-                "heard_from": data.heard_from,
-                "needs": data.needs,
-                "consent_version": PRIVACY_VERSION,
-            },
+            # Bound into the statement (.params), not given to scalar(): SQLAlchemy would take
+            # a key naming a column of an UPDATE in it (phone, name) for a value to SET there.
+            _DETAILS.params(
+                {
+                    "id": booking_id,
+                    "name": data.name,
+                    "name_kana": data.name_kana,
+                    "phone": data.phone,
+                    "email": data.email,
+                    "age_band": data.age_band if "age_band" in changed else None,
+                    "ward": data.ward if "ward" in changed else None,
+                    "heard_from": data.heard_from,
+                    "needs": data.needs,
+                    "consent_version": PRIVACY_VERSION,
+                },
+            )
         )
         if changed & {"age_band", "ward"}:
             # Only the items changed are set; the other keeps the person's value.

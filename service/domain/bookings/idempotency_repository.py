@@ -2,7 +2,7 @@
 
 SQLAlchemy Core on the mapped IdempotencyRecord (issue 21 point 5). None of these statements is
 on a benchmark's path: `make bench`'s bookings send no Idempotency-Key, and a booking that sends
-one claims it inside the booking's own statement (repository.py's CONFIRM_SQL, text()); these
+one claims it inside the booking's own statement (repository.py's CONFIRM_SKIP_LOCKED); these
 run only for a key that was taken already (the replay), for the other keyed use cases, and for
 the purge."""
 

@@ -6,19 +6,19 @@ Waiting-list changes lock the session row, which keeps positions 1..n without ga
 is FOR NO KEY UPDATE: inserting a booking takes FOR KEY SHARE on its session (the foreign key),
 and a plain FOR UPDATE would deadlock a waiting-list joiner against a booker holding a seat.
 
-What stays text() (issue 21 point 5 wants Core on the mapped tables), and why: the booking's
-own statements, CONFIRM_SQL (the seat), LOCK_GATE_DRIVER (the session lock) and WAITLIST_SQL,
-which `make bench` (tests/bench/run.py, cases (a), (b), (c)) runs on every attempt, in the
-product and in its floors (tests/bench/transaction.py compiles the same clauses), as prepared
-statements straight on asyncpg (DriverStatement); no Core version of them has been measured.
-The comment at each names its cases. DIRECT_SQL (the desk's and the over-capacity booking, on
-no benchmark's path) and changes_repository's _DETAILS stay text() only because they are built
-from the same fragments (PERSON_UPSERT, the person rule, and _COMPANIONS): the rule has one
-definition, which moves to Core with the benchmarked statements or not at all.
-
-Every other statement (the booking view, cancels, promotions, seats, capacity, counts) is
-SQLAlchemy Core on the mapped Booking and BookingCompanion, and on the table() columns below for
-the tables of areas above this one.
+Every statement is SQLAlchemy Core (issue 21 point 5) on the mapped Booking, BookingCompanion
+and IdempotencyRecord, and on the table() columns below for the tables of areas above this one.
+The booking's own statements, CONFIRM_SKIP_LOCKED (the seat), LOCK_GATE (the session lock),
+WAITLIST_SQL and QUEUE_SQL, which `make bench` (tests/bench/run.py, cases (a), (b), (c)) runs
+on every attempt, in the product and in its floors (tests/bench/transaction.py runs the same
+ones), are compiled once at import for asyncpg (DriverStatement) and run as prepared statements
+straight on the driver. They were text() until tests/bench/core_vs_text.py measured their Core
+versions against them (2026-12-07, on a shared 2-core machine; 2,000 bookings a run, 6 rounds,
+the two alternated in blocks of 100): Core/text per booking, the median of the rounds' ratios,
+CONFIRM wall 1.00 and backend CPU 1.00, WAITLIST 0.96 and 0.98, QUEUE 1.01 and 0.97 (single
+rounds spread 0.84-1.13), with the same EXPLAIN plans; building and compiling each at import
+takes 4-10 ms instead of 0.2-0.4 ms, once. The person rule (person_rule) has one definition,
+used by those statements, by DIRECT_SQL and by changes_repository's details.
 """
 
 from __future__ import annotations
@@ -29,38 +29,49 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     Boolean,
+    ColumnElement,
     DateTime,
+    Exists,
+    FromClause,
     Integer,
+    Select,
     String,
+    Table,
     Text,
+    and_,
     any_,
     bindparam,
+    case,
+    cast,
     column,
     delete,
     exists,
     func,
     literal,
     literal_column,
+    or_,
     select,
     table,
-    text,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnClause
+from sqlalchemy.sql.selectable import CTE
 
 from service.domain import clock
 from service.domain.bookings.idempotency_repository import KeyClaim
-from service.domain.bookings.models import Booking, BookingCompanion
+from service.domain.bookings.models import Booking, BookingCompanion, IdempotencyRecord
 from service.domain.bookings.schemas import (
     BookingView,
     CompanionView,
     SessionSummary,
     ValidBooking,
 )
-from service.domain.outbox_repository import NOTICE_INSERT
+from service.domain.outbox_repository import NOTICE_INSERT, notifications
 from service.domain.privacy import PRIVACY_VERSION
 from service.platform.db import DriverStatement, driver_connection, driver_transaction
 
@@ -72,8 +83,18 @@ persons = table(
     column("id", BigInteger),
     column("name", String),
     column("name_kana", String),
+    column("kana_key", String),
+    column("phone", String),
+    column("phone_alt", String),
+    column("email", String),
     column("age_band", String),
     column("ward", String),
+    column("registered_via", String),
+    column("consent_privacy", Boolean),
+    column("consent_version", String),
+    column("consent_agreed_at", DateTime(timezone=True)),
+    column("contact_by", ARRAY(String)),
+    column("last_active_at", DateTime(timezone=True)),
     column("updated_at", DateTime(timezone=True)),
 )
 sessions = table(
@@ -84,6 +105,8 @@ sessions = table(
     column("status", String),
     column("starts_at", DateTime(timezone=True)),
     column("ends_at", DateTime(timezone=True)),
+    column("booking_opens_at", DateTime(timezone=True)),
+    column("booking_closes_at", DateTime(timezone=True)),
     column("capacity", Integer),
     column("waitlist_count", Integer),
     column("waitlist_limit", Integer),
@@ -98,6 +121,8 @@ events = table(
     column("id", BigInteger),
     column("title", String),
     column("kind", String),
+    column("status", String),
+    column("max_companions", Integer),
 )
 venues = table(
     "venues",
@@ -154,77 +179,238 @@ class SessionGate:
         )
 
 
-# From here to LOCK_GATE_DRIVER, text(): the statements `make bench` runs on every booking
-# attempt and the fragments they are built from (PERSON_UPSERT, _GATE, _OPEN, _COMPANIONS,
-# _DUPLICATE); see the module docstring and the comment at each statement.
+# The waiting list as uq_bookings_waitlist_position (a partial index) names it, written into the
+# SQL: with a bound value a prepared statement's generic plan could not use that index.
+_WAITLISTED: ColumnClause[str] = literal_column("'waitlisted'", String)
+
+# From here to LOCK_GATE_DRIVER: the statements `make bench` runs on every booking attempt and
+# the parts they are built from (person_rule, _gate, _open, _companions, _duplicate), in Core,
+# compiled once for the driver (DriverStatement). Every value is a named bind parameter (the
+# names _params() gives: DriverStatement.args looks each up, so an anonymous one, from a Python
+# constant, would break it); a CAST(... AS type) is written where PostgreSQL cannot infer the
+# parameter's type, and the constants are literal SQL, as partial indexes need them in a
+# prepared statement's generic plan. tests/bench/core_vs_text.py measured them against the
+# text() statements they replace (the module docstring gives the figures): no difference
+# beyond the noise, and the same plans.
+_ONE: ColumnClause[int] = literal_column("1", Integer)
+_ZERO: ColumnClause[int] = literal_column("0", Integer)
+_CONFIRMED = literal_column("'confirmed'", String)
+_SESSION_ID: BindParameter[Any] = bindparam("session_id")
+_PHONE: BindParameter[Any] = bindparam("phone")
+_NOW = cast(bindparam("now"), DateTime(timezone=True))
+_PARTY = cast(bindparam("party_size"), Integer)
+_EMAIL = cast(bindparam("email"), Text)
+_KEY = cast(bindparam("idem_key"), Text)
+_STAFF = cast(bindparam("staff_id"), BigInteger)
+_SEAT_IDS = cast(bindparam("seat_ids"), ARRAY(BigInteger))
+
+bookings: Table = Booking.__table__  # type: ignore[assignment]
+booking_companions: Table = BookingCompanion.__table__  # type: ignore[assignment]
+idempotency_records: Table = IdempotencyRecord.__table__  # type: ignore[assignment]
+
+
+def _literal(value: str) -> ColumnClause[str]:
+    """A string constant written into the SQL (no bind parameter)."""
+    return literal_column(f"'{value}'", String)
+
 
 # The person a booking belongs to (service.domain.people): the one with this phone (or second
 # phone) and kana (compared without spaces), else a new person with the consent given with the
 # booking (the form shows the privacy text). Withdrawn persons have no phone left, so they are
 # never matched: booking again makes a new record with a new consent. Kept in the booking's one
-# statement so that linking costs no round trip.
-PERSON_UPSERT = """
-person_alt AS (
-    SELECT p.id FROM persons p, {source}
-    WHERE p.phone_alt = :phone AND p.kana_key = translate(:name_kana, ' ・', '')
-    ORDER BY p.id LIMIT 1
-),
-person_new AS (
-    INSERT INTO persons (name, name_kana, phone, email, age_band, ward, registered_via,
-                         consent_privacy, consent_version, consent_agreed_at, contact_by)
-    SELECT :name, :name_kana, :phone, CAST(:email AS text), CAST(:age_band AS text),
-           CAST(:ward AS text), 'booking', true, :consent_version, now(),
-           CASE WHEN CAST(:email AS text) IS NULL THEN CAST('{{phone}}' AS varchar[])
-                ELSE CAST('{{mail,phone}}' AS varchar[]) END
-    FROM {source} WHERE NOT EXISTS (SELECT 1 FROM person_alt)
-    ON CONFLICT (phone, kana_key) DO UPDATE SET
-        name = EXCLUDED.name,
-        email = COALESCE(EXCLUDED.email, persons.email),
-        age_band = COALESCE(EXCLUDED.age_band, persons.age_band),
-        ward = COALESCE(EXCLUDED.ward, persons.ward),
-        last_active_at = now(),
-        updated_at = now()
-    RETURNING id
-),
-person_seen AS (
-    UPDATE persons SET last_active_at = now() FROM person_alt
-    WHERE persons.id = person_alt.id RETURNING persons.id
-),
-person AS (SELECT id FROM person_new UNION ALL SELECT id FROM person_seen)"""
+# statement so that linking costs no round trip. `source` gives the row(s) the person is made
+# from (none: no person): the seats found, the waiting-list slot, or one row.
+def person_rule(source: FromClause) -> CTE:
+    p = persons.alias("p")
+    kana: BindParameter[Any] = bindparam("name_kana")
+    alt = (
+        select(p.c.id)
+        .select_from(p.join(source, true()))
+        .where(
+            p.c.phone_alt == _PHONE,
+            p.c.kana_key == func.translate(kana, literal_column("' ・'"), literal_column("''")),
+        )
+        .order_by(p.c.id)
+        .limit(_ONE)
+        .cte("person_alt")
+    )
+    new = insert(persons).from_select(
+        [
+            "name",
+            "name_kana",
+            "phone",
+            "email",
+            "age_band",
+            "ward",
+            "registered_via",
+            "consent_privacy",
+            "consent_version",
+            "consent_agreed_at",
+            "contact_by",
+        ],
+        select(
+            bindparam("name"),
+            kana,
+            _PHONE,
+            _EMAIL,
+            cast(bindparam("age_band"), Text),
+            cast(bindparam("ward"), Text),
+            _literal("booking"),
+            true(),
+            bindparam("consent_version"),
+            func.now(),
+            case(
+                (_EMAIL.is_(None), literal_column("CAST('{phone}' AS varchar[])")),
+                else_=literal_column("CAST('{mail,phone}' AS varchar[])"),
+            ),
+        )
+        .select_from(source)
+        .where(~exists(select(_ONE).select_from(alt))),
+    )
+    person_new = (
+        new.on_conflict_do_update(
+            index_elements=[persons.c.phone, persons.c.kana_key],
+            set_={
+                "name": new.excluded.name,
+                "email": func.coalesce(new.excluded.email, persons.c.email),
+                "age_band": func.coalesce(new.excluded.age_band, persons.c.age_band),
+                "ward": func.coalesce(new.excluded.ward, persons.c.ward),
+                "last_active_at": func.now(),
+                "updated_at": func.now(),
+            },
+        )
+        .returning(persons.c.id)
+        .cte("person_new")
+    )
+    person_seen = (
+        update(persons)
+        .where(persons.c.id == alt.c.id)
+        .values(last_active_at=func.now())
+        .returning(persons.c.id)
+        .cte("person_seen")
+    )
+    return select(person_new.c.id).union_all(select(person_seen.c.id)).cte("person")
 
-_GATE = """
-    SELECT se.id, se.status AS session_status, e.status AS event_status,
-           se.booking_opens_at AS opens_at, se.booking_closes_at AS closes_at,
-           se.starts_at, se.ends_at, CAST(:now AS timestamptz) AS now, se.waitlist_count,
-           se.waitlist_limit,
-           e.id AS event_id, e.title AS event_title, e.kind AS event_kind,
-           v.name AS venue_name, v.address AS venue_address, v.ward, e.max_companions,
-           se.matching_day
-    FROM sessions se JOIN events e ON e.id = se.event_id JOIN venues v ON v.id = se.venue_id
-    WHERE se.id = :session_id
-"""
 
-_OPEN = """
-    session_status = 'scheduled' AND event_status = 'published'
-    AND now >= opens_at AND now < closes_at AND starts_at > now
-    AND CAST(:party_size AS int) - 1 <= max_companions
-"""
+_se, _e, _v = sessions.alias("se"), events.alias("e"), venues.alias("v")
+
+
+def _gate() -> Select[Any]:
+    se, e, v = _se, _e, _v
+    return (
+        select(
+            se.c.id,
+            se.c.status.label("session_status"),
+            e.c.status.label("event_status"),
+            se.c.booking_opens_at.label("opens_at"),
+            se.c.booking_closes_at.label("closes_at"),
+            se.c.starts_at,
+            se.c.ends_at,
+            _NOW.label("now"),
+            se.c.waitlist_count,
+            se.c.waitlist_limit,
+            e.c.id.label("event_id"),
+            e.c.title.label("event_title"),
+            e.c.kind.label("event_kind"),
+            v.c.name.label("venue_name"),
+            v.c.address.label("venue_address"),
+            v.c.ward,
+            e.c.max_companions,
+            se.c.matching_day,
+        )
+        .select_from(se.join(e, e.c.id == se.c.event_id).join(v, v.c.id == se.c.venue_id))
+        .where(se.c.id == _SESSION_ID)
+    )
+
+
+def _open(gate: CTE) -> ColumnElement[bool]:
+    g = gate.c
+    return and_(
+        g.session_status == _literal("scheduled"),
+        g.event_status == _literal("published"),
+        g.now >= g.opens_at,
+        g.now < g.closes_at,
+        g.starts_at > g.now,
+        _PARTY - _ONE <= g.max_companions,
+    )
+
 
 # Companions come as two parallel arrays, unnested in order (position 1..n).
-_COMPANIONS = """
-    INSERT INTO booking_companions (booking_id, name, name_kana, position)
-    SELECT bk.id, c.name, c.kana, c.position
-    FROM bk, unnest(CAST(:companion_names AS text[]), CAST(:companion_kanas AS text[]))
-         WITH ORDINALITY AS c(name, kana, position)
-    RETURNING booking_id
-"""
+def _companions(bk: CTE) -> CTE:
+    c = (
+        func.unnest(
+            cast(bindparam("companion_names"), ARRAY(Text)),
+            cast(bindparam("companion_kanas"), ARRAY(Text)),
+        )
+        .table_valued("name", "kana", with_ordinality="position")
+        .render_derived(name="c")
+    )
+    return (
+        insert(booking_companions)
+        .from_select(
+            ["booking_id", "name", "name_kana", "position"],
+            select(bk.c.id, c.c.name, c.c.kana, c.c.position).select_from(bk.join(c, true())),
+            include_defaults=False,
+        )
+        .returning(booking_companions.c.booking_id)
+        .cte("companions")
+    )
 
-_DUPLICATE = """
-    EXISTS (SELECT 1 FROM bookings b WHERE b.session_id = :session_id
-            AND b.status IN ('confirmed', 'waitlisted')
-            AND (b.phone = :phone OR (CAST(:email AS text) IS NOT NULL
-                                      AND lower(b.email) = lower(CAST(:email AS text)))))
-"""
+
+def _duplicate() -> Exists:
+    b = bookings.alias("b")
+    return exists(
+        select(_ONE).where(
+            b.c.session_id == _SESSION_ID,
+            b.c.status.in_([_CONFIRMED, _WAITLISTED]),
+            or_(
+                b.c.phone == _PHONE,
+                and_(_EMAIL.is_not(None), func.lower(b.c.email) == func.lower(_EMAIL)),
+            ),
+        )
+    )
+
+
+def _booking(
+    person: CTE, status: ColumnClause[str], *, source: FromClause | None = None, **more: Any
+) -> Any:
+    """The booking's INSERT ... SELECT from `person` (joined to `source`, when given) and
+    `more` (column -> value)."""
+    values: dict[str, Any] = {
+        "code": bindparam("code"),
+        "session_id": _SESSION_ID,
+        "person_id": person.c.id,
+        "status": status,
+        "channel": bindparam("channel"),
+        "phone": _PHONE,
+        "email": _EMAIL,
+        "heard_from": cast(bindparam("heard_from"), Text),
+        **more,
+        "created_by_id": _STAFF,
+        "party_size": _PARTY,
+        "needs": cast(bindparam("needs"), Text),
+    }
+    rows = person if source is None else person.join(source, true())
+    return insert(bookings).from_select(
+        list(values), select(*values.values()).select_from(rows), include_defaults=False
+    )
+
+
+def _notice(bk: CTE, kind: str) -> CTE:
+    return (
+        insert(notifications)
+        .from_select(
+            ["booking_id", "kind", "dedup_key"],
+            select(bk.c.id, _literal(kind), _literal(f"{kind}:").concat(bk.c.id)),
+        )
+        .returning(notifications.c.id)
+        .cte("notice")
+    )
+
+
+def _value(cte: CTE, name: str) -> Any:
+    return select(cte.c[name]).scalar_subquery()
+
 
 # One statement: claim the Idempotency-Key (when there is one), check the gate, refuse
 # duplicates, claim a seat for every person of the party (all or none: a party is never split),
@@ -232,128 +418,148 @@ _DUPLICATE = """
 # outbox notice. Seats go to new bookers only while nobody waits: a seat freed while a party
 # waits is held for it (first come, first served). A key held by another transaction makes the
 # claim wait for it, as idempotency.claim does; a key already taken books nothing
-# (claimed = false: the caller replays the first outcome).
-CONFIRM_SQL = f"""
-WITH gate AS ({_GATE}),
-key_claim AS (
-    INSERT INTO idempotency_records (scope, key, request_hash, status_code, response)
-    SELECT CAST(:idem_scope AS text), CAST(:idem_key AS text), CAST(:idem_hash AS text), 0,
-           CAST('{{}}' AS jsonb)
-    WHERE CAST(:idem_key AS text) IS NOT NULL
-    ON CONFLICT (scope, key) DO NOTHING
-    RETURNING 1
-),
-keyed AS (
-    SELECT CAST(:idem_key AS text) IS NULL OR EXISTS (SELECT 1 FROM key_claim) AS claimed
-),
-ok AS (
-    SELECT id FROM gate, keyed
-    WHERE keyed.claimed AND {_OPEN} AND waitlist_count = 0 AND NOT {_DUPLICATE}
-),
-seat AS (
-    SELECT st.id FROM session_seats st JOIN ok ON st.session_id = ok.id
-    WHERE st.booking_id IS NULL
-    ORDER BY st.seat_no LIMIT CAST(:party_size AS int)
-    FOR UPDATE OF st SKIP LOCKED
-),
-enough AS (SELECT 1 FROM seat HAVING count(*) = CAST(:party_size AS int)),
-{PERSON_UPSERT.format(source="enough")},
-bk AS (
-    INSERT INTO bookings (code, session_id, person_id, status, channel, phone, email, heard_from,
-                          confirmed_at, created_by_id, party_size, needs)
-    SELECT :code, :session_id, person.id, 'confirmed', :channel, :phone, CAST(:email AS text),
-           CAST(:heard_from AS text), now(), CAST(:staff_id AS bigint),
-           CAST(:party_size AS int), CAST(:needs AS text)
-    FROM person
-    RETURNING id, created_at
-),
-claim AS (
-    UPDATE session_seats SET booking_id = bk.id FROM bk, seat
-    WHERE session_seats.id = seat.id RETURNING session_seats.id
-),
-companions AS ({_COMPANIONS}),
-notice AS (
-    INSERT INTO notifications (booking_id, kind, dedup_key)
-    SELECT id, 'booking_confirmed', 'booking_confirmed:' || id FROM bk
-    RETURNING id
-)
-SELECT gate.*, {_DUPLICATE} AS duplicate, (SELECT id FROM bk) AS booking_id,
-       (SELECT id FROM notice) AS notification_id, (SELECT claimed FROM keyed) AS claimed
-FROM gate
-"""
+# (claimed = false: the caller replays the first outcome). `make bench` cases (a), (b) and (c)
+# (tests/bench/run.py) run it on every attempt.
+def _confirm() -> Select[Any]:
+    gate = _gate().cte("gate")
+    key_claim = (
+        insert(idempotency_records)
+        .from_select(
+            ["scope", "key", "request_hash", "status_code", "response"],
+            select(
+                cast(bindparam("idem_scope"), Text),
+                _KEY,
+                cast(bindparam("idem_hash"), Text),
+                _ZERO,
+                literal_column("CAST('{}' AS jsonb)"),
+            ).where(_KEY.is_not(None)),
+        )
+        .on_conflict_do_nothing(index_elements=["scope", "key"])
+        .returning(_ONE)
+        .cte("key_claim")
+    )
+    keyed = select(
+        or_(_KEY.is_(None), exists(select(_ONE).select_from(key_claim))).label("claimed")
+    ).cte("keyed")
+    ok = (
+        select(gate.c.id)
+        .select_from(gate.join(keyed, true()))
+        .where(keyed.c.claimed, _open(gate), gate.c.waitlist_count == _ZERO, ~_duplicate())
+        .cte("ok")
+    )
+    st = session_seats.alias("st")
+    seat = (
+        select(st.c.id)
+        .select_from(st.join(ok, st.c.session_id == ok.c.id))
+        .where(st.c.booking_id.is_(None))
+        .order_by(st.c.seat_no)
+        .limit(_PARTY)
+        .with_for_update(of=st, skip_locked=True)
+        .cte("seat")
+    )
+    enough = select(_ONE).select_from(seat).having(func.count() == _PARTY).cte("enough")
+    person = person_rule(enough)
+    bk = (
+        _booking(person, _CONFIRMED, confirmed_at=func.now())
+        .returning(bookings.c.id, bookings.c.created_at)
+        .cte("bk")
+    )
+    # FROM seat, bk: the statement only ever runs on the driver, where SQLAlchemy's linter
+    # (which would call bk, a single row, a cartesian product) never compiles it.
+    claim = (
+        update(session_seats)
+        .where(session_seats.c.id == seat.c.id)
+        .values(booking_id=bk.c.id)
+        .returning(session_seats.c.id)
+        .cte("claim")
+    )
+    notice = _notice(bk, "booking_confirmed")
+    return select(
+        gate,
+        _duplicate().label("duplicate"),
+        _value(bk, "id").label("booking_id"),
+        _value(notice, "id").label("notification_id"),
+        _value(keyed, "claimed").label("claimed"),
+    ).add_cte(claim, _companions(bk))
 
-# text(): `make bench` cases (a), (b) and (c) (tests/bench/run.py) run this statement on every
-# attempt, as a prepared statement straight on asyncpg (DriverStatement). No Core version of it
-# has been measured against it yet.
-CONFIRM_SKIP_LOCKED = text(CONFIRM_SQL)
+
+CONFIRM_SKIP_LOCKED = _confirm()
 # The hot statement goes straight to asyncpg (service.platform.db.driver_connection), in the same
 # transaction as everything else the request does.
 CONFIRM_SKIP_LOCKED_DRIVER = DriverStatement.of(CONFIRM_SKIP_LOCKED)
+
+
 # Staff placing someone directly: into the given seats, or (fewer seats than people, none at
-# all included) beyond the capacity with the override recorded. text(): on no benchmark's path
-# (the desk's and the over-capacity booking); it stays text() because it is built from
-# CONFIRM_SQL's fragments (PERSON_UPSERT, _COMPANIONS), which move to Core together or not at
-# all.
-DIRECT_SQL = text(f"""
-WITH {PERSON_UPSERT.format(source="(SELECT 1) AS one")},
-bk AS (
-    INSERT INTO bookings (code, session_id, person_id, status, channel, phone, email, heard_from,
-                          confirmed_at, created_by_id, capacity_override, party_size, needs)
-    SELECT :code, :session_id, person.id, 'confirmed', :channel, :phone, CAST(:email AS text),
-           CAST(:heard_from AS text), now(), CAST(:staff_id AS bigint),
-           cardinality(CAST(:seat_ids AS bigint[])) < CAST(:party_size AS int),
-           CAST(:party_size AS int), CAST(:needs AS text)
-    FROM person
-    RETURNING id
-),
-claim AS (
-    UPDATE session_seats SET booking_id = bk.id FROM bk
-    WHERE session_seats.id = ANY(CAST(:seat_ids AS bigint[])) RETURNING session_seats.id
-),
-companions AS ({_COMPANIONS}),
-notice AS (
-    INSERT INTO notifications (booking_id, kind, dedup_key)
-    SELECT id, 'booking_confirmed', 'booking_confirmed:' || id FROM bk
-    RETURNING id
-)
-SELECT (SELECT id FROM bk) AS booking_id, (SELECT id FROM notice) AS notification_id
-""")
+# all included) beyond the capacity with the override recorded. On no benchmark's path (the
+# desk's and the over-capacity booking); run by the session, where SQLAlchemy's cache key for it
+# costs about 0.3 ms of Python a booking (text(): next to nothing; measured 2026-12-07).
+def _direct() -> Select[Any]:
+    person = person_rule(select(_ONE).subquery("one"))
+    bk = (
+        _booking(
+            person,
+            _CONFIRMED,
+            confirmed_at=func.now(),
+            capacity_override=func.cardinality(_SEAT_IDS) < _PARTY,
+        )
+        .returning(bookings.c.id)
+        .cte("bk")
+    )
+    # bk is one row (or none: then no seat is taken), named by subqueries: an UPDATE ... FROM
+    # bk would join it to the seats without a condition (SQLAlchemy's linter warns of that
+    # cartesian product when the session runs the statement).
+    claim = (
+        update(session_seats)
+        .where(session_seats.c.id == any_(_SEAT_IDS), exists(select(_ONE).select_from(bk)))
+        .values(booking_id=_value(bk, "id"))
+        .returning(session_seats.c.id)
+        .cte("claim")
+    )
+    notice = _notice(bk, "booking_confirmed")
+    return select(
+        _value(bk, "id").label("booking_id"), _value(notice, "id").label("notification_id")
+    ).add_cte(claim, _companions(bk))
+
+
+DIRECT_SQL = _direct()
 
 
 # The end of a session's waiting list. `still_open` adds the booking gate to the slot's claim
 # (QUEUE_SQL, below); without it the caller holds the session lock and has checked the gate.
-def _waitlist_sql(still_open: str) -> str:
-    return f"""
-WITH slot AS (
-    UPDATE sessions SET waitlist_count = waitlist_count + 1
-    WHERE id = :session_id AND waitlist_count < waitlist_limit{still_open}
-    RETURNING waitlist_count AS position
-),
-{PERSON_UPSERT.format(source="slot")},
-bk AS (
-    INSERT INTO bookings (code, session_id, person_id, status, waitlist_position, channel, phone,
-                          email, heard_from, waitlisted_at, created_by_id, party_size, needs)
-    SELECT :code, :session_id, person.id, 'waitlisted', slot.position, :channel, :phone,
-           CAST(:email AS text), CAST(:heard_from AS text), now(), CAST(:staff_id AS bigint),
-           CAST(:party_size AS int), CAST(:needs AS text)
-    FROM person, slot
-    RETURNING id
-),
-companions AS ({_COMPANIONS}),
-notice AS (
-    INSERT INTO notifications (booking_id, kind, dedup_key)
-    SELECT id, 'booking_waitlisted', 'booking_waitlisted:' || id FROM bk
-    RETURNING id
-)
-SELECT (SELECT id FROM bk) AS booking_id, (SELECT id FROM notice) AS notification_id,
-       (SELECT position FROM slot) AS position
-"""
+def _waitlist(*still_open: ColumnElement[bool]) -> Select[Any]:
+    se = sessions
+    slot = (
+        update(se)
+        .where(se.c.id == _SESSION_ID, se.c.waitlist_count < se.c.waitlist_limit, *still_open)
+        .values(waitlist_count=se.c.waitlist_count + _ONE)
+        .returning(se.c.waitlist_count.label("position"))
+        .cte("slot")
+    )
+    person = person_rule(slot)
+    bk = (
+        _booking(
+            person,
+            _WAITLISTED,
+            source=slot,
+            waitlist_position=slot.c.position,
+            waitlisted_at=func.now(),
+        )
+        .returning(bookings.c.id)
+        .cte("bk")
+    )
+    notice = _notice(bk, "booking_waitlisted")
+    return select(
+        _value(bk, "id").label("booking_id"),
+        _value(notice, "id").label("notification_id"),
+        _value(slot, "position").label("position"),
+    ).add_cte(_companions(bk))
 
 
-# text(): `make bench` cases (a) and (c) (tests/bench/run.py, the rush and the job fair) run this
-# for the first late comer once the seats are gone (the spread, (b), never fills a session); on
-# asyncpg as a prepared statement (WAITLIST_DRIVER). No Core version has been measured yet.
-WAITLIST_SQL = text(_waitlist_sql(""))
+# `make bench` cases (a) and (c) (tests/bench/run.py, the rush and the job fair) run this for
+# the first late comer once the seats are gone (the spread, (b), never fills a session); on
+# asyncpg as a prepared statement (WAITLIST_DRIVER).
+WAITLIST_SQL = _waitlist()
+
 
 # Joining a waiting list someone is already on, in one statement, without the session lock
 # first: while anyone waits, a free seat is held for them, so a late comer can only queue
@@ -361,18 +567,28 @@ WAITLIST_SQL = text(_waitlist_sql(""))
 # lock, for every late comer of a rush). The slot's UPDATE takes that lock and, under READ
 # COMMITTED, re-reads the row it waited for: someone still waits, the list has room, the
 # session and its event still take bookings, and this phone or e-mail has no live booking on
-# it. No slot: the caller takes the slow path, which names the reason. text(): `make bench`
-# cases (a) and (c) run it for every late comer after the first.
-QUEUE_SQL = text(
-    _waitlist_sql(f"""
-      AND waitlist_count > 0 AND status = 'scheduled'
-      AND CAST(:now AS timestamptz) >= booking_opens_at
-      AND CAST(:now AS timestamptz) < booking_closes_at
-      AND starts_at > CAST(:now AS timestamptz)
-      AND EXISTS (SELECT 1 FROM events e WHERE e.id = sessions.event_id
-                  AND e.status = 'published' AND CAST(:party_size AS int) - 1 <= e.max_companions)
-      AND NOT {_DUPLICATE}""")
-)
+# it. No slot: the caller takes the slow path, which names the reason. `make bench` cases (a)
+# and (c) run it for every late comer after the first.
+def _queue() -> Select[Any]:
+    se, e = sessions, events.alias("e")
+    return _waitlist(
+        se.c.waitlist_count > _ZERO,
+        se.c.status == _literal("scheduled"),
+        _NOW >= se.c.booking_opens_at,
+        _NOW < se.c.booking_closes_at,
+        se.c.starts_at > _NOW,
+        exists(
+            select(_ONE).where(
+                e.c.id == se.c.event_id,
+                e.c.status == _literal("published"),
+                _PARTY - _ONE <= e.c.max_companions,
+            )
+        ),
+        ~_duplicate(),
+    )
+
+
+QUEUE_SQL = _queue()
 
 # The rest of a booking's way (the session lock, the waiting list) on the driver too: a rush
 # takes it for every late comer while the waiting list fills.
@@ -383,18 +599,16 @@ QUEUE_DRIVER = DriverStatement.of(QUEUE_SQL)
 # queueing for the row a second time to be told the same. Core, compiled once for the driver.
 WAITLIST_FULL_DRIVER = DriverStatement.of(
     select(
-        (sessions.c.waitlist_limit > literal_column("0"))
+        (sessions.c.waitlist_limit > _ZERO)
         & (sessions.c.waitlist_count >= sessions.c.waitlist_limit)
     ).where(sessions.c.id == bindparam("session_id"))
 )
-# text(): `make bench` cases (a) and (c) take this session lock for every attempt that finds no
-# free seat on the fast path (tests/bench/run.py); the gate is CONFIRM_SQL's own _GATE.
-LOCK_GATE_DRIVER = DriverStatement.of(text(_GATE + " FOR NO KEY UPDATE OF se"))
+# `make bench` cases (a) and (c) take this session lock for every attempt that finds no free
+# seat on the fast path (tests/bench/run.py); the gate is CONFIRM_SKIP_LOCKED's own (_gate).
+LOCK_GATE = _gate().with_for_update(of=_se, key_share=True)
+LOCK_GATE_DRIVER = DriverStatement.of(LOCK_GATE)
 
-# From here on, SQLAlchemy Core: on no benchmark's path (see the module docstring).
-# The waiting list as uq_bookings_waitlist_position (a partial index) names it, written into the
-# SQL: with a bound value a prepared statement's generic plan could not use that index.
-_WAITLISTED: ColumnClause[str] = literal_column("'waitlisted'", String)
+# From here on: on no benchmark's path, run by the session.
 
 _VIEW = (
     select(
@@ -631,7 +845,10 @@ class BookingRepository:
         """Confirms into seat_ids (locked by the caller, e.g. free_seats), one per person; with
         fewer seats than people (none: seat_ids empty) as a recorded capacity override."""
         params = {**_params(session_id, code, data, channel, staff_id), "seat_ids": seat_ids}
-        row = (await self.db.execute(DIRECT_SQL, params)).one()
+        # The values bound into the statement (.params), not given to execute(): SQLAlchemy
+        # would take a key naming a column of a CTE's UPDATE (session_id, name, phone) for a
+        # value to SET there.
+        row = (await self.db.execute(DIRECT_SQL.params(params))).one()
         return int(row.booking_id), int(row.notification_id)
 
     async def view(self, booking_id: int) -> BookingView | None:
