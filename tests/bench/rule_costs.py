@@ -6,7 +6,10 @@ statement itself is from that: on a throwaway embedded PostgreSQL (as `make benc
 one connection books N times in a row (a transaction each, the spread case: one person per
 booking, 1,000 sessions of 15 seats) with
 
-  - the product's statement (CONFIRM_SQL, as the floors run it),
+  - the product's statement (the booking's CONFIRM, as the floors run it; written here as its
+    text() copy in tests/bench/text_baseline.py, so that a rule can be cut out of it as text:
+    `python -m tests.bench.core_vs_text` shows that copy and the product's Core statement
+    plan and cost the same),
   - the same statement with one rule taken out: no person record (the people register), no
     outbox notice (the confirmation mail), seats counted on the session row instead of a row
     per seat, and all three together,
@@ -29,9 +32,8 @@ from typing import Any
 import asyncpg
 from sqlalchemy import text
 
-from service.domain.bookings import repository
 from service.platform.db import DriverStatement
-from tests.bench import minimal, seed, transaction
+from tests.bench import minimal, seed, text_baseline, transaction
 from tests.bench.dbtime import _backend_cpu_ns
 
 SETTINGS = {"timezone": "UTC", "application_name": "rule_costs"}
@@ -149,7 +151,7 @@ async def main_async(args: argparse.Namespace) -> None:
         await minimal.create_tables(setup)
         event_venue = await seed.base_event(setup)
         statements = {
-            name: DriverStatement.of(text(build(repository.CONFIRM_SQL)))
+            name: DriverStatement.of(text(build(text_baseline.CONFIRM_SQL)))
             for name, build in VARIANTS.items()
         }
         conn = await asyncpg.connect(dsn, server_settings=SETTINGS)
