@@ -173,3 +173,80 @@ def test_a_reason_that_ends_in_notame_is_not_doubled() -> None:
             "no_email",
         )
         assert said in script and "のためのため" not in script
+
+
+async def _calls_of(db: AsyncSession, booking_id: int) -> list[tuple[str, str]]:
+    await db.rollback()
+    rows = await db.execute(
+        text("SELECT state, script FROM call_tasks WHERE booking_id = :b ORDER BY id"),
+        {"b": booking_id},
+    )
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+async def test_changes_before_the_call_are_one_call_from_what_the_person_last_heard(
+    client: AsyncClient, db: AsyncSession, settings: Settings, smtp: tuple[Mailbox, int]
+) -> None:
+    """10:00 → 10:30, then → 11:00, before the desk phoned: one card, 10:00 → 11:00 (the first
+    is superseded: it would tell a time that is no longer true). Changed back to 10:00: no card
+    at all. After the call, the next change is told from what they heard."""
+    mailbox, port = smtp
+    mail_settings = with_smtp_port(settings, port)
+    starts = tokyo_day(6) + timedelta(hours=10)
+    session = await session_at(db, starts, capacity=2)
+    sid, venue_id, ends = session.id, session.venue_id, session.ends_at
+    async with arq_pool(mail_settings) as redis:
+        phoned = await book_and_commit(db, redis, sid, person(5))  # confirmed, no e-mail
+        await book_and_commit(db, redis, sid, person(6, email=True))
+    await send_all(mail_settings)
+    await web_login(client, db, await make_staff(db, "organizer"))
+
+    async def move_by(minutes: int) -> None:
+        form = {
+            "venue_id": str(venue_id),
+            "starts_at": _local(starts + timedelta(minutes=minutes)),
+            "ends_at": _local(ends + timedelta(minutes=minutes)),
+            "capacity": "2",
+            "waitlist_limit": "10",
+            "warned": "1",
+        }
+        saved = await post_form(client, f"/manage/sessions/{sid}", form)
+        assert saved.status_code == 303, saved.text
+        await send_all(mail_settings)
+
+    await move_by(30)
+    [(state, script)] = await _calls_of(db, phoned.id)
+    assert state == "open" and "10:00〜15:00から" in script and "10:30〜15:30に" in script
+
+    await move_by(60)
+    [(first, _), (second, script)] = await _calls_of(db, phoned.id)
+    assert (first, second) == ("superseded", "open")
+    assert "10:00〜15:00から" in script and "11:00〜16:00に変わりました" in script
+    assert "10:30" not in script
+
+    await move_by(0)  # back to what they were last told (nothing): nobody to phone
+    assert [s for s, _ in await _calls_of(db, phoned.id)] == ["superseded", "superseded"]
+
+    await move_by(30)
+    [*_, (state, script)] = await _calls_of(db, phoned.id)
+    assert state == "open" and "10:00〜15:00から" in script and "10:30〜15:30に" in script
+    reached = await post_form(client, f"/manage/bookings/{phoned.id}/calls/reached", {})
+    assert reached.status_code == 303, reached.text
+
+    await move_by(60)  # told 10:30 on the phone: this change is from 10:30
+    [*_, (done, _), (state, script)] = await _calls_of(db, phoned.id)
+    assert (done, state) == ("done", "open")
+    assert "10:30〜15:30から" in script and "11:00〜16:00に変わりました" in script
+    page = await client.get("/manage/calls", params={"state": "superseded"})
+    assert page.status_code == 200 and "後の変更とまとめて連絡" in page.text
+    # Mail goes at once, so the person with an address hears every change, 10:30 twice too
+    # (its notice is not taken for the first one's duplicate).
+    changes = [m for m in mailbox.messages if "変更のお知らせ" in subject_of(m)]
+    assert len(changes) == 5
+    assert ["11:00〜16:00" in body_of(m).split("変更後")[1] for m in changes] == [
+        False,
+        True,
+        False,
+        False,
+        True,
+    ]

@@ -40,7 +40,8 @@ class ManageCallsController(Controller):
             "Sorted by urgency: open first, due by the end of today first, the sooner session "
             "first, a promotion from the waiting list before other notices. `day` (YYYY-MM-DD, "
             "Japan): open tasks due by its end and tasks handled on it; `state`: `open` "
-            "(default), `done`, `declined` or `all`."
+            "(default), `done`, `declined`, `superseded` (a change told in a later task's call) "
+            "or `all`."
         ),
     )
     async def list_tasks(

@@ -58,6 +58,7 @@ DETAIL_WORDS = {
     "open": "未連絡",
     "done": "連絡済",
     "declined": "辞退",
+    "superseded": "後の変更とまとめて連絡",
     # A matching day's meeting: its outcome, and a hire recorded after a match.
     **OUTCOMES,
     "no_outcome": "結果未記録",

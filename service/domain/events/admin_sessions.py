@@ -246,7 +246,11 @@ async def update_session(
     if any(k in new for k in NOTICED_FIELDS):
         # Everyone booked hears of the new time or place, and what it was (a mail, or a call
         # without e-mail).
-        key = "-".join(str(after[k]) for k in NOTICED_FIELDS)
+        # One notice per saved change: the key carries the session's revision (raised by the
+        # database on every such change), so a session moved back to a time it had before
+        # (10:30, 10:00, 10:30 again) is told each time, not deduplicated into silence.
+        await repo.reload(session)
+        key = "-".join([str(session.revision), *(str(after[k]) for k in NOTICED_FIELDS)])
         place_after = await _session_snapshot(repo, session)
         notices = await repo.add_change_notices(
             session_id,

@@ -67,6 +67,18 @@ def _when(snap: Mapping[str, Any]) -> str:
     return f"{jp_date(start)} {jp_time(start)}〜{jp_date(end)} {jp_time(end)}"
 
 
+def _times(snap: Mapping[str, Any]) -> tuple[datetime | None, ...]:
+    """The start and end as people are told them, to the minute: snapshots taken from a form
+    and from the database write the same moment with different offsets (+09:00, +00:00), and
+    a time stored with seconds is still said as 10:00 (「10:00から10:00に」 tells nothing)."""
+    return tuple(
+        datetime.fromisoformat(str(snap[k])).replace(second=0, microsecond=0)
+        if snap.get(k)
+        else None
+        for k in ("starts_at", "ends_at")
+    )
+
+
 def _place(snap: Mapping[str, Any]) -> str:
     return "オンライン" if snap.get("online") else f"会場（{snap.get('venue', '')}）"
 
@@ -81,10 +93,7 @@ def describe(
     if not before or not after:
         return []
     items: list[ChangeItem] = []
-    if (before.get("starts_at"), before.get("ends_at")) != (
-        after.get("starts_at"),
-        after.get("ends_at"),
-    ):
+    if _times(before) != _times(after):
         items.append(ChangeItem("日時", _when(before), _when(after)))
     if bool(before.get("online")) != bool(after.get("online")):
         items.append(ChangeItem("参加方法", _place(before), _place(after)))

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.domain.bookings.models import Booking
 from service.domain.events.models import Event, EventSession, event_cohosts
 from service.domain.notifications.call_schemas import KINDS_BY_URGENCY, CallTaskView
-from service.domain.notifications.models import CallTask
+from service.domain.notifications.models import CallTask, Notification
 from service.domain.people.models import Person
 
 # The order of kinds within a day, as a CASE on bound values (unknown kinds last).
@@ -126,6 +126,48 @@ class CallRepository:
             query = query.where(t.booking_id == booking_id)
         rows = await self.db.execute(query)
         return [CallTaskView(**r._mapping, due_today=r.due_at < today_end) for r in rows]
+
+    async def has_task_for(self, notification_id: int) -> bool:
+        found = await self.db.scalar(
+            select(exists().where(CallTask.notification_id == notification_id))
+        )
+        return bool(found)
+
+    async def untold_changes(
+        self, booking_id: int, notification_id: int
+    ) -> list[tuple[int, dict[str, Any] | None, str]]:
+        """(task id, its notice's payload, state) of the booking's change tasks since the desk
+        last spoke to the person (a call closed as done or declined), open or superseded, oldest
+        first, other than this notice's; the open ones locked."""
+        t = CallTask
+        spoken = (
+            select(func.coalesce(func.max(t.id), 0))
+            .where(t.booking_id == booking_id, t.state.in_(("done", "declined")))
+            .scalar_subquery()
+        )
+        rows = await self.db.execute(
+            select(t.id, Notification.payload, t.state)
+            .outerjoin(Notification, Notification.id == t.notification_id)
+            .where(
+                t.booking_id == booking_id,
+                t.kind == "session_changed",
+                t.state.in_(("open", "superseded")),
+                t.id > spoken,
+                t.notification_id != notification_id,
+            )
+            .order_by(t.id)
+            .with_for_update(of=t)
+        )
+        return [(int(r[0]), r[1], str(r[2])) for r in rows]
+
+    async def supersede(self, ids: list[int]) -> None:
+        if ids:
+            await self.db.execute(
+                update(CallTask)
+                .where(CallTask.id.in_(ids), CallTask.state == "open")
+                .values(state="superseded", closed_at=func.now())
+                .execution_options(synchronize_session=False)
+            )
 
     async def lock_open(self, booking_id: int) -> list[int]:
         rows = await self.db.scalars(

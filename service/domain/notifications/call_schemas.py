@@ -15,7 +15,12 @@ CALL_OUTCOMES = {
 # The call list's order within a day, most urgent first (a seat given from the waiting list must
 # be taken up or freed); the list's query takes it as a bound array.
 KINDS_BY_URGENCY = ["booking_promoted", "session_changed", "session_cancelled", "reminder"]
-CALL_STATE_LABELS = {"open": "未連絡", "done": "連絡済", "declined": "辞退"}
+CALL_STATE_LABELS = {
+    "open": "未連絡",
+    "done": "連絡済",
+    "declined": "辞退",
+    "superseded": "後の変更とまとめて連絡",
+}
 CALL_REASON_LABELS = {"no_email": "メールなし", "mail_failed": "メール不達"}
 
 

@@ -31,7 +31,8 @@ from service.domain.notifications.call_schemas import (
     CallCounts,
     CallTaskView,
 )
-from service.domain.notifications.call_scripts import CALL_KINDS, call_script
+from service.domain.notifications.call_scripts import CALL_KINDS, call_script, changes_of
+from service.domain.notifications.models import CALL_STATES
 from service.domain.notifications.repository import MailFacts
 from service.domain.rosters.csv_export import BOM, safe_cell
 from service.domain.rosters.schemas import RosterEntry
@@ -48,7 +49,6 @@ PHONED_KINDS = (
 )
 # 不在: try again a little later the same day (the desk is open 9:00-17:00).
 TRY_AGAIN_AFTER = timedelta(hours=2)
-CALL_STATES = ("open", "done", "declined")
 
 
 def needs_call(kind: str, facts: MailFacts, payload: Mapping[str, Any] | None = None) -> bool:
@@ -71,8 +71,15 @@ async def open_call_task(
     payload: Mapping[str, Any] | None = None,
 ) -> int | None:
     """The task for one notice (at most one: the notice id is unique among tasks); `payload`
-    is the notice's (what a change notice says changed)."""
-    return await CallRepository(db).add(
+    is the notice's (what a change notice says changed). A change notice whose person has not
+    been phoned yet about an earlier change is told in one call with it: see _told_together."""
+    repo = CallRepository(db)
+    if kind == "session_changed" and notification_id is not None:
+        merged = await _told_together(repo, facts, notification_id, payload)
+        if merged is None:
+            return None
+        payload = merged
+    return await repo.add(
         booking_id=facts.booking_id,
         notification_id=notification_id,
         kind=kind,
@@ -80,6 +87,31 @@ async def open_call_task(
         script=call_script(kind, facts, reason, payload),
         due_at=now,
     )
+
+
+async def _told_together(
+    repo: CallRepository,
+    facts: MailFacts,
+    notification_id: int,
+    payload: Mapping[str, Any] | None,
+) -> Mapping[str, Any] | None:
+    """A time changed twice (10:00 → 10:30, then 10:30 → 11:00) before the desk phoned is one
+    call, 10:00 → 11:00: the earlier open task is superseded (it would tell what is no longer
+    true), and this one says the change from what the person last heard. Changed back to that
+    (10:00 → 10:30 → 10:00), there is nothing to tell: no task. The payload to write into this
+    task, or None for no task."""
+    if await repo.has_task_for(notification_id):
+        return payload  # the same notice handled twice: add() adds nothing
+    earlier = await repo.untold_changes(facts.booking_id, notification_id)
+    if not earlier:
+        return payload
+    change = dict((payload or {}).get("change") or {})
+    first = (earlier[0][1] or {}).get("change") or {}
+    if first.get("before") is None or change.get("after") is None:
+        return payload
+    merged = {**(payload or {}), "change": {**change, "before": first["before"]}}
+    await repo.supersede([task_id for task_id, _p, state in earlier if state == "open"])
+    return merged if changes_of(facts, merged) else None
 
 
 def facts_with_address(facts: MailFacts) -> MailFacts:
@@ -209,7 +241,7 @@ def parse_filters(day: str | None, state: str | None) -> tuple[date | None, str 
                 parsed_day = None
     chosen = (state or "open").strip()
     if chosen not in (*CALL_STATES, "all"):
-        fields["state"] = "状態は open, done, declined, all のどれかです。"
+        fields["state"] = f"状態は {', '.join((*CALL_STATES, 'all'))} のどれかです。"
     if fields:
         raise InvalidInput(fields=fields)
     return parsed_day, None if chosen == "all" else chosen

@@ -74,7 +74,8 @@ class Notification(Timestamped, Base):
     claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
-CALL_STATES = ("open", "done", "declined")
+# superseded: a later change notice was told in its place (the first before → the last after).
+CALL_STATES = ("open", "done", "declined", "superseded")
 CALL_REASONS = ("no_email", "mail_failed")
 
 
