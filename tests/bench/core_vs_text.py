@@ -31,10 +31,8 @@ from typing import Any
 import asyncpg
 from sqlalchemy import text
 
-from service.devtools.embedded_servers import remove_throwaway, throwaway_postgres
 from service.domain.bookings import repository
 from service.platform.db import DriverStatement
-from service.platform.migrations import upgrade
 from tests.bench import seed, text_baseline, transaction
 from tests.bench.dbtime import SERVER_SETTINGS, _backend_cpu_ns
 
@@ -141,15 +139,7 @@ async def main_async(args: argparse.Namespace) -> None:
     for what, builders in BUILDERS.items():
         t, c = compile_cost_us(builders["text"]), compile_cost_us(builders["core"])
         say(f"{what:<9} text {t:>8.0f}   core {c:>8.0f}   core/text {c / t:5.2f}")
-    pg = throwaway_postgres()
-    pg.start()
-    try:
-        base = pg.url.rsplit("/", 1)[0]
-        admin = await asyncpg.connect(pg.url)
-        await admin.execute("CREATE DATABASE bench")
-        await admin.close()
-        dsn = f"{base}/bench"
-        await asyncio.to_thread(upgrade, dsn)
+    async with seed.migrated_postgres() as (_pg, dsn):
         admin = await asyncpg.connect(dsn)
         conn = await asyncpg.connect(dsn, server_settings=SERVER_SETTINGS)
         event_venue = await seed.base_event(admin)
@@ -179,9 +169,6 @@ async def main_async(args: argparse.Namespace) -> None:
             )
         await conn.close()
         await admin.close()
-    finally:
-        pg.stop()
-        remove_throwaway(pg, None)
 
 
 def main(argv: list[str] | None = None) -> int:
