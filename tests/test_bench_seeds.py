@@ -82,3 +82,40 @@ async def test_the_follow_up_bench_seed_sends(
     async with worker_context(mail_settings) as ctx:
         assert await send_follow_up_mails(ctx, campaign) == 5
     assert await db.scalar(text("SELECT status FROM follow_up_campaigns")) == "sent"
+
+
+async def test_the_rule_cost_variants_each_book_on_the_copied_schema(settings: Settings) -> None:
+    """tests.bench.rule_costs cuts rules out of the statement as text: each cut still books
+    (and what it cut is really gone), so its figures are of working statements."""
+    from sqlalchemy import text as sql_text
+
+    from service.platform.db import DriverStatement
+    from tests.bench import rule_costs, text_baseline
+
+    conn = await _connect(settings)
+    try:
+        for change in rule_costs.COPY_CHANGES:
+            await conn.execute(change)
+        event_venue = await seed.base_event(conn)
+        case = seed.Case("t", "test", len(rule_costs.VARIANTS), 2, 0, 1)
+        ids = await seed.make_sessions(conn, event_venue, case)
+        for session_id, (name, build) in zip(ids, rule_costs.VARIANTS.items(), strict=True):
+            stmt = DriverStatement.of(sql_text(build(text_baseline.CONFIRM_SQL)))
+            p = transaction.params_of(session_id, seed.person())
+            async with conn.transaction():
+                row = await conn.fetchrow(stmt.sql, *stmt.args(p))
+            assert row is not None and row["booking_id"] is not None, name
+            person, notices, seats, taken = await conn.fetchrow(
+                "SELECT b.person_id, (SELECT count(*) FROM notifications n "
+                "WHERE n.booking_id = b.id), (SELECT count(*) FROM session_seats st "
+                "WHERE st.booking_id = b.id), s.seats_taken "
+                "FROM bookings b JOIN sessions s ON s.id = b.session_id WHERE b.id = $1",
+                row["booking_id"],
+            )
+            cut = name.strip()
+            assert (person is None) == (cut in ("without the person record", "all three"))
+            assert (notices == 0) == (cut in ("without the outbox notice", "all three"))
+            counted = cut in ("seats counted on the session", "all three")
+            assert (seats, taken) == ((0, 1) if counted else (1, 0)), name
+    finally:
+        await conn.close()
