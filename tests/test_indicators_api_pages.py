@@ -285,3 +285,100 @@ async def test_an_admin_moves_the_reporting_window(client: AsyncClient, db: Asyn
     organizer = await issue_token(db, await make_staff(db, "organizer"))
     r = await client.put(url, json={"fiscal_year": 2022}, headers=bearer(organizer))
     assert r.status_code == 403
+
+
+async def test_a_desk_record_is_linked_to_a_person_from_their_page(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    """「この方の相談・就業を記録」 on a person's page opens the record form filled for them; the
+    record lands in their history; the edit form can unlink it; a person the desk does not know,
+    a withdrawn one and a malformed number are refused by name, saving nothing."""
+    from datetime import date
+
+    from sqlalchemy import text
+
+    from service.domain.bookings import service as bookings
+    from tests.factories import make_session, person
+
+    s = await make_session(db)
+    view = await bookings.book(db, s.id, person(7))
+    await db.commit()
+    pid = await db.scalar(text("SELECT person_id FROM bookings WHERE id = :b"), {"b": view.id})
+    await web_login(client, db, await make_staff(db, "organizer"))
+    page = await client.get(f"/manage/people/{pid}")
+    assert f"/manage/indicators/records?person={pid}" in page.text
+    form = await client.get(f"/manage/indicators/records?person={pid}")
+    assert f'name="person_id" value="{pid}" checked' in form.text
+    assert "静岡 太郎7" in form.text and 'value="consultation" selected' in form.text
+    day = date.today().isoformat()
+    base = {"kind": "consultation", "occurred_on": day, "channel": "desk", "person_name": ""}
+    r = await post_form(client, "/manage/indicators/records", {**base, "person_id": str(pid)})
+    assert r.status_code == 303, r.text
+    await db.rollback()
+    rid, linked, name = (
+        await db.execute(text("SELECT id, person_id, person_name FROM desk_records"))
+    ).one()
+    assert (linked, name) == (pid, "静岡 太郎7")
+    history = (await client.get(f"/manage/people/{pid}")).text.split('id="history-h"')[1]
+    assert "<td>相談</td>" in history
+
+    edit = await client.get(f"/manage/indicators/records/{rid}")
+    assert f'name="person_id" value="{pid}" checked' in edit.text
+    r = await post_form(client, f"/manage/indicators/records/{rid}", {**base, "person_id": ""})
+    assert r.status_code == 303, r.text
+    await db.rollback()
+    assert (
+        await db.scalar(text("SELECT person_id FROM desk_records WHERE id = :r"), {"r": rid})
+        is None
+    )
+
+    await db.execute(
+        text("UPDATE persons SET phone = NULL, withdrawn_at = now() WHERE id = :p"), {"p": pid}
+    )
+    await db.commit()
+    for bad, says in [
+        (str(pid), "登録を取り消しています"),
+        ("999999", "登録者が見つかりません"),
+        ("12x", "登録者の番号が正しくありません"),
+        ("99999999999999999999999", "登録者の番号が正しくありません"),
+        ("-3", "登録者の番号が正しくありません"),
+    ]:
+        r = await post_form(client, "/manage/indicators/records", {**base, "person_id": bad})
+        assert r.status_code == 422, (bad, r.text[:200])
+        assert says in r.text, bad
+    await db.rollback()
+    assert await db.scalar(text("SELECT count(*) FROM desk_records")) == 1
+
+
+async def test_the_api_links_keeps_and_unlinks_a_records_person(
+    client: AsyncClient, db: AsyncSession
+) -> None:
+    from sqlalchemy import text
+
+    from service.domain.bookings import service as bookings
+    from tests.factories import make_session, person
+
+    s = await make_session(db)
+    view = await bookings.book(db, s.id, person(8))
+    await db.commit()
+    pid = await db.scalar(text("SELECT person_id FROM bookings WHERE id = :b"), {"b": view.id})
+    headers = bearer(await issue_token(db, await make_staff(db, "organizer")))
+    body = {"kind": "placement", "occurred_on": "2022-09-01", "company": "清水製作所",
+            "senior": True, "person_id": pid}  # fmt: skip
+    r = await client.post("/api/v1/manage/indicators/records", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    assert r.json()["person_id"] == pid and r.json()["person_name"] == "静岡 太郎8"
+    del body["person_id"]  # left out: kept
+    r = await client.put(f"/api/v1/manage/indicators/records/{rid}", json=body, headers=headers)
+    assert r.status_code == 200 and r.json()["person_id"] == pid
+    r = await client.put(
+        f"/api/v1/manage/indicators/records/{rid}", json={**body, "person_id": None},
+        headers=headers,
+    )  # fmt: skip
+    assert r.status_code == 200 and r.json()["person_id"] is None
+    r = await client.put(
+        f"/api/v1/manage/indicators/records/{rid}", json={**body, "person_id": 2**63},
+        headers=headers,
+    )  # fmt: skip
+    assert r.status_code == 422 and r.json()["fields"]["person_id"]

@@ -104,6 +104,12 @@ class RecordBody(msgspec.Struct, forbid_unknown_fields=True):
     contact_phone: str | None = None
     contact_email: str | None = None
     survey_consent: bool = False
+    # The person (登録者) the record is of; left out, a record keeps the one it has (null unlinks).
+    person_id: int | msgspec.UnsetType | None = msgspec.UNSET
+
+
+def _record_data(data: RecordBody) -> dict[str, Any]:
+    return {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
 
 
 class RecordOut(msgspec.Struct):
@@ -117,6 +123,7 @@ class RecordOut(msgspec.Struct):
     senior: bool | None
     quantity: int
     note: str
+    person_id: int | None = None
 
 
 class RecordsOut(msgspec.Struct):
@@ -139,6 +146,7 @@ def record_out(r: RecordView) -> RecordOut:
         r.senior,
         r.quantity,
         r.note,
+        r.person_id,
     )
 
 
@@ -307,7 +315,7 @@ class ManageIndicatorsController(Controller):
         opt=ORGANIZER,
     )
     async def add_record(self, db: DB, staff: Staff, data: JSONBody[RecordBody]) -> RecordOut:
-        return record_out(await indicators.add_record(db, staff, msgspec.structs.asdict(data)))
+        return record_out(await indicators.add_record(db, staff, _record_data(data)))
 
     @get("/records/{record_id:int}", summary="One desk record", opt=ORGANIZER)
     async def show_record(self, db: DB, staff: Staff, record_id: FromPath[int]) -> RecordOut:
@@ -317,7 +325,7 @@ class ManageIndicatorsController(Controller):
     async def change_record(
         self, db: DB, staff: Staff, record_id: FromPath[int], data: JSONBody[RecordBody]
     ) -> RecordOut:
-        row = await indicators.update_record(db, staff, record_id, msgspec.structs.asdict(data))
+        row = await indicators.update_record(db, staff, record_id, _record_data(data))
         return record_out(row)
 
     @delete(

@@ -12,7 +12,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from service.domain.errors import Conflict, InvalidInput
+from service.domain import clock
+from service.domain.errors import Conflict, InvalidInput, NotFound
 from service.domain.events.enums import EVENT_KINDS, SECTORS, SUB_KINDS
 from service.domain.indicators import document as documents
 from service.domain.indicators import service as indicators
@@ -37,9 +38,12 @@ from service.domain.indicators.schemas import (
     fiscal_year_value,
 )
 from service.domain.indicators.survey import desk_survey_path
+from service.domain.people import service as people
+from service.domain.people.schemas import PersonView
 from service.edge.dependencies import DB, AppSettings
 from service.edge.downloads import csv_download
 from service.edge.staff_auth import Staff
+from service.platform.local_time import TOKYO
 from service.platform.settings import Settings
 from service.web.form_errors import Refusal, rerender
 from service.web.manage_common import (
@@ -101,7 +105,20 @@ def _record_values(r: RecordView) -> dict[str, str]:
         "contact_phone": r.contact_phone or "",
         "contact_email": r.contact_email or "",
         "survey_consent": "1" if r.survey_consent else "",
+        "person_id": "" if r.person_id is None else str(r.person_id),
     }
+
+
+async def _linked_person(db: DB, value: object) -> PersonView | None:
+    """The person (登録者) a record form names in person_id, to show by name; None when it
+    names none the desk knows (the form then says why, from the service's error)."""
+    raw = str(value or "").strip()
+    if not raw.isdecimal() or len(raw) > 18:
+        return None
+    try:
+        return await people.get(db, int(raw))
+    except NotFound:
+        return None
 
 
 def _definition_values(d: DefinitionView, targets: dict[int, Decimal]) -> dict[str, Any]:
@@ -197,6 +214,7 @@ class ManageIndicatorPages(Controller):
             int(page_no) if page_no.isdecimal() and len(page_no) < 7 else 1,
         )
         definitions = [d for d in await indicators.list_definitions(db, staff) if not d.retired_at]
+        values = values or {"occurred_on": ""}
         return page(
             "manage/indicator_records.html",
             staff,
@@ -205,9 +223,10 @@ class ManageIndicatorPages(Controller):
             records=records,
             kind=kind or "",
             definitions=definitions,
-            values=values or {"occurred_on": ""},
+            values=values,
             errors=errors or {},
             form=form,
+            linked_person=await _linked_person(db, values.get("person_id")),
             **VOCABULARY,
         )
 
@@ -218,8 +237,22 @@ class ManageIndicatorPages(Controller):
         db: DB,
         staff: Staff,
         fy: FromQuery[str | None] = None,
+        person: FromQuery[str | None] = None,
     ) -> Template:
-        return await self._records_page(request, db, staff, fy)
+        """With ?person=<id> (「この方の相談を記録」 on a person's page): the record form comes
+        filled for a consultation of that person today."""
+        if person is None:
+            return await self._records_page(request, db, staff, fy)
+        found = await _linked_person(db, person)
+        if found is None or found.withdrawn:
+            return await self._records_page(request, db, staff, fy)
+        values = {
+            "kind": "consultation",
+            "occurred_on": clock.now().astimezone(TOKYO).date().isoformat(),
+            "person_id": str(found.id),
+            "person_name": found.name,
+        }
+        return await self._records_page(request, db, staff, fy, values=values, form="record")
 
     async def _records_form(
         self,
@@ -274,6 +307,7 @@ class ManageIndicatorPages(Controller):
             values=_record_values(row),
             errors={},
             survey_url=_survey_url(settings, row),
+            linked_person=await _linked_person(db, row.person_id),
             **VOCABULARY,
         )
 
@@ -294,6 +328,7 @@ class ManageIndicatorPages(Controller):
                     record=found,
                     values=data,
                     errors=refusal.fields,
+                    linked_person=await _linked_person(db, data.get("person_id")),
                     **VOCABULARY,
                 )
 

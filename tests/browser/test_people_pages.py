@@ -158,6 +158,17 @@ async def test_person_page_on_a_tablet(
     # The booking code in the table at the table's own size (not the public page's big code).
     size = await page.locator("td.code").first.evaluate("e => getComputedStyle(e).fontSize")
     assert float(size.removesuffix("px")) <= 20, size
+    # 「この方の相談・就業を記録」: the record form, filled for her, the link kept or let go.
+    await page.get_by_role("link", name="この方の相談・就業を記録").click()
+    await page.wait_for_load_state()
+    await expect(page.get_by_role("radio", name="駿河 花子", exact=False)).to_be_checked()
+    await _checked(page, "record form for a person at 768px")
+    await page.get_by_label("相談の方法（相談のとき）").select_option("desk")
+    await page.get_by_role("button", name="追加する").click()
+    await expect(page.get_by_role("status")).to_be_visible()
+    await page.goto(live_server.url(f"/manage/people/{registered.id}"))
+    history = page.locator("section", has=page.get_by_role("heading", name="履歴"))
+    await expect(history.get_by_role("cell", name="相談", exact=True)).to_be_visible()
     await page.get_by_role("link", name="この方に統合する…").click()
     await _checked(page, "merge question at 768px")
     await page.get_by_role("button", name="統合する").click()

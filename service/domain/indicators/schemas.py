@@ -27,6 +27,7 @@ from service.domain.indicators.enums import (
 )
 from service.domain.indicators.fiscal import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from service.domain.indicators.models import DeskRecord, IndicatorDefinition
+from service.domain.text_rules import is_database_id
 
 NOTE_MAX = 200
 NAME_MAX = 100
@@ -60,6 +61,7 @@ class RecordView:
     contact_phone: str | None
     contact_email: str | None
     survey_consent: bool
+    person_id: int | None
 
     @classmethod
     def of(cls, row: DeskRecord) -> RecordView:
@@ -77,6 +79,7 @@ class RecordView:
             row.contact_phone,
             row.contact_email,
             row.survey_consent,
+            row.person_id,
         )
 
 
@@ -233,6 +236,30 @@ class RecordInput:
     contact_phone: str | None = None
     contact_email: str | None = None
     survey_consent: bool = False
+    # The person (登録者) the record is of: KEEP_PERSON when the input did not say (a record
+    # linked by the workers, a follow-up answer's placement, stays linked), None to unlink.
+    person_id: int | object | None = None
+
+
+# person_id not given: the record keeps the person it has.
+KEEP_PERSON = object()
+
+
+def _person_id(f: FieldReader) -> int | object | None:
+    if "person_id" not in f.data:
+        return KEEP_PERSON
+    raw = f.data["person_id"]
+    if isinstance(raw, str):
+        raw = unicodedata.normalize("NFKC", raw).strip()
+        if not raw:
+            return None
+        raw = int(raw) if raw.isdecimal() and len(raw) <= 19 else raw
+    if raw is None:
+        return None
+    if not is_database_id(raw):
+        f.errors["person_id"] = "登録者の番号が正しくありません。"
+        return None
+    return raw
 
 
 def _contact(f: FieldReader, kind: str) -> tuple[str | None, str | None, bool]:
@@ -286,6 +313,7 @@ def validate_record(data: Mapping[str, object]) -> RecordInput:
     if kind in ("supported_company", "placement") and quantity != 1:
         f.errors["quantity"] = "この記録は1件ずつ入力してください。"
     phone, email, consent = _contact(f, kind)
+    person_id = _person_id(f)
     if consent and quantity != 1:
         f.errors["quantity"] = "アンケートの連絡先を付ける相談は1件ずつ入力してください。"
     note = f.text("note", "メモ", max_len=NOTE_MAX, multiline=True)
@@ -306,6 +334,7 @@ def validate_record(data: Mapping[str, object]) -> RecordInput:
         phone,
         email,
         consent,
+        person_id,
     )
 
 

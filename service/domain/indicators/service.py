@@ -4,7 +4,7 @@ figures, paper survey answers and the definitions admins keep. Every change is a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -24,6 +24,7 @@ from service.domain.indicators.matching_days import with_matching_days
 from service.domain.indicators.models import DeskRecord, IndicatorDefinition, SurveyAnswer
 from service.domain.indicators.repository import IndicatorRepository
 from service.domain.indicators.schemas import (
+    KEEP_PERSON,
     DefinitionView,
     RecordInput,
     RecordView,
@@ -37,6 +38,7 @@ from service.domain.indicators.schemas import (
     validate_record,
     validate_year_figure,
 )
+from service.domain.people import service as people
 from service.platform.job_names import COMPILE_INDICATORS
 from service.platform.jobs import enqueue_after_commit
 
@@ -147,7 +149,25 @@ def _record_values(row: DeskRecord) -> dict[str, object]:
         "contact_phone": row.contact_phone,
         "contact_email": row.contact_email,
         "survey_consent": row.survey_consent,
+        "person_id": row.person_id,
     }
+
+
+async def _person_of(db: AsyncSession, data: RecordInput) -> RecordInput:
+    """The record's person checked: one the desk knows and who has not withdrawn (their
+    consent no longer lets the desk keep a record of them by name). A record linked without a
+    name typed takes the person's name (what the list and the placements' name match read)."""
+    if not isinstance(data.person_id, int):
+        return data
+    try:
+        person = await people.get(db, data.person_id)
+    except NotFound:
+        raise InvalidInput(fields={"person_id": "登録者が見つかりません。"}) from None
+    if person.withdrawn:
+        raise InvalidInput(
+            fields={"person_id": "この方は登録を取り消しています。記録に結び付けられません。"}
+        )
+    return replace(data, person_name=data.person_name or person.name)
 
 
 def _apply(row: DeskRecord, data: RecordInput) -> None:
@@ -164,6 +184,8 @@ def _apply(row: DeskRecord, data: RecordInput) -> None:
     row.contact_phone = data.contact_phone
     row.contact_email = data.contact_email
     row.survey_consent = data.survey_consent
+    if data.person_id is not KEEP_PERSON:
+        row.person_id = data.person_id if isinstance(data.person_id, int) else None
 
 
 def _check_day(day: date) -> None:
@@ -173,7 +195,7 @@ def _check_day(day: date) -> None:
 
 async def add_record(db: AsyncSession, actor: Actor, data: Mapping[str, object]) -> RecordView:
     require_role(actor, "organizer")
-    valid = validate_record(data)
+    valid = await _person_of(db, validate_record(data))
     _check_day(valid.occurred_on)
     row = DeskRecord(created_by_id=actor.id)
     _apply(row, valid)
@@ -201,7 +223,7 @@ async def update_record(
     db: AsyncSession, actor: Actor, record_id: int, data: Mapping[str, object]
 ) -> RecordView:
     require_role(actor, "organizer")
-    valid = validate_record(data)
+    valid = await _person_of(db, validate_record(data))
     _check_day(valid.occurred_on)
     row = await IndicatorRepository(db).lock_record(record_id)
     if row is None:
