@@ -250,3 +250,48 @@ async def test_changes_before_the_call_are_one_call_from_what_the_person_last_he
         False,
         True,
     ]
+
+
+async def test_a_changed_join_link_is_a_newer_calendar_file_each_time(
+    client: AsyncClient, db: AsyncSession, settings: Settings, smtp: tuple[Mailbox, int]
+) -> None:
+    """An online session's link changed, changed back, and changed again: three mails, each
+    with the booking's .ics at a higher SEQUENCE than the last (a calendar takes a file with
+    the same SEQUENCE as the old one and keeps the old link)."""
+    mailbox, port = smtp
+    mail_settings = with_smtp_port(settings, port)
+    starts = tokyo_day(6) + timedelta(hours=10)
+    session = await session_at(db, starts, capacity=2)
+    sid, venue_id, ends = session.id, session.venue_id, session.ends_at
+    links = ["https://meet.example.jp/j/room-a", "https://meet.example.jp/j/room-b"]
+    await db.execute(
+        text("UPDATE sessions SET is_online = true, join_url = :u WHERE id = :s"),
+        {"u": links[0], "s": sid},
+    )
+    await db.commit()
+    async with arq_pool(mail_settings) as redis:
+        await book_and_commit(db, redis, sid, person(7, email=True))
+    await send_all(mail_settings)
+    [confirmation] = mailbox.messages
+    sequences = [int(calendar_of(confirmation)[1]["SEQUENCE"])]
+    mailbox.messages.clear()
+    await web_login(client, db, await make_staff(db, "organizer"))
+    for link in (links[1], links[0], links[1]):
+        form = {
+            "venue_id": str(venue_id),
+            "starts_at": _local(starts),
+            "ends_at": _local(ends),
+            "capacity": "2",
+            "waitlist_limit": "10",
+            "is_online": "1",
+            "join_url": link,
+            "warned": "1",
+        }
+        saved = await post_form(client, f"/manage/sessions/{sid}", form)
+        assert saved.status_code == 303, saved.text
+        await send_all(mail_settings)
+        [mail] = mailbox.messages
+        mailbox.messages.clear()
+        assert "参加用のリンク" in body_of(mail) and link in body_of(mail)
+        sequences.append(int(calendar_of(mail)[1]["SEQUENCE"]))
+    assert sequences == sorted(set(sequences)), sequences
