@@ -348,6 +348,15 @@ async def test_a_desk_record_is_linked_to_a_person_from_their_page(
         assert says in r.text, bad
     await db.rollback()
     assert await db.scalar(text("SELECT count(*) FROM desk_records")) == 1
+    # A record linked before the person withdrew is still corrected as the edit form sends it.
+    await db.execute(text("UPDATE desk_records SET person_id = :p"), {"p": pid})
+    await db.commit()
+    edit = await client.get(f"/manage/indicators/records/{rid}")
+    assert f'name="person_id" value="{pid}" checked' in edit.text
+    r = await post_form(
+        client, f"/manage/indicators/records/{rid}", {**base, "person_id": str(pid), "note": "訂正"}
+    )
+    assert r.status_code == 303, r.text
 
 
 async def test_the_api_links_keeps_and_unlinks_a_records_person(
@@ -382,3 +391,11 @@ async def test_the_api_links_keeps_and_unlinks_a_records_person(
         headers=headers,
     )  # fmt: skip
     assert r.status_code == 422 and r.json()["fields"]["person_id"]
+    for wrong in ("12", True, 1.5, [1]):  # not a number: refused by type, nothing changed
+        r = await client.put(
+            f"/api/v1/manage/indicators/records/{rid}", json={**body, "person_id": wrong},
+            headers=headers,
+        )  # fmt: skip
+        assert r.status_code in (400, 422), (wrong, r.status_code, r.text)
+    got = await client.get(f"/api/v1/manage/indicators/records/{rid}", headers=headers)
+    assert got.json()["person_id"] is None

@@ -153,11 +153,15 @@ def _record_values(row: DeskRecord) -> dict[str, object]:
     }
 
 
-async def _person_of(db: AsyncSession, data: RecordInput) -> RecordInput:
+async def _person_of(
+    db: AsyncSession, data: RecordInput, current: int | None = None
+) -> RecordInput:
     """The record's person checked: one the desk knows and who has not withdrawn (their
-    consent no longer lets the desk keep a record of them by name). A record linked without a
-    name typed takes the person's name (what the list and the placements' name match read)."""
-    if not isinstance(data.person_id, int):
+    consent no longer lets the desk link a new record to them). A record already linked to
+    someone who withdrew since can still be corrected with the link it has (the edit form sends
+    it back). A record linked without a name typed takes the person's name (what the list and
+    the placements' name match read)."""
+    if not isinstance(data.person_id, int) or data.person_id == current:
         return data
     try:
         person = await people.get(db, data.person_id)
@@ -223,11 +227,12 @@ async def update_record(
     db: AsyncSession, actor: Actor, record_id: int, data: Mapping[str, object]
 ) -> RecordView:
     require_role(actor, "organizer")
-    valid = await _person_of(db, validate_record(data))
+    valid = validate_record(data)
     _check_day(valid.occurred_on)
     row = await IndicatorRepository(db).lock_record(record_id)
     if row is None:
         raise NotFound("記録が見つかりません。", code="record_not_found")
+    valid = await _person_of(db, valid, current=row.person_id)
     before = _record_values(row)
     _apply(row, valid)
     await IndicatorRepository(db).flush()
